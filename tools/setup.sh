@@ -21,7 +21,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   golang-github-grpc-ecosystem-grpc-gateway-dev
   libabsl-dev libmaxminddb-dev mmdb-bin prometheus-cpp-dev libcurl4-openssl-dev
-  libarchive-dev libssl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus curl ca-certificates
 )
 # This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
