@@ -1,0 +1,67 @@
+// The server's configuration: every setting is a flag with an environment
+// variable equivalent (the variable is read first, a flag on the command line
+// wins). kServerSettings is the one table of names; MAINTENANCE.md's map is
+// checked against it by a test.
+#ifndef GEO_SERVER_SERVER_OPTIONS_H_
+#define GEO_SERVER_SERVER_OPTIONS_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "geo/common/logging.h"
+
+namespace geo {
+
+struct ServerOptions {
+  // Database files, e.g. City and ASN; each is watched and hot-reloaded.
+  std::vector<std::string> db_paths;
+  // Address all listeners bind to. Containers need 0.0.0.0; `make run` and the
+  // tests pass 127.0.0.1.
+  std::string listen_address = "0.0.0.0";
+  int grpc_port = 50051;
+  int http_port = 8080;
+  int metrics_port = 9090;
+  // Geofence policy file (JSON or YAML); empty = allow everything.
+  std::string policy_path;
+  absl::Duration poll_interval = absl::Seconds(1);
+  // Readiness false and health NOT_SERVING for this long before listeners
+  // close, so load balancers stop sending new requests first.
+  absl::Duration drain_delay = absl::Seconds(5);
+  // Deadline for in-flight requests once listeners close.
+  absl::Duration shutdown_timeout = absl::Seconds(10);
+  // Proxies whose X-Forwarded-For entries are trusted (CIDRs).
+  std::vector<std::string> trusted_proxies;
+  LogLevel log_level = LogLevel::kInfo;
+  // Accept a reload that changes a slot's database_type (e.g. Country -> City).
+  bool allow_type_change = false;
+  // HTTP I/O threads; 0 = one per core.
+  int http_threads = 0;
+  int max_batch_size = 1000;
+};
+
+// A flag and its environment variable.
+struct SettingName {
+  const char* flag;
+  const char* env;
+};
+
+// Every server setting, in the order of ServerOptions.
+extern const std::vector<SettingName>& ServerSettings();
+
+// Parses environment variables (through `getenv`, injectable for tests), then
+// argv. Returns InvalidArgument naming the variable or flag on a bad value.
+// Positional arguments are rejected.
+// `--help` yields a NotFound status whose message is the usage text.
+absl::StatusOr<ServerOptions> ParseServerOptions(
+    int argc, const char* const* argv,
+    const std::function<const char*(const char*)>& getenv_function);
+
+// The usage text: every flag, its variable and its default.
+std::string ServerUsage();
+
+}  // namespace geo
+
+#endif  // GEO_SERVER_SERVER_OPTIONS_H_
