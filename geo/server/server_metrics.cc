@@ -1,0 +1,282 @@
+#include "geo/server/server_metrics.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "prometheus/metric_family.h"
+
+namespace geo {
+namespace {
+
+constexpr int kGrpcCodeCount = 17;
+constexpr int kUnknownCountry = 26 * 26;
+
+// 10 µs to 1 s: lookups take microseconds, so the low end needs resolution.
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+      0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0};
+  return *buckets;
+}
+
+// Canonical gRPC code names, as `status` label values.
+absl::string_view CodeName(int code) {
+  static constexpr absl::string_view kNames[kGrpcCodeCount] = {
+      "OK",
+      "CANCELLED",
+      "UNKNOWN",
+      "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED",
+      "NOT_FOUND",
+      "ALREADY_EXISTS",
+      "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION",
+      "ABORTED",
+      "OUT_OF_RANGE",
+      "UNIMPLEMENTED",
+      "INTERNAL",
+      "UNAVAILABLE",
+      "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  return kNames[code];
+}
+
+int CountryIndex(absl::string_view iso_code) {
+  if (iso_code.size() != 2) return kUnknownCountry;
+  const char first =
+      absl::ascii_toupper(static_cast<unsigned char>(iso_code[0]));
+  const char second =
+      absl::ascii_toupper(static_cast<unsigned char>(iso_code[1]));
+  if (first < 'A' || first > 'Z' || second < 'A' || second > 'Z') {
+    return kUnknownCountry;
+  }
+  return (first - 'A') * 26 + (second - 'A');
+}
+
+class ScrapeCollectable final : public prometheus::Collectable {
+ public:
+  explicit ScrapeCollectable(ServerMetrics* metrics) : metrics_(metrics) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    metrics_->UpdateDatabaseAges();
+    return metrics_->registry()->Collect();
+  }
+
+ private:
+  ServerMetrics* metrics_;
+};
+
+}  // namespace
+
+absl::string_view ProtocolName(Protocol protocol) {
+  return protocol == Protocol::kGrpc ? "grpc" : "http";
+}
+
+absl::string_view MethodName(Method method) {
+  switch (method) {
+    case Method::kLookup:
+      return "Lookup";
+    case Method::kBatchLookup:
+      return "BatchLookup";
+    case Method::kCheck:
+      return "Check";
+    case Method::kListDatabases:
+      return "ListDatabases";
+  }
+  return "Unknown";
+}
+
+absl::string_view ResultName(Result result) {
+  switch (result) {
+    case Result::kFound:
+      return "found";
+    case Result::kNotFound:
+      return "not_found";
+    case Result::kAllowed:
+      return "allowed";
+    case Result::kDenied:
+      return "denied";
+    case Result::kNone:
+      return "none";
+    case Result::kError:
+      return "error";
+  }
+  return "none";
+}
+
+ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,
+                             Clock* clock)
+    : registry_(std::move(registry)),
+      clock_(clock),
+      country_family_(
+          prometheus::BuildCounter()
+              .Name("geofence_lookups_by_country_total")
+              .Help("Successful lookups and checks by country ISO code of the "
+                    "address (unknown: no country)")
+              .Register(*registry_)),
+      reload_success_(prometheus::BuildCounter()
+                          .Name("geofence_database_reloads_total")
+                          .Help("Database loads and reloads by result")
+                          .Register(*registry_)
+                          .Add({{"result", "success"}})),
+      reload_failure_(prometheus::BuildCounter()
+                          .Name("geofence_database_reloads_total")
+                          .Help("Database loads and reloads by result")
+                          .Register(*registry_)
+                          .Add({{"result", "failure"}})),
+      build_time_family_(
+          prometheus::BuildGauge()
+              .Name("geofence_database_build_timestamp_seconds")
+              .Help("Build time (MaxMind build_epoch) of the loaded database")
+              .Register(*registry_)),
+      age_family_(prometheus::BuildGauge()
+                      .Name("geofence_database_age_seconds")
+                      .Help("Seconds since the loaded database was built")
+                      .Register(*registry_)),
+      watcher_errors_family_(
+          prometheus::BuildCounter()
+              .Name("geofence_watcher_errors_total")
+              .Help("Watched files that could not be read (stat) or were "
+                    "rejected on load (rejected)")
+              .Register(*registry_)),
+      watcher_stat_errors_(watcher_errors_family_.Add({{"reason", "stat"}})),
+      watcher_rejected_(watcher_errors_family_.Add({{"reason", "rejected"}})),
+      policy_reload_success_(prometheus::BuildCounter()
+                                 .Name("geofence_policy_reloads_total")
+                                 .Help("Policy loads and reloads by result")
+                                 .Register(*registry_)
+                                 .Add({{"result", "success"}})),
+      policy_reload_failure_(prometheus::BuildCounter()
+                                 .Name("geofence_policy_reloads_total")
+                                 .Help("Policy loads and reloads by result")
+                                 .Register(*registry_)
+                                 .Add({{"result", "failure"}})) {
+  auto& calls = prometheus::BuildCounter()
+                    .Name("geofence_lookups_total")
+                    .Help(
+                        "Finished Lookup/BatchLookup/Check/ListDatabases "
+                        "calls by protocol, gRPC status and result")
+                    .Register(*registry_);
+  auto& latency = prometheus::BuildHistogram()
+                      .Name("geofence_lookup_duration_seconds")
+                      .Help("Call latency by protocol and method")
+                      .Register(*registry_);
+  auto& in_flight = prometheus::BuildGauge()
+                        .Name("geofence_requests_in_flight")
+                        .Help("Calls being served right now")
+                        .Register(*registry_);
+  for (int p = 0; p < kProtocolCount; ++p) {
+    const std::string protocol(ProtocolName(static_cast<Protocol>(p)));
+    for (int code = 0; code < kGrpcCodeCount; ++code) {
+      for (int r = 0; r < kResultCount; ++r) {
+        const Result result = static_cast<Result>(r);
+        // Successful calls have a result; failed ones have "error".
+        if ((code == 0) == (result == Result::kError)) continue;
+        calls_[p][code][r] =
+            &calls.Add({{"protocol", protocol},
+                        {"status", std::string(CodeName(code))},
+                        {"result", std::string(ResultName(result))}});
+      }
+    }
+    for (int m = 0; m < kMethodCount; ++m) {
+      latency_[p][m] = &latency.Add(
+          {{"protocol", protocol},
+           {"method", std::string(MethodName(static_cast<Method>(m)))}},
+          LatencyBuckets());
+    }
+    in_flight_[p] = &in_flight.Add({{"protocol", protocol}});
+  }
+}
+
+void ServerMetrics::RecordCall(Protocol protocol, Method method,
+                               absl::StatusCode status, Result result,
+                               absl::Duration latency) {
+  const int p = static_cast<int>(protocol);
+  int code = static_cast<int>(status);
+  if (code < 0 || code >= kGrpcCodeCount) code = 2;  // UNKNOWN
+  if (code != 0) result = Result::kError;
+  if (code == 0 && result == Result::kError) result = Result::kNone;
+  calls_[p][code][static_cast<int>(result)]->Increment();
+  latency_[p][static_cast<int>(method)]->Observe(
+      absl::ToDoubleSeconds(latency));
+}
+
+void ServerMetrics::RecordCountry(absl::string_view iso_code) {
+  const int index = CountryIndex(iso_code);
+  prometheus::Counter* counter =
+      countries_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // First sight of this code: create its child once.
+    absl::MutexLock lock(&country_mu_);
+    counter = countries_[index].load(std::memory_order_relaxed);
+    if (counter == nullptr) {
+      std::string label = "unknown";
+      if (index != kUnknownCountry) {
+        label = {static_cast<char>('A' + index / 26),
+                 static_cast<char>('A' + index % 26)};
+      }
+      counter = &country_family_.Add({{"country", label}});
+      countries_[index].store(counter, std::memory_order_release);
+    }
+  }
+  counter->Increment();
+}
+
+ServerMetrics::InFlight::InFlight(ServerMetrics* metrics, Protocol protocol)
+    : gauge_(*metrics->in_flight_[static_cast<int>(protocol)]) {
+  gauge_.Increment();
+}
+
+ServerMetrics::InFlight::~InFlight() { gauge_.Decrement(); }
+
+void ServerMetrics::RecordDatabaseReload(absl::string_view type,
+                                         absl::Time build_time, bool success) {
+  if (!success) {
+    RecordDatabaseReloadFailure();
+    return;
+  }
+  reload_success_.Increment();
+  absl::MutexLock lock(&database_mu_);
+  auto it = databases_.find(type);
+  if (it == databases_.end()) {
+    // Once per database type (a handful), never per request.
+    const prometheus::Labels labels{{"type", std::string(type)}};
+    it = databases_
+             .emplace(std::string(type),
+                      DatabaseGauges{&build_time_family_.Add(labels),
+                                     &age_family_.Add(labels), build_time})
+             .first;
+  }
+  it->second.built = build_time;
+  it->second.build_time->Set(
+      absl::ToDoubleSeconds(build_time - absl::UnixEpoch()));
+  it->second.age->Set(absl::ToDoubleSeconds(clock_->Now() - build_time));
+}
+
+void ServerMetrics::RecordDatabaseReloadFailure() {
+  reload_failure_.Increment();
+}
+
+void ServerMetrics::RecordWatcherError(absl::string_view reason) {
+  (reason == "stat" ? watcher_stat_errors_ : watcher_rejected_).Increment();
+}
+
+void ServerMetrics::RecordPolicyReload(bool success) {
+  (success ? policy_reload_success_ : policy_reload_failure_).Increment();
+}
+
+void ServerMetrics::UpdateDatabaseAges() {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&database_mu_);
+  for (auto& [type, gauges] : databases_) {
+    gauges.age->Set(absl::ToDoubleSeconds(now - gauges.built));
+  }
+}
+
+std::shared_ptr<prometheus::Collectable> ServerMetrics::ScrapeTarget() {
+  return std::make_shared<ScrapeCollectable>(this);
+}
+
+}  // namespace geo
