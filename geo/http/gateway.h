@@ -1,0 +1,42 @@
+// grpc-gateway conventions for the HTTP/JSON surface: the HTTP status of a gRPC
+// code, the JSON error body, and the protobuf JSON mapping of request and
+// response messages. See DESIGN.md, "grpc-gateway conventions".
+#ifndef GEO_HTTP_GATEWAY_H_
+#define GEO_HTTP_GATEWAY_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/support/status_code_enum.h"
+
+namespace geo::http {
+
+// The HTTP status grpc-gateway answers with for a gRPC code (OK 200,
+// CANCELLED 499, INVALID_ARGUMENT 400, NOT_FOUND 404, UNIMPLEMENTED 501, ...).
+// Codes outside the gRPC range map to 500.
+int HttpStatusFromGrpcCode(absl::StatusCode code);
+int HttpStatusFromGrpcCode(grpc::StatusCode code);
+
+// `{"code":3,"message":"...","details":[]}`: a google.rpc.Status in protobuf
+// JSON, `details` always present, as grpc-gateway writes errors.
+std::string GatewayErrorBody(absl::StatusCode code, absl::string_view message);
+std::string GatewayErrorBody(const absl::Status& status);
+
+// Protobuf JSON mapping with lowerCamelCase names and unpopulated primitive and
+// repeated fields emitted (grpc-gateway's EmitUnpopulated). 64-bit integers
+// print as strings, as the mapping says. Unset message fields are omitted:
+// protobuf C++ has no way to print them as `null`.
+std::string MessageToGatewayJson(const google::protobuf::Message& message);
+
+// Parses a request body in protobuf JSON into `message`. Malformed JSON,
+// unknown fields and wrong types are INVALID_ARGUMENT (grpc-gateway v1's
+// default, which rejected unknown fields). An empty body leaves `message`
+// cleared and is OK.
+absl::Status GatewayJsonToMessage(absl::string_view body,
+                                  google::protobuf::Message* message);
+
+}  // namespace geo::http
+
+#endif  // GEO_HTTP_GATEWAY_H_

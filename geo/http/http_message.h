@@ -1,0 +1,129 @@
+// The request and response a handler of HttpServer sees. They hold no Beast
+// types, so handlers (the router, the API surface) compile without Beast, and
+// tests can build requests without a socket.
+#ifndef GEO_HTTP_HTTP_MESSAGE_H_
+#define GEO_HTTP_HTTP_MESSAGE_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace geo::http {
+
+// Read access to request header fields. Names compare case-insensitively.
+class HttpHeaders {
+ public:
+  virtual ~HttpHeaders() = default;
+  // The value of the first field named `name`, or nullopt.
+  virtual std::optional<absl::string_view> Find(
+      absl::string_view name) const = 0;
+};
+
+// HttpHeaders over a list of (name, value) pairs, for tests and adapters.
+class HttpHeaderList final : public HttpHeaders {
+ public:
+  HttpHeaderList() = default;
+  explicit HttpHeaderList(
+      std::vector<std::pair<std::string, std::string>> fields)
+      : fields_(std::move(fields)) {}
+  std::optional<absl::string_view> Find(absl::string_view name) const override;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+// One HTTP request. A view: everything it returns points into buffers owned
+// by the connection and is valid only while the handler runs.
+class HttpRequest {
+ public:
+  HttpRequest(absl::string_view method, absl::string_view target,
+              const HttpHeaders* headers, absl::string_view body,
+              absl::string_view peer_address);
+
+  // "GET", "POST", ... as sent (methods are case-sensitive).
+  absl::string_view method() const { return method_; }
+  // The request target as sent, e.g. "/v1/lookup/8.8.8.8?language=de".
+  absl::string_view target() const { return target_; }
+  // The target up to '?', still percent-encoded.
+  absl::string_view path() const { return path_; }
+  // The raw query string after '?' (empty when there is none).
+  absl::string_view query() const { return query_; }
+  // The percent-decoded value ('+' is a space) of the first query parameter
+  // named `name`; nullopt when absent. "?a" has value "".
+  std::optional<std::string> QueryParameter(absl::string_view name) const;
+  // The value of header `name` (case-insensitive), or nullopt.
+  std::optional<absl::string_view> Header(absl::string_view name) const;
+  absl::string_view body() const { return body_; }
+  // The TCP peer's IP address in text form ("127.0.0.1", "::1").
+  absl::string_view peer_address() const { return peer_address_; }
+
+ private:
+  absl::string_view method_;
+  absl::string_view target_;
+  absl::string_view path_;
+  absl::string_view query_;
+  const HttpHeaders* headers_;
+  absl::string_view body_;
+  absl::string_view peer_address_;
+};
+
+// The response a handler fills in. The server reuses one per connection, so
+// its body keeps its capacity from request to request.
+class HttpResponse {
+ public:
+  int status() const { return status_; }
+  void set_status(int status) { status_ = status; }
+
+  absl::string_view content_type() const { return content_type_; }
+  void set_content_type(absl::string_view content_type) {
+    content_type_.assign(content_type.data(), content_type.size());
+  }
+
+  // Fields besides Content-Type, Content-Length and Connection (which the
+  // server sets).
+  void AddHeader(absl::string_view name, absl::string_view value) {
+    headers_.emplace_back(std::string(name), std::string(value));
+  }
+  const std::vector<std::pair<std::string, std::string>>& headers() const {
+    return headers_;
+  }
+
+  const std::string& body() const { return body_; }
+  std::string* mutable_body() { return &body_; }
+  void set_body(absl::string_view body) {
+    body_.assign(body.data(), body.size());
+  }
+
+  // A JSON body with its content type and status.
+  void SetJson(int status, absl::string_view json) {
+    set_status(status);
+    set_content_type("application/json");
+    set_body(json);
+  }
+
+  // Back to 200, no headers, empty body; keeps allocated capacity.
+  void Reset() {
+    status_ = 200;
+    content_type_.clear();
+    headers_.clear();
+    body_.clear();
+  }
+
+ private:
+  int status_ = 200;
+  std::string content_type_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string body_;
+};
+
+// Decodes %XX escapes (and '+' as space when `plus_is_space`, for query
+// strings). Returns false on a malformed escape.
+bool PercentDecode(absl::string_view encoded, bool plus_is_space,
+                   std::string* decoded);
+
+}  // namespace geo::http
+
+#endif  // GEO_HTTP_HTTP_MESSAGE_H_

@@ -1,0 +1,531 @@
+#include "geo/http/http_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "boost/asio/bind_executor.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/write.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "geo/common/logging.h"
+#include "geo/http/gateway.h"
+
+namespace geo::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// Bytes asked of the kernel per read; the buffer grows beyond it if needed.
+constexpr size_t kReadChunkBytes = 4096;
+// After a closing response: how long to keep draining what the client still
+// sends, so that closing does not reset the connection before the client has
+// read the response (RFC 9112, "tear-down").
+constexpr absl::Duration kLingerTimeout = absl::Seconds(1);
+constexpr absl::Duration kAcceptRetryDelay = absl::Milliseconds(10);
+constexpr char kContinueResponse[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::chrono::nanoseconds ToChrono(absl::Duration duration) {
+  return absl::ToChronoNanoseconds(duration);
+}
+
+absl::string_view ToAbsl(beast::string_view view) {
+  return absl::string_view(view.data(), view.size());
+}
+
+beast::string_view ToBeast(absl::string_view view) {
+  return beast::string_view(view.data(), view.size());
+}
+
+// HttpHeaders over the fields of a parsed Beast request (whose lookup is
+// case-insensitive).
+class BeastHeaders final : public HttpHeaders {
+ public:
+  explicit BeastHeaders(const bhttp::fields& fields) : fields_(fields) {}
+  std::optional<absl::string_view> Find(absl::string_view name) const override {
+    const auto it = fields_.find(ToBeast(name));
+    if (it == fields_.end()) return std::nullopt;
+    return ToAbsl(it->value());
+  }
+
+ private:
+  const bhttp::fields& fields_;
+};
+
+class Session;
+
+// One io thread with its own io_context, and the sessions living on it.
+struct Worker {
+  asio::io_context io_context{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      work_guard{io_context.get_executor()};
+  std::thread thread;
+  // Intrusive list of this worker's sessions; touched only on its thread.
+  Session* sessions = nullptr;
+};
+
+// What sessions share with the server. Outlives every session.
+struct SharedState {
+  HttpServerOptions options;
+  HttpHandler handler;
+  std::atomic<bool> draining{false};
+  std::atomic<int> active_connections{0};
+};
+
+// One connection. Lives on one worker thread; exactly one operation chain is
+// pending at a time, so it needs no strand. Kept alive by the shared_ptr the
+// pending operation's handler holds.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(SharedState* state, Worker* worker, tcp::socket socket)
+      : state_(state), worker_(worker), stream_(std::move(socket)) {
+    next_ = worker_->sessions;
+    if (next_ != nullptr) next_->previous_ = this;
+    worker_->sessions = this;
+  }
+
+  ~Session() {
+    if (previous_ != nullptr) {
+      previous_->next_ = next_;
+    } else {
+      worker_->sessions = next_;
+    }
+    if (next_ != nullptr) next_->previous_ = previous_;
+    state_->active_connections.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Session* next() const { return next_; }
+
+  void Start(bool refuse) {
+    beast::error_code error;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(error);
+    if (!error) peer_address_ = peer.address().to_string();
+    if (refuse) {
+      SendErrorAndClose(503, absl::StatusCode::kUnavailable,
+                        "too many connections");
+      return;
+    }
+    ReadRequest();
+  }
+
+  // Shutdown began: a connection waiting for its next request closes now;
+  // one in the middle of a request finishes it first.
+  void OnDrain() {
+    if (state_kind_ == State::kIdle) stream_.cancel();
+  }
+
+  // The shutdown deadline passed.
+  void ForceClose() { stream_.close(); }
+
+ private:
+  enum class State { kIdle, kReading, kHandling, kWriting, kClosing };
+
+  void ReadRequest() {
+    if (state_->draining.load(std::memory_order_acquire)) {
+      CloseNow();
+      return;
+    }
+    if (buffer_.size() > 0) {  // A pipelined request is already here.
+      ReadHeader();
+      return;
+    }
+    state_kind_ = State::kIdle;
+    stream_.expires_after(ToChrono(state_->options.idle_timeout));
+    stream_.async_read_some(
+        buffer_.prepare(kReadChunkBytes),
+        [self = shared_from_this()](beast::error_code error, size_t bytes) {
+          self->OnIdleRead(error, bytes);
+        });
+  }
+
+  void OnIdleRead(beast::error_code error, size_t bytes) {
+    if (error) {  // Idle timeout, peer closed, or shutdown.
+      CloseNow();
+      return;
+    }
+    buffer_.commit(bytes);
+    ReadHeader();
+  }
+
+  void ReadHeader() {
+    state_kind_ = State::kReading;
+    parser_.emplace();
+    parser_->header_limit(state_->options.max_header_bytes);
+    parser_->body_limit(state_->options.max_body_bytes);
+    // One deadline for the whole request, header and body: a client trickling
+    // bytes cannot extend it.
+    stream_.expires_after(ToChrono(state_->options.request_timeout));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code error, size_t) {
+          self->OnHeader(error);
+        });
+  }
+
+  void OnHeader(beast::error_code error) {
+    if (error) {
+      OnReadError(error);
+      return;
+    }
+    if (parser_->is_done()) {
+      Handle();
+      return;
+    }
+    const auto expect = parser_->get().find(bhttp::field::expect);
+    if (expect != parser_->get().end() &&
+        beast::iequals(expect->value(), "100-continue")) {
+      asio::async_write(
+          stream_,
+          asio::buffer(kContinueResponse, sizeof kContinueResponse - 1),
+          [self = shared_from_this()](beast::error_code error, size_t) {
+            if (error) {
+              self->CloseNow();
+              return;
+            }
+            self->ReadBody();
+          });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code error, size_t) {
+          if (error) {
+            self->OnReadError(error);
+            return;
+          }
+          self->Handle();
+        });
+  }
+
+  void OnReadError(beast::error_code error) {
+    if (error == bhttp::error::header_limit) {
+      SendErrorAndClose(431, absl::StatusCode::kResourceExhausted,
+                        "request header fields too large");
+    } else if (error == bhttp::error::body_limit) {
+      SendErrorAndClose(413, absl::StatusCode::kResourceExhausted,
+                        "request body too large");
+    } else if (error.category() ==
+                   bhttp::make_error_code(bhttp::error::bad_method)
+                       .category() &&
+               error != bhttp::error::end_of_stream &&
+               error != bhttp::error::partial_message) {
+      SendErrorAndClose(
+          400, absl::StatusCode::kInvalidArgument,
+          absl::StrCat("malformed HTTP request: ", error.message()));
+    } else {
+      // Peer closed, reset, or the request deadline passed (tcp_stream has
+      // already closed the socket, so no 408 can be sent).
+      CloseNow();
+    }
+  }
+
+  void Handle() {
+    state_kind_ = State::kHandling;
+    const auto& request = parser_->get();
+    const BeastHeaders headers(request.base());
+    const HttpRequest handler_request(ToAbsl(request.method_string()),
+                                      ToAbsl(request.target()), &headers,
+                                      request.body(), peer_address_);
+    handler_response_.Reset();
+    try {
+      state_->handler(handler_request, &handler_response_);
+    } catch (const std::exception& exception) {
+      // Our handlers do not throw; this keeps an io thread alive if one does.
+      Log(LogLevel::kError, "HTTP handler threw",
+          {{"target", ToAbsl(request.target())},
+           {"exception", exception.what()}});
+      handler_response_.Reset();
+      handler_response_.SetJson(
+          500, GatewayErrorBody(absl::StatusCode::kInternal, "internal error"));
+    }
+    keep_alive_ = request.keep_alive() &&
+                  !state_->draining.load(std::memory_order_acquire);
+    WriteResponse(request.version());
+  }
+
+  void SendErrorAndClose(int status, absl::StatusCode code,
+                         absl::string_view message) {
+    handler_response_.Reset();
+    handler_response_.SetJson(status, GatewayErrorBody(code, message));
+    keep_alive_ = false;
+    WriteResponse(11);
+  }
+
+  void WriteResponse(unsigned version) {
+    state_kind_ = State::kWriting;
+    response_.clear();
+    response_.version(version);
+    response_.result(static_cast<unsigned>(handler_response_.status()));
+    // Beast knows no reason phrase for grpc-gateway's 499.
+    response_.reason(handler_response_.status() == 499 ? "Client Closed Request"
+                                                       : "");
+    if (!handler_response_.content_type().empty()) {
+      response_.set(bhttp::field::content_type,
+                    ToBeast(handler_response_.content_type()));
+    }
+    for (const auto& [name, value] : handler_response_.headers()) {
+      response_.insert(ToBeast(name), ToBeast(value));
+    }
+    // Swapped back after the write, so both strings keep their capacity.
+    response_.body().swap(*handler_response_.mutable_body());
+    response_.keep_alive(keep_alive_);
+    response_.prepare_payload();
+    stream_.expires_after(ToChrono(state_->options.write_timeout));
+    bhttp::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code error, size_t) {
+          self->OnWrite(error);
+        });
+  }
+
+  void OnWrite(beast::error_code error) {
+    response_.body().swap(*handler_response_.mutable_body());
+    if (error) {
+      CloseNow();
+      return;
+    }
+    if (!keep_alive_) {
+      LingerAndClose();
+      return;
+    }
+    ReadRequest();
+  }
+
+  // Half-closes, then reads and discards until the client closes or the
+  // linger time passes.
+  void LingerAndClose() {
+    state_kind_ = State::kClosing;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(ToChrono(kLingerTimeout));
+    Discard();
+  }
+
+  void Discard() {
+    buffer_.clear();
+    stream_.async_read_some(
+        buffer_.prepare(kReadChunkBytes),
+        [self = shared_from_this()](beast::error_code error, size_t) {
+          if (error) {
+            self->CloseNow();
+            return;
+          }
+          self->Discard();
+        });
+  }
+
+  void CloseNow() {
+    state_kind_ = State::kClosing;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  SharedState* const state_;
+  Worker* const worker_;
+  Session* previous_ = nullptr;
+  Session* next_ = nullptr;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> response_;
+  HttpResponse handler_response_;
+  std::string peer_address_;
+  bool keep_alive_ = false;
+  State state_kind_ = State::kIdle;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(const HttpServerOptions& options, HttpHandler handler)
+      : acceptor_(AcceptorContext(options)),
+        accept_retry_timer_(acceptor_.get_executor()) {
+    state_.options = options;
+    state_.handler = std::move(handler);
+  }
+
+  ~Impl() { Shutdown(absl::Now()); }
+
+  absl::Status Listen() {
+    beast::error_code error;
+    const auto address = asio::ip::make_address(state_.options.address, error);
+    if (error) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad HTTP listen address '", state_.options.address, "'"));
+    }
+    const tcp::endpoint endpoint(address, state_.options.port);
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error)
+      acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error)
+      acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", state_.options.address, ":",
+                       state_.options.port, ": ", error.message()));
+    }
+    port_ = acceptor_.local_endpoint(error).port();
+    return absl::OkStatus();
+  }
+
+  void Run() {
+    Accept();
+    for (auto& worker : workers_) {
+      Worker* raw = worker.get();
+      raw->thread = std::thread([raw] { raw->io_context.run(); });
+    }
+  }
+
+  uint16_t port() const { return port_; }
+
+  int active_connections() const {
+    return state_.active_connections.load(std::memory_order_acquire);
+  }
+
+  void Shutdown(absl::Time deadline) ABSL_LOCKS_EXCLUDED(shutdown_mu_) {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    state_.draining.store(true, std::memory_order_release);
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      accept_retry_timer_.cancel();
+    });
+    ForEachSession([](Session* session) { session->OnDrain(); });
+    while (active_connections() > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    if (active_connections() > 0) {
+      Log(LogLevel::kWarn, "HTTP shutdown deadline passed, closing connections",
+          {{"connections", active_connections()}});
+      ForEachSession([](Session* session) { session->ForceClose(); });
+    }
+    for (auto& worker : workers_) worker->work_guard.reset();
+    for (auto& worker : workers_) {
+      if (worker->thread.joinable()) worker->thread.join();
+    }
+  }
+
+ private:
+  // The acceptor lives on the first worker's io_context.
+  asio::io_context& AcceptorContext(const HttpServerOptions& options) {
+    const int threads = options.io_threads < 1 ? 1 : options.io_threads;
+    for (int i = 0; i < threads; ++i) {
+      workers_.push_back(std::make_unique<Worker>());
+    }
+    return workers_.front()->io_context;
+  }
+
+  // Runs `action` on every session, each on its own worker thread.
+  template <typename Action>
+  void ForEachSession(Action action) {
+    for (auto& worker : workers_) {
+      Worker* raw = worker.get();
+      asio::post(raw->io_context, [raw, action] {
+        for (Session* session = raw->sessions; session != nullptr;
+             session = session->next()) {
+          action(session);
+        }
+      });
+    }
+  }
+
+  void Accept() {
+    Worker* worker = workers_[next_worker_].get();
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+    acceptor_.async_accept(
+        worker->io_context,
+        [this, worker](beast::error_code error, tcp::socket socket) {
+          OnAccept(worker, error, std::move(socket));
+        });
+  }
+
+  void OnAccept(Worker* worker, beast::error_code error, tcp::socket socket) {
+    if (!acceptor_.is_open() || error == asio::error::operation_aborted) return;
+    if (error) {
+      // E.g. EMFILE: back off briefly instead of spinning.
+      Log(LogLevel::kWarn, "HTTP accept failed", {{"error", error.message()}});
+      accept_retry_timer_.expires_after(ToChrono(kAcceptRetryDelay));
+      accept_retry_timer_.async_wait([this](beast::error_code timer_error) {
+        if (!timer_error && acceptor_.is_open()) Accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    const bool refuse =
+        state_.active_connections.fetch_add(1, std::memory_order_acq_rel) >=
+        state_.options.max_connections;
+    asio::post(worker->io_context, [state = &state_, worker, refuse,
+                                    socket = std::move(socket)]() mutable {
+      std::make_shared<Session>(state, worker, std::move(socket))
+          ->Start(refuse);
+    });
+    Accept();
+  }
+
+  SharedState state_;
+  // Declared before the acceptor, which runs on the first worker.
+  std::vector<std::unique_ptr<Worker>> workers_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_timer_;
+  // Used only on the acceptor's thread.
+  size_t next_worker_ = 0;
+  uint16_t port_ = 0;
+
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpServerOptions& options, HttpHandler handler) {
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  const absl::Status status = impl->Listen();
+  if (!status.ok()) return status;
+  impl->Run();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() = default;
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+
+int HttpServer::active_connections() const {
+  return impl_->active_connections();
+}
+
+void HttpServer::Shutdown(absl::Time deadline) { impl_->Shutdown(deadline); }
+
+}  // namespace geo::http

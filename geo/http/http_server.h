@@ -1,0 +1,92 @@
+// An HTTP/1.1 server on Boost.Beast and Asio (see
+// docs/adr/0006-http-library-boost-beast.md).
+//
+// Model: N io threads, each running its own io_context; the acceptor hands
+// each new connection to the next thread round-robin, and the connection lives
+// on that thread for its whole life. So a session needs no strand and no lock,
+// and requests on one connection are served in order (keep-alive and
+// pipelining). Handlers run on the io thread and must not block for long.
+//
+//   HttpServerOptions options;  // 127.0.0.1, port 0: tests
+//   auto server = HttpServer::Start(options, [](const HttpRequest& request,
+//                                               HttpResponse* response) {...});
+//   ... (*server)->port() ...
+//   (*server)->Shutdown(absl::Now() + absl::Seconds(10));
+#ifndef GEO_HTTP_HTTP_SERVER_H_
+#define GEO_HTTP_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "geo/http/http_message.h"
+
+namespace geo::http {
+
+// Called once per request, on an io thread. May be called concurrently from
+// different io threads.
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
+
+struct HttpServerOptions {
+  // An IPv4 or IPv6 literal ("0.0.0.0", "::" for all interfaces).
+  std::string address = "127.0.0.1";
+  // 0 picks an ephemeral port; read it back with HttpServer::port().
+  uint16_t port = 0;
+  int io_threads = 1;
+  // Request line plus header fields; beyond it the answer is 431.
+  uint32_t max_header_bytes = 16 * 1024;
+  // Beyond it the answer is 413 (checked against Content-Length up front).
+  uint64_t max_body_bytes = 1024 * 1024;
+  // Connections beyond this are answered 503 and closed.
+  int max_connections = 10000;
+  // How long a keep-alive connection may wait for the first byte of its next
+  // request before it is closed.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // From the first byte of a request to its last; a slower client (slowloris)
+  // gets 408 and is disconnected.
+  absl::Duration request_timeout = absl::Seconds(10);
+  // For writing one response; a client that does not read is disconnected.
+  absl::Duration write_timeout = absl::Seconds(10);
+};
+
+// Thread-safe.
+class HttpServer {
+ public:
+  // Binds, listens and starts the io threads. Fails (UNAVAILABLE or
+  // INVALID_ARGUMENT) when the address is bad or the port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const HttpServerOptions& options, HttpHandler handler);
+
+  // Shuts down with an immediate deadline if Shutdown was not called.
+  ~HttpServer();
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The bound port (the ephemeral one when options.port was 0).
+  uint16_t port() const;
+
+  // Open connections, including ones being refused.
+  int active_connections() const;
+
+  // Stops accepting, closes idle keep-alive connections, lets requests in
+  // progress finish (their responses say "Connection: close"), and at
+  // `deadline` closes whatever is left. Returns once the io threads have
+  // exited. Idempotent. A handler that never returns blocks it.
+  void Shutdown(absl::Time deadline);
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace geo::http
+
+#endif  // GEO_HTTP_HTTP_SERVER_H_

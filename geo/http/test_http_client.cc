@@ -1,0 +1,158 @@
+#include "geo/http/test_http_client.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace geo::http {
+namespace {
+
+size_t AppendBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t AppendHeader(char* data, size_t size, size_t count, void* user) {
+  std::string line(data, size * count);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+    line.pop_back();
+  }
+  if (!line.empty()) {
+    static_cast<std::vector<std::string>*>(user)->push_back(std::move(line));
+  }
+  return size * count;
+}
+
+}  // namespace
+
+CurlClient::CurlClient() {
+  // curl_global_init is not thread-safe; a function-local static is.
+  static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == 0;
+  (void)initialized;
+  curl_ = curl_easy_init();
+}
+
+CurlClient::~CurlClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+absl::StatusOr<CurlResponse> CurlClient::Get(
+    const std::string& url, const std::vector<std::string>& headers) {
+  return Send("GET", url, "", headers);
+}
+
+absl::StatusOr<CurlResponse> CurlClient::Send(
+    const std::string& method, const std::string& url, const std::string& body,
+    const std::vector<std::string>& headers) {
+  CURL* curl = static_cast<CURL*>(curl_);
+  CurlResponse response;
+  curl_slist* header_list = nullptr;
+  for (const std::string& header : headers) {
+    header_list = curl_slist_append(header_list, header.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  if (method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_slist_free_all(header_list);
+  if (code != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat("curl ", method, " ", url, ": ",
+                                               curl_easy_strerror(code)));
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_easy_getinfo(curl, CURLINFO_LOCAL_PORT, &response.local_port);
+  return response;
+}
+
+absl::StatusOr<RawConnection> RawConnection::Connect(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::UnavailableError(strerror(error));
+  }
+  return RawConnection(fd);
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool RawConnection::Send(absl::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+  return true;
+}
+
+std::string RawConnection::ReadUntil(absl::Duration timeout,
+                                     absl::string_view stop_after) {
+  std::string received;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (!stop_after.empty() && absl::StrContains(received, stop_after)) break;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    pollfd poll_fd{fd_, POLLIN, 0};
+    const int ready = poll(
+        &poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    if (ready <= 0) continue;
+    char chunk[4096];
+    const ssize_t bytes = recv(fd_, chunk, sizeof chunk, 0);
+    if (bytes <= 0) break;
+    received.append(chunk, static_cast<size_t>(bytes));
+  }
+  return received;
+}
+
+bool RawConnection::WaitForClose(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    pollfd poll_fd{fd_, POLLIN, 0};
+    const int ready = poll(
+        &poll_fd, 1,
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now())) +
+            1);
+    if (ready <= 0) continue;
+    char chunk[4096];
+    const ssize_t bytes = recv(fd_, chunk, sizeof chunk, 0);
+    if (bytes <= 0) return true;
+  }
+  return false;
+}
+
+}  // namespace geo::http

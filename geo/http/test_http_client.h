@@ -1,0 +1,72 @@
+// Test clients for HttpServer: libcurl for ordinary requests (keep-alive
+// reuse included) and a raw loopback socket for what curl will not send
+// (byte-by-byte slow clients, pipelined requests, oversized headers).
+#ifndef GEO_HTTP_TEST_HTTP_CLIENT_H_
+#define GEO_HTTP_TEST_HTTP_CLIENT_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace geo::http {
+
+struct CurlResponse {
+  long status = 0;
+  std::string body;
+  // Raw header lines, e.g. "Content-Type: application/json".
+  std::vector<std::string> headers;
+  // The client's local port: equal across requests when the connection was
+  // reused.
+  long local_port = 0;
+};
+
+// One libcurl easy handle: requests through one client reuse its connection.
+// Not thread-safe; use one per thread.
+class CurlClient {
+ public:
+  CurlClient();
+  ~CurlClient();
+  CurlClient(const CurlClient&) = delete;
+  CurlClient& operator=(const CurlClient&) = delete;
+
+  absl::StatusOr<CurlResponse> Get(
+      const std::string& url, const std::vector<std::string>& headers = {});
+  absl::StatusOr<CurlResponse> Send(
+      const std::string& method, const std::string& url,
+      const std::string& body, const std::vector<std::string>& headers = {});
+
+ private:
+  void* curl_;
+};
+
+// A plain TCP connection to 127.0.0.1:port.
+class RawConnection {
+ public:
+  static absl::StatusOr<RawConnection> Connect(uint16_t port);
+  RawConnection(RawConnection&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)) {}
+  RawConnection& operator=(RawConnection&&) = delete;
+  ~RawConnection();
+
+  // False when the peer has closed or reset the connection.
+  bool Send(absl::string_view bytes);
+  // Reads until the peer closes the connection, `timeout` passes, or
+  // `stop_after` appears in what was read (when non-empty).
+  std::string ReadUntil(absl::Duration timeout,
+                        absl::string_view stop_after = "");
+  // True when the peer closed (or reset) the connection within `timeout`.
+  bool WaitForClose(absl::Duration timeout);
+
+ private:
+  explicit RawConnection(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace geo::http
+
+#endif  // GEO_HTTP_TEST_HTTP_CLIENT_H_
