@@ -1,0 +1,217 @@
+#include "updater/installer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "geo/common/logging.h"
+
+namespace geo::updater {
+namespace {
+
+absl::Status ErrnoStatus(int error, absl::string_view what) {
+  std::string message = absl::StrCat(what, ": ", strerror(error));
+  switch (error) {
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(message);
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+}  // namespace
+
+TempFile::TempFile(std::string directory, std::string path, FileDescriptor fd)
+    : directory_(std::move(directory)),
+      path_(std::move(path)),
+      fd_(std::move(fd)) {}
+
+TempFile::TempFile(TempFile&& other) noexcept
+    : directory_(std::move(other.directory_)),
+      path_(std::exchange(other.path_, std::string())),
+      fd_(std::move(other.fd_)),
+      committed_(other.committed_) {}
+
+TempFile& TempFile::operator=(TempFile&& other) noexcept {
+  if (this != &other) {
+    Discard();
+    directory_ = std::move(other.directory_);
+    path_ = std::exchange(other.path_, std::string());
+    fd_ = std::move(other.fd_);
+    committed_ = other.committed_;
+  }
+  return *this;
+}
+
+TempFile::~TempFile() { Discard(); }
+
+void TempFile::Discard() {
+  if (committed_ || path_.empty()) return;
+  fd_.Reset();
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+    Log(LogLevel::kWarn, "Cannot remove temp file",
+        {{"path", path_}, {"error", strerror(errno)}});
+  }
+  path_.clear();
+}
+
+absl::Status TempFile::Write(absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t written = ::write(fd_.get(), data.data(), data.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) return ErrnoStatus(errno, absl::StrCat("write ", path_));
+    data.remove_prefix(static_cast<size_t>(written));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TempFile::Truncate() {
+  if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("truncate ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TempFile::Commit(const std::string& final_path,
+                              absl::optional<absl::Time> modified_at) {
+  if (::fchmod(fd_.get(), 0644) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("chmod ", path_));
+  }
+  if (modified_at.has_value()) {
+    struct timespec times[2];
+    times[0].tv_sec = 0;
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1] = absl::ToTimespec(*modified_at);
+    if (::futimens(fd_.get(), times) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("set mtime of ", path_));
+    }
+  }
+  if (::fsync(fd_.get()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fsync ", path_));
+  }
+  if (fd_.Reset() != 0) {
+    return ErrnoStatus(errno, absl::StrCat("close ", path_));
+  }
+  if (::rename(path_.c_str(), final_path.c_str()) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrCat("rename ", path_, " to ", final_path));
+  }
+  committed_ = true;
+  return SyncDirectory(directory_);
+}
+
+absl::Status SyncDirectory(const std::string& directory) {
+  FileDescriptor fd(
+      ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open ", directory));
+  if (::fsync(fd.get()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fsync ", directory));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DirectoryLock> DirectoryLock::Acquire(
+    const std::string& directory, absl::Duration timeout, Clock* clock,
+    absl::Notification* cancel) {
+  std::string path = absl::StrCat(directory, "/.geo-updater.lock");
+  FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  const absl::Time deadline = clock->Now() + timeout;
+  bool logged = false;
+  while (true) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
+      return DirectoryLock(std::move(fd));
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK)
+      return ErrnoStatus(errno, absl::StrCat("flock ", path));
+    if (clock->Now() >= deadline) {
+      return absl::AbortedError(absl::StrCat(
+          "another updater holds the lock on ", directory, " (", path,
+          "); gave up after ", absl::FormatDuration(timeout)));
+    }
+    if (!logged) {
+      Log(LogLevel::kInfo, "Waiting for another updater to release the lock",
+          {{"path", path}, {"timeout_seconds", timeout}});
+      logged = true;
+    }
+    if (clock->WaitFor(absl::Milliseconds(100), cancel)) {
+      return absl::CancelledError("cancelled while waiting for the lock");
+    }
+  }
+}
+
+Installer::Installer(std::string directory) : directory_(std::move(directory)) {
+  while (directory_.size() > 1 && absl::EndsWith(directory_, "/")) {
+    directory_.pop_back();
+  }
+}
+
+std::string Installer::PathOf(absl::string_view file_name) const {
+  return absl::StrCat(directory_, "/", file_name);
+}
+
+absl::Status Installer::Prepare() {
+  if (::mkdir(directory_.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno,
+                       absl::StrCat("create data directory ", directory_));
+  }
+  if (::access(directory_.c_str(), W_OK | X_OK) != 0) {
+    return ErrnoStatus(
+        errno, absl::StrCat("data directory ", directory_, " is not writable"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Installer::RemoveStaleTempFiles() {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(directory_.c_str()),
+                                          &::closedir);
+  if (dir == nullptr)
+    return ErrnoStatus(errno, absl::StrCat("list ", directory_));
+  std::vector<std::string> stale;
+  while (struct dirent* entry = ::readdir(dir.get())) {
+    absl::string_view name = entry->d_name;
+    if (absl::StartsWith(name, kTempPrefix) &&
+        absl::StrContains(name, ".tmp")) {
+      stale.emplace_back(name);
+    }
+  }
+  int removed = 0;
+  for (const std::string& name : stale) {
+    std::string path = PathOf(name);
+    if (::unlink(path.c_str()) == 0) {
+      ++removed;
+      Log(LogLevel::kInfo, "Removed stale temp file", {{"path", path}});
+    } else if (errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("remove ", path));
+    }
+  }
+  return removed;
+}
+
+absl::StatusOr<TempFile> Installer::CreateTemp(absl::string_view label) {
+  std::string path =
+      absl::StrCat(directory_, "/", kTempPrefix, label, ".tmpXXXXXX");
+  int fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0)
+    return ErrnoStatus(errno, absl::StrCat("create temp file in ", directory_));
+  return TempFile(directory_, std::move(path), FileDescriptor(fd));
+}
+
+}  // namespace geo::updater

@@ -1,0 +1,107 @@
+// Atomic installation of database files into the data directory.
+//
+// A file is written to a temp file in the target directory (same filesystem,
+// so rename is atomic), fsync'ed, renamed over the final name, and the
+// directory is fsync'ed so the rename survives a crash. Readers (the geo
+// server's watcher) therefore only ever see a complete old or a complete new
+// file. Temp files are dot-files with a fixed prefix so that stale ones left
+// by a killed updater can be found and removed, under the directory lock.
+#ifndef UPDATER_INSTALLER_H_
+#define UPDATER_INSTALLER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "geo/common/clock.h"
+#include "updater/file_descriptor.h"
+
+namespace geo::updater {
+
+// Prefix of every temp file the updater creates.
+inline constexpr absl::string_view kTempPrefix = ".geo-updater-";
+
+// A temp file in the data directory, removed on destruction unless
+// committed. Not thread-safe.
+class TempFile {
+ public:
+  TempFile(TempFile&& other) noexcept;
+  // Removes this object's own file first (unless committed).
+  TempFile& operator=(TempFile&& other) noexcept;
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile();
+
+  // Appends. A full disk or file size limit is RESOURCE_EXHAUSTED.
+  absl::Status Write(absl::string_view data);
+  // Empties the file (before a retried download).
+  absl::Status Truncate();
+  // fsync, close, rename to `final_path` (in the same directory), fsync the
+  // directory. `modified_at`, when set, becomes the file's mtime.
+  absl::Status Commit(const std::string& final_path,
+                      absl::optional<absl::Time> modified_at);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  friend class Installer;
+  TempFile(std::string directory, std::string path, FileDescriptor fd);
+
+  void Discard();
+
+  std::string directory_;
+  std::string path_;  // Empty once moved from.
+  FileDescriptor fd_;
+  bool committed_ = false;
+};
+
+// An exclusive flock(2) on `<directory>/.geo-updater.lock`, released on
+// destruction (and by the kernel if the process dies).
+class DirectoryLock {
+ public:
+  // Tries for up to `timeout` (zero: once), polling on `clock`. ABORTED when
+  // another process still holds the lock; CANCELLED when `cancel` fires.
+  static absl::StatusOr<DirectoryLock> Acquire(const std::string& directory,
+                                               absl::Duration timeout,
+                                               Clock* clock,
+                                               absl::Notification* cancel);
+
+  DirectoryLock(DirectoryLock&&) = default;
+  DirectoryLock& operator=(DirectoryLock&&) = default;
+
+ private:
+  explicit DirectoryLock(FileDescriptor fd) : fd_(std::move(fd)) {}
+  FileDescriptor fd_;
+};
+
+// Thread-compatible.
+class Installer {
+ public:
+  explicit Installer(std::string directory);
+
+  // Creates the directory if needed and checks it is writable.
+  absl::Status Prepare();
+  // Removes temp files left behind by an interrupted run. Call with the
+  // directory lock held. Returns how many were removed.
+  absl::StatusOr<int> RemoveStaleTempFiles();
+  // A new, empty temp file whose name mentions `label`.
+  absl::StatusOr<TempFile> CreateTemp(absl::string_view label);
+
+  std::string PathOf(absl::string_view file_name) const;
+  const std::string& directory() const { return directory_; }
+
+ private:
+  std::string directory_;
+};
+
+// fsync(2) of a directory, so that a rename in it is durable.
+absl::Status SyncDirectory(const std::string& directory);
+
+}  // namespace geo::updater
+
+#endif  // UPDATER_INSTALLER_H_

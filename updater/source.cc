@@ -1,0 +1,110 @@
+#include "updater/source.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+
+namespace geo::updater {
+namespace {
+
+constexpr absl::string_view kReasonPayload =
+    "type.geo.dev/updater.FailureReason";
+
+std::string BodyHint(const HttpResponse& response) {
+  std::string body(
+      absl::StripAsciiWhitespace(response.error_body.substr(0, 200)));
+  for (char& c : body) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return body.empty() ? "" : absl::StrCat(": ", body);
+}
+
+}  // namespace
+
+absl::Status WithFailureReason(absl::Status status, absl::string_view reason) {
+  status.SetPayload(kReasonPayload, absl::Cord(reason));
+  return status;
+}
+
+std::string FailureReasonOf(const absl::Status& status) {
+  if (absl::optional<absl::Cord> reason = status.GetPayload(kReasonPayload)) {
+    return std::string(*reason);
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return "";
+    case absl::StatusCode::kUnavailable:
+      return "network";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "timeout";
+    case absl::StatusCode::kOutOfRange:
+      return "too_large";
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kPermissionDenied:
+      return "disk";
+    case absl::StatusCode::kAborted:
+      return "lock";
+    case absl::StatusCode::kCancelled:
+      return "cancelled";
+    case absl::StatusCode::kInvalidArgument:
+      return "config";
+    default:
+      return "other";
+  }
+}
+
+absl::Status StatusForHttpResponse(const HttpResponse& response,
+                                   absl::string_view what, absl::Time now,
+                                   absl::Duration max_retry_after) {
+  const int code = response.status;
+  if (code >= 200 && code < 300) return absl::OkStatus();
+  const std::string prefix = absl::StrCat(what, ": HTTP ", code);
+  if (code == 401 || code == 403) {
+    return WithFailureReason(
+        absl::UnauthenticatedError(absl::StrCat(
+            prefix,
+            ": the server rejected the credentials; check the account ID and "
+            "license key (MAXMIND_ACCOUNT_ID, MAXMIND_LICENSE_KEY)",
+            BodyHint(response))),
+        "auth");
+  }
+  if (code == 404) {
+    return WithFailureReason(
+        absl::NotFoundError(absl::StrCat(
+            prefix,
+            ": not found (unknown edition, or not available to this "
+            "account)",
+            BodyHint(response))),
+        "not_found");
+  }
+  if (code == 429) {
+    absl::optional<absl::Duration> delay =
+        ParseRetryAfter(response.retry_after, now);
+    if (delay.has_value() && *delay <= max_retry_after) {
+      return WithFailureReason(
+          WithRetryAfter(absl::ResourceExhaustedError(absl::StrCat(
+                             prefix, ": rate limited, retry after ",
+                             absl::FormatDuration(*delay))),
+                         *delay),
+          "rate_limited");
+    }
+    return WithFailureReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            prefix, ": download limit reached",
+            delay.has_value() ? absl::StrCat("; the server asks to wait ",
+                                             absl::FormatDuration(*delay))
+                              : std::string(),
+            "; not retrying into the limit", BodyHint(response))),
+        "rate_limited");
+  }
+  if (code == 408 || code >= 500) {
+    return WithFailureReason(
+        absl::UnavailableError(absl::StrCat(prefix, BodyHint(response))),
+        "http");
+  }
+  return WithFailureReason(
+      absl::FailedPreconditionError(absl::StrCat(prefix, BodyHint(response))),
+      "http");
+}
+
+}  // namespace geo::updater

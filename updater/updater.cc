@@ -1,0 +1,320 @@
+#include "updater/updater.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "geo/common/logging.h"
+#include "updater/archive.h"
+#include "updater/digest.h"
+
+namespace geo::updater {
+namespace {
+
+constexpr char kNoHash[] = "00000000000000000000000000000000";
+// After a failed pass the loop tries again sooner than a full interval.
+constexpr absl::Duration kRetryAfterFailedPass = absl::Minutes(15);
+
+std::string EtagFileName(absl::string_view edition) {
+  return absl::StrCat(".geo-updater.", edition, ".etag");
+}
+
+std::string ReadEtag(const std::string& path) {
+  std::ifstream in(path);
+  std::string etag;
+  std::getline(in, etag);
+  return std::string(absl::StripAsciiWhitespace(etag));
+}
+
+}  // namespace
+
+std::string SummaryJson(const std::vector<EditionSummary>& editions) {
+  std::string out = "[";
+  for (size_t i = 0; i < editions.size(); ++i) {
+    const EditionSummary& summary = editions[i];
+    absl::StrAppend(&out, i == 0 ? "" : ",",
+                    "{\"edition_id\":", JsonQuote(summary.edition),
+                    ",\"old_hash\":", JsonQuote(summary.old_hash),
+                    ",\"new_hash\":", JsonQuote(summary.new_hash));
+    if (summary.modified_at.has_value()) {
+      absl::StrAppend(
+          &out, ",\"modified_at\":", absl::ToUnixSeconds(*summary.modified_at));
+    }
+    absl::StrAppend(
+        &out, ",\"checked_at\":", absl::ToUnixSeconds(summary.checked_at));
+    if (!summary.status.ok()) {
+      absl::StrAppend(&out,
+                      ",\"error\":", JsonQuote(summary.status.ToString()));
+    }
+    out += "}";
+  }
+  out += "]";
+  return out;
+}
+
+Updater::Updater(UpdaterOptions options, UpdaterDependencies dependencies)
+    : options_(std::move(options)),
+      deps_(std::move(dependencies)),
+      installer_(options_.data_dir),
+      started_(deps_.clock->Now()) {}
+
+bool Updater::Healthy() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time since = last_success_.value_or(started_);
+  return deps_.clock->Now() - since <=
+         2 * options_.interval + options_.health_grace;
+}
+
+absl::optional<absl::Time> Updater::last_success() const {
+  absl::MutexLock lock(&mu_);
+  return last_success_;
+}
+
+PassResult Updater::RunPass() {
+  PassResult result;
+  auto fail_all = [&](const absl::Status& status) {
+    for (const std::string& edition : options_.editions) {
+      EditionSummary summary;
+      summary.edition = edition;
+      summary.checked_at = deps_.clock->Now();
+      summary.status = status;
+      if (deps_.metrics != nullptr) {
+        deps_.metrics->RecordCheck(edition, CheckResult::kFailed);
+        deps_.metrics->RecordFailure(edition, FailureReasonOf(status));
+      }
+      result.editions.push_back(std::move(summary));
+    }
+    result.status = status;
+    Log(LogLevel::kError, "Update failed", {{"error", status}});
+    return result;
+  };
+
+  absl::Status prepared = installer_.Prepare();
+  if (!prepared.ok()) return fail_all(WithFailureReason(prepared, "disk"));
+  absl::StatusOr<DirectoryLock> lock = DirectoryLock::Acquire(
+      options_.data_dir, options_.lock_timeout, deps_.clock, deps_.cancel);
+  if (!lock.ok()) return fail_all(lock.status());
+  absl::StatusOr<int> removed = installer_.RemoveStaleTempFiles();
+  if (!removed.ok()) {
+    Log(LogLevel::kWarn, "Cannot clean stale temp files",
+        {{"error", removed.status()}});
+  }
+
+  for (const std::string& edition : options_.editions) {
+    EditionSummary summary = UpdateEdition(edition);
+    if (!summary.status.ok() && result.status.ok()) {
+      result.status = summary.status;
+    }
+    result.editions.push_back(std::move(summary));
+    if (deps_.cancel != nullptr && deps_.cancel->HasBeenNotified()) break;
+  }
+  if (result.status.ok()) {
+    absl::Time now = deps_.clock->Now();
+    {
+      absl::MutexLock guard(&mu_);
+      last_success_ = now;
+    }
+    if (deps_.metrics != nullptr) deps_.metrics->RecordSuccess(now);
+  }
+  return result;
+}
+
+EditionSummary Updater::UpdateEdition(const std::string& edition) {
+  EditionSummary summary;
+  summary.edition = edition;
+  const std::string final_path =
+      installer_.PathOf(absl::StrCat(edition, ".mmdb"));
+
+  FetchRequest request;
+  request.edition = edition;
+  absl::StatusOr<std::string> local_md5 =
+      FileDigestHex(final_path, DigestAlgorithm::kMd5);
+  if (local_md5.ok()) {
+    request.local_md5 = *local_md5;
+    struct stat info;
+    if (::stat(final_path.c_str(), &info) == 0) {
+      request.local_modified_at = absl::TimeFromTimespec(info.st_mtim);
+    }
+    request.local_etag = ReadEtag(installer_.PathOf(EtagFileName(edition)));
+  } else if (!absl::IsNotFound(local_md5.status())) {
+    Log(LogLevel::kWarn, "Cannot read the installed database",
+        {{"path", final_path}, {"error", local_md5.status()}});
+  }
+  summary.old_hash = request.local_md5.empty() ? kNoHash : request.local_md5;
+  summary.new_hash = summary.old_hash;
+
+  absl::Status status;
+  FetchResult fetched;
+  absl::StatusOr<TempFile> payload =
+      installer_.CreateTemp(absl::StrCat(edition, ".download"));
+  if (!payload.ok()) {
+    status = WithFailureReason(payload.status(), "disk");
+  } else {
+    absl::StatusOr<FetchResult> result =
+        deps_.source->Fetch(request, &*payload);
+    if (result.ok()) {
+      fetched = *std::move(result);
+      if (!fetched.up_to_date) {
+        status =
+            InstallPayload(edition, fetched, *std::move(payload), &summary);
+        if (deps_.metrics != nullptr) {
+          deps_.metrics->RecordDownload(edition, status.ok(), fetched.bytes);
+        }
+      }
+    } else {
+      status = result.status();
+      if (deps_.metrics != nullptr && !absl::IsCancelled(status)) {
+        deps_.metrics->RecordDownload(edition, false, 0);
+      }
+    }
+  }
+  summary.checked_at = deps_.clock->Now();
+  summary.status = status;
+
+  CheckResult check = !status.ok()      ? CheckResult::kFailed
+                      : summary.updated ? CheckResult::kUpdated
+                                        : CheckResult::kUnchanged;
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->RecordCheck(edition, check);
+    if (!status.ok()) {
+      deps_.metrics->RecordFailure(edition, FailureReasonOf(status));
+    }
+  }
+  if (!status.ok()) {
+    Log(absl::IsCancelled(status) ? LogLevel::kWarn : LogLevel::kError,
+        "Update failed",
+        {{"edition", edition},
+         {"reason", FailureReasonOf(status)},
+         {"error", status}});
+    return summary;
+  }
+  if (!summary.updated) {
+    struct stat info;
+    if (::stat(final_path.c_str(), &info) == 0) {
+      summary.modified_at = absl::TimeFromTimespec(info.st_mtim);
+    }
+    Log(LogLevel::kInfo, "Database is up to date",
+        {{"edition", edition},
+         {"path", final_path},
+         {"md5", summary.new_hash}});
+  }
+  if (summary.modified_at.has_value() && deps_.metrics != nullptr) {
+    deps_.metrics->SetDatabaseBuildTime(edition, *summary.modified_at);
+  }
+  return summary;
+}
+
+absl::Status Updater::InstallPayload(const std::string& edition,
+                                     const FetchResult& fetched,
+                                     TempFile payload,
+                                     EditionSummary* summary) {
+  if (!fetched.expected_payload_sha256.empty()) {
+    absl::StatusOr<std::string> sha256 =
+        FileDigestHex(payload.path(), DigestAlgorithm::kSha256);
+    if (!sha256.ok()) return sha256.status();
+    if (!DigestsEqual(*sha256, fetched.expected_payload_sha256)) {
+      return WithFailureReason(
+          absl::DataLossError(
+              absl::StrCat("SHA-256 mismatch for ", edition, ": expected ",
+                           fetched.expected_payload_sha256, ", got ", *sha256)),
+          "checksum");
+    }
+  }
+
+  // The database itself: the payload as is, or its .mmdb member.
+  TempFile database = std::move(payload);
+  std::string md5;
+  if (fetched.format == PayloadFormat::kTarGz) {
+    absl::StatusOr<TempFile> extracted =
+        installer_.CreateTemp(absl::StrCat(edition, ".mmdb"));
+    if (!extracted.ok()) return WithFailureReason(extracted.status(), "disk");
+    Hasher hasher(DigestAlgorithm::kMd5);
+    absl::StatusOr<std::string> entry =
+        ExtractMmdb(database.path(), options_.max_download_bytes * 4,
+                    [&](absl::string_view chunk) {
+                      hasher.Update(chunk);
+                      return extracted->Write(chunk);
+                    });
+    if (!entry.ok()) {
+      absl::Status status = entry.status();
+      return absl::IsDataLoss(status)
+                 ? WithFailureReason(status, "invalid_database")
+                 : status;
+    }
+    md5 = hasher.FinishHex();
+    database = *std::move(extracted);  // Removes the archive.
+  } else {
+    absl::StatusOr<std::string> digest =
+        FileDigestHex(database.path(), DigestAlgorithm::kMd5);
+    if (!digest.ok()) return digest.status();
+    md5 = *digest;
+  }
+
+  if (!fetched.expected_mmdb_md5.empty() &&
+      !DigestsEqual(md5, fetched.expected_mmdb_md5)) {
+    return WithFailureReason(
+        absl::DataLossError(absl::StrCat(
+            "MD5 mismatch for ", edition, ": metadata says ",
+            fetched.expected_mmdb_md5, ", downloaded database has ", md5)),
+        "checksum");
+  }
+  const std::string final_path =
+      installer_.PathOf(absl::StrCat(edition, ".mmdb"));
+  if (DigestsEqual(md5, summary->old_hash)) {
+    // A mirror without validators served the same file again.
+    summary->new_hash = md5;
+    return absl::OkStatus();
+  }
+  absl::Status valid = deps_.validator(database.path(), edition);
+  if (!valid.ok()) {
+    return WithFailureReason(
+        absl::DataLossError(
+            absl::StrCat("downloaded ", edition,
+                         " is not a usable database: ", valid.message())),
+        "invalid_database");
+  }
+  absl::Status committed = database.Commit(final_path, fetched.modified_at);
+  if (!committed.ok()) return committed;
+
+  const std::string etag_path = installer_.PathOf(EtagFileName(edition));
+  if (!fetched.etag.empty()) {
+    absl::StatusOr<TempFile> etag = installer_.CreateTemp("etag");
+    if (etag.ok() && etag->Write(fetched.etag).ok()) {
+      (void)etag->Commit(etag_path, absl::nullopt);
+    }
+  } else {
+    ::unlink(etag_path.c_str());
+  }
+
+  summary->updated = true;
+  summary->new_hash = md5;
+  summary->modified_at = fetched.modified_at;
+  Log(LogLevel::kInfo, "Database installed",
+      {{"edition", edition},
+       {"path", final_path},
+       {"old_md5", summary->old_hash},
+       {"md5", md5},
+       {"bytes_downloaded", fetched.bytes}});
+  return absl::OkStatus();
+}
+
+void Updater::RunLoop(const std::function<void(const PassResult&)>& on_pass) {
+  while (deps_.cancel == nullptr || !deps_.cancel->HasBeenNotified()) {
+    PassResult result = RunPass();
+    if (on_pass) on_pass(result);
+    absl::Duration wait = options_.interval;
+    if (!result.status.ok()) wait = std::min(wait, kRetryAfterFailedPass);
+    double u = deps_.uniform01 ? deps_.uniform01() : 0.5;
+    wait = wait * (1.0 + options_.interval_jitter * (2.0 * u - 1.0));
+    Log(LogLevel::kInfo, "Next update check",
+        {{"in_seconds", wait}, {"last_pass_ok", result.status.ok()}});
+    if (deps_.clock->WaitFor(wait, deps_.cancel)) break;
+  }
+}
+
+}  // namespace geo::updater
