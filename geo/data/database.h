@@ -1,0 +1,95 @@
+// One open MaxMind DB (.mmdb) file: validated at open, shared read-only by all
+// threads, closed when the last holder lets go.
+#ifndef GEO_DATA_DATABASE_H_
+#define GEO_DATA_DATABASE_H_
+
+#include <maxminddb.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "api/geo/v1/geo.pb.h"
+#include "geo/data/ip_address.h"
+
+namespace geo {
+
+// RAII over an MMDB_s opened with MMDB_MODE_MMAP. Immutable after Open, so
+// thread-safe: libmaxminddb lookups on one MMDB_s need no locking. Always held
+// through std::shared_ptr<const Database> so a reload can drop its reference
+// while lookups in flight keep the mapping alive.
+class Database {
+ public:
+  // Opens and validates `path`: libmaxminddb's own checks (metadata marker,
+  // search tree size), then the metadata (database_type, ip_version 4 or 6,
+  // record size, format version 2, a plausible build_epoch, node count, all
+  // metadata decodable) and probe lookups whose records must decode. Errors
+  // name the path and the reason: NotFound / PermissionDenied for the OS,
+  // DataLoss for a damaged or foreign file.
+  static absl::StatusOr<std::shared_ptr<const Database>> Open(
+      const std::string& path);
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  const std::string& path() const { return path_; }
+  // MaxMind database_type, e.g. "GeoIP2-City", "GeoLite2-ASN".
+  const std::string& type() const { return type_; }
+  absl::Time build_time() const { return absl::FromUnixSeconds(build_epoch_); }
+  int64_t build_epoch() const { return build_epoch_; }
+  uint32_t node_count() const { return node_count_; }
+  // 4 or 6. An IPv6 database answers IPv4 addresses too.
+  int ip_version() const { return ip_version_; }
+  const std::vector<std::string>& languages() const { return languages_; }
+  // The English description, else any one.
+  const std::string& description() const { return description_; }
+  absl::Time loaded_at() const { return loaded_at_; }
+
+  // The metadata as the API reports it.
+  geo::v1::DatabaseInfo Info() const;
+
+  // Looks up `ip` and merges what this database knows into `response`:
+  // continent, countries, subdivisions (largest first), city, location,
+  // postal, traits and the autonomous system, names in `language` falling
+  // back to "en". Sets `found` and, when still empty, `ip` and `network` (the
+  // matched network in CIDR form; IPv4 form for IPv4 and IPv4-mapped
+  // addresses, which are looked up as IPv4 so IPv4-only databases and the
+  // IPv4 subtree of IPv6 databases answer them alike). No record is not an
+  // error. InvalidArgument for an IPv6 address in an IPv4-only database;
+  // DataLoss when the tree or the record is damaged.
+  absl::Status Lookup(const IpAddress& ip, absl::string_view language,
+                      geo::v1::LookupResponse* response) const;
+
+ private:
+  Database() = default;
+
+  // The one place a data-section record becomes API fields. Takes the entry
+  // (whose offset identifies the record) so a per-offset cache of decoded
+  // records can sit here later without touching callers.
+  absl::Status DecodeRecord(const MMDB_entry_s& entry,
+                            absl::string_view language,
+                            geo::v1::LookupResponse* response) const;
+
+  absl::Status ValidateAfterOpen();
+
+  MMDB_s mmdb_;
+  bool open_ = false;
+  std::string path_;
+  std::string type_;
+  int64_t build_epoch_ = 0;
+  uint32_t node_count_ = 0;
+  int ip_version_ = 0;
+  std::vector<std::string> languages_;
+  std::string description_;
+  absl::Time loaded_at_;
+};
+
+}  // namespace geo
+
+#endif  // GEO_DATA_DATABASE_H_

@@ -1,0 +1,93 @@
+#include "geo/data/test_data.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace geo {
+namespace testing {
+namespace {
+
+// Bazel 4 puts an external repository's runfiles at $TEST_SRCDIR/<repo>, and
+// also under the main workspace's external/ directory in some layouts.
+std::string RepositoryDir(const std::string& repository) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  if (srcdir == nullptr) return "";
+  for (const std::string& candidate :
+       {absl::StrCat(srcdir, "/", repository),
+        absl::StrCat(srcdir, "/geo/external/", repository)}) {
+    struct stat info;
+    if (stat(absl::StrCat(candidate, "/ROOT").c_str(), &info) == 0) {
+      return candidate;
+    }
+  }
+  return "";
+}
+
+std::string DataDir(const std::string& repository) {
+  const std::string dir = RepositoryDir(repository);
+  if (dir.empty()) return "";
+  const std::string root = ReadFile(absl::StrCat(dir, "/ROOT"));
+  if (absl::StripAsciiWhitespace(root) != "present") return "";
+  return absl::StrCat(dir, "/data");
+}
+
+void Walk(const std::string& dir, const std::string& suffix,
+          std::vector<std::string>* out) {
+  DIR* handle = opendir(dir.c_str());
+  if (handle == nullptr) return;
+  while (dirent* entry = readdir(handle)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = absl::StrCat(dir, "/", name);
+    struct stat info;
+    if (stat(path.c_str(), &info) != 0) continue;
+    if (S_ISDIR(info.st_mode)) {
+      Walk(path, suffix, out);
+    } else if (S_ISREG(info.st_mode) && absl::EndsWith(name, suffix)) {
+      out->push_back(path);
+    }
+  }
+  closedir(handle);
+}
+
+}  // namespace
+
+std::string MaxmindTestDataDir() { return DataDir("maxmind_testdata"); }
+
+std::string SharedMaxmindTestDataDir() {
+  return DataDir("shared_maxmind_testdata");
+}
+
+std::string GeoLite2CityPath() {
+  const std::string dir = DataDir("geolite2");
+  if (dir.empty()) return "";
+  return absl::StrCat(dir, "/GeoLite2-City.mmdb");
+}
+
+std::vector<std::string> FilesUnder(const std::string& dir,
+                                    const std::string& suffix) {
+  std::vector<std::string> files;
+  Walk(dir, suffix, &files);
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+}  // namespace testing
+}  // namespace geo

@@ -1,0 +1,34 @@
+// Locates the test data repositories in a test's runfiles.
+#ifndef GEO_DATA_TEST_DATA_H_
+#define GEO_DATA_TEST_DATA_H_
+
+#include <string>
+#include <vector>
+
+namespace geo {
+namespace testing {
+
+// MaxMind's maxmind-db tree from Debian's libmaxminddb source (test-data/,
+// source-data/, bad-data/). Empty when the repository is missing from the
+// runfiles (a BUILD mistake: callers fail the test).
+std::string MaxmindTestDataDir();
+
+// The newer copy in ../shared/testdata/maxmind, or empty when it is absent
+// (its ROOT file says "absent"). Callers say so in the test log.
+std::string SharedMaxmindTestDataDir();
+
+// The real GeoLite2-City.mmdb, or empty when absent.
+std::string GeoLite2CityPath();
+
+// Regular files under `dir` (recursively, following symlinks) whose names end
+// with `suffix`, sorted.
+std::vector<std::string> FilesUnder(const std::string& dir,
+                                    const std::string& suffix);
+
+// Whole file; empty on error.
+std::string ReadFile(const std::string& path);
+
+}  // namespace testing
+}  // namespace geo
+
+#endif  // GEO_DATA_TEST_DATA_H_
