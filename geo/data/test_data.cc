@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -87,6 +90,28 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream content;
   content << in.rdbuf();
   return content.str();
+}
+
+bool WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  return static_cast<bool>(out);
+}
+
+bool ReplaceFile(const std::string& path, const std::string& content) {
+  const std::string temporary = absl::StrCat(path, ".tmp");
+  if (!WriteFile(temporary, content)) return false;
+  return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
+std::string NewTempDir() {
+  static std::atomic<int> counter{0};
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/geo_data_",
+                                 getpid(), "_", counter.fetch_add(1));
+  mkdir(dir.c_str(), 0755);
+  return dir;
 }
 
 }  // namespace testing

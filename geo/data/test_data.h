@@ -28,6 +28,16 @@ std::vector<std::string> FilesUnder(const std::string& dir,
 // Whole file; empty on error.
 std::string ReadFile(const std::string& path);
 
+// Writes `content` to `path` directly (not atomically). False on error.
+bool WriteFile(const std::string& path, const std::string& content);
+
+// Writes to a temporary sibling, then renames it over `path` (a new inode,
+// the way the updater installs a database). False on error.
+bool ReplaceFile(const std::string& path, const std::string& content);
+
+// A fresh, empty directory under $TEST_TMPDIR.
+std::string NewTempDir();
+
 }  // namespace testing
 }  // namespace geo
 

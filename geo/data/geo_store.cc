@@ -1,0 +1,132 @@
+#include "geo/data/geo_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "geo/common/logging.h"
+
+namespace geo {
+
+GeoStore::GeoStore(GeoStoreOptions options)
+    : options_(std::move(options)), slots_(options_.paths.size()) {}
+
+absl::Status GeoStore::Reload(const std::string& path) {
+  const absl::Time start = absl::Now();
+  size_t slot = options_.paths.size();
+  for (size_t i = 0; i < options_.paths.size(); ++i) {
+    if (options_.paths[i] == path) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot == options_.paths.size()) {
+    absl::Status status = absl::NotFoundError(
+        absl::StrCat("cannot reload ", path, ": not a configured database"));
+    Report(path, status, nullptr, absl::Now() - start);
+    return status;
+  }
+  // The expensive part (mmap, validation, probe lookups) runs with no lock.
+  absl::StatusOr<std::shared_ptr<const Database>> database =
+      options_.opener ? options_.opener(path) : Database::Open(path);
+  absl::Status status = database.status();
+  if (status.ok()) status = Install(slot, *database);
+  Report(path, status, status.ok() ? database->get() : nullptr,
+         absl::Now() - start);
+  return status;
+}
+
+absl::Status GeoStore::Install(size_t slot,
+                               std::shared_ptr<const Database> database) {
+  std::shared_ptr<const Database> previous;
+  {
+    absl::MutexLock lock(&mu_);
+    const std::shared_ptr<const Database>& current = slots_[slot];
+    if (current != nullptr && !options_.allow_type_change &&
+        current->type() != database->type()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to replace ", current->type(), " database with ",
+          database->type(), " from ", database->path(),
+          " (database_type changed; set allow_type_change to permit)"));
+    }
+    previous = std::move(slots_[slot]);
+    slots_[slot] = std::move(database);
+  }
+  // `previous` is released here, outside the lock: if this was the last
+  // reference, munmap runs without blocking readers.
+  return absl::OkStatus();
+}
+
+void GeoStore::Report(const std::string& path, const absl::Status& status,
+                      const Database* database, absl::Duration duration) const {
+  if (options_.log_reloads) {
+    if (status.ok()) {
+      Log(LogLevel::kInfo, "Database reloaded",
+          {{"path", path},
+           {"type", database->type()},
+           {"build_epoch", database->build_epoch()},
+           {"node_count", database->node_count()},
+           {"duration", duration}});
+    } else {
+      Log(LogLevel::kWarn, "Database reload failed; keeping current database",
+          {{"path", path}, {"error", status}, {"duration", duration}});
+    }
+  }
+  if (options_.observer != nullptr) {
+    options_.observer->OnReload(path, status, database, duration);
+  }
+}
+
+absl::Status GeoStore::ReloadAll() {
+  absl::Status first;
+  for (const std::string& path : options_.paths) {
+    absl::Status status = Reload(path);
+    if (first.ok()) first = status;
+  }
+  return first;
+}
+
+absl::StatusOr<geo::v1::LookupResponse> GeoStore::Lookup(
+    const IpAddress& ip, absl::string_view language) const {
+  const std::vector<std::shared_ptr<const Database>> databases = Databases();
+  if (databases.empty()) {
+    return absl::UnavailableError("no geo-IP database loaded yet");
+  }
+  geo::v1::LookupResponse response;
+  response.set_ip(ip.ToString());
+  const bool v6_only = !ip.Unmapped().is_v4();
+  for (const std::shared_ptr<const Database>& database : databases) {
+    if (v6_only && database->ip_version() == 4) continue;
+    absl::Status status = database->Lookup(ip, language, &response);
+    if (!status.ok()) return status;
+  }
+  return response;
+}
+
+std::vector<std::shared_ptr<const Database>> GeoStore::Databases() const {
+  std::vector<std::shared_ptr<const Database>> databases;
+  databases.reserve(options_.paths.size());
+  absl::ReaderMutexLock lock(&mu_);
+  for (const std::shared_ptr<const Database>& database : slots_) {
+    if (database != nullptr) databases.push_back(database);
+  }
+  return databases;
+}
+
+std::shared_ptr<const Database> GeoStore::Get(const std::string& path) const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (size_t i = 0; i < options_.paths.size(); ++i) {
+    if (options_.paths[i] == path) return slots_[i];
+  }
+  return nullptr;
+}
+
+bool GeoStore::ready() const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const std::shared_ptr<const Database>& database : slots_) {
+    if (database == nullptr) return false;
+  }
+  return !slots_.empty();
+}
+
+}  // namespace geo

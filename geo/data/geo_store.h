@@ -1,0 +1,107 @@
+// The loaded databases, swapped atomically while lookups run.
+#ifndef GEO_DATA_GEO_STORE_H_
+#define GEO_DATA_GEO_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "api/geo/v1/geo.pb.h"
+#include "geo/data/database.h"
+#include "geo/data/ip_address.h"
+
+namespace geo {
+
+// Told about every reload attempt, so the server can count reloads and
+// failures and export build epochs without geo/data depending on Prometheus.
+// Called on the reloading thread with no GeoStore lock held; must not call
+// back into Reload.
+class GeoStoreObserver {
+ public:
+  virtual ~GeoStoreObserver() = default;
+  // `database` is the newly installed one on success, null on failure.
+  virtual void OnReload(const std::string& path, const absl::Status& status,
+                        const Database* database, absl::Duration duration) = 0;
+};
+
+struct GeoStoreOptions {
+  // One slot per path, e.g. {City, ASN}. Lookups answer from the slots in
+  // this order; the first database with a record sets `network`.
+  std::vector<std::string> paths;
+  // A reload that changes a slot's database_type (an ASN file where the City
+  // file lives) is refused unless this is set.
+  bool allow_type_change = false;
+  // Opens and validates a file; Database::Open when empty. Tests inject
+  // failures here.
+  std::function<absl::StatusOr<std::shared_ptr<const Database>>(
+      const std::string&)>
+      opener;
+  // Not owned; may be null. Must outlive the store.
+  GeoStoreObserver* observer = nullptr;
+  // Log "Database reloaded" / "Database reload failed" lines.
+  bool log_reloads = true;
+};
+
+// Thread-safe. Readers copy shared_ptr snapshots under a reader lock and look
+// up with no lock held; Reload opens and validates with no lock held and
+// swaps under the writer lock. A replaced database closes (munmap) when the
+// last lookup still using it lets go, so no lookup sees a closed database.
+class GeoStore {
+ public:
+  explicit GeoStore(GeoStoreOptions options);
+
+  GeoStore(const GeoStore&) = delete;
+  GeoStore& operator=(const GeoStore&) = delete;
+
+  // Opens `path` (one of the configured paths) and installs it in its slot.
+  // On any failure the slot keeps its current database and the status says
+  // why (NotFound for an unconfigured path, FailedPrecondition for a refused
+  // type change, the opener's error otherwise).
+  absl::Status Reload(const std::string& path) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Reloads every slot; returns the first error, having tried them all.
+  absl::Status ReloadAll() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Looks `ip` up in every loaded database, merging their answers.
+  // Unavailable when no database is loaded yet. Databases of IPv4-only slots
+  // are skipped for IPv6 addresses. A damaged record fails the lookup
+  // (DataLoss naming the database).
+  absl::StatusOr<geo::v1::LookupResponse> Lookup(
+      const IpAddress& ip, absl::string_view language) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The loaded databases in slot order (unloaded slots left out).
+  std::vector<std::shared_ptr<const Database>> Databases() const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The database in `path`'s slot, or null.
+  std::shared_ptr<const Database> Get(const std::string& path) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // True when every slot holds a database.
+  bool ready() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  const std::vector<std::string>& paths() const { return options_.paths; }
+
+ private:
+  absl::Status Install(size_t slot, std::shared_ptr<const Database> database)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Report(const std::string& path, const absl::Status& status,
+              const Database* database, absl::Duration duration) const;
+
+  const GeoStoreOptions options_;
+  mutable absl::Mutex mu_;
+  // One per options_.paths entry; null until the first successful load.
+  std::vector<std::shared_ptr<const Database>> slots_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace geo
+
+#endif  // GEO_DATA_GEO_STORE_H_
