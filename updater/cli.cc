@@ -100,7 +100,8 @@ ABSL_FLAG(std::string, status_address, "",
           "loop mode: /healthz and /metrics address (default 0.0.0.0; env "
           "GEO_UPDATER_STATUS_ADDRESS)");
 ABSL_FLAG(std::string, status_port, "",
-          "loop mode: /healthz and /metrics port, 0 disables (default 9102; "
+          "loop mode: /healthz and /metrics port, -1 disables, 0 ephemeral "
+          "(default 9102; "
           "env GEO_UPDATER_STATUS_PORT)");
 ABSL_FLAG(std::string, health_grace, "",
           "loop mode: /healthz fails when the last success is older than two "
@@ -291,7 +292,7 @@ int RunUpdaterCli(int argc, char** argv) {
   }
 
   std::unique_ptr<StatusServer> status_server;
-  if (options.status_port != 0) {
+  if (options.status_port >= 0) {
     absl::StatusOr<std::unique_ptr<StatusServer>> started = StatusServer::Start(
         options.status_address, static_cast<uint16_t>(options.status_port),
         [&updater, &metrics](absl::string_view target) {

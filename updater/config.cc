@@ -302,10 +302,10 @@ absl::StatusOr<UpdaterOptions> ResolveOptions(const ConfigSources& sources) {
   if (status_address->has_value()) options.status_address = **status_address;
   GEO_GET(status_port, "status_port", {"GEO_UPDATER_STATUS_PORT"}, "");
   if (status_port->has_value()) {
-    status = ParseInt("--status_port", **status_port, &options.status_port);
-    if (!status.ok()) return status;
-    if (options.status_port > 65535) {
-      return absl::InvalidArgumentError("--status_port: above 65535");
+    if (!absl::SimpleAtoi(**status_port, &options.status_port) ||
+        options.status_port < -1 || options.status_port > 65535) {
+      return absl::InvalidArgumentError(
+          "--status_port: want -1 (off), 0 (ephemeral) or a port number");
     }
   }
   GEO_GET(log_level, "log_level", {"GEO_LOG_LEVEL"}, "");

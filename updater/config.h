@@ -52,7 +52,8 @@ struct UpdaterOptions {
   absl::Duration lock_timeout = absl::Minutes(1);
   OutputFormat output = OutputFormat::kNone;
 
-  // Loop mode's /healthz and /metrics; port 0 disables them.
+  // Loop mode's /healthz and /metrics; port -1 disables them, 0 picks an
+  // ephemeral port (logged).
   std::string status_address = "0.0.0.0";
   int status_port = 9102;
   absl::Duration health_grace = absl::Minutes(30);
