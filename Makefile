@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BAZEL ?= bazel
 GEO_DB ?= $(CURDIR)/.deps/geolite2/GeoLite2-City.mmdb
-RUN_FLAGS ?=
+RUN_FLAGS ?= --listen_address=127.0.0.1
 
 .PHONY: setup build run test test-plain test-tsan test-asan lint fmt bench clean
 

@@ -43,7 +43,8 @@ class ServerMetricsTest : public ::testing::Test {
 
 TEST_F(ServerMetricsTest, CallsCountByProtocolStatusAndResult) {
   const std::string found =
-      "geofence_lookups_total{protocol=\"http\",result=\"found\",status=\"OK\"}";
+      "geofence_lookups_total{protocol=\"http\",result=\"found\",status="
+      "\"OK\"}";
   const std::string invalid =
       "geofence_lookups_total{protocol=\"grpc\",result=\"error\",status="
       "\"INVALID_ARGUMENT\"}";
@@ -84,8 +85,7 @@ TEST_F(ServerMetricsTest, CountriesAreBoundedToIsoCodesAndUnknown) {
 }
 
 TEST_F(ServerMetricsTest, InFlightGaugeFollowsScopes) {
-  const std::string series =
-      "geofence_requests_in_flight{protocol=\"grpc\"}";
+  const std::string series = "geofence_requests_in_flight{protocol=\"grpc\"}";
   {
     ServerMetrics::InFlight first(&metrics_, Protocol::kGrpc);
     ServerMetrics::InFlight second(&metrics_, Protocol::kGrpc);

@@ -1,0 +1,49 @@
+// geo_server: parse options, start the server, wait for SIGTERM/SIGINT, shut
+// down gracefully. Everything else lives in //geo/server.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "geo/common/clock.h"
+#include "geo/common/logging.h"
+#include "geo/server/geo_server.h"
+#include "geo/server/server_options.h"
+
+int main(int argc, char** argv) {
+  absl::StatusOr<geo::ServerOptions> options =
+      geo::ParseServerOptions(argc, argv, std::getenv);
+  if (!options.ok()) {
+    if (options.status().code() == absl::StatusCode::kNotFound) {  // --help
+      std::fputs(std::string(options.status().message()).c_str(), stdout);
+      return 0;
+    }
+    geo::Log(geo::LogLevel::kError, "Bad configuration",
+             {{"error", options.status()}});
+    return 2;
+  }
+
+  // Signals are taken synchronously by this thread: blocked before any other
+  // thread exists, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<geo::GeoServer>> server =
+      geo::GeoServer::Start(*options, geo::Clock::Real());
+  if (!server.ok()) {
+    geo::Log(geo::LogLevel::kError, "Cannot start",
+             {{"error", server.status()}});
+    return 1;
+  }
+
+  int received = 0;
+  sigwait(&signals, &received);
+  geo::Log(geo::LogLevel::kInfo, "Signal received",
+           {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Shutdown();
+  return 0;
+}

@@ -1,0 +1,264 @@
+#include "geo/server/geo_server.h"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "geo/common/logging.h"
+#include "geo/server/http_gateway.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace geo {
+namespace {
+
+std::string HostPort(const std::string& host, int port) {
+  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+// Turns data-lifecycle events into metrics and health changes.
+class GeoServer::Observer final : public GeoStoreObserver,
+                                  public PollingWatcherObserver {
+ public:
+  explicit Observer(GeoServer* server) : server_(server) {}
+
+  void OnReload(const std::string& path, const absl::Status& status,
+                const Database* database, absl::Duration duration) override {
+    (void)path;
+    (void)duration;
+    if (status.ok() && database != nullptr) {
+      server_->metrics_->RecordDatabaseReload(database->type(),
+                                              database->build_time(), true);
+    } else {
+      server_->metrics_->RecordDatabaseReloadFailure();
+    }
+    server_->UpdateHealth();
+  }
+
+  void OnRejected(const std::string& path,
+                  const absl::Status& status) override {
+    (void)path;
+    (void)status;
+    server_->metrics_->RecordWatcherError("rejected");
+  }
+
+  void OnError(const std::string& path, const absl::Status& status) override {
+    (void)path;
+    (void)status;
+    server_->metrics_->RecordWatcherError("stat");
+  }
+
+ private:
+  GeoServer* server_;
+};
+
+GeoServer::GeoServer(const ServerOptions& options, Clock* clock)
+    : options_(options), clock_(clock) {}
+
+absl::StatusOr<std::unique_ptr<GeoServer>> GeoServer::Start(
+    const ServerOptions& options, Clock* clock) {
+  std::unique_ptr<GeoServer> server(new GeoServer(options, clock));
+  absl::Status status = server->Init();
+  if (!status.ok()) return status;
+  return server;
+}
+
+absl::Status GeoServer::Init() {
+  SetMinLogLevel(options_.log_level);
+  registry_ = std::make_shared<prometheus::Registry>();
+  metrics_ = std::make_unique<ServerMetrics>(registry_, clock_);
+  observer_ = std::make_unique<Observer>(this);
+
+  absl::StatusOr<CallerResolver> callers =
+      CallerResolver::Create(options_.trusted_proxies);
+  if (!callers.ok()) return callers.status();
+  callers_ = std::make_unique<CallerResolver>(*std::move(callers));
+
+  // Databases: a file that is missing or bad at start is not fatal. The
+  // updater's initContainer may still be writing it, or an operator is about
+  // to drop it in; readiness stays false until its watcher loads it.
+  GeoStoreOptions store_options;
+  store_options.paths = options_.db_paths;
+  store_options.allow_type_change = options_.allow_type_change;
+  store_options.observer = observer_.get();
+  store_ = std::make_unique<GeoStore>(store_options);
+  std::vector<bool> loaded;
+  for (const std::string& path : options_.db_paths) {
+    loaded.push_back(store_->Reload(path).ok());
+  }
+
+  // The policy: an unreadable or invalid file at start is an error, because
+  // starting without it would allow everything the operator meant to deny.
+  policies_ = std::make_unique<policy::PolicyStore>();
+  if (!options_.policy_path.empty()) {
+    absl::Status status = policies_->Reload(options_.policy_path);
+    metrics_->RecordPolicyReload(status.ok());
+    if (!status.ok()) return status;
+    Log(LogLevel::kInfo, "Policy loaded", {{"path", options_.policy_path}});
+  }
+
+  LookupService::Options service_options;
+  service_options.max_batch_size = options_.max_batch_size;
+  lookup_service_ = std::make_unique<LookupService>(
+      store_.get(), policies_.get(), callers_.get(), metrics_.get(), clock_,
+      service_options);
+
+  // Watchers: one per database file, one for the policy.
+  for (size_t i = 0; i < options_.db_paths.size(); ++i) {
+    PollingWatcherOptions watch;
+    watch.interval = options_.poll_interval;
+    watch.clock = clock_;
+    watch.observer = observer_.get();
+    watch.reloaded_message = "";  // GeoStore logs "Database reloaded".
+    watch.skip_initial = loaded[i];
+    GeoStore* store = store_.get();
+    watchers_.push_back(std::make_unique<PollingWatcher>(
+        options_.db_paths[i],
+        [store](const std::string& path) { return store->Reload(path); },
+        watch));
+  }
+  if (!options_.policy_path.empty()) {
+    PollingWatcherOptions watch;
+    watch.interval = options_.poll_interval;
+    watch.clock = clock_;
+    watch.observer = observer_.get();
+    watch.reloaded_message = "Policy reloaded";
+    watch.skip_initial = true;
+    policy::PolicyStore* policies = policies_.get();
+    ServerMetrics* metrics = metrics_.get();
+    watchers_.push_back(std::make_unique<PollingWatcher>(
+        options_.policy_path,
+        [policies, metrics](const std::string& path) {
+          absl::Status status = policies->Reload(path);
+          metrics->RecordPolicyReload(status.ok());
+          if (!status.ok()) {
+            Log(LogLevel::kError, "Policy reload failed; keeping the old one",
+                {{"path", path}, {"error", status}});
+          }
+          return status;
+        },
+        watch));
+  }
+
+  // gRPC: health (NOT_SERVING until ready) and reflection.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc_service_ = std::make_unique<GrpcGeoService>(lookup_service_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(
+      HostPort(options_.listen_address, options_.grpc_port),
+      grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.RegisterService(grpc_service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ",
+                     HostPort(options_.listen_address, options_.grpc_port)));
+  }
+  UpdateHealth();
+
+  // HTTP/JSON.
+  absl::StatusOr<std::unique_ptr<http::Router>> router =
+      BuildHttpGateway(lookup_service_.get(), [this] { return ready(); });
+  if (!router.ok()) return router.status();
+  router_ = *std::move(router);
+  http::HttpServerOptions http_options;
+  http_options.address = options_.listen_address;
+  http_options.port = static_cast<uint16_t>(options_.http_port);
+  http_options.io_threads =
+      options_.http_threads > 0
+          ? options_.http_threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> http_server =
+      http::HttpServer::Start(http_options, router_->AsHandler());
+  if (!http_server.ok()) return http_server.status();
+  http_server_ = *std::move(http_server);
+  http_port_ = http_server_->port();
+
+  // Prometheus text exposition.
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(
+        HostPort(options_.listen_address, options_.metrics_port));
+  } catch (const std::exception& error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for metrics on ",
+                     HostPort(options_.listen_address, options_.metrics_port),
+                     ": ", error.what()));
+  }
+  scrape_target_ = metrics_->ScrapeTarget();
+  exposer_->RegisterCollectable(scrape_target_);
+  metrics_port_ = exposer_->GetListeningPorts().empty()
+                      ? 0
+                      : exposer_->GetListeningPorts().front();
+
+  for (auto& watcher : watchers_) watcher->Start();
+
+  Log(LogLevel::kInfo, "Serving",
+      {{"grpc_port", grpc_port_},
+       {"http_port", http_port_},
+       {"metrics_port", metrics_port_},
+       {"listen_address", options_.listen_address},
+       {"ready", ready()}});
+  return absl::OkStatus();
+}
+
+bool GeoServer::ready() const {
+  return !draining_.load(std::memory_order_acquire) && store_->ready();
+}
+
+void GeoServer::UpdateHealth() {
+  if (grpc_server_ == nullptr) return;
+  grpc_server_->GetHealthCheckService()->SetServingStatus(ready());
+}
+
+void GeoServer::StopListeners(absl::Time deadline) {
+  // Both front ends drain at once; each stops accepting first.
+  std::thread http_stopper([this, deadline] {
+    if (http_server_ != nullptr) http_server_->Shutdown(deadline);
+  });
+  if (grpc_server_ != nullptr) {
+    grpc_server_->Shutdown(absl::ToChronoTime(deadline));
+  }
+  http_stopper.join();
+}
+
+void GeoServer::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  Log(LogLevel::kInfo, "Shutdown: not ready, health NOT_SERVING",
+      {{"drain_delay", options_.drain_delay}});
+  draining_.store(true, std::memory_order_release);
+  UpdateHealth();
+
+  clock_->WaitFor(options_.drain_delay, nullptr);
+  Log(LogLevel::kInfo, "Shutdown: closing listeners, draining in-flight calls",
+      {{"timeout", options_.shutdown_timeout}});
+  StopListeners(clock_->Now() + options_.shutdown_timeout);
+
+  Log(LogLevel::kInfo, "Shutdown: stopping watchers");
+  for (auto& watcher : watchers_) watcher->Stop();
+
+  exposer_.reset();
+  Log(LogLevel::kInfo, "Shutdown: closing databases");
+  lookup_service_.reset();
+  store_.reset();
+  Log(LogLevel::kInfo, "Shutdown complete");
+}
+
+GeoServer::~GeoServer() {
+  if (!shut_down_.load()) {
+    draining_.store(true);
+    StopListeners(absl::Now());
+    for (auto& watcher : watchers_) watcher->Stop();
+  }
+}
+
+}  // namespace geo

@@ -1,0 +1,91 @@
+// GeoServer: the whole service, wired from ServerOptions — databases and their
+// watchers, the policy and its watcher, the gRPC and HTTP front ends, metrics,
+// health — with the start-up and graceful shutdown sequences.
+#ifndef GEO_SERVER_GEO_SERVER_H_
+#define GEO_SERVER_GEO_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "geo/common/clock.h"
+#include "geo/data/geo_store.h"
+#include "geo/data/polling_watcher.h"
+#include "geo/http/http_server.h"
+#include "geo/http/router.h"
+#include "geo/policy/policy_store.h"
+#include "geo/server/caller_address.h"
+#include "geo/server/grpc_service.h"
+#include "geo/server/lookup_service.h"
+#include "geo/server/server_metrics.h"
+#include "geo/server/server_options.h"
+#include "grpcpp/server.h"
+#include "prometheus/exposer.h"
+
+namespace geo {
+
+class GeoServer {
+ public:
+  // Loads the databases (a missing or bad one is logged, and the server starts
+  // anyway, not ready, until its watcher loads a good file), loads the policy
+  // (a bad policy is an error: failing open would allow everything), starts
+  // the watchers and the listeners, and logs "Serving" with the bound ports.
+  // `clock` is not owned and must outlive the server.
+  static absl::StatusOr<std::unique_ptr<GeoServer>> Start(
+      const ServerOptions& options, Clock* clock);
+
+  // Shuts down (without the drain delay) if Shutdown was not called.
+  ~GeoServer();
+
+  GeoServer(const GeoServer&) = delete;
+  GeoServer& operator=(const GeoServer&) = delete;
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_port_; }
+  int metrics_port() const { return metrics_port_; }
+
+  // Ready: every database loaded and not shutting down.
+  bool ready() const;
+
+  // The graceful shutdown, each step logged: readiness false and gRPC health
+  // NOT_SERVING; wait the drain delay (load balancers notice); stop accepting
+  // and drain in-flight calls until the shutdown timeout; stop the watchers;
+  // close the databases. Idempotent.
+  void Shutdown();
+
+ private:
+  class Observer;
+
+  GeoServer(const ServerOptions& options, Clock* clock);
+  absl::Status Init();
+  void UpdateHealth();
+  void StopListeners(absl::Time deadline);
+
+  const ServerOptions options_;
+  Clock* const clock_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> shut_down_{false};
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<Observer> observer_;
+  std::unique_ptr<GeoStore> store_;
+  std::unique_ptr<policy::PolicyStore> policies_;
+  std::unique_ptr<CallerResolver> callers_;
+  std::unique_ptr<LookupService> lookup_service_;
+  std::unique_ptr<GrpcGeoService> grpc_service_;
+  std::unique_ptr<http::Router> router_;
+  std::vector<std::unique_ptr<PollingWatcher>> watchers_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<http::HttpServer> http_server_;
+  std::shared_ptr<prometheus::Collectable> scrape_target_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int grpc_port_ = 0;
+  int http_port_ = 0;
+  int metrics_port_ = 0;
+};
+
+}  // namespace geo
+
+#endif  // GEO_SERVER_GEO_SERVER_H_

@@ -1,0 +1,129 @@
+#include "geo/server/http_gateway.h"
+
+#include <string>
+#include <utility>
+
+#include "geo/http/gateway.h"
+
+namespace geo {
+namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using http::PathVariables;
+
+CallOrigin OriginOf(const HttpRequest& request) {
+  CallOrigin origin;
+  origin.protocol = Protocol::kHttp;
+  origin.peer = request.peer_address();
+  if (std::optional<absl::string_view> forwarded =
+          request.Header("x-forwarded-for")) {
+    origin.forwarded_for.push_back(*forwarded);
+  }
+  return origin;
+}
+
+void Reply(const absl::Status& status, const google::protobuf::Message& body,
+           HttpResponse* response) {
+  if (status.ok()) {
+    response->SetJson(200, http::MessageToGatewayJson(body));
+  } else {
+    response->SetJson(http::HttpStatusFromGrpcCode(status.code()),
+                      http::GatewayErrorBody(status));
+  }
+}
+
+// Runs `method` on a request message built by `fill` and writes the answer.
+template <typename Request, typename Response, typename Fill>
+void Serve(const LookupService* service,
+           absl::Status (LookupService::*method)(const CallOrigin&,
+                                                 const Request&, Response*)
+               const,
+           const HttpRequest& http_request, Fill fill,
+           HttpResponse* http_response) {
+  Request request;
+  Response response;
+  absl::Status status = fill(&request);
+  if (status.ok()) {
+    status = (service->*method)(OriginOf(http_request), request, &response);
+  }
+  Reply(status, response, http_response);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
+    const LookupService* service, std::function<bool()> ready) {
+  auto router = std::make_unique<http::Router>();
+  absl::Status status = router->Add(
+      "GET", "/v1/lookup/{ip}",
+      [service](const HttpRequest& request, const PathVariables& variables,
+                HttpResponse* response) {
+        Serve(
+            service, &LookupService::Lookup, request,
+            [&](geo::v1::LookupRequest* message) {
+              message->set_ip(std::string(variables.Get("ip")));
+              if (auto language = request.QueryParameter("language")) {
+                message->set_language(*language);
+              }
+              return absl::OkStatus();
+            },
+            response);
+      });
+  if (!status.ok()) return status;
+  status = router->Add("POST", "/v1/lookup:batch",
+                       [service](const HttpRequest& request,
+                                 const PathVariables&, HttpResponse* response) {
+                         Serve(
+                             service, &LookupService::BatchLookup, request,
+                             [&](geo::v1::BatchLookupRequest* message) {
+                               return http::GatewayJsonToMessage(request.body(),
+                                                                 message);
+                             },
+                             response);
+                       });
+  if (!status.ok()) return status;
+  status = router->Add(
+      "GET", "/v1/check/{ip}",
+      [service](const HttpRequest& request, const PathVariables& variables,
+                HttpResponse* response) {
+        Serve(
+            service, &LookupService::Check, request,
+            [&](geo::v1::CheckRequest* message) {
+              message->set_ip(std::string(variables.Get("ip")));
+              return absl::OkStatus();
+            },
+            response);
+      });
+  if (!status.ok()) return status;
+  status = router->Add(
+      "GET", "/v1/databases",
+      [service](const HttpRequest& request, const PathVariables&,
+                HttpResponse* response) {
+        Serve(
+            service, &LookupService::ListDatabases, request,
+            [](geo::v1::ListDatabasesRequest*) { return absl::OkStatus(); },
+            response);
+      });
+  if (!status.ok()) return status;
+  status = router->Add(
+      "GET", "/healthz",
+      [](const HttpRequest&, const PathVariables&, HttpResponse* response) {
+        response->SetJson(200, "{\"status\":\"ok\"}");
+      });
+  if (!status.ok()) return status;
+  status = router->Add(
+      "GET", "/readyz",
+      [ready = std::move(ready)](const HttpRequest&, const PathVariables&,
+                                 HttpResponse* response) {
+        if (ready()) {
+          response->SetJson(200, "{\"status\":\"ready\"}");
+        } else {
+          response->SetJson(503, "{\"status\":\"not ready\"}");
+        }
+      });
+  if (!status.ok()) return status;
+  return router;
+}
+
+}  // namespace geo

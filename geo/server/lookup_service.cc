@@ -1,0 +1,181 @@
+#include "geo/server/lookup_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace geo {
+namespace {
+
+// Records one call's metrics when it goes out of scope, so every return path
+// is counted exactly once.
+class CallRecorder {
+ public:
+  CallRecorder(ServerMetrics* metrics, Clock* clock, Protocol protocol,
+               Method method)
+      : metrics_(metrics),
+        clock_(clock),
+        protocol_(protocol),
+        method_(method),
+        in_flight_(metrics, protocol),
+        start_(clock->Now()) {}
+  ~CallRecorder() {
+    metrics_->RecordCall(protocol_, method_, status_.code(), result_,
+                         clock_->Now() - start_);
+  }
+  CallRecorder(const CallRecorder&) = delete;
+  CallRecorder& operator=(const CallRecorder&) = delete;
+
+  absl::Status Finish(absl::Status status, Result result = Result::kNone) {
+    status_ = status;
+    result_ = result;
+    return status;
+  }
+
+ private:
+  ServerMetrics* metrics_;
+  Clock* clock_;
+  Protocol protocol_;
+  Method method_;
+  ServerMetrics::InFlight in_flight_;
+  absl::Time start_;
+  absl::Status status_ = absl::UnknownError("call did not finish");
+  Result result_ = Result::kError;
+};
+
+}  // namespace
+
+LookupService::LookupService(const GeoStore* store,
+                             const policy::PolicyStore* policies,
+                             const CallerResolver* callers,
+                             ServerMetrics* metrics, Clock* clock,
+                             Options options)
+    : store_(store),
+      policies_(policies),
+      callers_(callers),
+      metrics_(metrics),
+      clock_(clock),
+      options_(options) {}
+
+absl::StatusOr<IpAddress> LookupService::ResolveAddress(
+    const CallOrigin& origin, absl::string_view text) const {
+  if (text == "me") return callers_->Resolve(origin.peer, origin.forwarded_for);
+  if (text.empty()) {
+    return absl::InvalidArgumentError("ip is required (an address or \"me\")");
+  }
+  return IpAddress::Parse(text);
+}
+
+absl::Status LookupService::LookupOne(const CallOrigin& origin,
+                                      absl::string_view ip,
+                                      absl::string_view language,
+                                      geo::v1::LookupResponse* response) const {
+  absl::StatusOr<IpAddress> address = ResolveAddress(origin, ip);
+  if (!address.ok()) return address.status();
+  absl::StatusOr<geo::v1::LookupResponse> result =
+      store_->Lookup(*address, language);
+  if (!result.ok()) return result.status();
+  *response = *std::move(result);
+  metrics_->RecordCountry(response->country().iso_code());
+  return absl::OkStatus();
+}
+
+absl::Status LookupService::Lookup(const CallOrigin& origin,
+                                   const geo::v1::LookupRequest& request,
+                                   geo::v1::LookupResponse* response) const {
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kLookup);
+  absl::Status status =
+      LookupOne(origin, request.ip(), request.language(), response);
+  return call.Finish(status,
+                     response->found() ? Result::kFound : Result::kNotFound);
+}
+
+absl::Status LookupService::BatchLookup(
+    const CallOrigin& origin, const geo::v1::BatchLookupRequest& request,
+    geo::v1::BatchLookupResponse* response) const {
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kBatchLookup);
+  if (request.ips_size() > options_.max_batch_size) {
+    return call.Finish(absl::InvalidArgumentError(
+        absl::StrCat("a batch holds at most ", options_.max_batch_size,
+                     " addresses; got ", request.ips_size())));
+  }
+  if (!store_->ready()) {
+    return call.Finish(
+        absl::UnavailableError("no database loaded yet; retry shortly"));
+  }
+  bool any_found = false;
+  response->mutable_results()->Reserve(request.ips_size());
+  for (const std::string& ip : request.ips()) {
+    geo::v1::BatchLookupResult* result = response->add_results();
+    result->set_ip(ip);
+    absl::Status status =
+        LookupOne(origin, ip, request.language(), result->mutable_response());
+    if (!status.ok()) {
+      // One bad address fails only its own entry.
+      result->clear_response();
+      result->set_error_code(static_cast<int>(status.code()));
+      result->set_error_message(std::string(status.message()));
+    } else {
+      any_found = any_found || result->response().found();
+    }
+  }
+  return call.Finish(absl::OkStatus(),
+                     any_found ? Result::kFound : Result::kNotFound);
+}
+
+absl::Status LookupService::Check(const CallOrigin& origin,
+                                  const geo::v1::CheckRequest& request,
+                                  geo::v1::CheckResponse* response) const {
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kCheck);
+  absl::StatusOr<IpAddress> address = ResolveAddress(origin, request.ip());
+  if (!address.ok()) return call.Finish(address.status());
+  absl::StatusOr<geo::v1::LookupResponse> looked_up =
+      store_->Lookup(*address, "en");
+  if (!looked_up.ok()) return call.Finish(looked_up.status());
+  const geo::v1::LookupResponse record = *std::move(looked_up);
+  metrics_->RecordCountry(record.country().iso_code());
+
+  policy::PolicyInput input;
+  input.ip = *address;
+  input.found = record.found();
+  input.country_iso_code = record.country().iso_code();
+  for (const geo::v1::Subdivision& subdivision : record.subdivisions()) {
+    if (!subdivision.iso_code().empty()) {
+      input.subdivision_codes.push_back(subdivision.iso_code());
+    }
+  }
+  input.asn = record.autonomous_system().number();
+  const policy::Decision decision = policies_->Evaluate(input);
+
+  response->set_ip(record.ip().empty() ? address->ToString() : record.ip());
+  response->set_allowed(decision.allowed);
+  response->set_result(decision.allowed ? "allowed" : "denied");
+  response->set_reason(decision.reason);
+  response->set_country_code(record.country().iso_code());
+  response->set_asn(input.asn);
+  if (!record.subdivisions().empty() &&
+      !record.subdivisions(0).iso_code().empty()) {
+    // ISO 3166-2 form ("US-CA"); MaxMind stores the part after the dash.
+    response->set_subdivision_code(
+        record.country().iso_code().empty()
+            ? record.subdivisions(0).iso_code()
+            : absl::StrCat(record.country().iso_code(), "-",
+                           record.subdivisions(0).iso_code()));
+  }
+  response->set_network(record.network());
+  return call.Finish(absl::OkStatus(),
+                     decision.allowed ? Result::kAllowed : Result::kDenied);
+}
+
+absl::Status LookupService::ListDatabases(
+    const CallOrigin& origin, const geo::v1::ListDatabasesRequest& request,
+    geo::v1::ListDatabasesResponse* response) const {
+  (void)request;
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kListDatabases);
+  for (const std::shared_ptr<const Database>& database : store_->Databases()) {
+    *response->add_databases() = database->Info();
+  }
+  return call.Finish(absl::OkStatus(), Result::kNone);
+}
+
+}  // namespace geo
