@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
 #include "prometheus/registry.h"
@@ -291,15 +292,13 @@ int RunUpdaterCli(int argc, char** argv) {
     return result.status.ok() ? kExitOk : kExitFailed;
   }
 
-  std::unique_ptr<StatusServer> status_server;
+  std::unique_ptr<http::HttpServer> status_server;
   if (options.status_port >= 0) {
-    absl::StatusOr<std::unique_ptr<StatusServer>> started = StatusServer::Start(
-        options.status_address, static_cast<uint16_t>(options.status_port),
-        [&updater, &metrics](absl::string_view target) {
-          return RouteStatusRequest(
-              target, [&updater] { return updater.Healthy(); },
-              [&metrics] { return metrics.Serialize(); });
-        });
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
+        StartStatusServer(
+            options.status_address, static_cast<uint16_t>(options.status_port),
+            [&updater] { return updater.Healthy(); },
+            [&metrics] { return metrics.Serialize(); });
     if (!started.ok()) {
       Log(LogLevel::kError, "Cannot start the status server",
           {{"error", started.status()}});
@@ -313,6 +312,9 @@ int RunUpdaterCli(int argc, char** argv) {
   updater.RunLoop([&options](const PassResult& result) {
     if (options.output == OutputFormat::kJson) PrintJson(result.editions);
   });
+  if (status_server != nullptr) {
+    status_server->Shutdown(absl::Now() + absl::Seconds(5));
+  }
   Log(LogLevel::kInfo, "Updater stopped");
   return kExitOk;
 }
