@@ -1,0 +1,185 @@
+#include "geo/data/polling_watcher.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "geo/common/logging.h"
+
+namespace geo {
+namespace {
+
+absl::Status ErrnoStatus(int error, absl::string_view what,
+                         const std::string& path) {
+  const std::string message =
+      absl::StrCat(what, " ", path, ": ", std::strerror(error));
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::UnavailableError(message);
+  }
+}
+
+}  // namespace
+
+PollingWatcher::PollingWatcher(std::string path, Callback callback,
+                               PollingWatcherOptions options)
+    : path_(std::move(path)),
+      callback_(std::move(callback)),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : Clock::Real()) {}
+
+PollingWatcher::~PollingWatcher() { Stop(); }
+
+void PollingWatcher::Start() {
+  absl::MutexLock lock(&thread_mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void PollingWatcher::Stop() {
+  std::thread thread;
+  {
+    absl::MutexLock lock(&thread_mu_);
+    if (!stop_.HasBeenNotified()) stop_.Notify();
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) thread.join();
+}
+
+void PollingWatcher::Run() {
+  while (!stop_.HasBeenNotified()) {
+    PollOnce();
+    if (clock_->WaitFor(options_.interval, &stop_)) return;
+  }
+}
+
+PollingWatcher::Stats PollingWatcher::stats() const {
+  absl::MutexLock lock(&stats_mu_);
+  return stats_;
+}
+
+void PollingWatcher::PollOnce() {
+  absl::MutexLock lock(&poll_mu_);
+  {
+    absl::MutexLock stats_lock(&stats_mu_);
+    ++stats_.polls;
+  }
+  struct stat info;
+  if (stat(path_.c_str(), &info) != 0) {
+    const int error = errno;
+    candidate_.reset();
+    // Forget the loaded version: a re-created file may reuse its inode, size
+    // and mtime (same content copied with cp -p) and must still be loaded.
+    if (error == ENOENT) attempted_.reset();
+    first_poll_ = false;
+    ReportError(ErrnoStatus(error, "cannot stat watched file", path_));
+    return;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    candidate_.reset();
+    first_poll_ = false;
+    ReportError(absl::FailedPreconditionError(
+        absl::StrCat("watched path ", path_, " is not a regular file")));
+    return;
+  }
+  const FileIdentity identity{
+      info.st_dev, info.st_ino, info.st_size,
+      static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 +
+          info.st_mtim.tv_nsec};
+  if (first_poll_) {
+    first_poll_ = false;
+    if (options_.skip_initial) {
+      attempted_ = identity;
+      ClearError();
+      return;
+    }
+  }
+  if (attempted_.has_value() && *attempted_ == identity) {
+    candidate_.reset();
+    ClearError();
+    return;
+  }
+  if (!candidate_.has_value() || *candidate_ != identity) {
+    // New or still changing: wait for it to settle.
+    candidate_ = identity;
+    stable_count_ = 0;
+    return;
+  }
+  if (++stable_count_ < options_.stable_polls) return;
+
+  // stat needs no read permission; find out now rather than inside the
+  // callback, so an unreadable file is an OS error (retried once fixed: a
+  // chmod changes no part of the identity) and not a rejected file.
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ReportError(ErrnoStatus(errno, "cannot open watched file", path_));
+    return;
+  }
+  close(fd);
+  ClearError();
+  Load(identity);
+}
+
+void PollingWatcher::Load(const FileIdentity& identity) {
+  // Recorded before the call: if the callback fails the same version is not
+  // retried every interval. If the file changes while the callback reads it,
+  // the next poll sees a new identity and loads again.
+  attempted_ = identity;
+  candidate_.reset();
+  const absl::Time start = clock_->Now();
+  const absl::Status status = callback_(path_);
+  const absl::Duration duration = clock_->Now() - start;
+  {
+    absl::MutexLock stats_lock(&stats_mu_);
+    ++(status.ok() ? stats_.reloads : stats_.rejections);
+  }
+  if (status.ok()) {
+    if (!options_.reloaded_message.empty()) {
+      Log(LogLevel::kInfo, options_.reloaded_message,
+          {{"path", path_}, {"duration", duration}});
+    }
+    if (options_.observer != nullptr) {
+      options_.observer->OnReloaded(path_, duration);
+    }
+  } else {
+    Log(LogLevel::kWarn, "Watched file rejected; keeping the current version",
+        {{"path", path_}, {"error", status}, {"duration", duration}});
+    if (options_.observer != nullptr) {
+      options_.observer->OnRejected(path_, status);
+    }
+  }
+}
+
+void PollingWatcher::ReportError(const absl::Status& status) {
+  {
+    absl::MutexLock stats_lock(&stats_mu_);
+    ++stats_.errors;
+  }
+  const std::string text = status.ToString();
+  if (text != last_error_) {
+    last_error_ = text;
+    Log(LogLevel::kWarn, "Watched file unavailable",
+        {{"path", path_}, {"error", status}});
+  }
+  if (options_.observer != nullptr) options_.observer->OnError(path_, status);
+}
+
+void PollingWatcher::ClearError() {
+  if (last_error_.empty()) return;
+  last_error_.clear();
+  Log(LogLevel::kInfo, "Watched file available again", {{"path", path_}});
+}
+
+}  // namespace geo
