@@ -1,0 +1,310 @@
+#include "geo/policy/policy.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace geo::policy {
+namespace {
+
+// ISO 3166-1 alpha-2, officially assigned, plus XK (Kosovo, user-assigned,
+// used by MaxMind).
+constexpr absl::string_view kCountryCodes[] = {
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT",
+    "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI",
+    "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY",
+    "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM",
+    "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK",
+    "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL",
+    "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR",
+    "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN",
+    "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS",
+    "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW",
+    "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP",
+    "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM",
+    "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM",
+    "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF",
+    "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW", "XK",
+};
+
+bool IsCountryCode(absl::string_view code) {
+  return std::find(std::begin(kCountryCodes), std::end(kCountryCodes), code) !=
+         std::end(kCountryCodes);
+}
+
+// ISO 3166-2: the country, '-', one to three letters or digits.
+bool IsSubdivisionCode(absl::string_view code) {
+  if (code.size() < 4 || code.size() > 6 || code[2] != '-') return false;
+  if (!IsCountryCode(code.substr(0, 2))) return false;
+  for (const char c : code.substr(3)) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Collects validation errors, each naming its field and line.
+class ErrorList {
+ public:
+  explicit ErrorList(const FieldLines& lines) : lines_(lines) {}
+
+  void Add(const std::string& path, absl::string_view message) {
+    const auto line = lines_.find(path);
+    if (line == lines_.end()) {
+      errors_.push_back(absl::StrCat(path, ": ", message));
+    } else {
+      errors_.push_back(
+          absl::StrCat(path, " (line ", line->second, "): ", message));
+    }
+  }
+
+  absl::Status ToStatus() const {
+    if (errors_.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid policy: ", absl::StrJoin(errors_, "; ")));
+  }
+
+ private:
+  const FieldLines& lines_;
+  std::vector<std::string> errors_;
+};
+
+// "allow" -> true, "deny" -> false; nullopt for "" (unset) and errors.
+std::optional<bool> ParseAction(absl::string_view text, const std::string& path,
+                                bool required, ErrorList* errors) {
+  const std::string action = absl::AsciiStrToLower(text);
+  if (action == "allow") return true;
+  if (action == "deny") return false;
+  if (action.empty() && !required) return std::nullopt;
+  errors->Add(path, action.empty()
+                        ? "is required: \"allow\" or \"deny\""
+                        : absl::StrCat("must be \"allow\" or \"deny\", not \"",
+                                       text, "\""));
+  return std::nullopt;
+}
+
+absl::string_view ListName(bool allow) { return allow ? "allow" : "deny"; }
+
+uint64_t HalfFromBytes(const uint8_t* bytes) {
+  uint64_t half = 0;
+  for (int i = 0; i < 8; ++i) half = (half << 8) | bytes[i];
+  return half;
+}
+
+std::pair<uint64_t, uint64_t> KeyOf(const IpAddress& address) {
+  const IpAddress v6 = address.MappedToV6();
+  return {HalfFromBytes(v6.bytes()), HalfFromBytes(v6.bytes() + 8)};
+}
+
+std::pair<uint64_t, uint64_t> Masked(std::pair<uint64_t, uint64_t> key,
+                                     int prefix_length) {
+  const auto mask = [](int bits) -> uint64_t {
+    if (bits <= 0) return 0;
+    if (bits >= 64) return ~uint64_t{0};
+    return ~uint64_t{0} << (64 - bits);
+  };
+  return {key.first & mask(prefix_length),
+          key.second & mask(prefix_length - 64)};
+}
+
+}  // namespace
+
+Decision NoPolicyDecision() {
+  return {true, "no policy configured: allowed by default"};
+}
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
+    const PolicyConfig& config, const FieldLines& lines) {
+  std::shared_ptr<Policy> policy(new Policy());
+  ErrorList errors(lines);
+
+  const std::optional<bool> default_allow = ParseAction(
+      config.default_action(), "default_action", /*required=*/true, &errors);
+  const bool default_allowed = default_allow.value_or(false);
+  policy->default_rule_ = {
+      default_allowed,
+      absl::StrCat("default action ", ListName(default_allowed))};
+  if (const auto allow =
+          ParseAction(config.private_addresses(), "private_addresses",
+                      /*required=*/false, &errors)) {
+    policy->private_rule_ =
+        Rule{*allow,
+             absl::StrCat("private address (policy: ", ListName(*allow), ")")};
+  }
+  if (const auto allow =
+          ParseAction(config.unknown_addresses(), "unknown_addresses",
+                      /*required=*/false, &errors)) {
+    policy->unknown_rule_ =
+        Rule{*allow,
+             absl::StrCat("unknown address (policy: ", ListName(*allow), ")")};
+  }
+
+  // Every item's first appearance, to report duplicates and conflicts.
+  absl::flat_hash_map<std::string, std::string> first_seen;
+  const auto check_unique = [&](const std::string& item_key,
+                                const std::string& path,
+                                absl::string_view description) {
+    const auto [it, inserted] = first_seen.emplace(item_key, path);
+    if (inserted) return true;
+    const bool same_list = it->second.substr(0, it->second.find('.')) ==
+                           path.substr(0, path.find('.'));
+    errors.Add(path,
+               absl::StrCat(description,
+                            same_list ? " is listed twice (also at "
+                                      : " is in both allow and deny (also at ",
+                            it->second, ")"));
+    return false;
+  };
+
+  std::map<int, absl::flat_hash_map<AddressKey, Rule>, std::greater<int>>
+      networks_by_length;
+  for (const bool allow : {true, false}) {
+    const PolicyRules& rules = allow ? config.allow() : config.deny();
+    const std::string list(ListName(allow));
+    for (int i = 0; i < rules.countries_size(); ++i) {
+      const std::string path = absl::StrCat(list, ".countries[", i, "]");
+      const std::string code = absl::AsciiStrToUpper(rules.countries(i));
+      if (!IsCountryCode(code)) {
+        errors.Add(path, absl::StrCat("\"", rules.countries(i),
+                                      "\" is not an ISO 3166-1 alpha-2 "
+                                      "country code"));
+        continue;
+      }
+      const std::string description = absl::StrCat("country ", code);
+      if (!check_unique(description, path, description)) continue;
+      policy->countries_.emplace(
+          code,
+          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+    }
+    for (int i = 0; i < rules.subdivisions_size(); ++i) {
+      const std::string path = absl::StrCat(list, ".subdivisions[", i, "]");
+      const std::string code = absl::AsciiStrToUpper(rules.subdivisions(i));
+      if (!IsSubdivisionCode(code)) {
+        errors.Add(path, absl::StrCat("\"", rules.subdivisions(i),
+                                      "\" is not an ISO 3166-2 subdivision "
+                                      "code like \"US-CA\""));
+        continue;
+      }
+      const std::string description = absl::StrCat("subdivision ", code);
+      if (!check_unique(description, path, description)) continue;
+      policy->subdivisions_.emplace(
+          code,
+          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+    }
+    for (int i = 0; i < rules.asns_size(); ++i) {
+      const std::string path = absl::StrCat(list, ".asns[", i, "]");
+      const uint32_t asn = rules.asns(i);
+      if (asn == 0) {
+        errors.Add(path, "ASN 0 is reserved and never assigned");
+        continue;
+      }
+      const std::string description = absl::StrCat("ASN ", asn);
+      if (!check_unique(description, path, description)) continue;
+      policy->asns_.emplace(
+          asn,
+          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+    }
+    for (int i = 0; i < rules.networks_size(); ++i) {
+      const std::string path = absl::StrCat(list, ".networks[", i, "]");
+      const auto network = IpNetwork::Parse(rules.networks(i));
+      if (!network.ok()) {
+        errors.Add(path, network.status().message());
+        continue;
+      }
+      const int prefix_length =
+          network->prefix_length() + (network->address().is_v4() ? 96 : 0);
+      const AddressKey key = Masked(KeyOf(network->address()), prefix_length);
+      const std::string description =
+          absl::StrCat("network ", network->ToString());
+      // Keyed by the IPv6 form, so 10.0.0.0/8 and ::ffff:10.0.0.0/104 are
+      // the same item.
+      if (!check_unique(absl::StrCat("network ", key.first, ":", key.second,
+                                     "/", prefix_length),
+                        path, description)) {
+        continue;
+      }
+      networks_by_length[prefix_length].emplace(
+          key,
+          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+    }
+  }
+  const absl::Status status = errors.ToStatus();
+  if (!status.ok()) return status;
+  for (auto& [prefix_length, networks] : networks_by_length) {
+    policy->networks_by_length_.push_back({prefix_length, std::move(networks)});
+  }
+  return std::shared_ptr<const Policy>(std::move(policy));
+}
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::FromFile(
+    const std::string& path) {
+  auto parsed = ReadPolicyConfigFile(path);
+  if (!parsed.ok()) return parsed.status();
+  auto policy = Create(parsed->config, parsed->lines);
+  if (!policy.ok()) {
+    return absl::Status(
+        policy.status().code(),
+        absl::StrCat("policy file ", path, ": ", policy.status().message()));
+  }
+  return policy;
+}
+
+Decision Policy::Evaluate(const PolicyInput& input) const {
+  if (!networks_by_length_.empty()) {
+    const AddressKey key = KeyOf(input.ip);
+    for (const NetworksOfLength& level : networks_by_length_) {
+      const auto it = level.networks.find(Masked(key, level.prefix_length));
+      if (it != level.networks.end()) return Decide(it->second);
+    }
+  }
+  if (private_rule_.has_value() && input.ip.IsPrivateOrReserved()) {
+    return Decide(*private_rule_);
+  }
+  if (input.asn != 0 && !asns_.empty()) {
+    const auto it = asns_.find(input.asn);
+    if (it != asns_.end()) return Decide(it->second);
+  }
+  if (!subdivisions_.empty()) {
+    for (auto code = input.subdivision_codes.rbegin();
+         code != input.subdivision_codes.rend(); ++code) {
+      std::string full_code;
+      absl::string_view lookup = *code;
+      if (lookup.find('-') == absl::string_view::npos) {
+        if (input.country_iso_code.empty()) continue;
+        full_code = absl::StrCat(input.country_iso_code, "-", lookup);
+        lookup = full_code;
+      }
+      const auto it = subdivisions_.find(lookup);
+      if (it != subdivisions_.end()) return Decide(it->second);
+    }
+  }
+  if (!input.country_iso_code.empty() && !countries_.empty()) {
+    const auto it = countries_.find(input.country_iso_code);
+    if (it != countries_.end()) return Decide(it->second);
+  }
+  if (unknown_rule_.has_value() && !input.found) return Decide(*unknown_rule_);
+  return Decide(default_rule_);
+}
+
+size_t Policy::rule_count() const {
+  size_t count = asns_.size() + subdivisions_.size() + countries_.size();
+  for (const NetworksOfLength& level : networks_by_length_) {
+    count += level.networks.size();
+  }
+  return count;
+}
+
+}  // namespace geo::policy

@@ -1,0 +1,115 @@
+// The geofence: an immutable policy built from a validated PolicyConfig, and
+// the decision it makes for one looked-up address.
+//
+// Order of precedence (the first step that applies decides):
+//   1. CIDR rules: the most specific network (longest prefix) in the allow or
+//      deny list that contains the address. IPv4 rules also match IPv4-mapped
+//      IPv6 addresses (::ffff:a.b.c.d). CIDR rules come first so that an
+//      operator can carve exceptions out of everything below, e.g. allow an
+//      office network inside a denied country, or a private range.
+//   2. Private/reserved addresses, when `private_addresses` is set.
+//   3. ASN rules (the network operator is more specific than its location).
+//   4. Subdivision rules, most specific subdivision first ("GB-KEN" before
+//      "GB-ENG"), so that allow US-CA + deny US allows only California.
+//   5. Country rules.
+//   6. Unknown addresses (no database record), when `unknown_addresses` is
+//      set.
+//   7. The default action.
+// An item cannot be in both lists (rejected when the policy is built), so
+// within one step there is never a tie.
+#ifndef GEO_POLICY_POLICY_H_
+#define GEO_POLICY_POLICY_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "geo/data/ip_address.h"
+#include "geo/policy/policy_config.pb.h"
+#include "geo/policy/policy_parser.h"
+
+namespace geo::policy {
+
+// What a lookup found for the address being checked. Views: the strings must
+// outlive the Evaluate call.
+struct PolicyInput {
+  IpAddress ip;
+  // True when a database has a record for the address.
+  bool found = false;
+  // ISO 3166-1 alpha-2, upper case; empty when unknown.
+  absl::string_view country_iso_code;
+  // ISO 3166-2 codes, largest first, either full ("US-CA") or as MaxMind
+  // stores them, without the country ("CA", completed with
+  // country_iso_code).
+  absl::InlinedVector<absl::string_view, 2> subdivision_codes;
+  // 0 when unknown.
+  uint32_t asn = 0;
+};
+
+struct Decision {
+  bool allowed = true;
+  // The rule that decided, e.g. "country DE is in deny list".
+  std::string reason;
+};
+
+// The decision when no policy is configured: allowed, and the reason says so.
+Decision NoPolicyDecision();
+
+// Immutable once built; thread-safe.
+class Policy {
+ public:
+  // Validates `config`: actions are "allow"/"deny" (default_action
+  // required), countries are assigned ISO 3166-1 codes, subdivisions are
+  // "CC-XXX" with an assigned CC, ASNs are non-zero, networks parse as CIDRs
+  // without host bits, and no item is listed twice or in both lists.
+  // INVALID_ARGUMENT naming the field path (and its line when `lines` knows
+  // it) otherwise.
+  static absl::StatusOr<std::shared_ptr<const Policy>> Create(
+      const PolicyConfig& config, const FieldLines& lines = {});
+
+  // Reads, parses and validates a policy file; errors name the file.
+  static absl::StatusOr<std::shared_ptr<const Policy>> FromFile(
+      const std::string& path);
+
+  Decision Evaluate(const PolicyInput& input) const;
+
+  // Counts of the rules, for the log line of a (re)load.
+  size_t rule_count() const;
+
+ private:
+  struct Rule {
+    bool allow = true;
+    std::string reason;
+  };
+  // An address in IPv6 form (IPv4 as ::ffff:a.b.c.d), two halves.
+  using AddressKey = std::pair<uint64_t, uint64_t>;
+  struct NetworksOfLength {
+    int prefix_length = 0;  // In the IPv6 form: IPv4 /8 is 104.
+    absl::flat_hash_map<AddressKey, Rule> networks;
+  };
+
+  Policy() = default;
+
+  Decision Decide(const Rule& rule) const { return {rule.allow, rule.reason}; }
+
+  Rule default_rule_;
+  std::optional<Rule> private_rule_;
+  std::optional<Rule> unknown_rule_;
+  // Longest prefix first.
+  std::vector<NetworksOfLength> networks_by_length_;
+  absl::flat_hash_map<uint32_t, Rule> asns_;
+  absl::flat_hash_map<std::string, Rule> subdivisions_;
+  absl::flat_hash_map<std::string, Rule> countries_;
+};
+
+}  // namespace geo::policy
+
+#endif  // GEO_POLICY_POLICY_H_

@@ -1,0 +1,236 @@
+#include "geo/policy/policy_parser.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "geo/common/logging.h"
+#include "google/protobuf/util/json_util.h"
+#include "yaml-cpp/yaml.h"
+
+namespace geo::policy {
+namespace {
+
+// "defaultAction" -> "default_action", so that paths name fields the same
+// whichever JSON spelling the file used.
+std::string SnakeCase(absl::string_view key) {
+  std::string snake;
+  for (const char c : key) {
+    if (absl::ascii_isupper(static_cast<unsigned char>(c))) {
+      snake.push_back('_');
+      snake.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    } else {
+      snake.push_back(c);
+    }
+  }
+  return snake;
+}
+
+int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+
+// Records the line of every value under `node`, keyed by field path.
+void CollectLines(const YAML::Node& node, const std::string& path,
+                  FieldLines* lines) {
+  if (!path.empty() && node.Mark().line >= 0) {
+    lines->emplace(path, LineOf(node));
+  }
+  if (node.IsMap()) {
+    for (const auto& entry : node) {
+      const std::string key = SnakeCase(entry.first.Scalar());
+      const std::string child =
+          path.empty() ? key : absl::StrCat(path, ".", key);
+      lines->emplace(child, LineOf(entry.first));
+      CollectLines(entry.second, child, lines);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      CollectLines(node[i], absl::StrCat(path, "[", i, "]"), lines);
+    }
+  }
+}
+
+// The JSON equivalent of a YAML tree. Scalars become JSON strings: protobuf's
+// JSON parser accepts quoted numbers for integer fields, and keeping the text
+// avoids YAML 1.1's surprises (Norway's "NO" is not false here).
+absl::Status YamlToJson(const YAML::Node& node, std::string* json) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      json->append("null");
+      return absl::OkStatus();
+    case YAML::NodeType::Scalar:
+      json->append(JsonQuote(node.Scalar()));
+      return absl::OkStatus();
+    case YAML::NodeType::Sequence: {
+      json->push_back('[');
+      bool first = true;
+      for (const auto& element : node) {
+        if (!first) json->push_back(',');
+        first = false;
+        const absl::Status status = YamlToJson(element, json);
+        if (!status.ok()) return status;
+      }
+      json->push_back(']');
+      return absl::OkStatus();
+    }
+    case YAML::NodeType::Map: {
+      json->push_back('{');
+      bool first = true;
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "line ", LineOf(entry.first), ": keys must be plain names"));
+        }
+        if (!first) json->push_back(',');
+        first = false;
+        json->append(JsonQuote(entry.first.Scalar()));
+        json->push_back(':');
+        const absl::Status status = YamlToJson(entry.second, json);
+        if (!status.ok()) return status;
+      }
+      json->push_back('}');
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("unsupported YAML node");
+}
+
+// Lines of the values in `content`, when yaml-cpp can read it (JSON is YAML
+// too, almost always).
+FieldLines LinesOf(absl::string_view content) {
+  FieldLines lines;
+  try {
+    CollectLines(YAML::Load(std::string(content)), "", &lines);
+  } catch (const YAML::Exception&) {
+    lines.clear();
+  }
+  return lines;
+}
+
+// protobuf names the offending field at the start of its message, after its
+// parent when nested ("(deny) colour: Cannot find field."); add the line when
+// it is known.
+std::string WithLine(absl::string_view message, const FieldLines& lines) {
+  absl::string_view rest = message;
+  std::string suffix;
+  if (absl::StartsWith(rest, "(")) {
+    const size_t close = rest.find(") ");
+    if (close == absl::string_view::npos) return std::string(message);
+    suffix = absl::StrCat(SnakeCase(rest.substr(1, close - 1)), ".");
+    rest.remove_prefix(close + 2);
+  }
+  const size_t colon = rest.find(':');
+  if (colon == absl::string_view::npos) return std::string(message);
+  absl::StrAppend(&suffix, SnakeCase(rest.substr(0, colon)));
+  int best_line = 0;
+  for (const auto& [path, line] : lines) {
+    if (path == suffix || absl::EndsWith(path, absl::StrCat(".", suffix))) {
+      if (best_line == 0 || line < best_line) best_line = line;
+    }
+  }
+  if (best_line == 0) return std::string(message);
+  return absl::StrCat(message, " (line ", best_line, ")");
+}
+
+absl::StatusOr<PolicyConfig> JsonToConfig(const std::string& json,
+                                          const FieldLines& lines) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  PolicyConfig config;
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(json, &config, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        WithLine(std::string(status.message()), lines));
+  }
+  return config;
+}
+
+}  // namespace
+
+PolicyFormat DetectPolicyFormat(absl::string_view path,
+                                absl::string_view content) {
+  const std::string lower_path = absl::AsciiStrToLower(path);
+  if (absl::EndsWith(lower_path, ".json")) return PolicyFormat::kJson;
+  if (absl::EndsWith(lower_path, ".yaml") ||
+      absl::EndsWith(lower_path, ".yml")) {
+    return PolicyFormat::kYaml;
+  }
+  const size_t first = content.find_first_not_of(" \t\r\n");
+  if (first != absl::string_view::npos && content[first] == '{') {
+    return PolicyFormat::kJson;
+  }
+  return PolicyFormat::kYaml;
+}
+
+absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
+                                                     PolicyFormat format) {
+  ParsedPolicyConfig parsed;
+  parsed.lines = LinesOf(content);
+  std::string json;
+  if (format == PolicyFormat::kJson) {
+    json = std::string(content);
+  } else {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(content));
+    } catch (const YAML::Exception& exception) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed YAML at line ", exception.mark.line + 1, ", column ",
+          exception.mark.column + 1, ": ", exception.msg));
+    }
+    if (root.IsNull()) {
+      json = "{}";
+    } else if (!root.IsMap()) {
+      return absl::InvalidArgumentError(
+          "a policy must be a mapping of settings (default_action, allow, "
+          "deny, ...)");
+    } else {
+      const absl::Status status = YamlToJson(root, &json);
+      if (!status.ok()) return status;
+    }
+  }
+  if (format == PolicyFormat::kJson &&
+      json.find_first_not_of(" \t\r\n") == std::string::npos) {
+    json = "{}";
+  }
+  auto config = JsonToConfig(json, parsed.lines);
+  if (!config.ok()) return config.status();
+  parsed.config = std::move(*config);
+  return parsed;
+}
+
+absl::StatusOr<ParsedPolicyConfig> ReadPolicyConfigFile(
+    const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    const int error = errno;
+    const std::string message =
+        absl::StrCat("cannot read policy file ", path, ": ", strerror(error));
+    if (error == ENOENT) return absl::NotFoundError(message);
+    if (error == EACCES) return absl::PermissionDeniedError(message);
+    return absl::InternalError(message);
+  }
+  std::ostringstream content;
+  content << file.rdbuf();
+  if (file.bad()) {
+    return absl::InternalError(
+        absl::StrCat("cannot read policy file ", path, ": read failed"));
+  }
+  const std::string text = content.str();
+  auto parsed = ParsePolicyConfig(text, DetectPolicyFormat(path, text));
+  if (!parsed.ok()) {
+    return absl::Status(
+        parsed.status().code(),
+        absl::StrCat("policy file ", path, ": ", parsed.status().message()));
+  }
+  return parsed;
+}
+
+}  // namespace geo::policy
