@@ -63,6 +63,14 @@ TEST(MessageToGatewayJsonTest, PrintsInt64AsStringAndEmptyRepeatedAsList) {
               HasSubstr(R"("buildEpoch":"1700000000")"));
 }
 
+TEST(MessageToGatewayJsonTest, OmitsUnsetMessageFields) {
+  geo::v1::LookupResponse response;
+  response.set_ip("10.0.0.1");
+  EXPECT_EQ(
+      MessageToGatewayJson(response),
+      R"({"ip":"10.0.0.1","network":"","found":false,"subdivisions":[]})");
+}
+
 TEST(GatewayJsonToMessageTest, ParsesCamelCaseAndProtoNames) {
   geo::v1::BatchLookupRequest request;
   ASSERT_TRUE(GatewayJsonToMessage(

@@ -266,6 +266,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     keep_alive_ = request.keep_alive() &&
                   !state_->draining.load(std::memory_order_acquire);
+    head_request_ = request.method() == bhttp::verb::head;
     WriteResponse(request.version());
   }
 
@@ -274,6 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
     handler_response_.Reset();
     handler_response_.SetJson(status, GatewayErrorBody(code, message));
     keep_alive_ = false;
+    head_request_ = false;
     WriteResponse(11);
   }
 
@@ -296,6 +298,12 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body().swap(*handler_response_.mutable_body());
     response_.keep_alive(keep_alive_);
     response_.prepare_payload();
+    if (head_request_) {
+      // The length of the body a GET would get, and no body.
+      const size_t body_length = response_.body().size();
+      response_.body().swap(*handler_response_.mutable_body());
+      response_.content_length(body_length);
+    }
     stream_.expires_after(ToChrono(state_->options.write_timeout));
     bhttp::async_write(
         stream_, response_,
@@ -305,7 +313,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(beast::error_code error) {
-    response_.body().swap(*handler_response_.mutable_body());
+    if (!head_request_) {
+      response_.body().swap(*handler_response_.mutable_body());
+    }
     if (error) {
       CloseNow();
       return;
@@ -358,6 +368,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpResponse handler_response_;
   std::string peer_address_;
   bool keep_alive_ = false;
+  bool head_request_ = false;
   State state_kind_ = State::kIdle;
 };
 

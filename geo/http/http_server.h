@@ -76,12 +76,13 @@ class HttpServer {
   // Stops accepting, closes idle keep-alive connections, lets requests in
   // progress finish (their responses say "Connection: close"), and at
   // `deadline` closes whatever is left. Returns once the io threads have
-  // exited. Idempotent. A handler that never returns blocks it.
+  // exited. Idempotent. A handler that never returns blocks it; must not be
+  // called from a handler (it joins the io threads).
   void Shutdown(absl::Time deadline);
 
+ private:
   class Impl;
 
- private:
   explicit HttpServer(std::unique_ptr<Impl> impl);
 
   std::unique_ptr<Impl> impl_;

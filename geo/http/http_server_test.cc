@@ -23,6 +23,7 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 class HttpServerTest : public ::testing::Test {
@@ -151,6 +152,26 @@ TEST_F(HttpServerTest, HandlerStatusesAndHeadersReachTheClient) {
   EXPECT_EQ(unavailable->status, 503);
   EXPECT_EQ(unavailable->body,
             R"({"code":14,"message":"as asked","details":[]})");
+}
+
+TEST_F(HttpServerTest, HeadGetsTheLengthButNoBody) {
+  Add("HEAD", "/v1/lookup/{ip}",
+      [](const HttpRequest&, const PathVariables&, HttpResponse* response) {
+        response->SetJson(200, R"({"ip":"1.2.3.4"})");
+      });
+  StartServer();
+  auto connection = RawConnection::Connect(server_->port());
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE(
+      connection->Send("HEAD /v1/lookup/1.2.3.4 HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /v1/lookup/5.6.7.8 HTTP/1.1\r\nHost: "
+                       "x\r\nConnection: close\r\n\r\n"));
+  const std::string received = connection->ReadUntil(absl::Seconds(5));
+  EXPECT_THAT(received, HasSubstr("Content-Length: 16\r\n"));
+  EXPECT_THAT(received, Not(HasSubstr(R"({"ip":"1.2.3.4"})")));
+  // The next response on the connection starts right after the HEAD header.
+  EXPECT_THAT(received, HasSubstr("\r\n\r\nHTTP/1.1 200 OK"));
+  EXPECT_THAT(received, HasSubstr("5.6.7.8"));
 }
 
 TEST_F(HttpServerTest, KeepAliveReusesTheConnection) {
