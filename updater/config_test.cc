@@ -1,0 +1,145 @@
+#include "updater/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace geo::updater {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string WriteTemp(const std::string& name, const std::string& contents) {
+  std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  std::ofstream(path) << contents;
+  return path;
+}
+
+ConfigSources WithCredentials() {
+  ConfigSources sources;
+  sources.env = {{"MAXMIND_ACCOUNT_ID", "42"},
+                 {"MAXMIND_LICENSE_KEY", "secret-key"}};
+  return sources;
+}
+
+TEST(ConfigTest, Defaults) {
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(WithCredentials());
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_THAT(options->editions, ElementsAre("GeoLite2-City"));
+  EXPECT_EQ(options->host, "https://updates.maxmind.com");
+  EXPECT_EQ(options->data_dir, "/data");
+  EXPECT_FALSE(options->once);
+  EXPECT_EQ(options->interval, absl::Hours(24));
+  EXPECT_EQ(options->account_id, "42");
+  EXPECT_EQ(options->license_key, "secret-key");
+}
+
+TEST(ConfigTest, FlagsBeatEnvironmentBeatsGeoIpConf) {
+  std::string conf = WriteTemp(
+      "GeoIP.conf",
+      "# comment\nAccountID 7\nLicenseKey conf-key\nEditionIDs GeoLite2-ASN "
+      "GeoLite2-Country\nDatabaseDirectory /conf/dir\nHost conf.example\n");
+  ConfigSources sources;
+  sources.flags = {{"config", conf}, {"data_dir", "/flag/dir"}};
+  sources.env = {{"GEOIPUPDATE_HOST", "https://env.example"}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->account_id, "7");
+  EXPECT_EQ(options->license_key, "conf-key");
+  EXPECT_THAT(options->editions,
+              ElementsAre("GeoLite2-ASN", "GeoLite2-Country"));
+  EXPECT_EQ(options->data_dir, "/flag/dir");
+  EXPECT_EQ(options->host, "https://env.example");
+
+  sources.env.clear();
+  options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->host, "https://conf.example");  // Bare host: https.
+}
+
+TEST(ConfigTest, SecretsFromFiles) {
+  ConfigSources sources;
+  sources.env = {
+      {"MAXMIND_ACCOUNT_ID_FILE", WriteTemp("account", "99\n")},
+      {"MAXMIND_LICENSE_KEY_FILE", WriteTemp("key", "  file-key\n")}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->account_id, "99");
+  EXPECT_EQ(options->license_key, "file-key");
+
+  sources.flags = {{"license_key_file", WriteTemp("key2", "flag-key")}};
+  options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->license_key, "flag-key");
+}
+
+TEST(ConfigTest, GeoIpUpdateVariables) {
+  ConfigSources sources;
+  sources.env = {{"GEOIPUPDATE_ACCOUNT_ID", "1"},
+                 {"GEOIPUPDATE_LICENSE_KEY", "k"},
+                 {"GEOIPUPDATE_EDITION_IDS", "GeoLite2-City GeoLite2-ASN"},
+                 {"GEOIPUPDATE_DB_DIR", "/usr/share/GeoIP"},
+                 {"GEOIPUPDATE_FREQUENCY", "6"}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_THAT(options->editions, ElementsAre("GeoLite2-City", "GeoLite2-ASN"));
+  EXPECT_EQ(options->data_dir, "/usr/share/GeoIP");
+  EXPECT_EQ(options->interval, absl::Hours(6));
+}
+
+TEST(ConfigTest, ParsesDurationsAndOutput) {
+  ConfigSources sources = WithCredentials();
+  sources.flags = {{"once", "true"},       {"timeout", "90s"},
+                   {"lock_timeout", "0s"}, {"output", "json"},
+                   {"retries", "3"},       {"status_port", "-1"}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->once);
+  EXPECT_EQ(options->timeout, absl::Seconds(90));
+  EXPECT_EQ(options->lock_timeout, absl::ZeroDuration());
+  EXPECT_EQ(options->output, OutputFormat::kJson);
+  EXPECT_EQ(options->retries, 3);
+  EXPECT_EQ(options->status_port, -1);
+}
+
+TEST(ConfigTest, RejectsBadValuesWithoutEchoingSecrets) {
+  ConfigSources sources = WithCredentials();
+  sources.flags = {{"timeout", "soon"}};
+  absl::Status status = ResolveOptions(sources).status();
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--timeout"));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("secret-key")));
+
+  sources.flags = {{"edition_ids", "../etc"}};
+  EXPECT_FALSE(ResolveOptions(sources).ok());
+
+  sources.flags.clear();
+  sources.env.erase("MAXMIND_LICENSE_KEY");
+  status = ResolveOptions(sources).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("MAXMIND_LICENSE_KEY"));
+}
+
+TEST(ConfigTest, MirrorNeedsNoCredentials) {
+  ConfigSources sources;
+  sources.flags = {{"mirror_url", "https://mirror/{edition}.tar.gz"},
+                   {"edition_ids", "GeoLite2-City,GeoLite2-ASN"}};
+  EXPECT_TRUE(ResolveOptions(sources).ok());
+  sources.flags["mirror_url"] = "https://mirror/one.mmdb";
+  EXPECT_FALSE(ResolveOptions(sources).ok());
+}
+
+TEST(ConfigTest, ParseGeoIpConf) {
+  auto parsed = ParseGeoIpConf("A 1\n  # x\nB two words # c\n\n");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->at("A"), "1");
+  EXPECT_EQ(parsed->at("B"), "two words");
+  EXPECT_FALSE(ParseGeoIpConf("Lonely\n").ok());
+}
+
+}  // namespace
+}  // namespace geo::updater
