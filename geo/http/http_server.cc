@@ -274,6 +274,7 @@ class Session : public std::enable_shared_from_this<Session> {
                          absl::string_view message) {
     handler_response_.Reset();
     handler_response_.SetJson(status, GatewayErrorBody(code, message));
+    if (status == 503) handler_response_.AddHeader("Retry-After", "1");
     keep_alive_ = false;
     head_request_ = false;
     WriteResponse(11);

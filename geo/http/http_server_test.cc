@@ -314,6 +314,7 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefused) {
   const std::string refused = third->ReadUntil(absl::Seconds(5));
   EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable"));
   EXPECT_THAT(refused, HasSubstr(R"("message":"too many connections")"));
+  EXPECT_THAT(refused, HasSubstr("Retry-After: 1\r\n"));
 }
 
 TEST_F(HttpServerTest, ConcurrentClientsOnSeveralIoThreads) {
