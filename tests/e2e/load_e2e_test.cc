@@ -1,0 +1,256 @@
+// End-to-end under concurrent load: hot reloads lose no request, and SIGTERM
+// lets every accepted request finish. Real geo_server, real HTTP and gRPC
+// clients on loopback; bounded in time.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "api/geo/v1/geo.grpc.pb.h"
+#include "geo/data/test_data.h"
+#include "geo/http/test_http_client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/server_process.h"
+#include "tests/e2e/source_data.h"
+
+namespace geo::testing {
+namespace {
+
+using ::geo::http::CurlClient;
+
+// Tallies of what clients saw. Thread-safe.
+//
+// A request that fails after it was sent at or after the moment the server
+// stops accepting (SIGTERM + drain delay: load balancers have stopped routing
+// by then) was never accepted, and a client retries it elsewhere. A request
+// sent before that moment must succeed.
+class Outcomes {
+ public:
+  void set_accepting_until(absl::Time cutoff) {
+    accepting_until_ns_.store(absl::ToUnixNanos(cutoff));
+  }
+  // Classifies a failed request that was sent at `sent`.
+  void Failure(absl::Time sent, const std::string& what) {
+    if (absl::ToUnixNanos(sent) >= accepting_until_ns_.load()) {
+      NotAccepted();
+    } else {
+      Failed(what);
+    }
+  }
+  void Ok() { ok_.fetch_add(1, std::memory_order_relaxed); }
+  // Refused before the server accepted the request (listener closed).
+  void NotAccepted() { not_accepted_.fetch_add(1, std::memory_order_relaxed); }
+  void Failed(const std::string& what) {
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    absl::MutexLock lock(&mu_);
+    if (examples_.size() < 5) examples_.push_back(what);
+  }
+  int ok() const { return ok_.load(); }
+  int not_accepted() const { return not_accepted_.load(); }
+  int failed() const { return failed_.load(); }
+  std::string examples() const {
+    absl::MutexLock lock(&mu_);
+    std::string all;
+    for (const std::string& example : examples_)
+      absl::StrAppend(&all, example, "\n");
+    return all;
+  }
+
+ private:
+  std::atomic<int64_t> accepting_until_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int> ok_{0};
+  std::atomic<int> not_accepted_{0};
+  std::atomic<int> failed_{0};
+  mutable absl::Mutex mu_;
+  std::vector<std::string> examples_ ABSL_GUARDED_BY(mu_);
+};
+
+class LoadE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = NewTempDir();
+    city_bytes_ = ReadFile(
+        absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"));
+    ASSERT_FALSE(city_bytes_.empty());
+    city_path_ = absl::StrCat(dir_, "/GeoIP2-City-Test.mmdb");
+    ASSERT_TRUE(ReplaceFile(city_path_, city_bytes_));
+    auto records = LoadSourceRecords(absl::StrCat(
+        MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
+    ASSERT_TRUE(records.ok()) << records.status();
+    const SourceRecord* record = FindIpv4(*records, [](const SourceRecord& r) {
+      return !StringAt(r.record, "country.iso_code").empty();
+    });
+    ASSERT_NE(record, nullptr);
+    address_ = record->address;
+    country_ = StringAt(record->record, "country.iso_code");
+  }
+
+  // HTTP client loop: each answer must be a 200 with the right country.
+  void HttpLoad(const ServerProcess& server, const std::atomic<bool>& stop,
+                Outcomes* outcomes) {
+    CurlClient http;
+    const std::string url = server.http_url("/v1/lookup/" + address_);
+    while (!stop.load()) {
+      const absl::Time sent = absl::Now();
+      auto response = http.Get(url);
+      if (!response.ok()) {
+        outcomes->Failure(sent, std::string(response.status().message()));
+        absl::SleepFor(absl::Milliseconds(5));
+        continue;
+      }
+      geo::v1::LookupResponse looked_up;
+      bool parsed = google::protobuf::util::JsonStringToMessage(response->body,
+                                                                &looked_up)
+                        .ok();
+      if (response->status == 200 && parsed &&
+          looked_up.country().iso_code() == country_) {
+        outcomes->Ok();
+      } else {
+        outcomes->Failed(
+            absl::StrCat("HTTP ", response->status, " ", response->body));
+      }
+    }
+  }
+
+  void GrpcLoad(const ServerProcess& server, const std::atomic<bool>& stop,
+                Outcomes* outcomes) {
+    auto stub = geo::v1::GeoService::NewStub(grpc::CreateChannel(
+        server.grpc_target(), grpc::InsecureChannelCredentials()));
+    while (!stop.load()) {
+      const absl::Time sent = absl::Now();
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+      geo::v1::LookupRequest request;
+      request.set_ip(address_);
+      geo::v1::LookupResponse response;
+      grpc::Status status = stub->Lookup(&context, request, &response);
+      if (status.ok() && response.country().iso_code() == country_) {
+        outcomes->Ok();
+      } else {
+        outcomes->Failure(sent, absl::StrCat("gRPC ", status.error_code(), " ",
+                                             status.error_message()));
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+    }
+  }
+
+  std::string dir_;
+  std::string city_bytes_;
+  std::string city_path_;
+  std::string address_;
+  std::string country_;
+};
+
+double Sample(const std::string& exposition, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      return std::stod(std::string(line.substr(series.size() + 1)));
+    }
+  }
+  return -1;
+}
+
+TEST_F(LoadE2eTest, HotReloadsUnderHttpAndGrpcLoadLoseNoRequest) {
+  auto server = ServerProcess::Start(
+      GeoServerBinary(), {"--db=" + city_path_, "--poll_interval=20ms"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::atomic<bool> stop{false};
+  Outcomes outcomes;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([&] { HttpLoad(*server, stop, &outcomes); });
+    clients.emplace_back([&] { GrpcLoad(*server, stop, &outcomes); });
+  }
+  CurlClient scraper;
+  auto reloads = [&] {
+    return Sample(scraper.Get(server->metrics_url())->body,
+                  R"(geofence_database_reloads_total{result="success"})");
+  };
+  constexpr int kReloads = 20;
+  const double initial = reloads();
+  int observed = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  for (int i = 0; i < kReloads && absl::Now() < deadline; ++i) {
+    // A new inode each time, as the updater installs files.
+    ASSERT_TRUE(ReplaceFile(city_path_, city_bytes_));
+    while (reloads() < initial + i + 1 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    observed = static_cast<int>(reloads() - initial);
+  }
+  stop = true;
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(observed, kReloads);
+  EXPECT_GT(outcomes.ok(), 100);
+  EXPECT_EQ(outcomes.failed(), 0) << outcomes.examples();
+  EXPECT_EQ(outcomes.not_accepted(), 0);
+}
+
+TEST_F(LoadE2eTest, SigtermUnderLoadCompletesAcceptedRequestsAndExitsZero) {
+  auto server = ServerProcess::Start(
+      GeoServerBinary(),
+      {"--db=" + city_path_, "--drain_delay=2s", "--shutdown_timeout=10s"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::atomic<bool> stop{false};
+  Outcomes outcomes;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([&] { HttpLoad(*server, stop, &outcomes); });
+    clients.emplace_back([&] { GrpcLoad(*server, stop, &outcomes); });
+  }
+  // Large batches keep requests in flight at the moment listeners close.
+  std::thread batches([&] {
+    CurlClient http;
+    std::string body = R"({"ips":[)";
+    for (int i = 0; i < 1000; ++i) {
+      absl::StrAppend(&body, i ? "," : "", "\"", address_, "\"");
+    }
+    body += "]}";
+    while (!stop.load()) {
+      const absl::Time sent = absl::Now();
+      auto response =
+          http.Send("POST", server->http_url("/v1/lookup:batch"), body);
+      if (!response.ok()) {
+        outcomes.Failure(sent, std::string(response.status().message()));
+        absl::SleepFor(absl::Milliseconds(5));
+      } else if (response->status == 200) {
+        outcomes.Ok();
+      } else {
+        outcomes.Failed(absl::StrCat("batch HTTP ", response->status));
+      }
+    }
+  });
+  while (outcomes.ok() < 200) absl::SleepFor(absl::Milliseconds(5));
+  // The server keeps accepting for the 2 s drain delay; requests sent in its
+  // first half must all succeed. (The half left over absorbs the time a
+  // client thread may sit descheduled between deciding to send and sending
+  // on this 2-core machine.)
+  outcomes.set_accepting_until(absl::Now() + absl::Seconds(1));
+  server->SendSignal(SIGTERM);
+  absl::StatusOr<int> exit_status = server->Wait(absl::Seconds(30));
+  stop = true;
+  for (auto& client : clients) client.join();
+  batches.join();
+  ASSERT_TRUE(exit_status.ok()) << exit_status.status();
+  EXPECT_EQ(*exit_status, 0) << server->Log();
+  EXPECT_EQ(outcomes.failed(), 0) << outcomes.examples() << server->Log();
+  // Requests kept being served through the drain delay.
+  EXPECT_GT(outcomes.ok(), 200);
+}
+
+}  // namespace
+}  // namespace geo::testing
