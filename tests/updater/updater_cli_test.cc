@@ -297,17 +297,45 @@ TEST_F(UpdaterCliTest, TruncatedBodyFailsWithoutPartialFile) {
   EXPECT_EQ(ReadFileOrDie(final_path_), city_);
 }
 
+// A real full disk: a 64 KiB tmpfs mounted over the data directory in a
+// private mount namespace (needs root, as in CI's container), holding the old
+// database, so the download's temp file hits ENOSPC. What the directory holds
+// afterwards is copied out before the namespace goes away.
 TEST_F(UpdaterCliTest, FullDiskKeepsTheOldFile) {
-  const std::string old = std::string(64 * 1024, 'o');
-  WriteFileOrDie(final_path_, old);
-  // The file size limit stands in for a full disk: writes past 8 KiB fail.
+  if (std::system("unshare -m true >/dev/null 2>&1") != 0) {
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    GTEST_SKIP() << "no mount namespaces, and TSan cannot run under "
+                    "RLIMIT_FSIZE";
+#endif
+#endif
+    // Fallback: the file size limit stands in for a full disk.
+    const std::string old = std::string(64 * 1024, 'o');
+    WriteFileOrDie(final_path_, old);
+    EXPECT_EQ(Run({"--once", "--retries=1"}, {},
+                  {"/usr/bin/prlimit", "--fsize=8192", "--"}),
+              1);
+    EXPECT_THAT(stderr_, HasSubstr("RESOURCE_EXHAUSTED"));
+    EXPECT_EQ(ReadFileOrDie(final_path_), old);
+    ExpectOnlyInstalled();
+    return;
+  }
+  const std::string old(60 * 1024, 'o');
+  std::string outside = MakeTempDirectory();
+  WriteFileOrDie(outside + "/old", old);
+  const std::string script = absl::StrCat(
+      "mount -t tmpfs -o size=64k tmpfs ", data_dir_, " || exit 99\n", "cp ",
+      outside, "/old ", data_dir_, "/GeoIP2-City.mmdb\n", "\"$@\"; code=$?\n",
+      "ls -A ", data_dir_, " > ", outside, "/listing\n", "cp ", data_dir_,
+      "/GeoIP2-City.mmdb ", outside, "/after\n", "exit $code\n");
   EXPECT_EQ(Run({"--once", "--retries=1"}, {},
-                {"/usr/bin/prlimit", "--fsize=8192", "--"}),
+                {"/usr/bin/unshare", "-m", "/bin/sh", "-c", script, "sh"}),
             1);
   EXPECT_THAT(stderr_, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(stderr_, HasSubstr(R"("reason":"disk")"));
-  EXPECT_EQ(ReadFileOrDie(final_path_), old);
-  ExpectOnlyInstalled();
+  EXPECT_EQ(ReadFileOrDie(outside + "/after"), old);
+  EXPECT_EQ(ReadFileOrDie(outside + "/listing"),
+            ".geo-updater.lock\nGeoIP2-City.mmdb\n");
 }
 
 TEST_F(UpdaterCliTest, ConcurrentUpdatersShareTheLock) {
