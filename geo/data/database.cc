@@ -390,7 +390,8 @@ absl::Status ReadSubdivisions(Node node, absl::string_view language,
 }
 
 absl::Status DecodeTopLevel(Node root, absl::string_view language,
-                            geo::v1::LookupResponse* response) {
+                            geo::v1::LookupResponse* response,
+                            bool* has_subdivisions) {
   return ForEachInMap(
              "record", root,
              [&](absl::string_view key, Node value) -> absl::Status {
@@ -411,6 +412,7 @@ absl::Status DecodeTopLevel(Node root, absl::string_view language,
                                   response->mutable_represented_country());
                }
                if (key == "subdivisions") {
+                 *has_subdivisions = true;
                  return ReadSubdivisions(value, language, response);
                }
                if (key == "city") {
@@ -447,7 +449,7 @@ bool HasAutonomousSystem(const geo::v1::LookupResponse& response) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
-    const std::string& path) {
+    const std::string& path, const DatabaseOptions& options) {
   std::shared_ptr<Database> database(new Database());
   database->path_ = path;
   errno = 0;
@@ -459,6 +461,10 @@ absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
   }
   database->open_ = true;
   database->loaded_at_ = absl::Now();
+  if (options.record_cache_slots > 0) {
+    database->record_cache_ =
+        std::make_unique<RecordCache>(options.record_cache_slots);
+  }
   absl::Status valid = database->ValidateAfterOpen();
   if (!valid.ok()) {
     return absl::Status(valid.code(), absl::StrCat("invalid database ", path,
@@ -599,9 +605,45 @@ absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
   return absl::OkStatus();
 }
 
+RecordCacheStats Database::record_cache_stats() const {
+  if (record_cache_ == nullptr) return RecordCacheStats();
+  return record_cache_->Stats();
+}
+
 absl::Status Database::DecodeRecord(const MMDB_entry_s& entry,
                                     absl::string_view language,
                                     geo::v1::LookupResponse* response) const {
+  // The offset identifies the record within this file only; the cache dies
+  // with this Database, so a reload can never serve the old file's records.
+  std::shared_ptr<const DecodedRecord> cached;
+  DecodedRecord uncached;
+  const DecodedRecord* record = nullptr;
+  if (record_cache_ != nullptr) {
+    cached = record_cache_->Find(entry.offset, language);
+  }
+  if (cached != nullptr) {
+    record = cached.get();
+  } else {
+    absl::Status status = DecodeUncached(entry, language, &uncached);
+    // Damaged records are not cached: every lookup reports them.
+    if (!status.ok()) return status;
+    if (record_cache_ != nullptr) {
+      cached = record_cache_->Insert(std::move(uncached));
+      record = cached.get();
+    } else {
+      record = &uncached;
+    }
+  }
+  // The record was decoded from an empty message, so merging it adds exactly
+  // what it holds; only subdivisions replace rather than extend.
+  if (record->has_subdivisions) response->clear_subdivisions();
+  response->MergeFrom(record->fields);
+  return absl::OkStatus();
+}
+
+absl::Status Database::DecodeUncached(const MMDB_entry_s& entry,
+                                      absl::string_view language,
+                                      DecodedRecord* record) const {
   MMDB_entry_s start = entry;
   MMDB_entry_data_list_s* raw_list = nullptr;
   const int status = MMDB_get_entry_data_list(&start, &raw_list);
@@ -612,15 +654,12 @@ absl::Status Database::DecodeRecord(const MMDB_entry_s& entry,
         absl::StrCat("record does not decode: ", MMDB_strerror(status)));
   }
   if (list == nullptr) return absl::DataLossError("empty record");
-  // Decode into a scratch message and merge only on success, so a damaged
-  // record leaves no half-filled fields behind.
-  geo::v1::LookupResponse decoded;
-  *decoded.mutable_subdivisions() = response->subdivisions();
-  absl::Status decode_status = DecodeTopLevel(list.get(), language, &decoded);
-  if (!decode_status.ok()) return decode_status;
-  response->clear_subdivisions();
-  response->MergeFrom(decoded);
-  return absl::OkStatus();
+  record->offset = entry.offset;
+  record->language = std::string(language);
+  // A failed decode leaves the record half filled; the caller drops it, so
+  // no response ever sees half a record.
+  return DecodeTopLevel(list.get(), language, &record->fields,
+                        &record->has_subdivisions);
 }
 
 }  // namespace geo

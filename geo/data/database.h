@@ -16,8 +16,17 @@
 #include "absl/time/time.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/ip_address.h"
+#include "geo/data/record_cache.h"
 
 namespace geo {
+
+struct DatabaseOptions {
+  // Slots of the decoded-record cache (rounded up to a power of two); 0
+  // disables it. 32 Ki slots hold about 25 MB of GeoLite2-City records and hit
+  // ~75% of uniformly random IPv4 lookups (real traffic is far more skewed).
+  // See docs/adr/0008-decode-cache.md.
+  size_t record_cache_slots = 32 * 1024;
+};
 
 // RAII over an MMDB_s opened with MMDB_MODE_MMAP. Immutable after Open, so
 // thread-safe: libmaxminddb lookups on one MMDB_s need no locking. Always held
@@ -32,7 +41,7 @@ class Database {
   // name the path and the reason: NotFound / PermissionDenied for the OS,
   // DataLoss for a damaged or foreign file.
   static absl::StatusOr<std::shared_ptr<const Database>> Open(
-      const std::string& path);
+      const std::string& path, const DatabaseOptions& options = {});
 
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -50,6 +59,9 @@ class Database {
   // The English description, else any one.
   const std::string& description() const { return description_; }
   absl::Time loaded_at() const { return loaded_at_; }
+
+  // Hits and misses of the decoded-record cache; all zero when disabled.
+  RecordCacheStats record_cache_stats() const;
 
   // The metadata as the API reports it.
   geo::v1::DatabaseInfo Info() const;
@@ -69,12 +81,15 @@ class Database {
  private:
   Database() = default;
 
-  // The one place a data-section record becomes API fields. Takes the entry
-  // (whose offset identifies the record) so a per-offset cache of decoded
-  // records can sit here later without touching callers.
+  // The one place a data-section record becomes API fields: answers from
+  // the record cache by the entry's offset, decoding (and caching) on a miss.
   absl::Status DecodeRecord(const MMDB_entry_s& entry,
                             absl::string_view language,
                             geo::v1::LookupResponse* response) const;
+  // Decodes the record at `entry` into `record->fields` from scratch.
+  absl::Status DecodeUncached(const MMDB_entry_s& entry,
+                              absl::string_view language,
+                              DecodedRecord* record) const;
 
   absl::Status ValidateAfterOpen();
 
@@ -88,6 +103,8 @@ class Database {
   std::vector<std::string> languages_;
   std::string description_;
   absl::Time loaded_at_;
+  // Null when disabled. Created before the probe lookups, so they warm it.
+  std::unique_ptr<RecordCache> record_cache_;
 };
 
 }  // namespace geo

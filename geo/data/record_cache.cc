@@ -1,0 +1,83 @@
+#include "geo/data/record_cache.h"
+
+#include <utility>
+
+#include "absl/hash/hash.h"
+
+namespace geo {
+namespace {
+
+size_t RoundUpToPowerOfTwo(size_t n) {
+  size_t power = 1;
+  while (power < n) power <<= 1;
+  return power;
+}
+
+}  // namespace
+
+RecordCache::RecordCache(size_t slots)
+    : slot_mask_(RoundUpToPowerOfTwo(slots < kShards ? kShards : slots) - 1),
+      shards_(new Shard[kShards]) {
+  const size_t per_shard = capacity() / kShards;
+  for (size_t i = 0; i < kShards; ++i) {
+    absl::MutexLock lock(&shards_[i].mu);
+    shards_[i].slots.resize(per_shard);
+  }
+}
+
+size_t RecordCache::SlotOf(uint32_t offset, absl::string_view language) const {
+  // Offsets of neighbouring records differ by their sizes (tens to hundreds
+  // of bytes), so the offset alone would leave most slots unused: mix it.
+  return absl::HashOf(offset, language) & slot_mask_;
+}
+
+std::shared_ptr<const DecodedRecord> RecordCache::Find(
+    uint32_t offset, absl::string_view language) const {
+  const size_t slot = SlotOf(offset, language);
+  // Low bits pick the shard, the rest the slot inside it, so every slot of
+  // the direct-mapped table is reachable.
+  const Shard& shard = shards_[slot % kShards];
+  std::shared_ptr<const DecodedRecord> record;
+  {
+    absl::ReaderMutexLock lock(&shard.mu);
+    const std::shared_ptr<const DecodedRecord>& occupant =
+        shard.slots[slot / kShards];
+    if (occupant != nullptr && occupant->offset == offset &&
+        occupant->language == language) {
+      record = occupant;
+    }
+  }
+  (record != nullptr ? shard.hits : shard.misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  return record;
+}
+
+std::shared_ptr<const DecodedRecord> RecordCache::Insert(DecodedRecord record) {
+  const size_t slot = SlotOf(record.offset, record.language);
+  auto shared = std::make_shared<const DecodedRecord>(std::move(record));
+  Shard& shard = shards_[slot % kShards];
+  std::shared_ptr<const DecodedRecord> evicted;
+  {
+    absl::MutexLock lock(&shard.mu);
+    evicted = std::exchange(shard.slots[slot / kShards], shared);
+  }
+  // `evicted` is freed here, outside the lock (readers may still hold it).
+  return shared;
+}
+
+RecordCacheStats RecordCache::Stats() const {
+  RecordCacheStats stats;
+  stats.capacity = capacity();
+  for (size_t i = 0; i < kShards; ++i) {
+    const Shard& shard = shards_[i];
+    stats.hits += shard.hits.load(std::memory_order_relaxed);
+    stats.misses += shard.misses.load(std::memory_order_relaxed);
+    absl::ReaderMutexLock lock(&shard.mu);
+    for (const auto& occupant : shard.slots) {
+      if (occupant != nullptr) ++stats.entries;
+    }
+  }
+  return stats;
+}
+
+}  // namespace geo

@@ -1,0 +1,89 @@
+// A bounded cache of decoded MaxMind records, keyed by data-section offset and
+// language. Owned by one Database, so it is dropped with the database it
+// describes and a reload starts with an empty cache.
+#ifndef GEO_DATA_RECORD_CACHE_H_
+#define GEO_DATA_RECORD_CACHE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "api/geo/v1/geo.pb.h"
+
+namespace geo {
+
+// One decoded record: the API fields a data-section record yields in one
+// language, decoded from an empty message. Immutable once cached, so readers
+// use it with no lock held.
+struct DecodedRecord {
+  uint32_t offset = 0;
+  std::string language;
+  // True when the record has a `subdivisions` key: merging it then replaces
+  // the subdivisions of an earlier database's answer (even with none).
+  bool has_subdivisions = false;
+  geo::v1::LookupResponse fields;
+};
+
+struct RecordCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  // Slots holding a record now, and how many slots there are.
+  size_t entries = 0;
+  size_t capacity = 0;
+};
+
+// Thread-safe. Direct-mapped: each (offset, language) has one slot and a new
+// record evicts whatever held it, so memory is bounded by the slot count times
+// the largest record, with no LRU bookkeeping on the hit path. Slots are
+// spread over independently locked shards: a hit takes one shard's reader
+// lock for a pointer copy, so concurrent readers on different cores rarely
+// touch the same lock word, and never a global one.
+class RecordCache {
+ public:
+  // `slots` is rounded up to a power of two (at least kShards).
+  explicit RecordCache(size_t slots);
+
+  RecordCache(const RecordCache&) = delete;
+  RecordCache& operator=(const RecordCache&) = delete;
+
+  // The record cached for (offset, language), or null.
+  std::shared_ptr<const DecodedRecord> Find(uint32_t offset,
+                                            absl::string_view language) const;
+
+  // Caches `record` (keyed by its own offset and language), evicting the
+  // slot's previous occupant, and returns it.
+  std::shared_ptr<const DecodedRecord> Insert(DecodedRecord record);
+
+  size_t capacity() const { return slot_mask_ + 1; }
+  // Approximate while lookups run (counters are relaxed).
+  RecordCacheStats Stats() const;
+
+  static constexpr size_t kShards = 64;
+
+ private:
+  // Cache-line aligned so two cores hitting different shards do not share
+  // a line (the lock word and the counters are written on every hit).
+  struct alignas(64) Shard {
+    mutable absl::Mutex mu;
+    std::vector<std::shared_ptr<const DecodedRecord>> slots ABSL_GUARDED_BY(mu);
+    // Written under a reader lock, hence atomic; per shard so the counting
+    // adds no shared cache line to the hit path.
+    mutable std::atomic<uint64_t> hits{0};
+    mutable std::atomic<uint64_t> misses{0};
+  };
+
+  size_t SlotOf(uint32_t offset, absl::string_view language) const;
+
+  const size_t slot_mask_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+}  // namespace geo
+
+#endif  // GEO_DATA_RECORD_CACHE_H_
