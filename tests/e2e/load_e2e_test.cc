@@ -24,6 +24,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/load_clients.h"
 #include "tests/e2e/server_process.h"
 #include "tests/e2e/source_data.h"
 
@@ -31,53 +32,6 @@ namespace geo::testing {
 namespace {
 
 using ::geo::http::CurlClient;
-
-// Tallies of what clients saw. Thread-safe.
-//
-// A request that fails after it was sent at or after the moment the server
-// stops accepting (SIGTERM + drain delay: load balancers have stopped routing
-// by then) was never accepted, and a client retries it elsewhere. A request
-// sent before that moment must succeed.
-class Outcomes {
- public:
-  void set_accepting_until(absl::Time cutoff) {
-    accepting_until_ns_.store(absl::ToUnixNanos(cutoff));
-  }
-  // Classifies a failed request that was sent at `sent`.
-  void Failure(absl::Time sent, const std::string& what) {
-    if (absl::ToUnixNanos(sent) >= accepting_until_ns_.load()) {
-      NotAccepted();
-    } else {
-      Failed(what);
-    }
-  }
-  void Ok() { ok_.fetch_add(1, std::memory_order_relaxed); }
-  // Refused before the server accepted the request (listener closed).
-  void NotAccepted() { not_accepted_.fetch_add(1, std::memory_order_relaxed); }
-  void Failed(const std::string& what) {
-    failed_.fetch_add(1, std::memory_order_relaxed);
-    absl::MutexLock lock(&mu_);
-    if (examples_.size() < 5) examples_.push_back(what);
-  }
-  int ok() const { return ok_.load(); }
-  int not_accepted() const { return not_accepted_.load(); }
-  int failed() const { return failed_.load(); }
-  std::string examples() const {
-    absl::MutexLock lock(&mu_);
-    std::string all;
-    for (const std::string& example : examples_)
-      absl::StrAppend(&all, example, "\n");
-    return all;
-  }
-
- private:
-  std::atomic<int64_t> accepting_until_ns_{std::numeric_limits<int64_t>::max()};
-  std::atomic<int> ok_{0};
-  std::atomic<int> not_accepted_{0};
-  std::atomic<int> failed_{0};
-  mutable absl::Mutex mu_;
-  std::vector<std::string> examples_ ABSL_GUARDED_BY(mu_);
-};
 
 class LoadE2eTest : public ::testing::Test {
  protected:
@@ -99,54 +53,7 @@ class LoadE2eTest : public ::testing::Test {
     country_ = StringAt(record->record, "country.iso_code");
   }
 
-  // HTTP client loop: each answer must be a 200 with the right country.
-  void HttpLoad(const ServerProcess& server, const std::atomic<bool>& stop,
-                Outcomes* outcomes) {
-    CurlClient http;
-    const std::string url = server.http_url("/v1/lookup/" + address_);
-    while (!stop.load()) {
-      const absl::Time sent = absl::Now();
-      auto response = http.Get(url);
-      if (!response.ok()) {
-        outcomes->Failure(sent, std::string(response.status().message()));
-        absl::SleepFor(absl::Milliseconds(5));
-        continue;
-      }
-      geo::v1::LookupResponse looked_up;
-      bool parsed = google::protobuf::util::JsonStringToMessage(response->body,
-                                                                &looked_up)
-                        .ok();
-      if (response->status == 200 && parsed &&
-          looked_up.country().iso_code() == country_) {
-        outcomes->Ok();
-      } else {
-        outcomes->Failed(
-            absl::StrCat("HTTP ", response->status, " ", response->body));
-      }
-    }
-  }
-
-  void GrpcLoad(const ServerProcess& server, const std::atomic<bool>& stop,
-                Outcomes* outcomes) {
-    auto stub = geo::v1::GeoService::NewStub(grpc::CreateChannel(
-        server.grpc_target(), grpc::InsecureChannelCredentials()));
-    while (!stop.load()) {
-      const absl::Time sent = absl::Now();
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-      geo::v1::LookupRequest request;
-      request.set_ip(address_);
-      geo::v1::LookupResponse response;
-      grpc::Status status = stub->Lookup(&context, request, &response);
-      if (status.ok() && response.country().iso_code() == country_) {
-        outcomes->Ok();
-      } else {
-        outcomes->Failure(sent, absl::StrCat("gRPC ", status.error_code(), " ",
-                                             status.error_message()));
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-    }
-  }
+  LookupExpectation expect() const { return {address_, country_}; }
 
   std::string dir_;
   std::string city_bytes_;
@@ -172,12 +79,15 @@ TEST_F(LoadE2eTest, HotReloadsUnderHttpAndGrpcLoadLoseNoRequest) {
   Outcomes outcomes;
   std::vector<std::thread> clients;
   for (int i = 0; i < 2; ++i) {
-    clients.emplace_back([&] { HttpLoad(*server, stop, &outcomes); });
-    clients.emplace_back([&] { GrpcLoad(*server, stop, &outcomes); });
+    clients.emplace_back(
+        [&] { HttpLookupLoop(*server, expect(), stop, &outcomes); });
+    clients.emplace_back(
+        [&] { GrpcLookupLoop(*server, expect(), stop, &outcomes); });
   }
-  CurlClient scraper;
+  // A fresh connection per scrape: the metrics endpoint (civetweb, inside
+  // prometheus-cpp) may close an idle keep-alive connection at any time.
   auto reloads = [&] {
-    return Sample(scraper.Get(server->metrics_url())->body,
+    return Sample(CurlClient().Get(server->metrics_url())->body,
                   R"(geofence_database_reloads_total{result="success"})");
   };
   constexpr int kReloads = 20;
@@ -209,8 +119,10 @@ TEST_F(LoadE2eTest, SigtermUnderLoadCompletesAcceptedRequestsAndExitsZero) {
   Outcomes outcomes;
   std::vector<std::thread> clients;
   for (int i = 0; i < 2; ++i) {
-    clients.emplace_back([&] { HttpLoad(*server, stop, &outcomes); });
-    clients.emplace_back([&] { GrpcLoad(*server, stop, &outcomes); });
+    clients.emplace_back(
+        [&] { HttpLookupLoop(*server, expect(), stop, &outcomes); });
+    clients.emplace_back(
+        [&] { GrpcLookupLoop(*server, expect(), stop, &outcomes); });
   }
   // Large batches keep requests in flight at the moment listeners close.
   std::thread batches([&] {

@@ -406,7 +406,9 @@ TEST_F(ServerE2eTest, MetricsCountExactlyTheCallsMade) {
   const SourceRecord& city = CityRecord();
   const std::string country = StringAt(city.record, "country.iso_code");
   CurlClient http;
-  auto scrape = [&] { return http.Get(server->metrics_url())->body; };
+  // A fresh connection per scrape: the metrics endpoint (civetweb, inside
+  // prometheus-cpp) may close an idle keep-alive connection at any time.
+  auto scrape = [&] { return CurlClient().Get(server->metrics_url())->body; };
   const std::string http_found =
       R"(geofence_lookups_total{protocol="http",result="found",status="OK"})";
   const std::string grpc_found =

@@ -1,0 +1,63 @@
+#include "tests/e2e/load_clients.h"
+
+#include "absl/time/clock.h"
+#include "api/geo/v1/geo.grpc.pb.h"
+#include "geo/http/test_http_client.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace geo::testing {
+
+void HttpLookupLoop(const ServerProcess& server,
+                    const LookupExpectation& expect,
+                    const std::atomic<bool>& stop, Outcomes* outcomes) {
+  http::CurlClient http;
+  const std::string url = server.http_url("/v1/lookup/" + expect.address);
+  while (!stop.load()) {
+    const absl::Time sent = absl::Now();
+    auto response = http.Get(url);
+    if (!response.ok()) {
+      outcomes->Failure(sent, std::string(response.status().message()));
+      absl::SleepFor(absl::Milliseconds(5));
+      continue;
+    }
+    geo::v1::LookupResponse looked_up;
+    bool parsed =
+        google::protobuf::util::JsonStringToMessage(response->body, &looked_up)
+            .ok();
+    if (response->status == 200 && parsed &&
+        looked_up.country().iso_code() == expect.country) {
+      outcomes->Ok();
+    } else {
+      outcomes->Failed(
+          absl::StrCat("HTTP ", response->status, " ", response->body));
+    }
+  }
+}
+
+void GrpcLookupLoop(const ServerProcess& server,
+                    const LookupExpectation& expect,
+                    const std::atomic<bool>& stop, Outcomes* outcomes) {
+  auto stub = geo::v1::GeoService::NewStub(grpc::CreateChannel(
+      server.grpc_target(), grpc::InsecureChannelCredentials()));
+  while (!stop.load()) {
+    const absl::Time sent = absl::Now();
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    geo::v1::LookupRequest request;
+    request.set_ip(expect.address);
+    geo::v1::LookupResponse response;
+    grpc::Status status = stub->Lookup(&context, request, &response);
+    if (status.ok() && response.country().iso_code() == expect.country) {
+      outcomes->Ok();
+    } else {
+      outcomes->Failure(sent, absl::StrCat("gRPC ", status.error_code(), " ",
+                                           status.error_message()));
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+}
+
+}  // namespace geo::testing
