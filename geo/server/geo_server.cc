@@ -1,7 +1,6 @@
 #include "geo/server/geo_server.h"
 
 #include <algorithm>
-#include <exception>
 #include <string>
 #include <thread>
 #include <utility>
@@ -14,6 +13,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "prometheus/text_serializer.h"
 
 namespace geo {
 namespace {
@@ -184,21 +184,29 @@ absl::Status GeoServer::Init() {
   http_server_ = *std::move(http_server);
   http_port_ = http_server_->port();
 
-  // Prometheus text exposition.
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(
-        HostPort(options_.listen_address, options_.metrics_port));
-  } catch (const std::exception& error) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen for metrics on ",
-                     HostPort(options_.listen_address, options_.metrics_port),
-                     ": ", error.what()));
-  }
+  // Prometheus text exposition, on the same HTTP stack as the API (one io
+  // thread is plenty for scrapes).
   scrape_target_ = metrics_->ScrapeTarget();
-  exposer_->RegisterCollectable(scrape_target_);
-  metrics_port_ = exposer_->GetListeningPorts().empty()
-                      ? 0
-                      : exposer_->GetListeningPorts().front();
+  metrics_router_ = std::make_unique<http::Router>();
+  absl::Status routed = metrics_router_->Add(
+      "GET", "/metrics",
+      [this](const http::HttpRequest&, const http::PathVariables&,
+             http::HttpResponse* response) {
+        response->set_status(200);
+        response->set_content_type("text/plain; version=0.0.4; charset=utf-8");
+        response->set_body(
+            prometheus::TextSerializer().Serialize(scrape_target_->Collect()));
+      });
+  if (!routed.ok()) return routed;
+  http::HttpServerOptions metrics_options;
+  metrics_options.address = options_.listen_address;
+  metrics_options.port = static_cast<uint16_t>(options_.metrics_port);
+  metrics_options.io_threads = 1;
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> metrics_server =
+      http::HttpServer::Start(metrics_options, metrics_router_->AsHandler());
+  if (!metrics_server.ok()) return metrics_server.status();
+  metrics_server_ = *std::move(metrics_server);
+  metrics_port_ = metrics_server_->port();
 
   for (auto& watcher : watchers_) watcher->Start();
 
@@ -246,7 +254,7 @@ void GeoServer::Shutdown() {
   Log(LogLevel::kInfo, "Shutdown: stopping watchers");
   for (auto& watcher : watchers_) watcher->Stop();
 
-  exposer_.reset();
+  if (metrics_server_ != nullptr) metrics_server_->Shutdown(clock_->Now());
   Log(LogLevel::kInfo, "Shutdown: closing databases");
   lookup_service_.reset();
   store_.reset();
@@ -258,6 +266,7 @@ GeoServer::~GeoServer() {
     draining_.store(true);
     StopListeners(absl::Now());
     for (auto& watcher : watchers_) watcher->Stop();
+    if (metrics_server_ != nullptr) metrics_server_->Shutdown(absl::Now());
   }
 }
 

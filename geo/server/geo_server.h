@@ -21,7 +21,7 @@
 #include "geo/server/server_metrics.h"
 #include "geo/server/server_options.h"
 #include "grpcpp/server.h"
-#include "prometheus/exposer.h"
+#include "prometheus/collectable.h"
 
 namespace geo {
 
@@ -80,7 +80,8 @@ class GeoServer {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<http::HttpServer> http_server_;
   std::shared_ptr<prometheus::Collectable> scrape_target_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<http::Router> metrics_router_;
+  std::unique_ptr<http::HttpServer> metrics_server_;
   int grpc_port_ = 0;
   int http_port_ = 0;
   int metrics_port_ = 0;
