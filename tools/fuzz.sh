@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target in //tests/fuzz for FUZZ_SECONDS each (issue 9).
+#   tools/fuzz.sh                 all targets, FUZZ_SECONDS (default 60) each
+#   tools/fuzz.sh http_request_fuzzer ...   only those
+# New coverage goes to .deps/fuzz/<target>/ (ignored by git); crash inputs to
+# .deps/fuzz/crashes/<target>/. Keep a crash: fix the bug, then copy the input
+# into tests/fuzz/corpus/<target>/ so `bazel test //tests/fuzz/...` replays it
+# forever. Prints one summary line per target and fails if any target crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BAZEL=${BAZEL:-bazel}
+seconds=${FUZZ_SECONDS:-60}
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(ip_address_fuzzer batch_body_fuzzer policy_parser_fuzzer
+    updater_metadata_fuzzer archive_fuzzer database_open_fuzzer
+    http_request_fuzzer)
+fi
+labels=()
+for t in "${targets[@]}"; do labels+=("//tests/fuzz:$t"); done
+"$BAZEL" build --config=fuzz "${labels[@]}"
+bin=$("$BAZEL" info --config=fuzz bazel-bin 2>/dev/null)
+root=$(pwd)
+failed=0
+summary=()
+for t in "${targets[@]}"; do
+  work="$root/.deps/fuzz/$t"
+  crashes="$root/.deps/fuzz/crashes/$t"
+  mkdir -p "$work" "$crashes"
+  log="$root/.deps/fuzz/$t.log"
+  echo "fuzz: $t for ${seconds}s (log $log)"
+  # TEST_SRCDIR: the runfiles, where geo::testing finds MaxMind's test data.
+  set +e
+  TEST_SRCDIR="$bin/tests/fuzz/$t.runfiles" \
+    ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+    UBSAN_OPTIONS=print_stacktrace=1 \
+    "$bin/tests/fuzz/$t" -max_total_time="$seconds" -timeout=25 \
+    -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
+  status=$?
+  set -e
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
+  corpus=$(find "$work" -type f | wc -l)
+  line="$t: ${seconds}s, $runs executions, cov $cov, work corpus $corpus files"
+  if [ $status -ne 0 ]; then
+    failed=1
+    line="$line, FAILED (exit $status; inputs in $crashes)"
+    grep -m3 -E 'ERROR|FUZZ_CHECK|SUMMARY' "$log" || true
+  fi
+  summary+=("$line")
+done
+printf 'fuzz: %s\n' "${summary[@]}"
+exit $failed
