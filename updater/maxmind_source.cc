@@ -86,27 +86,12 @@ absl::StatusOr<MaxMindEditionMetadata> MaxMindSource::FetchMetadata(
       absl::StrCat(host_, "/geoip/updates/metadata?edition_id=", edition);
   request.username = account_id_;
   request.password = license_key_;
-  std::string body;
-  absl::Status status = RetryWithBackoff(
-      *context_.backoff, context_.clock, context_.cancel,
-      absl::StrCat("metadata ", edition), [&]() -> absl::Status {
-        body.clear();
-        absl::StatusOr<HttpResponse> response = context_.http->Get(
-            request, [&body](absl::string_view chunk) -> absl::Status {
-              if (body.size() + chunk.size() > kMaxMetadataBytes) {
-                return absl::OutOfRangeError("metadata response too large");
-              }
-              body.append(chunk.data(), chunk.size());
-              return absl::OkStatus();
-            });
-        if (!response.ok()) return response.status();
-        return StatusForHttpResponse(
-            *response, absl::StrCat("metadata for ", edition),
-            context_.clock->Now(), context_.max_retry_after);
-      });
-  if (!status.ok()) return status;
+  absl::StatusOr<std::string> body =
+      FetchSmallBody(context_, request, kMaxMetadataBytes,
+                     absl::StrCat("metadata for ", edition));
+  if (!body.ok()) return body.status();
   absl::StatusOr<MaxMindEditionMetadata> metadata =
-      ParseMaxMindMetadata(body, edition);
+      ParseMaxMindMetadata(*body, edition);
   if (!metadata.ok()) {
     return WithFailureReason(metadata.status(), "http");
   }

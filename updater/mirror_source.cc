@@ -34,26 +34,11 @@ absl::StatusOr<std::string> MirrorSource::FetchSha256(
     const std::string& edition) {
   HttpRequest request;
   request.url = ExpandEdition(options_.sha256_url_template, edition);
-  std::string body;
-  absl::Status status = RetryWithBackoff(
-      *context_.backoff, context_.clock, context_.cancel,
-      absl::StrCat("sha256 of ", edition), [&]() -> absl::Status {
-        body.clear();
-        absl::StatusOr<HttpResponse> response = context_.http->Get(
-            request, [&body](absl::string_view chunk) -> absl::Status {
-              if (body.size() + chunk.size() > kMaxChecksumFileBytes) {
-                return absl::OutOfRangeError("checksum file too large");
-              }
-              body.append(chunk.data(), chunk.size());
-              return absl::OkStatus();
-            });
-        if (!response.ok()) return response.status();
-        return StatusForHttpResponse(
-            *response, absl::StrCat("sha256 of ", edition),
-            context_.clock->Now(), context_.max_retry_after);
-      });
-  if (!status.ok()) return status;
-  absl::string_view text = absl::StripLeadingAsciiWhitespace(body);
+  absl::StatusOr<std::string> body =
+      FetchSmallBody(context_, request, kMaxChecksumFileBytes,
+                     absl::StrCat("sha256 of ", edition));
+  if (!body.ok()) return body.status();
+  absl::string_view text = absl::StripLeadingAsciiWhitespace(*body);
   absl::string_view digest = text.substr(0, text.find_first_of(" \t\r\n"));
   if (!IsHexDigest(digest, 64)) {
     return WithFailureReason(absl::DataLossError(absl::StrCat(

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "updater/retry.h"
 
 namespace geo::updater {
 namespace {
@@ -105,6 +106,32 @@ absl::Status StatusForHttpResponse(const HttpResponse& response,
   return WithFailureReason(
       absl::FailedPreconditionError(absl::StrCat(prefix, BodyHint(response))),
       "http");
+}
+
+absl::StatusOr<std::string> FetchSmallBody(const SourceContext& context,
+                                           const HttpRequest& request,
+                                           size_t max_bytes,
+                                           absl::string_view what) {
+  std::string body;
+  absl::Status status = RetryWithBackoff(
+      *context.backoff, context.clock, context.cancel, std::string(what),
+      [&]() -> absl::Status {
+        body.clear();
+        absl::StatusOr<HttpResponse> response = context.http->Get(
+            request, [&](absl::string_view chunk) -> absl::Status {
+              if (body.size() + chunk.size() > max_bytes) {
+                return absl::OutOfRangeError(absl::StrCat(
+                    what, ": response larger than ", max_bytes, " bytes"));
+              }
+              body.append(chunk.data(), chunk.size());
+              return absl::OkStatus();
+            });
+        if (!response.ok()) return response.status();
+        return StatusForHttpResponse(*response, what, context.clock->Now(),
+                                     context.max_retry_after);
+      });
+  if (!status.ok()) return status;
+  return body;
 }
 
 }  // namespace geo::updater

@@ -77,6 +77,14 @@ absl::Status StatusForHttpResponse(const HttpResponse& response,
                                    absl::string_view what, absl::Time now,
                                    absl::Duration max_retry_after);
 
+// GETs a small text body (metadata, a checksum file) with the context's
+// retries; OutOfRange once it exceeds `max_bytes`. `what` names the request in
+// errors and in retry log lines.
+absl::StatusOr<std::string> FetchSmallBody(const SourceContext& context,
+                                           const HttpRequest& request,
+                                           size_t max_bytes,
+                                           absl::string_view what);
+
 }  // namespace geo::updater
 
 #endif  // UPDATER_SOURCE_H_
