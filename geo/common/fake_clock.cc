@@ -15,8 +15,8 @@ bool FakeClock::WaitUntil(absl::Time deadline, absl::Notification* cancel) {
   };
   bool cancelled = false;
   // Real time bounds only how quickly a cancellation is noticed.
-  while (!mu_.AwaitWithTimeout(absl::Condition(&reached),
-                               absl::Milliseconds(2))) {
+  while (
+      !mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Milliseconds(2))) {
     if (cancel != nullptr && cancel->HasBeenNotified()) {
       cancelled = true;
       break;

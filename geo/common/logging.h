@@ -2,7 +2,8 @@
 //
 //   Log(LogLevel::kInfo, "Database reloaded",
 //       {{"path", path}, {"type", type}, {"build_epoch", epoch}});
-//   -> {"ts":"2026-11-22T08:00:00.123Z","level":"info","msg":"Database reloaded",
+//   -> {"ts":"2026-11-22T08:00:00.123Z","level":"info","msg":"Database
+//   reloaded",
 //       "path":"/data/GeoLite2-City.mmdb","type":"GeoLite2-City","build_epoch":1700000000}
 //
 // Why not glog or spdlog: see docs/adr/0003-structured-json-logging.md. Never
