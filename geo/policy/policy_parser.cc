@@ -41,7 +41,7 @@ int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
 // (found by //tests/fuzz:policy_parser_fuzzer, issue 9). A policy is a few
 // levels deep and its lists are operator-sized, so these bounds cost nothing.
 constexpr int kMaxYamlDepth = 32;
-constexpr int64_t kMaxYamlNodes = 1000000;
+constexpr int64_t kMaxYamlNodes = 100000;
 
 // Records the line of every value under `node`, keyed by field path. Best
 // effort: stops quietly at the bounds above (YamlToJson reports them).

@@ -178,6 +178,14 @@ absl::Status GeoServer::Init() {
       options_.http_threads > 0
           ? options_.http_threads
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // issue 9: the limits are flags (server_options.cc).
+  http_options.max_header_bytes =
+      static_cast<uint32_t>(options_.http_max_header_bytes);
+  http_options.max_body_bytes =
+      static_cast<uint64_t>(options_.http_max_body_bytes);
+  http_options.max_connections = options_.http_max_connections;
+  http_options.idle_timeout = options_.http_idle_timeout;
+  http_options.request_timeout = options_.http_request_timeout;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http_server =
       http::HttpServer::Start(http_options, router_->AsHandler());
   if (!http_server.ok()) return http_server.status();

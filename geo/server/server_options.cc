@@ -159,6 +159,38 @@ const std::vector<Setting>& Settings() {
        Typed<int>(
            &ServerOptions::max_batch_size,
            [](const int& n) { return n >= 1 && n <= 100000; }, "1 to 100000")},
+      // issue 9: the HTTP server's limits.
+      {{"http_max_header_bytes", "GEO_HTTP_MAX_HEADER_BYTES"},
+       "HTTP request line plus headers, in bytes; beyond: 431",
+       "16384",
+       Typed<int>(
+           &ServerOptions::http_max_header_bytes,
+           [](const int& n) { return n >= 256 && n <= (1 << 20); },
+           "256 to 1048576")},
+      {{"http_max_body_bytes", "GEO_HTTP_MAX_BODY_BYTES"},
+       "HTTP request body, in bytes; beyond: 413",
+       "1048576",
+       Typed<int>(
+           &ServerOptions::http_max_body_bytes,
+           [](const int& n) { return n >= 0 && n <= (256 << 20); },
+           "0 to 268435456")},
+      {{"http_max_connections", "GEO_HTTP_MAX_CONNECTIONS"},
+       "open HTTP connections; beyond: 503 and close",
+       "10000",
+       Typed<int>(
+           &ServerOptions::http_max_connections,
+           [](const int& n) { return n >= 1 && n <= 1000000; },
+           "1 to 1000000")},
+      {{"http_idle_timeout", "GEO_HTTP_IDLE_TIMEOUT"},
+       "how long an idle keep-alive HTTP connection stays open",
+       "60s",
+       Typed<absl::Duration>(&ServerOptions::http_idle_timeout, Positive,
+                             "must be positive")},
+      {{"http_request_timeout", "GEO_HTTP_REQUEST_TIMEOUT"},
+       "time from a request's first byte to its last; slower: 408",
+       "10s",
+       Typed<absl::Duration>(&ServerOptions::http_request_timeout, Positive,
+                             "must be positive")},
   };
   return *settings;
 }

@@ -40,6 +40,16 @@ struct ServerOptions {
   // HTTP I/O threads; 0 = one per core.
   int http_threads = 0;
   int max_batch_size = 1000;
+  // HTTP limits (issue 9), as geo::http::HttpServerOptions documents them:
+  // request line plus headers beyond max_header_bytes is 431, a body beyond
+  // max_body_bytes 413, connections beyond max_connections 503; a keep-alive
+  // connection silent for idle_timeout is closed, and a request not complete
+  // within request_timeout (slowloris) gets 408.
+  int http_max_header_bytes = 16 * 1024;
+  int http_max_body_bytes = 1024 * 1024;
+  int http_max_connections = 10000;
+  absl::Duration http_idle_timeout = absl::Seconds(60);
+  absl::Duration http_request_timeout = absl::Seconds(10);
 };
 
 // A flag and its environment variable.

@@ -14,6 +14,15 @@
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/temp_input_file.h"
 
+// libmaxminddb 1.7.1 (Debian's) leaks the metadata entry list inside
+// MMDB_open when a file's metadata map cannot be decoded (4.6 kB per such
+// file; corpus/database_open_fuzzer/leak-6d72...). The allocation and the
+// leak are both inside MMDB_open, which hands us nothing to free, so it is
+// an upstream bug, suppressed for that one function only.
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:MMDB_open\n";
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = geo::fuzz::WriteTempInput(data, size, ".mmdb");
   auto database = geo::Database::Open(path);

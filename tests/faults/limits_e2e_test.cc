@@ -1,0 +1,202 @@
+// The HTTP limits of the real geo_server, set by its flags (issue 9): body
+// size (413), batch size (400), header size (431), connection count (503
+// with Retry-After), idle keep-alive timeout, and the request deadline that
+// stops a slowloris client from holding a connection. Each refusal is a
+// grpc-gateway error body, and other clients keep being served.
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "geo/data/test_data.h"
+#include "geo/http/test_http_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/server_process.h"
+
+namespace geo::testing {
+namespace {
+
+using ::geo::http::CurlClient;
+using ::geo::http::RawConnection;
+using ::testing::HasSubstr;
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> flags) {
+    const std::string path = NewTempDir() + "/City.mmdb";
+    ASSERT_TRUE(ReplaceFile(
+        path,
+        ReadFile(MaxmindTestDataDir() + "/test-data/GeoIP2-City-Test.mmdb")));
+    flags.push_back("--db=" + path);
+    flags.push_back("--http_threads=2");
+    auto server = ServerProcess::Start(GeoServerBinary(), flags);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_.emplace(*std::move(server));
+  }
+
+  uint16_t port() const { return static_cast<uint16_t>(server_->ports().http); }
+
+  // A fresh connection each time, so a refusal cannot poison the next call.
+  absl::StatusOr<geo::http::CurlResponse> Get(const std::string& path) {
+    CurlClient client;
+    return client.Get(server_->http_url(path));
+  }
+
+  std::optional<ServerProcess> server_;
+};
+
+std::string StatusLine(const std::string& answer) {
+  return answer.substr(0, answer.find("\r\n"));
+}
+
+TEST_F(LimitsTest, BodyLargerThanTheLimitIs413) {
+  Start({"--http_max_body_bytes=4096"});
+  CurlClient client;
+  const std::string small = R"({"ips":["81.2.69.160"]})";
+  auto ok = client.Send("POST", server_->http_url("/v1/lookup:batch"), small);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200) << ok->body;
+
+  const std::string large = absl::StrCat(
+      R"({"ips":["81.2.69.160"],"language":")", std::string(5000, 'x'), "\"}");
+  CurlClient other;
+  auto refused =
+      other.Send("POST", server_->http_url("/v1/lookup:batch"), large);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->status, 413) << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("\"code\":8"));  // RESOURCE_EXHAUSTED
+  EXPECT_THAT(refused->body, HasSubstr("body too large"));
+}
+
+TEST_F(LimitsTest, BatchLargerThanTheLimitIs400) {
+  Start({"--max_batch_size=5"});
+  std::vector<std::string> ips(5, "\"81.2.69.160\"");
+  CurlClient client;
+  auto five =
+      client.Send("POST", server_->http_url("/v1/lookup:batch"),
+                  absl::StrCat("{\"ips\":[", absl::StrJoin(ips, ","), "]}"));
+  ASSERT_TRUE(five.ok()) << five.status();
+  EXPECT_EQ(five->status, 200) << five->body;
+  ips.push_back("\"2001:218::1\"");
+  auto six =
+      client.Send("POST", server_->http_url("/v1/lookup:batch"),
+                  absl::StrCat("{\"ips\":[", absl::StrJoin(ips, ","), "]}"));
+  ASSERT_TRUE(six.ok()) << six.status();
+  EXPECT_EQ(six->status, 400) << six->body;
+  EXPECT_THAT(six->body, HasSubstr("\"code\":3"));  // INVALID_ARGUMENT
+  EXPECT_THAT(six->body, HasSubstr("at most 5"));
+}
+
+TEST_F(LimitsTest, HeadersLargerThanTheLimitAre431) {
+  Start({"--http_max_header_bytes=2048"});
+  auto fine = Get("/v1/lookup/81.2.69.160");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->status, 200);
+  CurlClient client;
+  auto refused = client.Get(server_->http_url("/v1/lookup/81.2.69.160"),
+                            {"X-Padding: " + std::string(3000, 'p')});
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->status, 431) << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("header fields too large"));
+}
+
+TEST_F(LimitsTest, ConnectionsBeyondTheLimitAre503WithRetryAfter) {
+  Start({"--http_max_connections=4", "--http_idle_timeout=60s"});
+  std::vector<RawConnection> held;
+  for (int i = 0; i < 4; ++i) {
+    auto connection = RawConnection::Connect(port());
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    held.push_back(*std::move(connection));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // Let the server accept them.
+  auto refused = RawConnection::Connect(port());
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  refused->Send("GET /v1/lookup/81.2.69.160 HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answer = refused->ReadUntil(absl::Seconds(5));
+  EXPECT_EQ(StatusLine(answer), "HTTP/1.1 503 Service Unavailable") << answer;
+  EXPECT_THAT(answer, HasSubstr("Retry-After: 1"));
+  EXPECT_THAT(answer, HasSubstr("\"code\":14"));  // UNAVAILABLE
+
+  // Slots free up as soon as the held connections go.
+  held.clear();
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    auto response = Get("/v1/lookup/81.2.69.160");
+    served = response.ok() && response->status == 200;
+    if (!served) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST_F(LimitsTest, IdleKeepAliveConnectionsAreClosed) {
+  Start({"--http_idle_timeout=1s"});
+  auto connection = RawConnection::Connect(port());
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  ASSERT_TRUE(connection->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string answer = connection->ReadUntil(absl::Seconds(5), "ok");
+  EXPECT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << answer;
+  const absl::Time idle_since = absl::Now();
+  EXPECT_TRUE(connection->WaitForClose(absl::Seconds(10)));
+  const absl::Duration waited = absl::Now() - idle_since;
+  EXPECT_GE(waited, absl::Milliseconds(800));
+  EXPECT_LE(waited, absl::Seconds(5));
+}
+
+// Slowloris: clients that trickle a request one byte at a time. Each is cut
+// off at the request deadline (the trickle cannot extend it), and while
+// they trickle, ordinary clients are served at once.
+TEST_F(LimitsTest, SlowClientsCannotHoldTheServer) {
+  Start({"--http_request_timeout=2s", "--http_max_connections=16"});
+  constexpr int kSlowClients = 8;
+  std::vector<std::thread> slow;
+  std::vector<absl::Duration> held(kSlowClients);
+  std::vector<std::string> answers(kSlowClients);
+  const std::string request =
+      "GET /v1/lookup/81.2.69.160 HTTP/1.1\r\nHost: x\r\nX-Slow: " +
+      std::string(200, 's') + "\r\n\r\n";
+  for (int i = 0; i < kSlowClients; ++i) {
+    slow.emplace_back([&, i] {
+      auto connection = RawConnection::Connect(port());
+      if (!connection.ok()) return;
+      const absl::Time start = absl::Now();
+      for (char byte : request) {
+        if (!connection->Send(std::string(1, byte))) break;
+        absl::SleepFor(absl::Milliseconds(50));
+        if (absl::Now() - start > absl::Seconds(15)) break;
+      }
+      answers[i] = connection->ReadUntil(absl::Seconds(1));
+      held[i] = absl::Now() - start;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  int served = 0;
+  for (int i = 0; i < 20; ++i) {
+    const absl::Time start = absl::Now();
+    auto response = Get("/v1/lookup/81.2.69.160");
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+    served += response->status == 200;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  for (std::thread& thread : slow) thread.join();
+  EXPECT_EQ(served, 20);
+  for (int i = 0; i < kSlowClients; ++i) {
+    // The whole request takes ~13 s to trickle; the server stops it at 2 s.
+    EXPECT_LT(held[i], absl::Seconds(6)) << "slow client " << i;
+    // Never served: a trickled request must not complete.
+    EXPECT_FALSE(absl::StartsWith(answers[i], "HTTP/1.1 200")) << answers[i];
+    if (!answers[i].empty()) {
+      EXPECT_EQ(StatusLine(answers[i]), "HTTP/1.1 408 Request Timeout");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace geo::testing

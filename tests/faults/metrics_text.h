@@ -1,0 +1,48 @@
+// Reading samples out of the Prometheus text the server exposes, for the
+// fault, soak and secrets tests.
+#ifndef TESTS_FAULTS_METRICS_TEXT_H_
+#define TESTS_FAULTS_METRICS_TEXT_H_
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace geo::testing {
+
+// The value of the series named exactly `series` (name plus labels as the
+// exposition prints them, e.g. `x_total{result="failure"}`), or -1.
+inline double MetricSample(const std::string& exposition,
+                           const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      double value = -1;
+      if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) {
+        return value;
+      }
+    }
+  }
+  return -1;
+}
+
+// The sum of every series of the metric `name` (all label sets).
+inline double MetricSum(const std::string& exposition,
+                        const std::string& name) {
+  double sum = 0;
+  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+    if (!absl::StartsWith(line, name + "{") &&
+        !absl::StartsWith(line, name + " ")) {
+      continue;
+    }
+    const size_t space = line.rfind(' ');
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(space + 1), &value)) sum += value;
+  }
+  return sum;
+}
+
+}  // namespace geo::testing
+
+#endif  // TESTS_FAULTS_METRICS_TEXT_H_
