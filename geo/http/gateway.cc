@@ -3,7 +3,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "geo/http/gateway_json.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
 
@@ -67,13 +66,10 @@ std::string GatewayErrorBody(const absl::Status& status) {
 }
 
 std::string MessageToGatewayJson(const google::protobuf::Message& message) {
-  std::string json;
-  // The fast writer prints the same bytes for the API's plain messages and
-  // declines anything else (see gateway_json.h).
-  if (AppendGatewayJson(message, &json)) return json;
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = false;
+  std::string json;
   // Printing a valid in-memory message only fails for Any with an unknown
   // type; the API has none, so a failure here is a programming error.
   if (!google::protobuf::util::MessageToJsonString(message, &json, options)
