@@ -40,9 +40,10 @@ fuzz: setup
 	FUZZ_SECONDS=$(FUZZ_SECONDS) BAZEL=$(BAZEL) bash tools/fuzz.sh
 
 # issue 9: a short fuzz run of each target in `make test` (the corpus replay
-# itself runs in every `bazel test //...`).
+# itself runs in every `bazel test //...`, plain, TSan and ASan).
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: setup
-	FUZZ_SECONDS=10 BAZEL=$(BAZEL) bash tools/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) BAZEL=$(BAZEL) bash tools/fuzz.sh
 
 # issue 9: the soak for SOAK_SECONDS (the 60 s one runs in `bazel test`).
 SOAK_SECONDS ?= 600
