@@ -8,7 +8,8 @@
 #
 # Environment: BENCH_SECONDS (length of each load run, default 10),
 # BENCH_RELOADS (the long reload count, default 1000), BENCH_OUT (default
-# docs/benchmarks.md), GEO_DB (default .deps/geolite2/GeoLite2-City.mmdb).
+# docs/benchmarks.md), BENCH_RELOAD_BUDGET (seconds allowed for the long
+# reload run, default 240), GEO_DB (default .deps/geolite2/GeoLite2-City.mmdb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -272,7 +273,14 @@ rss_steady=$(proc_field "$GEO_PID" VmRSS)
 hwm_steady=$(proc_field "$GEO_PID" VmHWM)
 fds_steady=$(fd_count "$GEO_PID")
 
-# A profile of the HTTP run (perf, when the kernel lets us).
+# A profile of the HTTP run (perf, when the kernel lets us): the share of each
+# binary/library, then the top symbols by self time.
+perf_top() {
+  perf report -i "$1" --stdio --no-children --sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -8 | sed 's/ *$//' || true
+  echo
+  perf report -i "$1" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
+    head -25 | sed 's/ *$//' | cut -c1-160 || true
+}
 profile=""
 if command -v perf >/dev/null &&
   timeout 20 perf record -q -F 999 -g -p "$GEO_PID" -o "$work/perf.data" -- sleep 1 >/dev/null 2>&1; then
@@ -280,8 +288,7 @@ if command -v perf >/dev/null &&
   perf_pid=$!
   run_wrk "geo_profiled" 32 10 "http://127.0.0.1:$HTTP_PORT"
   wait "$perf_pid" || true
-  profile=$(perf report -i "$work/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
-    grep -E '^ +[0-9]' | head -30 || true)
+  profile=$(perf_top "$work/perf.data")
 fi
 
 # ---------------------------------------------------------------------------
@@ -306,6 +313,14 @@ grpc[geo_rps/16]=$rps; grpc[geo_p99/16]=$p99_ms; grpc[geo_failed/16]=$failed
 run_h2load geo_4x1 4 1 "$seconds" "$GRPC_PORT"
 grpc[geo_rps/4]=$rps; grpc[geo_p99/4]=$p99_ms; grpc[geo_failed/4]=$failed
 grpc_errors_after=$(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]')
+grpc_profile=""
+if [ -n "$profile" ]; then
+  (sleep 1; timeout 15 perf record -q -F 999 -p "$GEO_PID" -o "$work/perf-grpc.data" -- sleep 8 >/dev/null 2>&1) &
+  perf_pid=$!
+  run_h2load geo_profiled_grpc 16 16 10 "$GRPC_PORT"
+  wait "$perf_pid" || true
+  grpc_profile=$(perf_top "$work/perf-grpc.data")
+fi
 grpc_check=$("$work/bin/grpc_lookup_tool" check "127.0.0.1:$GRPC_PORT" 81.2.69.160 8.8.8.8 \
   2001:4860:4860::8888 2a02:ff00::1 2>&1) && grpc_check_ok=yes || grpc_check_ok=no
 
@@ -352,8 +367,12 @@ hwm_after_reloads=$(proc_field "$GEO_PID" VmHWM)
 log "e. $long_reloads reloads"
 long_start=$(date +%s)
 long_done=0
+# Bounded in time too, so an overloaded machine cannot stretch the run past
+# its budget (a reload takes ~50 ms here when the machine is quiet).
+long_deadline=$(( long_start + ${BENCH_RELOAD_BUDGET:-240} ))
 for _ in $(seq "$long_reloads"); do
   reload_and_wait && long_done=$((long_done + 1))
+  [ "$(date +%s)" -lt "$long_deadline" ] || break
 done
 long_seconds=$(( $(date +%s) - long_start ))
 curl -s "http://127.0.0.1:$HTTP_PORT/v1/lookup/8.8.8.8" >/dev/null
@@ -522,7 +541,7 @@ describes), so the seconds after a reload run at the cold-cache cost of section 
 | after start | | | $fds_start |
 | steady state (after the HTTP runs) | $rss_steady_mb | $(mb "$hwm_steady") | $fds_steady |
 | peak during the reload runs (sampled every 50 ms / VmHWM) | $rss_peak_mb | $hwm_mb | |
-| after $long_done more reloads (${long_seconds} s, no load) | $rss_long_mb | | $fds_long |
+| after $long_done more reloads (${long_seconds} s, no load$([ "$long_done" -lt "$long_reloads" ] && echo "; stopped by the time budget before $long_reloads")) | $rss_long_mb | | $fds_long |
 
 Database mappings in /proc/PID/maps after the reloads: $maps_long (one database,
 possibly mapped in more than one region). The mmapped file counts in RSS as its pages are
@@ -548,6 +567,12 @@ EOF
   if [ -n "$profile" ]; then
     echo '```'
     echo "$profile"
+    echo '```'
+    echo
+    echo "## Profile of geo_server under the gRPC load (16 × 16, same format)"
+    echo
+    echo '```'
+    echo "$grpc_profile"
     echo '```'
   else
     echo "perf could not record here (perf_event_paranoid or a container without"
