@@ -64,6 +64,16 @@ absl::StatusOr<MaxMindEditionMetadata> ParseMaxMindMetadata(
       return absl::DataLossError(
           absl::StrCat("metadata for ", edition, " has no valid md5"));
     }
+    // The date goes into the download URL: accept only what MaxMind sends
+    // (YYYY-MM-DD), never characters that could change the query.
+    absl::Time date;
+    std::string error;
+    if (metadata.date.size() != 10 ||
+        !absl::ParseTime("%Y-%m-%d", metadata.date, absl::UTCTimeZone(), &date,
+                         &error)) {
+      return absl::DataLossError(absl::StrCat(
+          "metadata for ", edition, " has no valid date (want YYYY-MM-DD)"));
+    }
     return metadata;
   }
   return absl::NotFoundError(

@@ -31,6 +31,17 @@ TEST(ParseMaxMindMetadataTest, PicksTheEdition) {
           .status()));
 }
 
+TEST(ParseMaxMindMetadataTest, RejectsADateThatIsNotYearMonthDay) {
+  for (const char* date :
+       {"", "2024-5-7", "2024-05-07&x=1", "20240507", "2024-13-01"}) {
+    SCOPED_TRACE(date);
+    const std::string json = absl::StrCat(
+        R"({"databases":[{"edition_id":"B","md5":"11111111111111111111111111111111","date":")",
+        date, R"("}]})");
+    EXPECT_TRUE(absl::IsDataLoss(ParseMaxMindMetadata(json, "B").status()));
+  }
+}
+
 class MaxMindSourceTest : public ::testing::Test {
  protected:
   MaxMindSourceTest()
