@@ -21,6 +21,7 @@ long_reloads=${BENCH_RELOADS:-1000}
 out=${BENCH_OUT:-$root/docs/benchmarks.md}
 started_at=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+cpus=$(nproc)  # before this script pins itself to one CPU below
 
 work=$(mktemp -d /tmp/geo-bench.XXXXXX)
 children=()
@@ -169,6 +170,7 @@ start_geo_server() {
   [ -n "$serving" ] || { log "geo_server did not start"; cat "$work/geo.log" >&2; exit 1; }
   # $! is timeout; its child is geo_server (taskset execs it).
   GEO_PID=$(pgrep -P $! | head -1)
+  fds_start=$(fd_count "$GEO_PID")
   HTTP_PORT=$(jq -r .http_port <<<"$serving")
   GRPC_PORT=$(jq -r .grpc_port <<<"$serving")
   METRICS_PORT=$(jq -r .metrics_port <<<"$serving")
@@ -254,21 +256,38 @@ timeout -s TERM 600 taskset -c $server_cpu nginx -p "$work/nginx" -c "$work/ngin
 children+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.1; done
 declare -A http
+# Interference from other tenants only ever slows a run down, so each case
+# runs twice, interleaved with its baseline (nginx, geo, nginx, geo), and the
+# better run of each counts: a burst of load then hits both sides alike or is
+# discarded.
+best() {  # best KEY RPS P99: keeps the higher req/s and the lower p99
+  local key=$1
+  if [ -z "${http[${key}_rps]:-}" ] || awk -v a="$2" -v b="${http[${key}_rps]}" 'BEGIN { exit !(a > b) }'; then
+    http[${key}_rps]=$2
+  fi
+  if [ -z "${http[${key}_p99]:-}" ] || awk -v a="$3" -v b="${http[${key}_p99]}" 'BEGIN { exit !(a < b) }'; then
+    http[${key}_p99]=$3
+  fi
+}
+start_geo_server
+for round in 1 2; do
+  for c in 32 64; do
+    run_wrk "nginx_c${c}_$round" "$c" "$seconds" "http://127.0.0.1:$nginx_port"
+    best "nginx/$c" "$rps" "$p99_ms"
+    run_wrk "geo_c${c}_$round" "$c" "$seconds" "http://127.0.0.1:$HTTP_PORT"
+    best "geo/$c" "$rps" "$p99_ms"
+    http[geo_failed/$c]=$(( ${http[geo_failed/$c]:-0} + failed ))
+  done
+done
 for c in 32 64; do
-  run_wrk "nginx_c$c" "$c" "$seconds" "http://127.0.0.1:$nginx_port"
-  http[nginx_rps/$c]=$rps; http[nginx_p99/$c]=$p99_ms
+  http[nginx_rps/$c]=${http[nginx/${c}_rps]}; http[nginx_p99/$c]=${http[nginx/${c}_p99]}
+  http[geo_rps/$c]=${http[geo/${c}_rps]}; http[geo_p99/$c]=${http[geo/${c}_p99]}
 done
 kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
 
-start_geo_server
 http_body=$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/lookup/81.2.69.160")
 jq -e '.found == true' >/dev/null <<<"$http_body" || { log "HTTP lookup not found: $http_body"; exit 1; }
-fds_start=$(fd_count "$GEO_PID")
 build_epoch=$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/databases" | jq -r '.databases[0].buildEpoch')
-for c in 32 64; do
-  run_wrk "geo_c$c" "$c" "$seconds" "http://127.0.0.1:$HTTP_PORT"
-  http[geo_rps/$c]=$rps; http[geo_p99/$c]=$p99_ms; http[geo_failed/$c]=$failed
-done
 rss_steady=$(proc_field "$GEO_PID" VmRSS)
 hwm_steady=$(proc_field "$GEO_PID" VmHWM)
 fds_steady=$(fd_count "$GEO_PID")
@@ -302,16 +321,31 @@ empty_pid=$!
 for _ in $(seq 50); do grep -q '^port ' "$work/empty.log" && break; sleep 0.1; done
 empty_port=$(awk '/^port / { print $2 }' "$work/empty.log")
 declare -A grpc
-run_h2load empty_16x16 16 16 "$seconds" "$empty_port"
-grpc[empty_rps/16]=$rps; grpc[empty_p99/16]=$p99_ms
-run_h2load empty_4x1 4 1 "$seconds" "$empty_port"
-grpc[empty_rps/4]=$rps; grpc[empty_p99/4]=$p99_ms
-kill "$empty_pid" 2>/dev/null || true
+grpc_best() {  # as best(), for the gRPC table
+  local key=$1
+  if [ -z "${grpc[${key}_rps]:-}" ] || awk -v a="$2" -v b="${grpc[${key}_rps]}" 'BEGIN { exit !(a > b) }'; then
+    grpc[${key}_rps]=$2
+  fi
+  if [ -z "${grpc[${key}_p99]:-}" ] || awk -v a="$3" -v b="${grpc[${key}_p99]}" 'BEGIN { exit !(a < b) }'; then
+    grpc[${key}_p99]=$3
+  fi
+}
 grpc_errors_before=$(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]')
-run_h2load geo_16x16 16 16 "$seconds" "$GRPC_PORT"
-grpc[geo_rps/16]=$rps; grpc[geo_p99/16]=$p99_ms; grpc[geo_failed/16]=$failed
-run_h2load geo_4x1 4 1 "$seconds" "$GRPC_PORT"
-grpc[geo_rps/4]=$rps; grpc[geo_p99/4]=$p99_ms; grpc[geo_failed/4]=$failed
+for round in 1 2; do
+  for shape in "16 16" "4 1"; do
+    read -r conns streams <<<"$shape"
+    run_h2load "empty_${conns}x${streams}_$round" "$conns" "$streams" "$seconds" "$empty_port"
+    grpc_best "empty/$conns" "$rps" "$p99_ms"
+    run_h2load "geo_${conns}x${streams}_$round" "$conns" "$streams" "$seconds" "$GRPC_PORT"
+    grpc_best "geo/$conns" "$rps" "$p99_ms"
+    grpc[geo_failed/$conns]=$(( ${grpc[geo_failed/$conns]:-0} + failed ))
+  done
+done
+for n in 16 4; do
+  grpc[empty_rps/$n]=${grpc[empty/${n}_rps]}; grpc[empty_p99/$n]=${grpc[empty/${n}_p99]}
+  grpc[geo_rps/$n]=${grpc[geo/${n}_rps]}; grpc[geo_p99/$n]=${grpc[geo/${n}_p99]}
+done
+kill "$empty_pid" 2>/dev/null || true
 grpc_errors_after=$(metric_sum 'geofence_lookups_total\{.*protocol="grpc".*status="[^O]')
 grpc_profile=""
 if [ -n "$profile" ]; then
@@ -441,7 +475,7 @@ runs and are here only for context.
 |---|---|
 | date | $(date -u -d "@$started_at" '+%Y-%m-%d %H:%M UTC') |
 | commit | \`$commit\`${dirty:+ (working tree has uncommitted changes under geo/, tests/bench or tools/bench.sh)} |
-| CPUs (nproc) | $(nproc) |
+| CPUs (nproc) | $cpus |
 | CPU model | $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo) |
 | kernel | $(uname -r) |
 | load average at start / end | ${load_start:-$(cut -d' ' -f1-3 /proc/loadavg)} / $(cut -d' ' -f1-3 /proc/loadavg) |
@@ -495,6 +529,8 @@ tree walk, record, \`ip\`/\`network\` strings), exactly what both front ends cal
 
 ## b. HTTP: \`GET /v1/lookup/{ip}\`, wrk rotating 100,000 random public IPv4 addresses
 
+Each row is the better of two ${seconds}-second runs interleaved with its baseline.
+
 | | connections | req/s | p99 ms | failed | ratio to nginx (req/s, p99) |
 |---|---|---|---|---|---|
 | nginx \`return 200\` (one worker, access log off) | 32 | ${http[nginx_rps/32]} | ${http[nginx_p99/32]} | | |
@@ -511,6 +547,8 @@ vary the body), so this is the warm-cache, hot-tree case; the HTTP runs rotate
 addresses. h2load does not read \`grpc-status\`: failures count non-200 HTTP/2
 responses plus the server's own \`geofence_lookups_total\` non-OK gRPC calls
 (before: $grpc_errors_before, after: $grpc_errors_after).
+
+Each row is the better of two ${seconds}-second runs interleaved with its baseline.
 
 | | connections × streams | req/s | p99 ms | ratio to ceiling |
 |---|---|---|---|---|

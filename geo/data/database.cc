@@ -1,5 +1,8 @@
 #include "geo/data/database.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -468,6 +471,7 @@ absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
   }
   database->open_ = true;
   database->loaded_at_ = absl::Now();
+  database->Prefault();
   if (options.record_cache_slots > 0) {
     database->record_cache_ =
         std::make_unique<RecordCache>(options.record_cache_slots);
@@ -478,6 +482,31 @@ absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
                                                    ": ", valid.message()));
   }
   return std::shared_ptr<const Database>(std::move(database));
+}
+
+void Database::Prefault() const {
+  // A fresh mapping has no page-table entries: without this, the first
+  // lookups after a reload take a page fault per tree page they touch (the
+  // 43 MB tree of GeoLite2-City is ~10,000 pages), on the serving threads,
+  // and in a paravirtualised guest each fault is expensive; `make bench`
+  // measured p99 during reloads at many times the steady p99. Mapping the
+  // pages in here moves that work to the reloading thread, before the swap.
+  // The pages are in the page cache already (the file was just written or
+  // read), so this costs page-table work, not I/O.
+  if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return;
+  const long page = sysconf(_SC_PAGESIZE);
+  uint8_t* start = const_cast<uint8_t*>(mmdb_.file_content);
+  const size_t length = static_cast<size_t>(mmdb_.file_size);
+#ifdef MADV_POPULATE_READ
+  if (madvise(start, length, MADV_POPULATE_READ) == 0) return;
+#endif
+  // Older kernels (< 5.14): touch one byte per page.
+  volatile uint8_t sink = 0;
+  for (size_t offset = 0; offset < length;
+       offset += static_cast<size_t>(page)) {
+    sink = sink + start[offset];
+  }
+  (void)sink;
 }
 
 Database::~Database() {

@@ -92,6 +92,8 @@ class Database {
                               DecodedRecord* record) const;
 
   absl::Status ValidateAfterOpen();
+  // Maps the whole file's pages into this process (see database.cc).
+  void Prefault() const;
 
   MMDB_s mmdb_;
   bool open_ = false;
