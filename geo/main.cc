@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/synchronization/mutex.h"
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
 #include "geo/server/geo_server.h"
@@ -22,6 +23,11 @@ int main(int argc, char** argv) {
              {{"error", options.status()}});
     return 2;
   }
+
+  // abseil's lock-order graph costs every Mutex acquisition a hash lookup
+  // (GraphCycles in the gRPC profile, docs/benchmarks.md); our locks are
+  // leaves, checked by -Wthread-safety and by the TSan suite instead.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Signals are taken synchronously by this thread: blocked before any other
   // thread exists, so every thread inherits the mask.
