@@ -222,9 +222,17 @@ TEST(SoakTest, MixedLoadWithReloadEverySecond) {
   const int64_t ok_warm = http.ok.load() + grpc_calls.ok.load();
   absl::SleepFor(duration - warm_up);
   const int64_t rss_end = RssKb(server->pid());
-  const int fds_end = SteadyFds(server->pid());
   stop.store(true);
   for (std::thread& thread : threads) thread.join();
+  // With the clients gone, the server must be back at (or below) the count it
+  // had under load after warm-up. Allow it a few seconds to close the
+  // clients' connections and finish a reload in progress: a leak never
+  // settles, a slow close (seen under TSan) does.
+  int fds_end = SteadyFds(server->pid());
+  for (int i = 0; i < 50 && fds_end > fds_warm; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    fds_end = SteadyFds(server->pid());
+  }
 
   geo::http::CurlClient metrics_client;
   auto metrics = metrics_client.Get(server->metrics_url());
@@ -267,7 +275,7 @@ TEST(SoakTest, MixedLoadWithReloadEverySecond) {
   EXPECT_GT(rss_warm, 0);
   EXPECT_LT(rss_end - rss_warm, kRssToleranceKb);
   EXPECT_GT(fds_warm, 0);
-  EXPECT_EQ(fds_end, fds_warm);
+  EXPECT_LE(fds_end, fds_warm);
   auto exit_status = server->Terminate(absl::Seconds(30));
   ASSERT_TRUE(exit_status.ok()) << exit_status.status();
   EXPECT_EQ(*exit_status, 0) << server->Log();
