@@ -60,4 +60,21 @@ void GrpcLookupLoop(const ServerProcess& server,
   }
 }
 
+std::vector<std::thread> StartLookupClients(const ServerProcess& server,
+                                            const LookupExpectation& expect,
+                                            int per_protocol,
+                                            const std::atomic<bool>& stop,
+                                            Outcomes* outcomes) {
+  std::vector<std::thread> clients;
+  for (int i = 0; i < per_protocol; ++i) {
+    clients.emplace_back([&server, expect, &stop, outcomes] {
+      HttpLookupLoop(server, expect, stop, outcomes);
+    });
+    clients.emplace_back([&server, expect, &stop, outcomes] {
+      GrpcLookupLoop(server, expect, stop, outcomes);
+    });
+  }
+  return clients;
+}
+
 }  // namespace geo::testing

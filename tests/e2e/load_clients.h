@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -80,6 +81,14 @@ void HttpLookupLoop(const ServerProcess& server,
 void GrpcLookupLoop(const ServerProcess& server,
                     const LookupExpectation& expect,
                     const std::atomic<bool>& stop, Outcomes* outcomes);
+
+// Starts `per_protocol` HTTP and as many gRPC lookup loops; the caller sets
+// `stop` and joins them. `server`, `stop` and `outcomes` must outlive them.
+std::vector<std::thread> StartLookupClients(const ServerProcess& server,
+                                            const LookupExpectation& expect,
+                                            int per_protocol,
+                                            const std::atomic<bool>& stop,
+                                            Outcomes* outcomes);
 
 }  // namespace geo::testing
 

@@ -77,15 +77,9 @@ TEST_F(LoadE2eTest, HotReloadsUnderHttpAndGrpcLoadLoseNoRequest) {
   ASSERT_TRUE(server.ok()) << server.status();
   std::atomic<bool> stop{false};
   Outcomes outcomes;
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 2; ++i) {
-    clients.emplace_back(
-        [&] { HttpLookupLoop(*server, expect(), stop, &outcomes); });
-    clients.emplace_back(
-        [&] { GrpcLookupLoop(*server, expect(), stop, &outcomes); });
-  }
-  // A fresh connection per scrape: the metrics endpoint (civetweb, inside
-  // prometheus-cpp) may close an idle keep-alive connection at any time.
+  std::vector<std::thread> clients =
+      StartLookupClients(*server, expect(), 2, stop, &outcomes);
+  // A fresh connection per scrape, as Prometheus scrapes.
   auto reloads = [&] {
     return Sample(CurlClient().Get(server->metrics_url())->body,
                   R"(geofence_database_reloads_total{result="success"})");
@@ -117,13 +111,8 @@ TEST_F(LoadE2eTest, SigtermUnderLoadCompletesAcceptedRequestsAndExitsZero) {
   ASSERT_TRUE(server.ok()) << server.status();
   std::atomic<bool> stop{false};
   Outcomes outcomes;
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 2; ++i) {
-    clients.emplace_back(
-        [&] { HttpLookupLoop(*server, expect(), stop, &outcomes); });
-    clients.emplace_back(
-        [&] { GrpcLookupLoop(*server, expect(), stop, &outcomes); });
-  }
+  std::vector<std::thread> clients =
+      StartLookupClients(*server, expect(), 2, stop, &outcomes);
   // Large batches keep requests in flight at the moment listeners close.
   std::thread batches([&] {
     CurlClient http;

@@ -406,8 +406,7 @@ TEST_F(ServerE2eTest, MetricsCountExactlyTheCallsMade) {
   const SourceRecord& city = CityRecord();
   const std::string country = StringAt(city.record, "country.iso_code");
   CurlClient http;
-  // A fresh connection per scrape: the metrics endpoint (civetweb, inside
-  // prometheus-cpp) may close an idle keep-alive connection at any time.
+  // A fresh connection per scrape, as Prometheus scrapes.
   auto scrape = [&] { return CurlClient().Get(server->metrics_url())->body; };
   const std::string http_found =
       R"(geofence_lookups_total{protocol="http",result="found",status="OK"})";

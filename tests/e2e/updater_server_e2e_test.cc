@@ -126,13 +126,8 @@ TEST_F(UpdaterServerE2eTest, UpdaterInstallsAndServerHotSwapsWithoutFailures) {
 
   std::atomic<bool> stop{false};
   Outcomes outcomes;
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 2; ++i) {
-    clients.emplace_back(
-        [&] { HttpLookupLoop(*server, expect_, stop, &outcomes); });
-    clients.emplace_back(
-        [&] { GrpcLookupLoop(*server, expect_, stop, &outcomes); });
-  }
+  std::vector<std::thread> clients =
+      StartLookupClients(*server, expect_, 2, stop, &outcomes);
   while (outcomes.ok() < 50) absl::SleepFor(absl::Milliseconds(5));
   const int updater_status = RunUpdaterOnce();
   std::string served;
