@@ -29,6 +29,13 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$crashes"
   log="$root/.deps/fuzz/$t.log"
   echo "fuzz: $t for ${seconds}s (log $log)"
+  # Read-only seeds from outside the repository: MaxMind's test databases
+  # (Debian's libmaxminddb source) for the database fuzzer.
+  seeds=()
+  if [ "$t" = database_open_fuzzer ]; then
+    seeds=("$root/.deps/libmaxminddb-src/t/maxmind-db/test-data"
+           "$root/.deps/libmaxminddb-src/t/maxmind-db/bad-data")
+  fi
   # TEST_SRCDIR: the runfiles, where geo::testing finds MaxMind's test data.
   set +e
   TEST_SRCDIR="$bin/tests/fuzz/$t.runfiles" \
@@ -36,7 +43,7 @@ for t in "${targets[@]}"; do
     UBSAN_OPTIONS=print_stacktrace=1 \
     "$bin/tests/fuzz/$t" -max_total_time="$seconds" -timeout=25 \
     -rss_limit_mb=4096 -print_final_stats=1 \
-    -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
+    -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" "${seeds[@]}" >"$log" 2>&1
   status=$?
   set -e
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")

@@ -9,7 +9,14 @@ replays every seed and every crash input ever found.
 
 load("@rules_cc//cc:defs.bzl", "cc_test")
 
-def geo_fuzz_target(name, srcs, deps = [], data = [], size = "small", timeout = None):
+def geo_fuzz_target(name, srcs, deps = [], data = [], extra_corpus_dirs = [], size = "small", timeout = None):
+    """A fuzz target that replays its corpus as a test.
+
+    Args:
+      extra_corpus_dirs: more seed directories, as runfiles paths of `data`
+        (e.g. MaxMind's test databases from Debian, which must not be copied
+        into the repository).
+    """
     corpus = "corpus/" + name
     cc_test(
         name = name,
@@ -21,7 +28,7 @@ def geo_fuzz_target(name, srcs, deps = [], data = [], size = "small", timeout = 
         data = native.glob([corpus + "/**"]) + data,
         # -runs=0: libFuzzer executes the corpus once and exits (the corpus
         # driver ignores flags), so the test means the same in both builds.
-        args = ["-runs=0", "tests/fuzz/" + corpus],
+        args = ["-runs=0", "tests/fuzz/" + corpus] + extra_corpus_dirs,
         linkstatic = True,
         linkopts = select({
             "//tests/fuzz:fuzzing": ["-fsanitize=fuzzer"],
