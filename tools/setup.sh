@@ -23,7 +23,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   golang-github-grpc-ecosystem-grpc-gateway-dev
   libabsl-dev libmaxminddb-dev mmdb-bin prometheus-cpp-dev libcurl4-openssl-dev
-  libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   prometheus curl ca-certificates
   umoci skopeo jq iproute2
   wrk nginx-light nghttp2-client linux-perf valgrind

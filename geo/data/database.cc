@@ -450,12 +450,6 @@ absl::Status DecodeTopLevel(Node root, absl::string_view language,
       .status();
 }
 
-bool HasAutonomousSystem(const geo::v1::LookupResponse& response) {
-  return response.has_autonomous_system() &&
-         (response.autonomous_system().number() != 0 ||
-          !response.autonomous_system().organization().empty());
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
@@ -597,6 +591,16 @@ geo::v1::DatabaseInfo Database::Info() const {
 
 absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
                               geo::v1::LookupResponse* response) const {
+  LookupAnswer answer;
+  answer.ip = response->ip().empty() ? ip.ToString() : response->ip();
+  absl::Status status = Find(ip, language, &answer);
+  if (!status.ok()) return status;
+  answer.ToResponse(response);
+  return absl::OkStatus();
+}
+
+absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
+                            LookupAnswer* answer) const {
   const IpAddress address = ip.Unmapped();
   if (ip_version_ == 4 && !address.is_v4()) {
     return absl::InvalidArgumentError(
@@ -611,7 +615,7 @@ absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
         absl::StrCat("lookup of ", ip.ToString(), " in ", path_,
                      " failed: ", MMDB_strerror(mmdb_error)));
   }
-  if (response->ip().empty()) response->set_ip(ip.ToString());
+  if (answer->ip.empty()) answer->ip = ip.ToString();
   if (!result.found_entry) return absl::OkStatus();
 
   // For an IPv4 address in an IPv6 tree libmaxminddb counts the 96 bits of
@@ -626,18 +630,14 @@ absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
                                             path_, " returned netmask ",
                                             result.netmask));
   }
-  const bool had_autonomous_system = HasAutonomousSystem(*response);
-  absl::Status status = DecodeRecord(result.entry, language, response);
-  if (!status.ok()) {
-    return absl::Status(
-        status.code(), absl::StrCat("record for ", ip.ToString(), " in ", path_,
-                                    ": ", status.message()));
+  absl::StatusOr<std::shared_ptr<const DecodedRecord>> record =
+      DecodeRecord(result.entry, language);
+  if (!record.ok()) {
+    return absl::Status(record.status().code(),
+                        absl::StrCat("record for ", ip.ToString(), " in ",
+                                     path_, ": ", record.status().message()));
   }
-  response->set_found(true);
-  if (response->network().empty()) response->set_network(network->ToString());
-  if (!had_autonomous_system && HasAutonomousSystem(*response)) {
-    response->mutable_autonomous_system()->set_network(network->ToString());
-  }
+  answer->parts.push_back(AnswerPart{*std::move(record), network->ToString()});
   return absl::OkStatus();
 }
 
@@ -646,35 +646,22 @@ RecordCacheStats Database::record_cache_stats() const {
   return record_cache_->Stats();
 }
 
-absl::Status Database::DecodeRecord(const MMDB_entry_s& entry,
-                                    absl::string_view language,
-                                    geo::v1::LookupResponse* response) const {
+absl::StatusOr<std::shared_ptr<const DecodedRecord>> Database::DecodeRecord(
+    const MMDB_entry_s& entry, absl::string_view language) const {
   // The offset identifies the record within this file only; the cache dies
   // with this Database, so a reload can never serve the old file's records.
-  std::shared_ptr<const DecodedRecord> cached;
-  DecodedRecord uncached;
-  const DecodedRecord* record = nullptr;
   if (record_cache_ != nullptr) {
-    cached = record_cache_->Find(entry.offset, language);
+    std::shared_ptr<const DecodedRecord> cached =
+        record_cache_->Find(entry.offset, language);
+    if (cached != nullptr) return cached;
   }
-  if (cached != nullptr) {
-    record = cached.get();
-  } else {
-    absl::Status status = DecodeUncached(entry, language, &uncached);
-    // Damaged records are not cached: every lookup reports them.
-    if (!status.ok()) return status;
-    if (record_cache_ != nullptr) {
-      cached = record_cache_->Insert(std::move(uncached));
-      record = cached.get();
-    } else {
-      record = &uncached;
-    }
-  }
-  // The record was decoded from an empty message, so merging it adds exactly
-  // what it holds; only subdivisions replace rather than extend.
-  if (record->has_subdivisions) response->clear_subdivisions();
-  response->MergeFrom(record->fields);
-  return absl::OkStatus();
+  DecodedRecord decoded;
+  absl::Status status = DecodeUncached(entry, language, &decoded);
+  // Damaged records are not cached: every lookup reports them.
+  if (!status.ok()) return status;
+  if (record_cache_ != nullptr)
+    return record_cache_->Insert(std::move(decoded));
+  return std::make_shared<const DecodedRecord>(std::move(decoded));
 }
 
 absl::Status Database::DecodeUncached(const MMDB_entry_s& entry,

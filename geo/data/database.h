@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/ip_address.h"
+#include "geo/data/lookup_answer.h"
 #include "geo/data/record_cache.h"
 
 namespace geo {
@@ -78,14 +79,19 @@ class Database {
   absl::Status Lookup(const IpAddress& ip, absl::string_view language,
                       geo::v1::LookupResponse* response) const;
 
+  // The same lookup without building a message: sets `answer->ip` when
+  // empty and, when this database has a record for `ip`, appends the cached
+  // record and its network to `answer->parts`. Same errors as Lookup.
+  absl::Status Find(const IpAddress& ip, absl::string_view language,
+                    LookupAnswer* answer) const;
+
  private:
   Database() = default;
 
   // The one place a data-section record becomes API fields: answers from
   // the record cache by the entry's offset, decoding (and caching) on a miss.
-  absl::Status DecodeRecord(const MMDB_entry_s& entry,
-                            absl::string_view language,
-                            geo::v1::LookupResponse* response) const;
+  absl::StatusOr<std::shared_ptr<const DecodedRecord>> DecodeRecord(
+      const MMDB_entry_s& entry, absl::string_view language) const;
   // Decodes the record at `entry` into `record->fields` from scratch.
   absl::Status DecodeUncached(const MMDB_entry_s& entry,
                               absl::string_view language,

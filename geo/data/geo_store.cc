@@ -88,19 +88,39 @@ absl::Status GeoStore::ReloadAll() {
 
 absl::StatusOr<geo::v1::LookupResponse> GeoStore::Lookup(
     const IpAddress& ip, absl::string_view language) const {
-  const std::vector<std::shared_ptr<const Database>> databases = Databases();
+  absl::StatusOr<LookupAnswer> answer = Find(ip, language);
+  if (!answer.ok()) return answer.status();
+  geo::v1::LookupResponse response;
+  answer->ToResponse(&response);
+  return response;
+}
+
+absl::StatusOr<LookupAnswer> GeoStore::Find(const IpAddress& ip,
+                                            absl::string_view language) const {
+  const absl::InlinedVector<std::shared_ptr<const Database>, 2> databases =
+      Snapshot();
   if (databases.empty()) {
     return absl::UnavailableError("no geo-IP database loaded yet");
   }
-  geo::v1::LookupResponse response;
-  response.set_ip(ip.ToString());
+  LookupAnswer answer;
+  answer.ip = ip.ToString();
   const bool v6_only = !ip.Unmapped().is_v4();
   for (const std::shared_ptr<const Database>& database : databases) {
     if (v6_only && database->ip_version() == 4) continue;
-    absl::Status status = database->Lookup(ip, language, &response);
+    absl::Status status = database->Find(ip, language, &answer);
     if (!status.ok()) return status;
   }
-  return response;
+  return answer;
+}
+
+absl::InlinedVector<std::shared_ptr<const Database>, 2> GeoStore::Snapshot()
+    const {
+  absl::InlinedVector<std::shared_ptr<const Database>, 2> databases;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const std::shared_ptr<const Database>& database : slots_) {
+    if (database != nullptr) databases.push_back(database);
+  }
+  return databases;
 }
 
 std::vector<std::shared_ptr<const Database>> GeoStore::Databases() const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -16,6 +17,7 @@
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/database.h"
 #include "geo/data/ip_address.h"
+#include "geo/data/lookup_answer.h"
 
 namespace geo {
 
@@ -77,6 +79,12 @@ class GeoStore {
       const IpAddress& ip, absl::string_view language) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The same lookup as the cached records it is made of (no message built):
+  // what the front ends call on their hot path.
+  absl::StatusOr<LookupAnswer> Find(const IpAddress& ip,
+                                    absl::string_view language) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // The loaded databases in slot order (unloaded slots left out).
   std::vector<std::shared_ptr<const Database>> Databases() const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -91,6 +99,9 @@ class GeoStore {
   const std::vector<std::string>& paths() const { return options_.paths; }
 
  private:
+  // Databases() without a heap allocation for the usual one or two slots.
+  absl::InlinedVector<std::shared_ptr<const Database>, 2> Snapshot() const
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Install(size_t slot, std::shared_ptr<const Database> database)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Report(const std::string& path, const absl::Status& status,

@@ -15,6 +15,14 @@ size_t RoundUpToPowerOfTwo(size_t n) {
 
 }  // namespace
 
+const AnswerTemplate* DecodedRecord::Rendered(
+    const AnswerRenderer& render) const {
+  absl::call_once(rendered_->once, [&] {
+    rendered_->answer = AnswerTemplate::Build(fields, render);
+  });
+  return rendered_->answer.has_value() ? &*rendered_->answer : nullptr;
+}
+
 RecordCache::RecordCache(size_t slots)
     : slot_mask_(RoundUpToPowerOfTwo(slots < kShards ? kShards : slots) - 1),
       shards_(new Shard[kShards]) {

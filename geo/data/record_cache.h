@@ -8,26 +8,45 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "api/geo/v1/geo.pb.h"
+#include "geo/data/answer_template.h"
 
 namespace geo {
 
 // One decoded record: the API fields a data-section record yields in one
 // language, decoded from an empty message. Immutable once cached, so readers
 // use it with no lock held.
-struct DecodedRecord {
+class DecodedRecord {
+ public:
   uint32_t offset = 0;
   std::string language;
   // True when the record has a `subdivisions` key: merging it then replaces
   // the subdivisions of an earlier database's answer (even with none).
   bool has_subdivisions = false;
   geo::v1::LookupResponse fields;
+
+  // The record's answer rendered by `render` on first use and kept for the
+  // record's lifetime, so each cached record is rendered once (the HTTP
+  // gateway is the one renderer in a server); null when the record cannot be
+  // templated (see AnswerTemplate::Build). Thread-safe.
+  const AnswerTemplate* Rendered(const AnswerRenderer& render) const;
+
+ private:
+  struct RenderedAnswer {
+    absl::once_flag once;
+    std::optional<AnswerTemplate> answer;
+  };
+  // Behind a pointer so the record stays movable into the cache.
+  std::unique_ptr<RenderedAnswer> rendered_ =
+      std::make_unique<RenderedAnswer>();
 };
 
 struct RecordCacheStats {

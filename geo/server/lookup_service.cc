@@ -66,17 +66,23 @@ absl::StatusOr<IpAddress> LookupService::ResolveAddress(
   return IpAddress::Parse(text);
 }
 
+absl::StatusOr<LookupAnswer> LookupService::FindOne(
+    const CallOrigin& origin, absl::string_view ip,
+    absl::string_view language) const {
+  absl::StatusOr<IpAddress> address = ResolveAddress(origin, ip);
+  if (!address.ok()) return address.status();
+  absl::StatusOr<LookupAnswer> answer = store_->Find(*address, language);
+  if (answer.ok()) metrics_->RecordCountry(answer->country_iso_code());
+  return answer;
+}
+
 absl::Status LookupService::LookupOne(const CallOrigin& origin,
                                       absl::string_view ip,
                                       absl::string_view language,
                                       geo::v1::LookupResponse* response) const {
-  absl::StatusOr<IpAddress> address = ResolveAddress(origin, ip);
-  if (!address.ok()) return address.status();
-  absl::StatusOr<geo::v1::LookupResponse> result =
-      store_->Lookup(*address, language);
-  if (!result.ok()) return result.status();
-  *response = *std::move(result);
-  metrics_->RecordCountry(response->country().iso_code());
+  absl::StatusOr<LookupAnswer> answer = FindOne(origin, ip, language);
+  if (!answer.ok()) return answer.status();
+  answer->ToResponse(response);
   return absl::OkStatus();
 }
 
@@ -88,6 +94,19 @@ absl::Status LookupService::Lookup(const CallOrigin& origin,
       LookupOne(origin, request.ip(), request.language(), response);
   return call.Finish(status,
                      response->found() ? Result::kFound : Result::kNotFound);
+}
+
+absl::StatusOr<LookupAnswer> LookupService::Answer(
+    const CallOrigin& origin, const geo::v1::LookupRequest& request) const {
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kLookup);
+  absl::StatusOr<LookupAnswer> answer =
+      FindOne(origin, request.ip(), request.language());
+  // Finish returns the status it records, which `answer` already carries.
+  call.Finish(answer.status(), answer.ok() && answer->found()
+                                   ? Result::kFound
+                                   : Result::kNotFound)
+      .IgnoreError();
+  return answer;
 }
 
 absl::Status LookupService::BatchLookup(

@@ -11,6 +11,7 @@
 #include "api/geo/v1/geo.pb.h"
 #include "geo/common/clock.h"
 #include "geo/data/geo_store.h"
+#include "geo/data/lookup_answer.h"
 #include "geo/policy/policy_store.h"
 #include "geo/server/caller_address.h"
 #include "geo/server/server_metrics.h"
@@ -43,6 +44,11 @@ class LookupService {
   absl::Status Lookup(const CallOrigin& origin,
                       const geo::v1::LookupRequest& request,
                       geo::v1::LookupResponse* response) const;
+  // Lookup without building the message: the cached records the answer is
+  // made of, for a front end that renders them itself (the HTTP gateway
+  // fills each record's rendered template). Same metrics and errors.
+  absl::StatusOr<LookupAnswer> Answer(
+      const CallOrigin& origin, const geo::v1::LookupRequest& request) const;
   absl::Status BatchLookup(const CallOrigin& origin,
                            const geo::v1::BatchLookupRequest& request,
                            geo::v1::BatchLookupResponse* response) const;
@@ -58,6 +64,9 @@ class LookupService {
   // text that is not an address.
   absl::StatusOr<IpAddress> ResolveAddress(const CallOrigin& origin,
                                            absl::string_view text) const;
+  absl::StatusOr<LookupAnswer> FindOne(const CallOrigin& origin,
+                                       absl::string_view ip,
+                                       absl::string_view language) const;
   absl::Status LookupOne(const CallOrigin& origin, absl::string_view ip,
                          absl::string_view language,
                          geo::v1::LookupResponse* response) const;

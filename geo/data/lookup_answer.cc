@@ -1,0 +1,53 @@
+#include "geo/data/lookup_answer.h"
+
+namespace geo {
+void LookupAnswer::ToResponse(geo::v1::LookupResponse* response) const {
+  response->set_ip(ip);
+  for (const AnswerPart& part : parts) {
+    const DecodedRecord& record = *part.record;
+    const bool had_autonomous_system = HasAutonomousSystem(*response);
+    // The record was decoded from an empty message, so merging it adds
+    // exactly what it holds; only subdivisions replace rather than extend.
+    if (record.has_subdivisions) response->clear_subdivisions();
+    response->MergeFrom(record.fields);
+    response->set_found(true);
+    // The first database with a record names the network; the autonomous
+    // system carries the network of the database that described it.
+    if (response->network().empty()) response->set_network(part.network);
+    if (!had_autonomous_system && HasAutonomousSystem(*response)) {
+      response->mutable_autonomous_system()->set_network(part.network);
+    }
+  }
+}
+
+void LookupAnswer::AppendRendered(const AnswerRenderer& render,
+                                  std::string* out) const {
+  if (parts.size() == 1) {
+    const AnswerPart& part = parts.front();
+    // A template fills the autonomous system's network with the same
+    // network, which is what ToResponse does for a lone record that has one
+    // and does not print for one that has none.
+    const AnswerTemplate* rendered = part.record->Rendered(render);
+    if (rendered != nullptr) {
+      rendered->AppendTo(ip, part.network, out);
+      return;
+    }
+  }
+  geo::v1::LookupResponse response;
+  ToResponse(&response);
+  out->append(render(response));
+}
+
+absl::string_view LookupAnswer::country_iso_code() const {
+  // MergeFrom keeps the last non-empty value.
+  absl::string_view iso_code;
+  for (const AnswerPart& part : parts) {
+    const geo::v1::LookupResponse& fields = part.record->fields;
+    if (!fields.country().iso_code().empty()) {
+      iso_code = fields.country().iso_code();
+    }
+  }
+  return iso_code;
+}
+
+}  // namespace geo
