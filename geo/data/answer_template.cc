@@ -69,8 +69,8 @@ std::optional<AnswerTemplate> AnswerTemplate::Build(
     const bool is_ip = at == ip_at;
     answer.literals_.emplace_back(rest.substr(0, at));
     answer.holes_.push_back(is_ip ? Hole::kIp : Hole::kNetwork);
-    rest.remove_prefix(at + (is_ip ? kIpPlaceholder.size()
-                                   : kNetworkPlaceholder.size()));
+    rest.remove_prefix(
+        at + (is_ip ? kIpPlaceholder.size() : kNetworkPlaceholder.size()));
   }
   answer.literals_.emplace_back(rest);
   return answer;

@@ -78,12 +78,11 @@ TEST(AnswerTemplateTest, RefusesARecordThatContainsAPlaceholder) {
   // Read the placeholder back through the renderer, then put it in a record
   // string: the cut would be ambiguous, so Build must refuse.
   std::string placeholder;
-  ASSERT_TRUE(AnswerTemplate::Build(
-                  geo::v1::LookupResponse(),
-                  [&](const geo::v1::LookupResponse& filled) {
-                    placeholder = filled.ip();
-                    return Render(filled);
-                  })
+  ASSERT_TRUE(AnswerTemplate::Build(geo::v1::LookupResponse(),
+                                    [&](const geo::v1::LookupResponse& filled) {
+                                      placeholder = filled.ip();
+                                      return Render(filled);
+                                    })
                   .has_value());
   ASSERT_FALSE(placeholder.empty());
   geo::v1::LookupResponse record = CityRecord();

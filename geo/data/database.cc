@@ -679,10 +679,14 @@ absl::Status Database::DecodeUncached(const MMDB_entry_s& entry,
   if (list == nullptr) return absl::DataLossError("empty record");
   record->offset = entry.offset;
   record->language = std::string(language);
-  // A failed decode leaves the record half filled; the caller drops it, so
-  // no response ever sees half a record.
-  return DecodeTopLevel(list.get(), language, &record->fields,
-                        &record->has_subdivisions);
+  // A failed decode leaves the record unset; the caller drops it, so no
+  // response ever sees half a record.
+  geo::v1::LookupResponse fields;
+  absl::Status decoded =
+      DecodeTopLevel(list.get(), language, &fields, &record->has_subdivisions);
+  if (!decoded.ok()) return decoded;
+  record->SetFields(fields);
+  return absl::OkStatus();
 }
 
 }  // namespace geo

@@ -33,6 +33,71 @@ bool PrefixEquals(const uint8_t* a, const uint8_t* b, int bits) {
   return (a[whole] & mask) == (b[whole] & mask);
 }
 
+// inet_ntop's text form without its sprintf, which was most of a cached
+// lookup's time (issue 8). ip_address_test compares both with inet_ntop over
+// every pattern of zero groups.
+char* WriteV4(const uint8_t* bytes, char* out) {
+  for (int i = 0; i < 4; ++i) {
+    if (i != 0) *out++ = '.';
+    const unsigned value = bytes[i];
+    if (value >= 100) *out++ = static_cast<char>('0' + value / 100);
+    if (value >= 10) *out++ = static_cast<char>('0' + value / 10 % 10);
+    *out++ = static_cast<char>('0' + value % 10);
+  }
+  return out;
+}
+
+char* WriteHexGroup(unsigned group, char* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  bool leading = true;
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    const unsigned digit = (group >> shift) & 0xf;
+    if (digit == 0 && leading && shift != 0) continue;
+    leading = false;
+    *out++ = kDigits[digit];
+  }
+  return out;
+}
+
+// RFC 5952 as glibc's inet_ntop writes it: lowercase, no leading zeros, the
+// first longest run of two or more zero groups as "::", and a dotted-quad
+// tail for IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d)
+// addresses.
+char* WriteV6(const uint8_t* bytes, char* out) {
+  unsigned groups[8];
+  for (int i = 0; i < 8; ++i)
+    groups[i] = (bytes[2 * i] << 8) | bytes[2 * i + 1];
+  int best_base = -1, best_length = 0;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    int end = i;
+    while (end < 8 && groups[end] == 0) ++end;
+    if (end - i > best_length) {
+      best_base = i;
+      best_length = end - i;
+    }
+    i = end;
+  }
+  if (best_length < 2) best_base = -1;
+  for (int i = 0; i < 8; ++i) {
+    if (best_base != -1 && i >= best_base && i < best_base + best_length) {
+      if (i == best_base) *out++ = ':';
+      continue;
+    }
+    if (i != 0) *out++ = ':';
+    if (i == 6 && best_base == 0 &&
+        (best_length == 6 || (best_length == 5 && groups[5] == 0xffff))) {
+      return WriteV4(bytes + 12, out);
+    }
+    out = WriteHexGroup(groups[i], out);
+  }
+  if (best_base != -1 && best_base + best_length == 8) *out++ = ':';
+  return out;
+}
+
 std::string Quote(absl::string_view text) {
   if (text.size() > kMaxAddressText + 8) {
     return absl::StrCat("\"", text.substr(0, kMaxAddressText), "...\"");
@@ -156,13 +221,9 @@ const uint8_t* IpAddress::bytes() const {
 
 std::string IpAddress::ToString() const {
   char buffer[INET6_ADDRSTRLEN];
-  const void* source = is_v4() ? static_cast<const void*>(&V4(storage_))
-                               : static_cast<const void*>(&V6(storage_));
-  if (inet_ntop(storage_.ss_family, source, buffer, sizeof(buffer)) ==
-      nullptr) {
-    return "<invalid>";  // Unreachable: the buffer fits every address.
-  }
-  return buffer;
+  const char* end =
+      is_v4() ? WriteV4(bytes(), buffer) : WriteV6(bytes(), buffer);
+  return std::string(buffer, static_cast<size_t>(end - buffer));
 }
 
 bool IpAddress::IsPrivateOrReserved() const {
@@ -230,9 +291,12 @@ absl::StatusOr<IpNetwork> IpNetwork::FromAddress(const IpAddress& address,
                      address.ToString()));
   }
   std::array<uint8_t, 16> bytes{};
-  std::memcpy(bytes.data(), address.bytes(), address.byte_length());
-  for (int bit = prefix_length; bit < address.bit_length(); ++bit) {
-    bytes[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
+  // Whole bytes of the prefix, then its partial byte; the rest stays zero.
+  std::memcpy(bytes.data(), address.bytes(), prefix_length / 8);
+  if (prefix_length % 8 != 0) {
+    bytes[prefix_length / 8] =
+        address.bytes()[prefix_length / 8] &
+        static_cast<uint8_t>(0xff << (8 - prefix_length % 8));
   }
   if (address.is_v4()) {
     return IpNetwork(
@@ -253,7 +317,12 @@ bool IpNetwork::Contains(const IpAddress& candidate) const {
 }
 
 std::string IpNetwork::ToString() const {
-  return absl::StrCat(address_.ToString(), "/", prefix_length_);
+  char buffer[INET6_ADDRSTRLEN + 4];
+  char* end = address_.is_v4() ? WriteV4(address_.bytes(), buffer)
+                               : WriteV6(address_.bytes(), buffer);
+  *end++ = '/';
+  end = absl::numbers_internal::FastIntToBuffer(prefix_length_, end);
+  return std::string(buffer, static_cast<size_t>(end - buffer));
 }
 
 }  // namespace geo

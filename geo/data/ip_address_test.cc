@@ -1,5 +1,9 @@
 #include "geo/data/ip_address.h"
 
+#include <arpa/inet.h>
+
+#include <array>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -142,6 +146,73 @@ TEST(IpNetworkTest, FromAddressMasks) {
   EXPECT_EQ(net->address(), Ip("::4ad1:1000"));
   EXPECT_EQ(net->prefix_length(), 116);
   EXPECT_FALSE(IpNetwork::FromAddress(Ip("10.1.2.3"), 33).ok());
+}
+
+// ToString writes addresses itself (inet_ntop's sprintf was most of a cached
+// lookup); it must write exactly what inet_ntop does.
+std::string InetNtop(int family, const void* bytes) {
+  char buffer[INET6_ADDRSTRLEN];
+  EXPECT_NE(inet_ntop(family, bytes, buffer, sizeof(buffer)), nullptr);
+  return buffer;
+}
+
+TEST(IpAddressTest, ToStringIsInetNtopForEveryPatternOfZeroGroups) {
+  std::mt19937 random(5952);
+  size_t compared = 0;
+  // Every subset of the eight groups zero, the others random (sometimes
+  // small, sometimes 0xffff, to reach the IPv4-mapped and -compatible forms).
+  for (unsigned zeros = 0; zeros < 256; ++zeros) {
+    for (int trial = 0; trial < 40; ++trial) {
+      std::array<uint8_t, 16> bytes{};
+      for (int group = 0; group < 8; ++group) {
+        if (zeros & (1u << group)) continue;
+        unsigned value = random() & 0xffff;
+        if (trial % 4 == 1) value &= 0xf;
+        if (trial % 4 == 2) value = 0xffff;
+        if (value == 0) value = 1;
+        bytes[2 * group] = static_cast<uint8_t>(value >> 8);
+        bytes[2 * group + 1] = static_cast<uint8_t>(value);
+      }
+      const IpAddress address = IpAddress::FromV6Bytes(bytes);
+      ASSERT_EQ(address.ToString(), InetNtop(AF_INET6, bytes.data()))
+          << "zero groups " << zeros;
+      ++compared;
+    }
+  }
+  for (int trial = 0; trial < 20000; ++trial) {
+    const uint32_t bits = random();
+    std::array<uint8_t, 4> bytes = {
+        static_cast<uint8_t>(bits >> 24), static_cast<uint8_t>(bits >> 16),
+        static_cast<uint8_t>(bits >> 8), static_cast<uint8_t>(bits)};
+    if (trial % 3 == 0) bytes[trial % 4] = static_cast<uint8_t>(trial % 10);
+    ASSERT_EQ(IpAddress::FromV4Bytes(bytes).ToString(),
+              InetNtop(AF_INET, bytes.data()));
+    ++compared;
+  }
+  EXPECT_EQ(compared, 256u * 40 + 20000);
+  EXPECT_EQ(Ip("::ffff:1.2.3.4").ToString(), "::ffff:1.2.3.4");
+  EXPECT_EQ(Ip("::").ToString(), "::");
+}
+
+TEST(IpNetworkTest, FromAddressMasksEveryPrefixLength) {
+  const IpAddress v6 = Ip("fedc:ba98:7654:3210:fedc:ba98:7654:3210");
+  const IpAddress v4 = Ip("255.254.253.252");
+  for (const IpAddress& address : {v4, v6}) {
+    for (int prefix = 0; prefix <= address.bit_length(); ++prefix) {
+      absl::StatusOr<IpNetwork> network =
+          IpNetwork::FromAddress(address, prefix);
+      ASSERT_TRUE(network.ok());
+      // Bit by bit: the prefix as in the address, every other bit zero.
+      for (int bit = 0; bit < address.bit_length(); ++bit) {
+        const bool in =
+            (network->address().bytes()[bit / 8] >> (7 - bit % 8)) & 1;
+        const bool original = (address.bytes()[bit / 8] >> (7 - bit % 8)) & 1;
+        ASSERT_EQ(in, bit < prefix && original) << prefix << " bit " << bit;
+      }
+      EXPECT_EQ(network->ToString(),
+                absl::StrCat(network->address().ToString(), "/", prefix));
+    }
+  }
 }
 
 }  // namespace

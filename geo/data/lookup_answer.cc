@@ -8,8 +8,7 @@ void LookupAnswer::ToResponse(geo::v1::LookupResponse* response) const {
     const bool had_autonomous_system = HasAutonomousSystem(*response);
     // The record was decoded from an empty message, so merging it adds
     // exactly what it holds; only subdivisions replace rather than extend.
-    if (record.has_subdivisions) response->clear_subdivisions();
-    response->MergeFrom(record.fields);
+    record.MergeInto(response);
     response->set_found(true);
     // The first database with a record names the network; the autonomous
     // system carries the network of the database that described it.
@@ -42,9 +41,8 @@ absl::string_view LookupAnswer::country_iso_code() const {
   // MergeFrom keeps the last non-empty value.
   absl::string_view iso_code;
   for (const AnswerPart& part : parts) {
-    const geo::v1::LookupResponse& fields = part.record->fields;
-    if (!fields.country().iso_code().empty()) {
-      iso_code = fields.country().iso_code();
+    if (!part.record->country_iso_code().empty()) {
+      iso_code = part.record->country_iso_code();
     }
   }
   return iso_code;

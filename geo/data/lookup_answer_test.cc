@@ -123,16 +123,14 @@ TEST(LookupAnswerTest, CityAndAutonomousSystemMergeOnTheRealDatabase) {
   EXPECT_GT(merged, 0u);
   // Every ASN test network lies in GeoLite2-City's space, so each of those
   // lookups (in four languages) has a City and an ASN record.
-  absl::StatusOr<LookupAnswer> answer =
-      store->Find(addresses.front(), "en");
+  absl::StatusOr<LookupAnswer> answer = store->Find(addresses.front(), "en");
   ASSERT_TRUE(answer.ok());
   geo::v1::LookupResponse response;
   answer->ToResponse(&response);
   if (answer->parts.size() == 2) {
     // The autonomous system names the ASN database's network, the answer
     // the City database's.
-    EXPECT_EQ(response.autonomous_system().network(),
-              answer->parts[1].network);
+    EXPECT_EQ(response.autonomous_system().network(), answer->parts[1].network);
     EXPECT_EQ(response.network(), answer->parts[0].network);
   }
 }

@@ -15,10 +15,27 @@ size_t RoundUpToPowerOfTwo(size_t n) {
 
 }  // namespace
 
+void DecodedRecord::SetFields(const geo::v1::LookupResponse& fields) {
+  wire_ = fields.SerializeAsString();
+  country_iso_code_ = fields.country().iso_code();
+}
+
+geo::v1::LookupResponse DecodedRecord::Fields() const {
+  geo::v1::LookupResponse fields;
+  // Our own serialization of a valid message: parsing cannot fail.
+  fields.ParseFromString(wire_);
+  return fields;
+}
+
+void DecodedRecord::MergeInto(geo::v1::LookupResponse* response) const {
+  if (has_subdivisions) response->clear_subdivisions();
+  response->MergeFromString(wire_);
+}
+
 const AnswerTemplate* DecodedRecord::Rendered(
     const AnswerRenderer& render) const {
   absl::call_once(rendered_->once, [&] {
-    rendered_->answer = AnswerTemplate::Build(fields, render);
+    rendered_->answer = AnswerTemplate::Build(Fields(), render);
   });
   return rendered_->answer.has_value() ? &*rendered_->answer : nullptr;
 }

@@ -31,7 +31,21 @@ class DecodedRecord {
   // True when the record has a `subdivisions` key: merging it then replaces
   // the subdivisions of an earlier database's answer (even with none).
   bool has_subdivisions = false;
-  geo::v1::LookupResponse fields;
+
+  // Keeps `fields` (the record decoded into an empty message) as protobuf
+  // wire format: about a third of the parsed message's memory, so the cache
+  // holds three times the records in the same space. Parsing it back costs
+  // about what copying the message did.
+  void SetFields(const geo::v1::LookupResponse& fields);
+  // The fields as a message.
+  geo::v1::LookupResponse Fields() const;
+  // Merges the fields into `response` as MergeFrom would (parsing wire
+  // format into a message merges), replacing its subdivisions first when
+  // this record has the key.
+  void MergeInto(geo::v1::LookupResponse* response) const;
+  const std::string& wire() const { return wire_; }
+  // Kept apart for the per-lookup country metric.
+  const std::string& country_iso_code() const { return country_iso_code_; }
 
   // The record's answer rendered by `render` on first use and kept for the
   // record's lifetime, so each cached record is rendered once (the HTTP
@@ -40,6 +54,8 @@ class DecodedRecord {
   const AnswerTemplate* Rendered(const AnswerRenderer& render) const;
 
  private:
+  std::string wire_;
+  std::string country_iso_code_;
   struct RenderedAnswer {
     absl::once_flag once;
     std::optional<AnswerTemplate> answer;

@@ -24,7 +24,9 @@ DecodedRecord Record(uint32_t offset, const std::string& language,
   DecodedRecord record;
   record.offset = offset;
   record.language = language;
-  record.fields.mutable_country()->set_iso_code(country);
+  geo::v1::LookupResponse fields;
+  fields.mutable_country()->set_iso_code(country);
+  record.SetFields(fields);
   return record;
 }
 
@@ -42,7 +44,7 @@ TEST(RecordCacheTest, MissThenHitPerOffsetAndLanguage) {
   std::shared_ptr<const DecodedRecord> found = cache.Find(42, "en");
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found, inserted);
-  EXPECT_EQ(found->fields.country().iso_code(), "DE");
+  EXPECT_EQ(found->Fields().country().iso_code(), "DE");
   // Same offset, other language: names differ, so it is another record.
   EXPECT_EQ(cache.Find(42, "de"), nullptr);
   EXPECT_EQ(cache.Find(43, "en"), nullptr);
@@ -65,7 +67,7 @@ TEST(RecordCacheTest, StaysBoundedAndEvictedRecordsOutliveTheirSlot) {
   // Direct-mapped with a decent hash: nearly every slot is used.
   EXPECT_GT(stats.entries, cache.capacity() * 9 / 10);
   // A reader's reference stays valid after eviction.
-  EXPECT_EQ(first->fields.country().iso_code(), "AA");
+  EXPECT_EQ(first->Fields().country().iso_code(), "AA");
   // The most recent inserts are still there.
   EXPECT_NE(cache.Find(99999, "en"), nullptr);
 }

@@ -1,6 +1,7 @@
 // The lookup core on the real GeoLite2-City, one thread: libmaxminddb's tree
-// walk, its full decode, and GeoStore producing the whole API response
-// without, with a cold and with a warm decode cache. tools/bench.sh turns the
+// walk, its full decode, and GeoStore producing the whole answer without,
+// with a cold and with a warm decode cache, then as each front end needs it
+// (the gRPC message, the HTTP JSON body). tools/bench.sh turns the
 // results into ratios against the tree walk measured in the same run.
 //
 //   bazel run --config=opt //tests/bench:lookup_benchmark -- \
@@ -24,6 +25,8 @@
 #include "geo/data/database.h"
 #include "geo/data/geo_store.h"
 #include "geo/data/ip_address.h"
+#include "geo/data/lookup_answer.h"
+#include "geo/http/gateway.h"
 #include "geo/server/server_metrics.h"
 #include "prometheus/registry.h"
 
@@ -156,17 +159,21 @@ void BM_RawFullDecode(benchmark::State& state) {
   }
 }
 
-// GeoStore::Lookup as LookupService calls it: snapshot, tree walk, record
-// (decoded or cached), network and ip strings, the message returned by value.
+// GeoStore::Find as LookupService calls it for both front ends: snapshot,
+// tree walk, record (decoded or cached), network and ip strings, returned as
+// a LookupAnswer that shares the cached record.
 void RunGeoStore(benchmark::State& state, const GeoStore& store) {
   const std::vector<IpAddress>& addresses = Addresses(state.range(0));
   size_t i = 0;
   for (auto _ : state) {
-    absl::StatusOr<geo::v1::LookupResponse> response =
-        store.Lookup(addresses[i], "");
-    benchmark::DoNotOptimize(response);
+    absl::StatusOr<LookupAnswer> answer = store.Find(addresses[i], "");
+    benchmark::DoNotOptimize(answer);
     if (++i == addresses.size()) i = 0;
   }
+}
+
+std::string RenderJson(const geo::v1::LookupResponse& response) {
+  return http::MessageToGatewayJson(response);
 }
 
 void BM_GeoStoreUncached(benchmark::State& state) {
@@ -186,44 +193,83 @@ void BM_GeoStoreColdCache(benchmark::State& state) {
       static_cast<double>(stats.hits + stats.misses + (stats.hits == 0));
 }
 
-// The steady state: a cache warmed by a pass over the same addresses.
-void BM_GeoStoreWarmCache(benchmark::State& state) {
-  // One per family, built and warmed on first use (outside the timing).
+// The steady state: a cache warmed by a pass over the same addresses. One
+// store per family, built and warmed (records rendered too) on first use,
+// outside the timing.
+const GeoStore& WarmStore(bool v6) {
   static GeoStore* stores[2] = {nullptr, nullptr};
-  const bool v6 = state.range(0);
   if (stores[v6] == nullptr) {
     stores[v6] = NewStore(DatabaseOptions().record_cache_slots).release();
     for (const IpAddress& address : Addresses(v6)) {
-      benchmark::DoNotOptimize(stores[v6]->Lookup(address, ""));
+      absl::StatusOr<LookupAnswer> answer = stores[v6]->Find(address, "");
+      std::string json;
+      if (answer.ok()) answer->AppendRendered(RenderJson, &json);
+      benchmark::DoNotOptimize(json);
     }
   }
-  const RecordCacheStats before =
-      stores[v6]->Databases()[0]->record_cache_stats();
-  RunGeoStore(state, *stores[v6]);
-  const RecordCacheStats after =
-      stores[v6]->Databases()[0]->record_cache_stats();
+  return *stores[v6];
+}
+
+// Runs `run` on the warm store and reports the cache's hit rate meanwhile.
+template <typename Run>
+void RunWarm(benchmark::State& state, Run run) {
+  const GeoStore& store = WarmStore(state.range(0));
+  const RecordCacheStats before = store.Databases()[0]->record_cache_stats();
+  run(store);
+  const RecordCacheStats after = store.Databases()[0]->record_cache_stats();
   const double hits = static_cast<double>(after.hits - before.hits);
   const double misses = static_cast<double>(after.misses - before.misses);
   state.counters["hit_rate"] = hits / (hits + misses + (hits + misses == 0));
   state.counters["cache_entries"] = static_cast<double>(after.entries);
 }
 
-// The floor of producing a LookupResponse by value: copying one typical
-// cached City record (81.2.69.160: ~10 nested messages and ~15 strings) into
-// a fresh message and destroying it, with no lookup at all. This is what a
-// cache hit cannot avoid while the API returns a heap-allocated message.
-void BM_ResponseCopyOnly(benchmark::State& state) {
-  static const GeoStore* const kStore =
-      NewStore(DatabaseOptions().record_cache_slots).release();
+void BM_GeoStoreWarmCache(benchmark::State& state) {
+  RunWarm(state, [&](const GeoStore& store) { RunGeoStore(state, store); });
+}
+
+// The answer as the gRPC front end needs it: a LookupResponse message built
+// from the cached record (parsed from its wire form).
+void BM_GeoStoreMessage(benchmark::State& state) {
+  RunWarm(state, [&](const GeoStore& store) {
+    const std::vector<IpAddress>& addresses = Addresses(state.range(0));
+    size_t i = 0;
+    for (auto _ : state) {
+      absl::StatusOr<geo::v1::LookupResponse> response =
+          store.Lookup(addresses[i], "");
+      benchmark::DoNotOptimize(response);
+      if (++i == addresses.size()) i = 0;
+    }
+  });
+}
+
+// The answer as the HTTP front end sends it: the JSON body, filled into the
+// record's rendered template (rendered on a miss).
+void BM_GeoStoreJson(benchmark::State& state) {
+  RunWarm(state, [&](const GeoStore& store) {
+    const std::vector<IpAddress>& addresses = Addresses(state.range(0));
+    size_t i = 0;
+    std::string json;
+    for (auto _ : state) {
+      json.clear();
+      absl::StatusOr<LookupAnswer> answer = store.Find(addresses[i], "");
+      if (answer.ok()) answer->AppendRendered(RenderJson, &json);
+      benchmark::DoNotOptimize(json);
+      if (++i == addresses.size()) i = 0;
+    }
+  });
+}
+
+// What a cache miss adds for HTTP: protobuf's JSON printer on one typical
+// City answer (81.2.69.160), the work each record's template saves.
+void BM_RenderJsonOnly(benchmark::State& state) {
+  const GeoStore& store = WarmStore(false);
   absl::StatusOr<IpAddress> ip = IpAddress::Parse("81.2.69.160");
-  absl::StatusOr<geo::v1::LookupResponse> record = kStore->Lookup(*ip, "");
+  absl::StatusOr<geo::v1::LookupResponse> record = store.Lookup(*ip, "");
   if (!record.ok()) std::abort();
   for (auto _ : state) {
-    geo::v1::LookupResponse copy;
-    copy.MergeFrom(*record);
-    benchmark::DoNotOptimize(copy);
+    std::string json = RenderJson(*record);
+    benchmark::DoNotOptimize(json);
   }
-  state.counters["record_bytes"] = static_cast<double>(record->SpaceUsedLong());
 }
 
 // What instrumentation adds to every call (LookupService's CallRecorder and
@@ -247,7 +293,9 @@ BENCHMARK(BM_RawFullDecode)->Arg(0)->Arg(1);
 BENCHMARK(BM_GeoStoreUncached)->Arg(0)->Arg(1);
 BENCHMARK(BM_GeoStoreColdCache)->Arg(0)->Arg(1)->Iterations(kAddresses);
 BENCHMARK(BM_GeoStoreWarmCache)->Arg(0)->Arg(1);
-BENCHMARK(BM_ResponseCopyOnly);
+BENCHMARK(BM_GeoStoreMessage)->Arg(0)->Arg(1);
+BENCHMARK(BM_GeoStoreJson)->Arg(0)->Arg(1);
+BENCHMARK(BM_RenderJsonOnly);
 BENCHMARK(BM_MetricsPerCall);
 
 }  // namespace
