@@ -216,14 +216,19 @@ core() {  # core RUN_NAME_PREFIX FIELD: median of the named run
 }
 declare -A ns
 for family in 0 1; do
-  for b in RawTreeWalk RawFullDecode GeoStoreUncached GeoStoreColdCache GeoStoreWarmCache; do
+  for b in RawTreeWalk RawFullDecode GeoStoreUncached GeoStoreColdCache GeoStoreWarmCache \
+    GeoStoreMessage GeoStoreJson; do
     ns[$b/$family]=$(num "$(core "BM_$b/$family" cpu_time)")
   done
+  ns[distinct/$family]=$(core "BM_RecordDistribution/$family" distinct_records)
+  ns[best_hit/$family]=$(core "BM_RecordDistribution/$family" best_hit_rate)
+  ns[slots/$family]=$(core "BM_RecordDistribution/$family" cache_slots)
   ns[cold_hit/$family]=$(core "BM_GeoStoreColdCache/$family" hit_rate)
   ns[warm_hit/$family]=$(core "BM_GeoStoreWarmCache/$family" hit_rate)
   ns[found/$family]=$(core "BM_RawTreeWalk/$family" found)
 done
 metrics_ns=$(num "$(core BM_MetricsPerCall cpu_time)")
+render_ns=$(num "$(core BM_RenderJsonOnly cpu_time)")
 
 # ---------------------------------------------------------------------------
 # b. HTTP: nginx ceiling, then geo_server.
@@ -420,14 +425,24 @@ maps_long=$(grep -c 'GeoLite2-City\|/db/[ab].mmdb' "/proc/$GEO_PID/maps" || true
 # Prometheus scrape interval) vs not scraped.
 log "f. metrics"
 scraper() { while true; do curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null; sleep 1; done; }
-run_wrk metrics_off_1 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"; off1=$rps
-scraper &
-scraper_pid=$!
-run_wrk metrics_scraped 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"; scraped=$rps
-kill "$scraper_pid" 2>/dev/null || true
-run_wrk metrics_off_2 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"; off2=$rps
-off_avg=$(awk -v a="$off1" -v b="$off2" 'BEGIN { printf "%.0f", (a + b) / 2 }')
-scrape_cost=$(awk -v o="$off_avg" -v s="$scraped" 'BEGIN { printf "%.1f", (1 - s / o) * 100 }')
+# The 1000 reloads above left a cold cache: warm it first, or the first run
+# would measure the cache filling. Then not scraped / scraped twice each,
+# interleaved, and the better run of each counts (as in section b).
+run_wrk metrics_warmup 32 5 "http://127.0.0.1:$HTTP_PORT"
+off_best=0; scraped_best=0
+for round in 1 2; do
+  run_wrk "metrics_off_$round" 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"
+  eval "off$round=\$rps"
+  off_best=$(awk -v a="$off_best" -v b="$rps" 'BEGIN { print (b > a ? b : a) }')
+  scraper &
+  scraper_pid=$!
+  run_wrk "metrics_scraped_$round" 32 "$seconds" "http://127.0.0.1:$HTTP_PORT"
+  eval "scraped$round=\$rps"
+  scraped_best=$(awk -v a="$scraped_best" -v b="$rps" 'BEGIN { print (b > a ? b : a) }')
+  kill "$scraper_pid" 2>/dev/null || true
+  wait "$scraper_pid" 2>/dev/null || true
+done
+scrape_cost=$(awk -v o="$off_best" -v s="$scraped_best" 'BEGIN { printf "%.1f", (1 - s / o) * 100 }')
 per_request_ns=$(awk -v r="${http[geo_rps/32]}" 'BEGIN { printf "%.0f", 1e9 / r }')
 record_share=$(awk -v m="$metrics_ns" -v p="$per_request_ns" 'BEGIN { printf "%.2f", m / p * 100 }')
 
@@ -511,8 +526,11 @@ with \`--http_threads=1 --poll_interval=20ms\`.
 private/reserved; IPv6 over the RIRs' /12 blocks 2400::, 2600::, 2800::, 2a00::,
 2c00::, keeping those with a record, since ~94% of that space is unallocated and
 answers from the top of the tree), cycled in order. "GeoStore" is
-\`GeoStore::Lookup(ip, "")\` returning the complete \`LookupResponse\` (snapshot copy,
-tree walk, record, \`ip\`/\`network\` strings), exactly what both front ends call.
+\`GeoStore::Find(ip, "")\`: the complete answer as both front ends consume it
+(snapshot copy, tree walk, the cached record shared, \`ip\`/\`network\` strings),
+a \`LookupAnswer\`. The last two rows turn it into what each front end sends: the
+gRPC \`LookupResponse\` (parsed from the record's cached wire format) and the HTTP
+JSON body (the record's rendered template, filled; a miss also renders).
 
 | | IPv4 ns | IPv4 × tree walk | IPv6 ns | IPv6 × tree walk |
 |---|---|---|---|---|
@@ -521,10 +539,18 @@ tree walk, record, \`ip\`/\`network\` strings), exactly what both front ends cal
 | GeoStore, cache disabled | ${ns[GeoStoreUncached/0]} | $(ratio "${ns[GeoStoreUncached/0]}" "$walk_v4") | ${ns[GeoStoreUncached/1]} | $(ratio "${ns[GeoStoreUncached/1]}" "${ns[RawTreeWalk/1]}") |
 | GeoStore, cold cache (first pass after a load) | ${ns[GeoStoreColdCache/0]} | $(ratio "${ns[GeoStoreColdCache/0]}" "$walk_v4") | ${ns[GeoStoreColdCache/1]} | $(ratio "${ns[GeoStoreColdCache/1]}" "${ns[RawTreeWalk/1]}") |
 | GeoStore, warm cache | ${ns[GeoStoreWarmCache/0]} | $r_walk_v4 | ${ns[GeoStoreWarmCache/1]} | $r_walk_v6 |
+| … as the gRPC message (warm) | ${ns[GeoStoreMessage/0]} | $(ratio "${ns[GeoStoreMessage/0]}" "$walk_v4") | ${ns[GeoStoreMessage/1]} | $(ratio "${ns[GeoStoreMessage/1]}" "${ns[RawTreeWalk/1]}") |
+| … as the HTTP JSON body (warm) | ${ns[GeoStoreJson/0]} | $(ratio "${ns[GeoStoreJson/0]}" "$walk_v4") | ${ns[GeoStoreJson/1]} | $(ratio "${ns[GeoStoreJson/1]}" "${ns[RawTreeWalk/1]}") |
 
 - Found: $(awk -v f="${ns[found/0]}" 'BEGIN { printf "%.0f%%", f * 100 }') of the IPv4 and $(awk -v f="${ns[found/1]}" 'BEGIN { printf "%.0f%%", f * 100 }') of the IPv6 addresses have a record.
 - Cache hit rate: cold pass $(awk -v f="${ns[cold_hit/0]}" 'BEGIN { printf "%.0f%%", f * 100 }') (IPv4) / $(awk -v f="${ns[cold_hit/1]}" 'BEGIN { printf "%.0f%%", f * 100 }') (IPv6); warm $(awk -v f="${ns[warm_hit/0]}" 'BEGIN { printf "%.0f%%", f * 100 }') / $(awk -v f="${ns[warm_hit/1]}" 'BEGIN { printf "%.0f%%", f * 100 }') (uniform random addresses are the worst case for a cache; see docs/adr/0008-decode-cache.md).
 - Raw full decode ÷ GeoStore warm: ${r_decode_v4}× (IPv4), ${r_decode_v6}× (IPv6).
+- What bounds the IPv4 figure is the miss rate, not the hit path (IPv6, which hits
+  ~100%, shows the hit path): the addresses reach ${ns[distinct/0]} distinct records
+  (IPv4; ${ns[distinct/1]} IPv6), and even a cache that knew the traffic in advance and
+  held the ${ns[slots/0]} most used could hit at most $(awk -v f="${ns[best_hit/0]}" 'BEGIN { printf "%.1f%%", f * 100 }') of IPv4 lookups
+  ($(awk -v f="${ns[best_hit/1]}" 'BEGIN { printf "%.1f%%", f * 100 }') IPv6). A miss decodes (about the raw full decode) and, for HTTP,
+  renders the answer with protobuf's JSON printer: ${render_ns} ns for one City answer.
 - Instrumentation per call (\`ServerMetrics\`: in-flight gauge, counter, histogram, country counter): ${metrics_ns} ns.
 
 ## b. HTTP: \`GET /v1/lookup/{ip}\`, wrk rotating 100,000 random public IPv4 addresses
@@ -592,12 +618,14 @@ justified by the numbers: recording costs ${metrics_ns} ns per call (section a),
 ${record_share}% of the ${per_request_ns} ns each HTTP request takes on one core. What remains is
 scraping, measured end to end:
 
-| wrk 32 connections | req/s |
-|---|---|
-| not scraped (before) | $off1 |
-| scraped every 1 s (Prometheus text, all series) | $scraped |
-| not scraped (after) | $off2 |
-| difference vs the mean of the unscraped runs | ${scrape_cost}% |
+After a 5-second warm-up (the reloads before this section left the cache cold),
+runs alternate: not scraped, scraped, not scraped, scraped.
+
+| wrk 32 connections | round 1 req/s | round 2 req/s |
+|---|---|---|
+| not scraped | $off1 | $off2 |
+| scraped every 1 s (Prometheus text, all series) | $scraped1 | $scraped2 |
+| difference, better scraped run vs better unscraped run | ${scrape_cost}% | |
 
 ## Profile of geo_server under the HTTP load (perf, self time, top symbols)
 

@@ -641,6 +641,26 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
   return absl::OkStatus();
 }
 
+void Database::InheritRenderedAnswers(const Database& previous) const {
+  if (record_cache_ == nullptr || previous.record_cache_ == nullptr) return;
+  auto records = std::make_shared<const PreviousRecords>(
+      previous.record_cache_->Records());
+  if (records->size() == 0) return;
+  // The probe lookups at open cached a few records already: give them their
+  // predecessors' answers too (a shared record is immutable, so replace it).
+  for (const std::shared_ptr<const DecodedRecord>& cached :
+       record_cache_->Records()) {
+    if (const DecodedRecord* same = records->Find(*cached)) {
+      DecodedRecord sharing = *cached;
+      sharing.ShareRenderedAnswer(*same);
+      record_cache_->Insert(std::move(sharing));
+    }
+  }
+  absl::MutexLock lock(&previous_mu_);
+  misses_until_release_ = 2 * records->size();
+  previous_records_ = std::move(records);
+}
+
 RecordCacheStats Database::record_cache_stats() const {
   if (record_cache_ == nullptr) return RecordCacheStats();
   return record_cache_->Stats();
@@ -659,9 +679,25 @@ absl::StatusOr<std::shared_ptr<const DecodedRecord>> Database::DecodeRecord(
   absl::Status status = DecodeUncached(entry, language, &decoded);
   // Damaged records are not cached: every lookup reports them.
   if (!status.ok()) return status;
-  if (record_cache_ != nullptr)
-    return record_cache_->Insert(std::move(decoded));
-  return std::make_shared<const DecodedRecord>(std::move(decoded));
+  if (record_cache_ == nullptr) {
+    return std::make_shared<const DecodedRecord>(std::move(decoded));
+  }
+  std::shared_ptr<const PreviousRecords> previous;
+  {
+    absl::MutexLock lock(&previous_mu_);
+    if (previous_records_ != nullptr && --misses_until_release_ == 0) {
+      // Released outside the lock (below), when `previous` goes.
+      previous = std::move(previous_records_);
+    } else {
+      previous = previous_records_;
+    }
+  }
+  if (previous != nullptr) {
+    if (const DecodedRecord* same = previous->Find(decoded)) {
+      decoded.ShareRenderedAnswer(*same);
+    }
+  }
+  return record_cache_->Insert(std::move(decoded));
 }
 
 absl::Status Database::DecodeUncached(const MMDB_entry_s& entry,

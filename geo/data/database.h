@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/ip_address.h"
@@ -61,6 +63,14 @@ class Database {
   // The English description, else any one.
   const std::string& description() const { return description_; }
   absl::Time loaded_at() const { return loaded_at_; }
+
+  // Takes the records `previous` (the database this one replaces) has
+  // cached, so that a miss here reuses the rendered answer of an identical
+  // record there. Held until this database has missed twice as many times
+  // as it took records (its cache has turned over by then), then released.
+  // Called by GeoStore before the swap; a no-op without caches.
+  void InheritRenderedAnswers(const Database& previous) const
+      ABSL_LOCKS_EXCLUDED(previous_mu_);
 
   // Hits and misses of the decoded-record cache; all zero when disabled.
   RecordCacheStats record_cache_stats() const;
@@ -114,6 +124,12 @@ class Database {
   absl::Time loaded_at_;
   // Null when disabled. Created before the probe lookups, so they warm it.
   std::unique_ptr<RecordCache> record_cache_;
+  // What InheritRenderedAnswers took, and the misses left before it is let
+  // go. Consulted on misses only.
+  mutable absl::Mutex previous_mu_;
+  mutable std::shared_ptr<const PreviousRecords> previous_records_
+      ABSL_GUARDED_BY(previous_mu_);
+  mutable size_t misses_until_release_ ABSL_GUARDED_BY(previous_mu_) = 0;
 };
 
 }  // namespace geo

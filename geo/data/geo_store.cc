@@ -30,7 +30,14 @@ absl::Status GeoStore::Reload(const std::string& path) {
   absl::StatusOr<std::shared_ptr<const Database>> database =
       options_.opener ? options_.opener(path) : Database::Open(path);
   absl::Status status = database.status();
-  if (status.ok()) status = Install(slot, *database);
+  if (status.ok()) {
+    // Still outside the lock: the new database takes the records the one it
+    // replaces has cached, to reuse their rendered answers.
+    if (std::shared_ptr<const Database> current = Get(path)) {
+      (*database)->InheritRenderedAnswers(*current);
+    }
+    status = Install(slot, *database);
+  }
   Report(path, status, status.ok() ? database->get() : nullptr,
          absl::Now() - start);
   return status;

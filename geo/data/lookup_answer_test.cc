@@ -42,9 +42,11 @@ std::vector<IpAddress> SourceAddresses(const std::string& name) {
   return addresses;
 }
 
-std::unique_ptr<GeoStore> LoadedStore(std::vector<std::string> paths) {
+std::unique_ptr<GeoStore> LoadedStore(std::vector<std::string> paths,
+                                      bool allow_type_change = false) {
   GeoStoreOptions options;
   options.paths = std::move(paths);
+  options.allow_type_change = allow_type_change;
   options.log_reloads = false;
   auto store = std::make_unique<GeoStore>(std::move(options));
   EXPECT_TRUE(store->ReloadAll().ok());
@@ -157,6 +159,68 @@ TEST(LookupAnswerTest, ARecordIsRenderedOnceAndSharedByLookups) {
   second->AppendRendered(counting, &two);
   EXPECT_EQ(renders, 1);
   EXPECT_EQ(one, two);
+}
+
+// A reload hands the new database the records the old one cached
+// (Database::InheritRenderedAnswers): an unchanged record keeps its rendered
+// answer, a changed one is rendered afresh.
+TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
+  const std::string dir = testing::NewTempDir();
+  const std::string path = dir + "/City.mmdb";
+  const std::string city =
+      testing::ReadFile(TestDataFile("GeoIP2-City-Test.mmdb"));
+  ASSERT_TRUE(testing::ReplaceFile(path, city));
+  // GeoIP2-City is replaced by GeoIP2-Country below.
+  std::unique_ptr<GeoStore> store =
+      LoadedStore({path}, /*allow_type_change=*/true);
+  const std::vector<IpAddress> addresses =
+      SourceAddresses("GeoIP2-City-Test.json");
+  int renders = 0;
+  const AnswerRenderer counting = [&](const geo::v1::LookupResponse& r) {
+    ++renders;
+    return Render(r);
+  };
+  // Renders every answer; returns them.
+  auto answer_all = [&] {
+    std::vector<std::string> bodies;
+    for (const IpAddress& address : addresses) {
+      absl::StatusOr<LookupAnswer> answer = store->Find(address, "en");
+      EXPECT_TRUE(answer.ok());
+      std::string body;
+      if (answer.ok()) answer->AppendRendered(counting, &body);
+      bodies.push_back(body);
+    }
+    return bodies;
+  };
+  const std::vector<std::string> first = answer_all();
+  ASSERT_GT(renders, 10);
+
+  // The same file again (a new inode, as the updater installs it).
+  ASSERT_TRUE(testing::ReplaceFile(path, city));
+  ASSERT_TRUE(store->Reload(path).ok());
+  renders = 0;
+  EXPECT_EQ(answer_all(), first);
+  EXPECT_EQ(renders, 0);
+
+  // Another database in its place (the Country edition of the same
+  // networks): its records differ, so they are rendered, and every answer is
+  // still what the renderer makes of it.
+  const std::string country =
+      testing::ReadFile(TestDataFile("GeoIP2-Country-Test.mmdb"));
+  ASSERT_FALSE(country.empty());
+  ASSERT_TRUE(testing::ReplaceFile(path, country));
+  const absl::Status reloaded = store->Reload(path);
+  ASSERT_TRUE(reloaded.ok()) << reloaded;
+  renders = 0;
+  const std::vector<std::string> other = answer_all();
+  EXPECT_GT(renders, 10);
+  EXPECT_NE(other, first);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    absl::StatusOr<geo::v1::LookupResponse> response =
+        store->Lookup(addresses[i], "en");
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(other[i], Render(*response)) << addresses[i].ToString();
+  }
 }
 
 }  // namespace

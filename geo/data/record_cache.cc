@@ -40,6 +40,27 @@ const AnswerTemplate* DecodedRecord::Rendered(
   return rendered_->answer.has_value() ? &*rendered_->answer : nullptr;
 }
 
+void DecodedRecord::ShareRenderedAnswer(const DecodedRecord& same) {
+  rendered_ = same.rendered_;
+}
+
+PreviousRecords::PreviousRecords(
+    std::vector<std::shared_ptr<const DecodedRecord>> records) {
+  by_content_.reserve(records.size());
+  for (std::shared_ptr<const DecodedRecord>& record : records) {
+    const std::pair<absl::string_view, absl::string_view> key(record->wire(),
+                                                              record->language);
+    by_content_.emplace(key, std::move(record));
+  }
+}
+
+const DecodedRecord* PreviousRecords::Find(const DecodedRecord& record) const {
+  const auto it =
+      by_content_.find(std::pair<absl::string_view, absl::string_view>(
+          record.wire(), record.language));
+  return it == by_content_.end() ? nullptr : it->second.get();
+}
+
 RecordCache::RecordCache(size_t slots)
     : slot_mask_(RoundUpToPowerOfTwo(slots < kShards ? kShards : slots) - 1),
       shards_(new Shard[kShards]) {
@@ -88,6 +109,18 @@ std::shared_ptr<const DecodedRecord> RecordCache::Insert(DecodedRecord record) {
   }
   // `evicted` is freed here, outside the lock (readers may still hold it).
   return shared;
+}
+
+std::vector<std::shared_ptr<const DecodedRecord>> RecordCache::Records() const {
+  std::vector<std::shared_ptr<const DecodedRecord>> records;
+  for (size_t i = 0; i < kShards; ++i) {
+    const Shard& shard = shards_[i];
+    absl::ReaderMutexLock lock(&shard.mu);
+    for (const auto& occupant : shard.slots) {
+      if (occupant != nullptr) records.push_back(occupant);
+    }
+  }
+  return records;
 }
 
 RecordCacheStats RecordCache::Stats() const {

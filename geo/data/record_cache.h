@@ -10,10 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/call_once.h"
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "api/geo/v1/geo.pb.h"
@@ -53,6 +55,11 @@ class DecodedRecord {
   // templated (see AnswerTemplate::Build). Thread-safe.
   const AnswerTemplate* Rendered(const AnswerRenderer& render) const;
 
+  // Shares `same`'s rendered answer (rendered already or not yet), for a
+  // record with the same language and fields in a reloaded database, so the
+  // answer is not rendered again. Call before the record is shared.
+  void ShareRenderedAnswer(const DecodedRecord& same);
+
  private:
   std::string wire_;
   std::string country_iso_code_;
@@ -60,9 +67,32 @@ class DecodedRecord {
     absl::once_flag once;
     std::optional<AnswerTemplate> answer;
   };
-  // Behind a pointer so the record stays movable into the cache.
-  std::unique_ptr<RenderedAnswer> rendered_ =
-      std::make_unique<RenderedAnswer>();
+  // Behind a pointer so the record stays movable into the cache, and
+  // shared between identical records of successive databases.
+  std::shared_ptr<RenderedAnswer> rendered_ =
+      std::make_shared<RenderedAnswer>();
+};
+
+// The records a replaced database had cached, found by language and fields.
+// A reload hands them to the new database: most records of a new release
+// (and all of a re-installed file) are unchanged, and reusing their rendered
+// answers keeps the first seconds after a reload from rendering every answer
+// again (issue 8: p99 during reloads). Immutable, so thread-safe.
+class PreviousRecords {
+ public:
+  explicit PreviousRecords(
+      std::vector<std::shared_ptr<const DecodedRecord>> records);
+
+  // The previous record with `record`'s language and fields, or null.
+  const DecodedRecord* Find(const DecodedRecord& record) const;
+
+  size_t size() const { return by_content_.size(); }
+
+ private:
+  // Keys view the wire and language of the records the values own.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>,
+                      std::shared_ptr<const DecodedRecord>>
+      by_content_;
 };
 
 struct RecordCacheStats {
@@ -96,6 +126,8 @@ class RecordCache {
   std::shared_ptr<const DecodedRecord> Insert(DecodedRecord record);
 
   size_t capacity() const { return slot_mask_ + 1; }
+  // Every record cached now.
+  std::vector<std::shared_ptr<const DecodedRecord>> Records() const;
   // Approximate while lookups run (counters are relaxed).
   RecordCacheStats Stats() const;
 

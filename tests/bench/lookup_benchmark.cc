@@ -10,15 +10,18 @@
 // Not a test: nothing here asserts a time.
 #include <maxminddb.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "api/geo/v1/geo.pb.h"
 #include "benchmark/benchmark.h"
 #include "geo/common/clock.h"
@@ -26,6 +29,7 @@
 #include "geo/data/geo_store.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
+#include "geo/data/record_cache.h"
 #include "geo/http/gateway.h"
 #include "geo/server/server_metrics.h"
 #include "prometheus/registry.h"
@@ -272,6 +276,38 @@ void BM_RenderJsonOnly(benchmark::State& state) {
   }
 }
 
+// Not a timing: how the addresses spread over records, which bounds every
+// cache. `best_hit_rate` is the share of lookups that reach the N records
+// most looked up, N = the cache's slot count: no cache of that many records
+// (not even one that knew the traffic in advance) could hit more often.
+void BM_RecordDistribution(benchmark::State& state) {
+  const std::vector<IpAddress>& addresses = Addresses(state.range(0));
+  MMDB_s* mmdb = RawDatabase();
+  absl::flat_hash_map<uint32_t, int64_t> lookups_per_record;
+  for (auto _ : state) {
+    lookups_per_record.clear();
+    for (const IpAddress& address : addresses) {
+      int error = 0;
+      const MMDB_lookup_result_s result =
+          MMDB_lookup_sockaddr(mmdb, address.as_sockaddr(), &error);
+      if (result.found_entry) ++lookups_per_record[result.entry.offset];
+    }
+  }
+  std::vector<int64_t> counts;
+  counts.reserve(lookups_per_record.size());
+  for (const auto& [offset, count] : lookups_per_record)
+    counts.push_back(count);
+  std::sort(counts.begin(), counts.end(), std::greater<int64_t>());
+  const size_t slots =
+      RecordCache(DatabaseOptions().record_cache_slots).capacity();
+  int64_t top = 0;
+  for (size_t i = 0; i < counts.size() && i < slots; ++i) top += counts[i];
+  state.counters["distinct_records"] = static_cast<double>(counts.size());
+  state.counters["cache_slots"] = static_cast<double>(slots);
+  state.counters["best_hit_rate"] =
+      static_cast<double>(top) / static_cast<double>(addresses.size());
+}
+
 // What instrumentation adds to every call (LookupService's CallRecorder and
 // RecordCountry), to compare with the per-request time of the HTTP runs.
 void BM_MetricsPerCall(benchmark::State& state) {
@@ -296,6 +332,7 @@ BENCHMARK(BM_GeoStoreWarmCache)->Arg(0)->Arg(1);
 BENCHMARK(BM_GeoStoreMessage)->Arg(0)->Arg(1);
 BENCHMARK(BM_GeoStoreJson)->Arg(0)->Arg(1);
 BENCHMARK(BM_RenderJsonOnly);
+BENCHMARK(BM_RecordDistribution)->Arg(0)->Arg(1)->Iterations(1);
 BENCHMARK(BM_MetricsPerCall);
 
 }  // namespace
