@@ -661,6 +661,13 @@ void Database::InheritRenderedAnswers(const Database& previous) const {
   previous_records_ = std::move(records);
 }
 
+void Database::ReleaseInheritedRecords() const {
+  std::shared_ptr<const PreviousRecords> released;
+  absl::MutexLock lock(&previous_mu_);
+  // Freed after the lock is released (destruction order: lock first).
+  released = std::move(previous_records_);
+}
+
 RecordCacheStats Database::record_cache_stats() const {
   if (record_cache_ == nullptr) return RecordCacheStats();
   return record_cache_->Stats();

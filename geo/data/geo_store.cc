@@ -26,6 +26,8 @@ absl::Status GeoStore::Reload(const std::string& path) {
     Report(path, status, nullptr, absl::Now() - start);
     return status;
   }
+  const std::shared_ptr<const Database> current = Get(path);
+  if (current != nullptr) current->ReleaseInheritedRecords();
   // The expensive part (mmap, validation, probe lookups) runs with no lock.
   absl::StatusOr<std::shared_ptr<const Database>> database =
       options_.opener ? options_.opener(path) : Database::Open(path);
@@ -33,9 +35,7 @@ absl::Status GeoStore::Reload(const std::string& path) {
   if (status.ok()) {
     // Still outside the lock: the new database takes the records the one it
     // replaces has cached, to reuse their rendered answers.
-    if (std::shared_ptr<const Database> current = Get(path)) {
-      (*database)->InheritRenderedAnswers(*current);
-    }
+    if (current != nullptr) (*database)->InheritRenderedAnswers(*current);
     status = Install(slot, *database);
   }
   Report(path, status, status.ok() ? database->get() : nullptr,

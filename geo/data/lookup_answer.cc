@@ -37,6 +37,25 @@ void LookupAnswer::AppendRendered(const AnswerRenderer& render,
   out->append(render(response));
 }
 
+void LookupAnswer::AppendWire(std::string* out) const {
+  if (parts.size() == 1) {
+    const AnswerPart& part = parts.front();
+    out->append(part.record->wire());
+    geo::v1::LookupResponse per_lookup;
+    per_lookup.set_ip(ip);
+    per_lookup.set_network(part.network);
+    per_lookup.set_found(true);
+    if (part.record->has_autonomous_system()) {
+      per_lookup.mutable_autonomous_system()->set_network(part.network);
+    }
+    per_lookup.AppendToString(out);
+    return;
+  }
+  geo::v1::LookupResponse response;
+  ToResponse(&response);
+  response.AppendToString(out);
+}
+
 absl::string_view LookupAnswer::country_iso_code() const {
   // MergeFrom keeps the last non-empty value.
   absl::string_view iso_code;

@@ -40,6 +40,13 @@ struct LookupAnswer {
   // otherwise it renders the merged message.
   void AppendRendered(const AnswerRenderer& render, std::string* out) const;
 
+  // Appends ToResponse's message in protobuf wire format. With one part: the
+  // record's cached wire format, then a message holding only the per-lookup
+  // fields (ip, network, found, the autonomous system's network); protobuf
+  // parses concatenated messages as one, merged field by field, so no
+  // message is built. Otherwise the merged message, serialized.
+  void AppendWire(std::string* out) const;
+
   // The merged answer's country.iso_code, without merging.
   absl::string_view country_iso_code() const;
 };

@@ -81,6 +81,13 @@ size_t CheckAnswers(const GeoStore& store,
       }
       EXPECT_EQ(looked_up->SerializeAsString(), response.SerializeAsString());
       EXPECT_EQ(answer->country_iso_code(), response.country().iso_code());
+      // The wire form parses to the same message.
+      std::string wire;
+      answer->AppendWire(&wire);
+      geo::v1::LookupResponse parsed;
+      EXPECT_TRUE(parsed.ParseFromString(wire));
+      EXPECT_EQ(parsed.SerializeAsString(), response.SerializeAsString())
+          << address.ToString();
       EXPECT_EQ(answer->found(), response.found());
       EXPECT_EQ(response.ip(), address.ToString());
       if (answer->found()) {

@@ -1,6 +1,7 @@
 #include "geo/data/polling_watcher.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,12 @@ void PollingWatcher::Stop() {
 }
 
 void PollingWatcher::Run() {
+  if (options_.nice != 0 &&
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.nice) !=
+          0) {
+    Log(LogLevel::kWarn, "Cannot lower the watcher thread's priority",
+        {{"path", path_}, {"error", std::strerror(errno)}});
+  }
   while (!stop_.HasBeenNotified()) {
     PollOnce();
     if (clock_->WaitFor(options_.interval, &stop_)) return;

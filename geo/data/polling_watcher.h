@@ -64,6 +64,12 @@ struct PollingWatcherOptions {
   // loaded it before starting the watcher). Off by default: a file replaced
   // between the owner's load and Start() would otherwise be missed.
   bool skip_initial = false;
+  // Niceness of the watcher's thread, on which the callback (a reload) runs.
+  // Positive values make a reload yield the CPU to lookups: on a busy core,
+  // opening, prefaulting and validating a file in a few tens of milliseconds
+  // at full priority stalls every request queued behind it (issue 8: p99
+  // during reloads). Linux sets niceness per thread.
+  int nice = 0;
 };
 
 // Thread-safe. Identity is (device, inode, size, mtime) of the file the path

@@ -18,6 +18,7 @@ size_t RoundUpToPowerOfTwo(size_t n) {
 void DecodedRecord::SetFields(const geo::v1::LookupResponse& fields) {
   wire_ = fields.SerializeAsString();
   country_iso_code_ = fields.country().iso_code();
+  has_autonomous_system_ = HasAutonomousSystem(fields);
 }
 
 geo::v1::LookupResponse DecodedRecord::Fields() const {

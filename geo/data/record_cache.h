@@ -48,6 +48,8 @@ class DecodedRecord {
   const std::string& wire() const { return wire_; }
   // Kept apart for the per-lookup country metric.
   const std::string& country_iso_code() const { return country_iso_code_; }
+  // HasAutonomousSystem of the fields: a lookup gives it the network.
+  bool has_autonomous_system() const { return has_autonomous_system_; }
 
   // The record's answer rendered by `render` on first use and kept for the
   // record's lifetime, so each cached record is rendered once (the HTTP
@@ -63,6 +65,7 @@ class DecodedRecord {
  private:
   std::string wire_;
   std::string country_iso_code_;
+  bool has_autonomous_system_ = false;
   struct RenderedAnswer {
     absl::once_flag once;
     std::optional<AnswerTemplate> answer;

@@ -120,6 +120,8 @@ absl::Status GeoServer::Init() {
     watch.observer = observer_.get();
     watch.reloaded_message = "";  // GeoStore logs "Database reloaded".
     watch.skip_initial = loaded[i];
+    // Reloads yield to lookups on a busy core (see PollingWatcherOptions).
+    watch.nice = 10;
     GeoStore* store = store_.get();
     watchers_.push_back(std::make_unique<PollingWatcher>(
         options_.db_paths[i],

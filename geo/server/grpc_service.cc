@@ -2,6 +2,10 @@
 
 #include <string>
 
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+
 namespace geo {
 namespace {
 
@@ -11,16 +15,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-// Runs `method` with the call's origin (peer and x-forwarded-for metadata, as
-// grpc-gateway forwards them) and finishes the call.
-template <typename Request, typename Response>
-grpc::ServerUnaryReactor* Serve(
-    const LookupService* service,
-    absl::Status (LookupService::*method)(const CallOrigin&, const Request&,
-                                          Response*) const,
-    grpc::CallbackServerContext* context, const Request* request,
-    Response* response) {
-  const std::string peer = context->peer();
+// The call's origin (peer and x-forwarded-for metadata, as grpc-gateway
+// forwards them); views `peer` and the context's metadata.
+CallOrigin OriginOf(grpc::CallbackServerContext* context,
+                    const std::string& peer) {
   CallOrigin origin;
   origin.protocol = Protocol::kGrpc;
   origin.peer = peer;
@@ -29,17 +27,53 @@ grpc::ServerUnaryReactor* Serve(
   for (auto it = first; it != last; ++it) {
     origin.forwarded_for.emplace_back(it->second.data(), it->second.size());
   }
+  return origin;
+}
+
+// Runs `method` with the call's origin and finishes the call.
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* Serve(
+    const LookupService* service,
+    absl::Status (LookupService::*method)(const CallOrigin&, const Request&,
+                                          Response*) const,
+    grpc::CallbackServerContext* context, const Request* request,
+    Response* response) {
+  const std::string peer = context->peer();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus((service->*method)(origin, *request, response)));
+  reactor->Finish(ToGrpcStatus(
+      (service->*method)(OriginOf(context, peer), *request, response)));
   return reactor;
 }
 
 }  // namespace
 
 grpc::ServerUnaryReactor* GrpcGeoService::Lookup(
-    grpc::CallbackServerContext* context, const geo::v1::LookupRequest* request,
-    geo::v1::LookupResponse* response) {
-  return Serve(service_, &LookupService::Lookup, context, request, response);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  geo::v1::LookupRequest request;
+  // Deserializing consumes the buffer; the copy shares its slices.
+  grpc::ByteBuffer request_copy(*request_bytes);
+  if (!grpc::SerializationTraits<geo::v1::LookupRequest>::Deserialize(
+           &request_copy, &request)
+           .ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "request is not a geo.v1.LookupRequest"));
+    return reactor;
+  }
+  const std::string peer = context->peer();
+  absl::StatusOr<LookupAnswer> answer =
+      service_->Answer(OriginOf(context, peer), request);
+  if (!answer.ok()) {
+    reactor->Finish(ToGrpcStatus(answer.status()));
+    return reactor;
+  }
+  std::string wire;
+  answer->AppendWire(&wire);
+  grpc::Slice slice(wire);
+  *response_bytes = grpc::ByteBuffer(&slice, 1);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcGeoService::BatchLookup(

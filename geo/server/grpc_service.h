@@ -8,14 +8,31 @@
 
 namespace geo {
 
-class GrpcGeoService final : public geo::v1::GeoService::CallbackService {
+// Lookup, the hot path, is a raw method: its response is written as bytes,
+// the cached record's wire format followed by the per-lookup fields
+// (LookupAnswer::AppendWire), so no message is built or serialized per call.
+// Clients see an ordinary geo.v1.LookupResponse.
+using GrpcGeoServiceBase = geo::v1::GeoService::WithRawCallbackMethod_Lookup<
+    geo::v1::GeoService::WithCallbackMethod_BatchLookup<
+        geo::v1::GeoService::WithCallbackMethod_Check<
+            geo::v1::GeoService::WithCallbackMethod_ListDatabases<
+                geo::v1::GeoService::Service>>>>;
+
+class GrpcGeoService final : public GrpcGeoServiceBase {
  public:
+  // The synchronous signatures stay the generated ones (they abort: every
+  // method here is a callback method).
+  using GrpcGeoServiceBase::BatchLookup;
+  using GrpcGeoServiceBase::Check;
+  using GrpcGeoServiceBase::ListDatabases;
+  using GrpcGeoServiceBase::Lookup;
+
   // `service` must outlive this object.
   explicit GrpcGeoService(const LookupService* service) : service_(service) {}
 
   grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* context,
-                                   const geo::v1::LookupRequest* request,
-                                   geo::v1::LookupResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* BatchLookup(
       grpc::CallbackServerContext* context,
       const geo::v1::BatchLookupRequest* request,
