@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
 #include "geo/data/test_data.h"
@@ -24,6 +25,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/server_process.h"
@@ -118,6 +120,40 @@ class ServerE2eTest : public ::testing::Test {
   std::vector<SourceRecord> city_;
   std::vector<SourceRecord> asn_;
 };
+
+// Lookup is a raw gRPC method (it writes the cached wire format); a body that
+// is not a LookupRequest still gets a clear INVALID_ARGUMENT, and the server
+// goes on answering.
+TEST_F(ServerE2eTest, GrpcLookupRefusesABodyThatIsNotALookupRequest) {
+  auto server = StartServer({});
+  ASSERT_TRUE(server.ok()) << server.status();
+  grpc::GenericStub generic(grpc::CreateChannel(
+      server->grpc_target(), grpc::InsecureChannelCredentials()));
+  // A field tag whose varint never ends.
+  const char garbage[] = {'\xff', '\xff', '\xff', '\xff'};
+  grpc::Slice slice(garbage, sizeof garbage);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext context;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/geo.v1.GeoService/Lookup", grpc::StubOptions(),
+                    &request, &response, [&](grpc::Status finished) {
+                      status = std::move(finished);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("LookupRequest"));
+
+  auto stub = Stub(*server);
+  grpc::ClientContext next_context;
+  geo::v1::LookupRequest lookup;
+  lookup.set_ip(CityRecord().address);
+  geo::v1::LookupResponse answer;
+  ASSERT_TRUE(stub->Lookup(&next_context, lookup, &answer).ok());
+  EXPECT_TRUE(answer.found());
+}
 
 // The HTTP answer is rendered from each cached record's template (issue 8):
 // it must be byte for byte what protobuf's JSON printer makes of the gRPC
