@@ -77,42 +77,46 @@ PollingWatcher::Stats PollingWatcher::stats() const {
   return stats_;
 }
 
+absl::StatusOr<PollingWatcher::FileIdentity> PollingWatcher::Identify() const {
+  struct stat info;
+  if (stat(path_.c_str(), &info) != 0) {
+    return ErrnoStatus(errno, "cannot stat watched file", path_);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("watched path ", path_, " is not a regular file"));
+  }
+  return FileIdentity{info.st_dev, info.st_ino, info.st_size,
+                      static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 +
+                          info.st_mtim.tv_nsec};
+}
+
+absl::Status PollingWatcher::LoadNow() {
+  absl::MutexLock lock(&poll_mu_);
+  // The stat comes first: whatever replaces the file after it is newer than
+  // what the callback may have read, and differs from the recorded identity.
+  absl::StatusOr<FileIdentity> identity = Identify();
+  absl::Status status = callback_(path_);
+  if (identity.ok() && status.ok()) attempted_ = *identity;
+  return status;
+}
+
 void PollingWatcher::PollOnce() {
   absl::MutexLock lock(&poll_mu_);
   {
     absl::MutexLock stats_lock(&stats_mu_);
     ++stats_.polls;
   }
-  struct stat info;
-  if (stat(path_.c_str(), &info) != 0) {
-    const int error = errno;
+  absl::StatusOr<FileIdentity> identified = Identify();
+  if (!identified.ok()) {
     candidate_.reset();
     // Forget the loaded version: a re-created file may reuse its inode, size
     // and mtime (same content copied with cp -p) and must still be loaded.
-    if (error == ENOENT) attempted_.reset();
-    first_poll_ = false;
-    ReportError(ErrnoStatus(error, "cannot stat watched file", path_));
+    if (absl::IsNotFound(identified.status())) attempted_.reset();
+    ReportError(identified.status());
     return;
   }
-  if (!S_ISREG(info.st_mode)) {
-    candidate_.reset();
-    first_poll_ = false;
-    ReportError(absl::FailedPreconditionError(
-        absl::StrCat("watched path ", path_, " is not a regular file")));
-    return;
-  }
-  const FileIdentity identity{
-      info.st_dev, info.st_ino, info.st_size,
-      static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 +
-          info.st_mtim.tv_nsec};
-  if (first_poll_) {
-    first_poll_ = false;
-    if (options_.skip_initial) {
-      attempted_ = identity;
-      ClearError();
-      return;
-    }
-  }
+  const FileIdentity& identity = *identified;
   if (attempted_.has_value() && *attempted_ == identity) {
     candidate_.reset();
     ClearError();

@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -60,10 +61,6 @@ struct PollingWatcherOptions {
   // empty to leave success logging to the callback (GeoStore::Reload logs
   // "Database reloaded" with type and build epoch itself).
   std::string reloaded_message = "Watched file reloaded";
-  // Treat the file present at the first poll as already loaded (the owner
-  // loaded it before starting the watcher). Off by default: a file replaced
-  // between the owner's load and Start() would otherwise be missed.
-  bool skip_initial = false;
   // Niceness of the watcher's thread, on which the callback (a reload) runs.
   // Positive values make a reload yield the CPU to lookups: on a busy core,
   // opening, prefaulting and validating a file in a few tens of milliseconds
@@ -90,6 +87,15 @@ class PollingWatcher {
 
   PollingWatcher(const PollingWatcher&) = delete;
   PollingWatcher& operator=(const PollingWatcher&) = delete;
+
+  // The owner's first load, on the caller's thread, before Start(): stats
+  // the file, then runs the callback. When both succeed, the identity seen
+  // *before* the callback ran is the loaded version, so a file replaced at
+  // any moment after the stat (even before the polling thread first runs)
+  // is a new version that the polls load. When either fails nothing is
+  // recorded and the polls keep trying. Logs and observer calls are left to
+  // the callback: this is a start-up load, not a reload.
+  absl::Status LoadNow() ABSL_LOCKS_EXCLUDED(poll_mu_);
 
   // Starts the polling thread (first poll at once). A watcher starts once;
   // after Stop() it cannot be restarted.
@@ -131,6 +137,8 @@ class PollingWatcher {
   void ReportError(const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_) ABSL_LOCKS_EXCLUDED(stats_mu_);
   void ClearError() ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
+  // stat(2) of the watched path, which must be a regular file.
+  absl::StatusOr<FileIdentity> Identify() const;
   void Load(const FileIdentity& identity)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_) ABSL_LOCKS_EXCLUDED(stats_mu_);
 
@@ -141,7 +149,6 @@ class PollingWatcher {
 
   // Held for a whole poll, callback included: polls never overlap.
   absl::Mutex poll_mu_ ABSL_ACQUIRED_BEFORE(stats_mu_);
-  bool first_poll_ ABSL_GUARDED_BY(poll_mu_) = true;
   // The version last handed to the callback (accepted or not).
   std::optional<FileIdentity> attempted_ ABSL_GUARDED_BY(poll_mu_);
   // A new version seen but not yet settled, and for how many polls.

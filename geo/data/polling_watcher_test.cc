@@ -104,17 +104,43 @@ TEST_F(PollingWatcherTest, LoadsOnlyAfterTheFileSettles) {
   EXPECT_EQ(observer_.reloaded, 1);
 }
 
-TEST_F(PollingWatcherTest, SkipInitialTreatsTheFirstFileAsLoaded) {
+TEST_F(PollingWatcherTest, LoadNowMakesTheFirstLoadAndPollsSkipThatVersion) {
   ASSERT_TRUE(testing::WriteFile(path_, "version 1"));
-  options_.skip_initial = true;
   auto watcher = MakeWatcher();
+  EXPECT_TRUE(watcher->LoadNow().ok());
+  EXPECT_EQ(recorder_.calls(), 1);
   for (int i = 0; i < 3; ++i) watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 0);
+  EXPECT_EQ(recorder_.calls(), 1);
   ASSERT_TRUE(testing::ReplaceFile(path_, "version 2"));
   watcher->PollOnce();
   watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 1);
+  EXPECT_EQ(recorder_.calls(), 2);
   EXPECT_EQ(recorder_.last(), "version 2");
+}
+
+// The race the start-up load used to lose: the file is replaced after the
+// owner loaded it and before the polling thread's first poll.
+TEST_F(PollingWatcherTest, FileReplacedBeforeTheFirstPollIsLoaded) {
+  ASSERT_TRUE(testing::WriteFile(path_, "version 1"));
+  auto watcher = MakeWatcher();
+  ASSERT_TRUE(watcher->LoadNow().ok());
+  ASSERT_TRUE(testing::ReplaceFile(path_, "version 2"));
+  watcher->PollOnce();
+  watcher->PollOnce();
+  EXPECT_EQ(recorder_.calls(), 2);
+  EXPECT_EQ(recorder_.last(), "version 2");
+}
+
+TEST_F(PollingWatcherTest, FailedLoadNowIsRetriedByThePolls) {
+  ASSERT_TRUE(testing::WriteFile(path_, "version 1"));
+  recorder_.set_result(absl::InvalidArgumentError("corrupt"));
+  auto watcher = MakeWatcher();
+  EXPECT_FALSE(watcher->LoadNow().ok());
+  recorder_.set_result(absl::OkStatus());
+  watcher->PollOnce();
+  watcher->PollOnce();
+  EXPECT_EQ(recorder_.calls(), 2);
+  EXPECT_EQ(watcher->stats().reloads, 1);
 }
 
 TEST_F(PollingWatcherTest, AtomicRenameWithSameSizeIsANewVersion) {

@@ -85,56 +85,39 @@ absl::Status GeoServer::Init() {
 
   // Databases: a file that is missing or bad at start is not fatal. The
   // updater's initContainer may still be writing it, or an operator is about
-  // to drop it in; readiness stays false until its watcher loads it.
+  // to drop it in; readiness stays false until its watcher loads it. Each
+  // watcher makes the first load itself (LoadNow), so a file replaced right
+  // after it, before the polling thread first runs, is still seen as new.
   GeoStoreOptions store_options;
   store_options.paths = options_.db_paths;
   store_options.allow_type_change = options_.allow_type_change;
   store_options.observer = observer_.get();
   store_ = std::make_unique<GeoStore>(store_options);
-  std::vector<bool> loaded;
   for (const std::string& path : options_.db_paths) {
-    loaded.push_back(store_->Reload(path).ok());
+    PollingWatcherOptions watch;
+    watch.interval = options_.poll_interval;
+    watch.clock = clock_;
+    watch.observer = observer_.get();
+    watch.reloaded_message = "";  // GeoStore logs "Database reloaded".
+    // Reloads yield to lookups on a busy core (see PollingWatcherOptions).
+    watch.nice = 10;
+    GeoStore* store = store_.get();
+    watchers_.push_back(std::make_unique<PollingWatcher>(
+        path, [store](const std::string& path) { return store->Reload(path); },
+        watch));
+    // GeoStore logged and counted a failure; the watcher retries it.
+    watchers_.back()->LoadNow().IgnoreError();
   }
 
   // The policy: an unreadable or invalid file at start is an error, because
   // starting without it would allow everything the operator meant to deny.
   policies_ = std::make_unique<policy::PolicyStore>();
   if (!options_.policy_path.empty()) {
-    absl::Status status = policies_->Reload(options_.policy_path);
-    metrics_->RecordPolicyReload(status.ok());
-    if (!status.ok()) return status;
-    Log(LogLevel::kInfo, "Policy loaded", {{"path", options_.policy_path}});
-  }
-
-  LookupService::Options service_options;
-  service_options.max_batch_size = options_.max_batch_size;
-  lookup_service_ = std::make_unique<LookupService>(
-      store_.get(), policies_.get(), callers_.get(), metrics_.get(), clock_,
-      service_options);
-
-  // Watchers: one per database file, one for the policy.
-  for (size_t i = 0; i < options_.db_paths.size(); ++i) {
-    PollingWatcherOptions watch;
-    watch.interval = options_.poll_interval;
-    watch.clock = clock_;
-    watch.observer = observer_.get();
-    watch.reloaded_message = "";  // GeoStore logs "Database reloaded".
-    watch.skip_initial = loaded[i];
-    // Reloads yield to lookups on a busy core (see PollingWatcherOptions).
-    watch.nice = 10;
-    GeoStore* store = store_.get();
-    watchers_.push_back(std::make_unique<PollingWatcher>(
-        options_.db_paths[i],
-        [store](const std::string& path) { return store->Reload(path); },
-        watch));
-  }
-  if (!options_.policy_path.empty()) {
     PollingWatcherOptions watch;
     watch.interval = options_.poll_interval;
     watch.clock = clock_;
     watch.observer = observer_.get();
     watch.reloaded_message = "Policy reloaded";
-    watch.skip_initial = true;
     policy::PolicyStore* policies = policies_.get();
     ServerMetrics* metrics = metrics_.get();
     watchers_.push_back(std::make_unique<PollingWatcher>(
@@ -149,7 +132,16 @@ absl::Status GeoServer::Init() {
           return status;
         },
         watch));
+    absl::Status status = watchers_.back()->LoadNow();
+    if (!status.ok()) return status;
+    Log(LogLevel::kInfo, "Policy loaded", {{"path", options_.policy_path}});
   }
+
+  LookupService::Options service_options;
+  service_options.max_batch_size = options_.max_batch_size;
+  lookup_service_ = std::make_unique<LookupService>(
+      store_.get(), policies_.get(), callers_.get(), metrics_.get(), clock_,
+      service_options);
 
   // gRPC: health (NOT_SERVING until ready) and reflection.
   grpc::EnableDefaultHealthCheckService(true);

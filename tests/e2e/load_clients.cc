@@ -16,10 +16,9 @@ void HttpLookupLoop(const ServerProcess& server,
   http::CurlClient http;
   const std::string url = server.http_url("/v1/lookup/" + expect.address);
   while (!stop.load()) {
-    const absl::Time sent = absl::Now();
     auto response = http.Get(url);
     if (!response.ok()) {
-      outcomes->Failure(sent, std::string(response.status().message()));
+      outcomes->Failure(std::string(response.status().message()));
       absl::SleepFor(absl::Milliseconds(5));
       continue;
     }
@@ -43,7 +42,6 @@ void GrpcLookupLoop(const ServerProcess& server,
   auto stub = geo::v1::GeoService::NewStub(grpc::CreateChannel(
       server.grpc_target(), grpc::InsecureChannelCredentials()));
   while (!stop.load()) {
-    const absl::Time sent = absl::Now();
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     geo::v1::LookupRequest request;
@@ -53,8 +51,8 @@ void GrpcLookupLoop(const ServerProcess& server,
     if (status.ok() && response.country().iso_code() == expect.country) {
       outcomes->Ok();
     } else {
-      outcomes->Failure(sent, absl::StrCat("gRPC ", status.error_code(), " ",
-                                           status.error_message()));
+      outcomes->Failure(absl::StrCat("gRPC ", status.error_code(), " ",
+                                     status.error_message()));
       absl::SleepFor(absl::Milliseconds(5));
     }
   }

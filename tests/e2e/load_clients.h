@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tests/e2e/server_process.h"
 
@@ -20,31 +21,41 @@ namespace geo::testing {
 
 // Tallies of what clients saw. Thread-safe.
 //
-// A request that fails after it was sent at or after the moment the server
-// stops accepting (SIGTERM + drain delay: load balancers have stopped routing
-// by then) was never accepted, and a client retries it elsewhere. A request
-// sent before that moment must succeed.
+// Without a shutdown every failure counts. After `set_shutdown(signalled,
+// drain_delay)` the server must keep serving normally until at least
+// `signalled + drain_delay` (it starts its drain delay only after the signal
+// arrives), so a failure the client *observed* before then is a failure of
+// the server. One observed later may be a request that raced the listener
+// close (an HTTP keep-alive connection closed while idle, a gRPC stream
+// behind the GOAWAY): a client retries those elsewhere, so they count as not
+// accepted. Whether requests in flight at the close finish is checked
+// deterministically by the test itself, never by these timestamps: on a
+// loaded 2-core machine a client thread can sit descheduled for over a
+// second between taking a timestamp and sending (CI saw it).
 class Outcomes {
  public:
-  void set_accepting_until(absl::Time cutoff) {
-    accepting_until_ns_.store(absl::ToUnixNanos(cutoff));
+  void set_shutdown(absl::Time signalled, absl::Duration drain_delay) {
+    signalled_ns_.store(absl::ToUnixNanos(signalled));
+    serving_until_ns_.store(absl::ToUnixNanos(signalled + drain_delay));
   }
-  // Classifies a failed request that was sent at `sent`. A refused
-  // connection is never a failure of an accepted request, whenever the client
-  // thought it sent it: on loopback only a closed listener refuses, and the
-  // server closes it only after the drain delay. (Timestamps alone are not
-  // enough: on a loaded 2-core machine, under sanitizers, a client thread can
-  // sit descheduled for over a second between taking `sent` and connecting.)
-  void Failure(absl::Time sent, const std::string& what) {
+  // Classifies a failed request. A refused connection is never an accepted
+  // request that failed: on loopback only a closed listener refuses.
+  void Failure(const std::string& what) {
+    const int64_t observed = absl::ToUnixNanos(absl::Now());
     if (what.find("Couldn't connect") != std::string::npos ||
         what.find("Connection refused") != std::string::npos ||
-        absl::ToUnixNanos(sent) >= accepting_until_ns_.load()) {
+        observed >= serving_until_ns_.load()) {
       NotAccepted();
     } else {
       Failed(what);
     }
   }
-  void Ok() { ok_.fetch_add(1, std::memory_order_relaxed); }
+  void Ok() {
+    ok_.fetch_add(1, std::memory_order_relaxed);
+    if (absl::ToUnixNanos(absl::Now()) > signalled_ns_.load()) {
+      ok_after_signal_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   // Refused before the server accepted the request (listener closed).
   void NotAccepted() { not_accepted_.fetch_add(1, std::memory_order_relaxed); }
   void Failed(const std::string& what) {
@@ -53,6 +64,8 @@ class Outcomes {
     if (examples_.size() < 5) examples_.push_back(what);
   }
   int ok() const { return ok_.load(); }
+  // Successes that completed after the shutdown signal was sent.
+  int ok_after_signal() const { return ok_after_signal_.load(); }
   int not_accepted() const { return not_accepted_.load(); }
   int failed() const { return failed_.load(); }
   std::string examples() const {
@@ -64,8 +77,10 @@ class Outcomes {
   }
 
  private:
-  std::atomic<int64_t> accepting_until_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> signalled_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> serving_until_ns_{std::numeric_limits<int64_t>::max()};
   std::atomic<int> ok_{0};
+  std::atomic<int> ok_after_signal_{0};
   std::atomic<int> not_accepted_{0};
   std::atomic<int> failed_{0};
   mutable absl::Mutex mu_;
