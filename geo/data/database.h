@@ -65,19 +65,26 @@ class Database {
   absl::Time loaded_at() const { return loaded_at_; }
 
   // Takes the records `previous` (the database this one replaces) has
-  // cached, so that a miss here reuses the rendered answer of an identical
-  // record there. Held until this database has missed twice as many times
-  // as it took records (its cache has turned over by then), then released.
-  // Called by GeoStore before the swap; a no-op without caches.
+  // cached, then those it inherited itself and still holds (up to one
+  // cache's worth in all), so that a miss here reuses the rendered answer of
+  // an identical record there. Held until this database has missed twice as
+  // many times as it took records (its cache has turned over by then), then
+  // released. Called by GeoStore before the swap; a no-op without caches.
   void InheritRenderedAnswers(const Database& previous) const
       ABSL_LOCKS_EXCLUDED(previous_mu_);
 
-  // Lets go of what InheritRenderedAnswers took. GeoStore calls it when it
-  // starts replacing this database, so that a reload never holds three
-  // generations of records (this one's inheritance, its cache, and the new
-  // database's cache) at once: the reload-time memory peak stays two files
-  // and one cache.
+  // Lets go of what InheritRenderedAnswers took. GeoStore calls it once the
+  // database replacing this one has inherited from it, so inherited records
+  // are held by one database at a time, never stacked up over a run of
+  // reloads.
   void ReleaseInheritedRecords() const ABSL_LOCKS_EXCLUDED(previous_mu_);
+
+  // Called by GeoStore on the reloading thread once this database has been
+  // replaced: empties its record cache and drops its page mappings in
+  // chunks, yielding the CPU in between, so that whichever thread lets go of
+  // it last (possibly a request thread) has little left to free. Lookups
+  // still running on it keep working: a miss decodes, a page faults back in.
+  void Retire() const;
 
   // Hits and misses of the decoded-record cache; all zero when disabled.
   RecordCacheStats record_cache_stats() const;

@@ -27,16 +27,24 @@ absl::Status GeoStore::Reload(const std::string& path) {
     return status;
   }
   const std::shared_ptr<const Database> current = Get(path);
-  if (current != nullptr) current->ReleaseInheritedRecords();
   // The expensive part (mmap, validation, probe lookups) runs with no lock.
   absl::StatusOr<std::shared_ptr<const Database>> database =
       options_.opener ? options_.opener(path) : Database::Open(path);
   absl::Status status = database.status();
   if (status.ok()) {
     // Still outside the lock: the new database takes the records the one it
-    // replaces has cached, to reuse their rendered answers.
-    if (current != nullptr) (*database)->InheritRenderedAnswers(*current);
-    status = Install(slot, *database);
+    // replaces has cached (and inherited), to reuse their rendered answers;
+    // the old one lets go of its inheritance at once, so no more than one
+    // cache's worth of inherited records is ever held.
+    if (current != nullptr) {
+      (*database)->InheritRenderedAnswers(*current);
+      current->ReleaseInheritedRecords();
+    }
+    std::shared_ptr<const Database> replaced;
+    status = Install(slot, *database, &replaced);
+    // Freeing the replaced database (its cache, its mappings) is work too:
+    // done here in small steps, not by whichever lookup lets go of it last.
+    if (replaced != nullptr) replaced->Retire();
   }
   Report(path, status, status.ok() ? database->get() : nullptr,
          absl::Now() - start);
@@ -44,8 +52,9 @@ absl::Status GeoStore::Reload(const std::string& path) {
 }
 
 absl::Status GeoStore::Install(size_t slot,
-                               std::shared_ptr<const Database> database) {
-  std::shared_ptr<const Database> previous;
+                               std::shared_ptr<const Database> database,
+                               std::shared_ptr<const Database>* replaced) {
+  std::shared_ptr<const Database>& previous = *replaced;
   {
     absl::MutexLock lock(&mu_);
     const std::shared_ptr<const Database>& current = slots_[slot];
@@ -59,8 +68,7 @@ absl::Status GeoStore::Install(size_t slot,
     previous = std::move(slots_[slot]);
     slots_[slot] = std::move(database);
   }
-  // `previous` is released here, outside the lock: if this was the last
-  // reference, munmap runs without blocking readers.
+  // The caller releases `previous`, outside the lock.
   return absl::OkStatus();
 }
 

@@ -102,7 +102,9 @@ class GeoStore {
   // Databases() without a heap allocation for the usual one or two slots.
   absl::InlinedVector<std::shared_ptr<const Database>, 2> Snapshot() const
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status Install(size_t slot, std::shared_ptr<const Database> database)
+  // Puts `database` in `slot`; `replaced` receives what was there.
+  absl::Status Install(size_t slot, std::shared_ptr<const Database> database,
+                       std::shared_ptr<const Database>* replaced)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Report(const std::string& path, const absl::Status& status,
               const Database* database, absl::Duration duration) const;

@@ -168,6 +168,21 @@ TEST(LookupAnswerTest, ARecordIsRenderedOnceAndSharedByLookups) {
   EXPECT_EQ(one, two);
 }
 
+// Each address's JSON body through `renderer`.
+std::vector<std::string> RenderAll(const GeoStore& store,
+                                   const std::vector<IpAddress>& addresses,
+                                   const AnswerRenderer& renderer) {
+  std::vector<std::string> bodies;
+  for (const IpAddress& address : addresses) {
+    absl::StatusOr<LookupAnswer> answer = store.Find(address, "en");
+    EXPECT_TRUE(answer.ok());
+    std::string body;
+    if (answer.ok()) answer->AppendRendered(renderer, &body);
+    bodies.push_back(body);
+  }
+  return bodies;
+}
+
 // A reload hands the new database the records the old one cached
 // (Database::InheritRenderedAnswers): an unchanged record keeps its rendered
 // answer, a changed one is rendered afresh.
@@ -187,18 +202,7 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
     ++renders;
     return Render(r);
   };
-  // Renders every answer; returns them.
-  auto answer_all = [&] {
-    std::vector<std::string> bodies;
-    for (const IpAddress& address : addresses) {
-      absl::StatusOr<LookupAnswer> answer = store->Find(address, "en");
-      EXPECT_TRUE(answer.ok());
-      std::string body;
-      if (answer.ok()) answer->AppendRendered(counting, &body);
-      bodies.push_back(body);
-    }
-    return bodies;
-  };
+  auto answer_all = [&] { return RenderAll(*store, addresses, counting); };
   const std::vector<std::string> first = answer_all();
   ASSERT_GT(renders, 10);
 
@@ -228,6 +232,34 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
     ASSERT_TRUE(response.ok());
     EXPECT_EQ(other[i], Render(*response)) << addresses[i].ToString();
   }
+}
+
+// Reloads in quick succession: a record nobody asked for between two of
+// them keeps its rendered answer, because a database passes on what it
+// inherited as well as what it cached.
+TEST(LookupAnswerTest, ARunOfReloadsKeepsTheAnswersOfRecordsUnusedInBetween) {
+  const std::string dir = testing::NewTempDir();
+  const std::string path = dir + "/City.mmdb";
+  const std::string city =
+      testing::ReadFile(TestDataFile("GeoIP2-City-Test.mmdb"));
+  ASSERT_TRUE(testing::ReplaceFile(path, city));
+  std::unique_ptr<GeoStore> store = LoadedStore({path});
+  const std::vector<IpAddress> addresses =
+      SourceAddresses("GeoIP2-City-Test.json");
+  int renders = 0;
+  const AnswerRenderer counting = [&](const geo::v1::LookupResponse& r) {
+    ++renders;
+    return Render(r);
+  };
+  const std::vector<std::string> first = RenderAll(*store, addresses, counting);
+  ASSERT_GT(renders, 10);
+  for (int reload = 0; reload < 3; ++reload) {
+    ASSERT_TRUE(testing::ReplaceFile(path, city));
+    ASSERT_TRUE(store->Reload(path).ok());
+  }
+  renders = 0;
+  EXPECT_EQ(RenderAll(*store, addresses, counting), first);
+  EXPECT_EQ(renders, 0);
 }
 
 }  // namespace

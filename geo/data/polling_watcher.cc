@@ -1,7 +1,6 @@
 #include "geo/data/polling_watcher.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "geo/common/background_work.h"
 #include "geo/common/logging.h"
 
 namespace geo {
@@ -60,11 +60,12 @@ void PollingWatcher::Stop() {
 }
 
 void PollingWatcher::Run() {
-  if (options_.nice != 0 &&
-      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.nice) !=
-          0) {
-    Log(LogLevel::kWarn, "Cannot lower the watcher thread's priority",
-        {{"path", path_}, {"error", std::strerror(errno)}});
+  if (options_.nice != 0) {
+    absl::Status niced = SetThisThreadNiceness(options_.nice);
+    if (!niced.ok()) {
+      Log(LogLevel::kWarn, "Cannot lower the watcher thread's priority",
+          {{"path", path_}, {"error", niced}});
+    }
   }
   while (!stop_.HasBeenNotified()) {
     PollOnce();

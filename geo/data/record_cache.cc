@@ -1,8 +1,10 @@
 #include "geo/data/record_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "geo/common/background_work.h"
 
 namespace geo {
 namespace {
@@ -46,13 +48,24 @@ void DecodedRecord::ShareRenderedAnswer(const DecodedRecord& same) {
 }
 
 PreviousRecords::PreviousRecords(
-    std::vector<std::shared_ptr<const DecodedRecord>> records) {
-  by_content_.reserve(records.size());
+    std::vector<std::shared_ptr<const DecodedRecord>> records,
+    size_t max_records) {
+  by_content_.reserve(std::min(records.size(), max_records));
+  size_t hashed = 0;
   for (std::shared_ptr<const DecodedRecord>& record : records) {
+    if (by_content_.size() >= max_records) break;
+    // Built on the reloading thread: hashing 64 Ki records' wire takes
+    // milliseconds, so give a request thread sharing the core its turn.
+    if (++hashed % 64 == 0) YieldToRequests();
     const std::pair<absl::string_view, absl::string_view> key(record->wire(),
                                                               record->language);
     by_content_.emplace(key, std::move(record));
   }
+}
+
+void PreviousRecords::AppendTo(
+    std::vector<std::shared_ptr<const DecodedRecord>>* records) const {
+  for (const auto& [key, record] : by_content_) records->push_back(record);
 }
 
 const DecodedRecord* PreviousRecords::Find(const DecodedRecord& record) const {
@@ -63,35 +76,49 @@ const DecodedRecord* PreviousRecords::Find(const DecodedRecord& record) const {
 }
 
 RecordCache::RecordCache(size_t slots)
-    : slot_mask_(RoundUpToPowerOfTwo(slots < kShards ? kShards : slots) - 1),
+    : set_mask_(RoundUpToPowerOfTwo(std::max(slots, 2 * kShards)) / 2 - 1),
       shards_(new Shard[kShards]) {
-  const size_t per_shard = capacity() / kShards;
   for (size_t i = 0; i < kShards; ++i) {
     absl::MutexLock lock(&shards_[i].mu);
-    shards_[i].slots.resize(per_shard);
+    shards_[i].slots = std::make_unique<Slot[]>(slots_per_shard());
   }
 }
 
-size_t RecordCache::SlotOf(uint32_t offset, absl::string_view language) const {
+size_t RecordCache::SetOf(uint32_t offset, absl::string_view language) const {
   // Offsets of neighbouring records differ by their sizes (tens to hundreds
-  // of bytes), so the offset alone would leave most slots unused: mix it.
-  return absl::HashOf(offset, language) & slot_mask_;
+  // of bytes), so the offset alone would leave most sets unused: mix it.
+  return absl::HashOf(offset, language) & set_mask_;
 }
+
+namespace {
+
+bool Holds(const std::shared_ptr<const DecodedRecord>& record, uint32_t offset,
+           absl::string_view language) {
+  return record != nullptr && record->offset == offset &&
+         record->language == language;
+}
+
+}  // namespace
 
 std::shared_ptr<const DecodedRecord> RecordCache::Find(
     uint32_t offset, absl::string_view language) const {
-  const size_t slot = SlotOf(offset, language);
-  // Low bits pick the shard, the rest the slot inside it, so every slot of
-  // the direct-mapped table is reachable.
-  const Shard& shard = shards_[slot % kShards];
+  const size_t set = SetOf(offset, language);
+  // Low bits pick the shard, the rest the set inside it, so every set is
+  // reachable.
+  const Shard& shard = shards_[set % kShards];
   std::shared_ptr<const DecodedRecord> record;
   {
     absl::ReaderMutexLock lock(&shard.mu);
-    const std::shared_ptr<const DecodedRecord>& occupant =
-        shard.slots[slot / kShards];
-    if (occupant != nullptr && occupant->offset == offset &&
-        occupant->language == language) {
-      record = occupant;
+    const Slot* ways = &shard.slots[2 * (set / kShards)];
+    for (int way = 0; way < 2; ++way) {
+      if (Holds(ways[way].record, offset, language)) {
+        record = ways[way].record;
+        // Read first: a hot record's line is not written on every hit.
+        if (!ways[way].hit.load(std::memory_order_relaxed)) {
+          ways[way].hit.store(true, std::memory_order_relaxed);
+        }
+        break;
+      }
     }
   }
   (record != nullptr ? shard.hits : shard.misses)
@@ -100,13 +127,31 @@ std::shared_ptr<const DecodedRecord> RecordCache::Find(
 }
 
 std::shared_ptr<const DecodedRecord> RecordCache::Insert(DecodedRecord record) {
-  const size_t slot = SlotOf(record.offset, record.language);
+  const size_t set = SetOf(record.offset, record.language);
   auto shared = std::make_shared<const DecodedRecord>(std::move(record));
-  Shard& shard = shards_[slot % kShards];
+  Shard& shard = shards_[set % kShards];
   std::shared_ptr<const DecodedRecord> evicted;
   {
     absl::MutexLock lock(&shard.mu);
-    evicted = std::exchange(shard.slots[slot / kShards], shared);
+    Slot* ways = &shard.slots[2 * (set / kShards)];
+    int victim;
+    if (Holds(ways[0].record, shared->offset, shared->language) ||
+        ways[0].record == nullptr) {
+      victim = 0;  // Another thread decoded the same record, or room.
+    } else if (Holds(ways[1].record, shared->offset, shared->language) ||
+               ways[1].record == nullptr) {
+      victim = 1;
+    } else if (!ways[0].hit.load(std::memory_order_relaxed)) {
+      victim = 0;
+    } else if (!ways[1].hit.load(std::memory_order_relaxed)) {
+      victim = 1;
+    } else {
+      // Both hit since the last choice: start a new round, keep the second.
+      ways[1].hit.store(false, std::memory_order_relaxed);
+      victim = 0;
+    }
+    ways[victim].hit.store(false, std::memory_order_relaxed);
+    evicted = std::exchange(ways[victim].record, shared);
   }
   // `evicted` is freed here, outside the lock (readers may still hold it).
   return shared;
@@ -117,11 +162,30 @@ std::vector<std::shared_ptr<const DecodedRecord>> RecordCache::Records() const {
   for (size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
     absl::ReaderMutexLock lock(&shard.mu);
-    for (const auto& occupant : shard.slots) {
-      if (occupant != nullptr) records.push_back(occupant);
+    for (size_t slot = 0; slot < slots_per_shard(); ++slot) {
+      if (shard.slots[slot].record != nullptr) {
+        records.push_back(shard.slots[slot].record);
+      }
     }
   }
   return records;
+}
+
+void RecordCache::Clear() {
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& shard = shards_[i];
+    std::vector<std::shared_ptr<const DecodedRecord>> cleared;
+    {
+      absl::MutexLock lock(&shard.mu);
+      for (size_t slot = 0; slot < slots_per_shard(); ++slot) {
+        if (shard.slots[slot].record != nullptr) {
+          cleared.push_back(std::move(shard.slots[slot].record));
+        }
+      }
+    }
+    cleared.clear();  // Freed outside the lock.
+    YieldToRequests();
+  }
 }
 
 RecordCacheStats RecordCache::Stats() const {
@@ -132,8 +196,8 @@ RecordCacheStats RecordCache::Stats() const {
     stats.hits += shard.hits.load(std::memory_order_relaxed);
     stats.misses += shard.misses.load(std::memory_order_relaxed);
     absl::ReaderMutexLock lock(&shard.mu);
-    for (const auto& occupant : shard.slots) {
-      if (occupant != nullptr) ++stats.entries;
+    for (size_t slot = 0; slot < slots_per_shard(); ++slot) {
+      if (shard.slots[slot].record != nullptr) ++stats.entries;
     }
   }
   return stats;

@@ -30,8 +30,8 @@ DecodedRecord Record(uint32_t offset, const std::string& language,
   return record;
 }
 
-TEST(RecordCacheTest, CapacityIsAPowerOfTwoOfAtLeastOneSlotPerShard) {
-  EXPECT_EQ(RecordCache(0).capacity(), RecordCache::kShards);
+TEST(RecordCacheTest, CapacityIsAPowerOfTwoOfAtLeastOneSetPerShard) {
+  EXPECT_EQ(RecordCache(0).capacity(), 2 * RecordCache::kShards);
   EXPECT_EQ(RecordCache(1000).capacity(), 1024u);
   EXPECT_EQ(RecordCache(4096).capacity(), 4096u);
 }
@@ -53,6 +53,19 @@ TEST(RecordCacheTest, MissThenHitPerOffsetAndLanguage) {
   EXPECT_EQ(stats.misses, 3u);
   EXPECT_EQ(stats.entries, 1u);
   EXPECT_EQ(stats.capacity, 1024u);
+}
+
+// Not-recently-used eviction: a record in use is not pushed out by records
+// that pass through once (a direct-mapped cache loses it to the first
+// collision).
+TEST(RecordCacheTest, ARecordInUseSurvivesAStreamOfRecordsSeenOnce) {
+  RecordCache cache(256);
+  cache.Insert(Record(1, "en", "DE"));
+  for (uint32_t offset = 2; offset < 20000; ++offset) {
+    ASSERT_NE(cache.Find(1, "en"), nullptr) << "evicted by offset " << offset;
+    cache.Insert(Record(offset, "en", "FR"));
+  }
+  EXPECT_EQ(cache.Stats().entries, cache.capacity());
 }
 
 TEST(RecordCacheTest, StaysBoundedAndEvictedRecordsOutliveTheirSlot) {
@@ -208,6 +221,30 @@ TEST(RecordCacheTest, ConcurrentLookupsMatchUncached) {
   const RecordCacheStats stats = cached->record_cache_stats();
   EXPECT_GT(stats.hits, 0u);
   EXPECT_LE(stats.entries, 128u);
+}
+
+TEST(PreviousRecordsTest, FindsByContentKeepsTheFirstOfEachAndCaps) {
+  std::vector<std::shared_ptr<const DecodedRecord>> records = {
+      std::make_shared<const DecodedRecord>(Record(10, "en", "DE")),
+      // Same content at another offset (another file): not kept twice.
+      std::make_shared<const DecodedRecord>(Record(99, "en", "DE")),
+      std::make_shared<const DecodedRecord>(Record(20, "de", "DE")),
+      std::make_shared<const DecodedRecord>(Record(30, "en", "FR")),
+  };
+  const PreviousRecords capped(records, 2);
+  EXPECT_EQ(capped.size(), 2u);
+  const DecodedRecord* german = capped.Find(Record(500, "en", "DE"));
+  ASSERT_NE(german, nullptr);
+  EXPECT_EQ(german->offset, 10u);
+  EXPECT_NE(capped.Find(Record(500, "de", "DE")), nullptr);
+  // Beyond the cap.
+  EXPECT_EQ(capped.Find(Record(500, "en", "FR")), nullptr);
+
+  const PreviousRecords all(records, records.size());
+  EXPECT_EQ(all.size(), 3u);
+  std::vector<std::shared_ptr<const DecodedRecord>> appended;
+  all.AppendTo(&appended);
+  EXPECT_EQ(appended.size(), 3u);
 }
 
 }  // namespace
