@@ -12,7 +12,6 @@
 
 namespace geo {
 
-
 absl::Status SetThisThreadNiceness(int nice) {
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
     return absl::PermissionDeniedError(

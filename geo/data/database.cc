@@ -489,13 +489,22 @@ void Database::Prefault() const {
   // pages in here moves that work to the reloading thread, before the swap.
   // The pages are in the page cache already (the file was just written or
   // read), so this costs page-table work, not I/O.
+  // Only the search tree: every lookup walks it, while the data section is
+  // read by cache misses alone, which decode anyway. Leaving those pages to
+  // fault in keeps the reload's memory peak (two mappings at once) inside
+  // issue 8's budget of two files + 64 MB: `make bench` measured 202 MiB
+  // against 190 with the whole file populated.
   // In 1 MiB chunks (~0.2 ms each), yielding in between: in one call the
-  // whole file is ~10 ms that a request thread sharing the core would wait.
+  // tree is ~10 ms that a request thread sharing the core would wait.
   if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   constexpr size_t kChunkBytes = size_t{1} << 20;
   uint8_t* start = const_cast<uint8_t*>(mmdb_.file_content);
-  const size_t length = static_cast<size_t>(mmdb_.file_size);
+  size_t length = static_cast<size_t>(mmdb_.file_size);
+  if (mmdb_.data_section != nullptr && mmdb_.data_section > start &&
+      mmdb_.data_section < start + length) {
+    length = static_cast<size_t>(mmdb_.data_section - start);
+  }
   volatile uint8_t sink = 0;
   for (size_t chunk = 0; chunk < length; chunk += kChunkBytes) {
     const size_t chunk_length = std::min(kChunkBytes, length - chunk);
@@ -672,19 +681,12 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
 
 void Database::InheritRenderedAnswers(const Database& previous) const {
   if (record_cache_ == nullptr || previous.record_cache_ == nullptr) return;
-  // What `previous` cached first, then what it inherited itself and still
-  // holds: in a run of quick reloads a record unused since the last one keeps
-  // its rendered answer. Capped at one cache's worth.
-  std::vector<std::shared_ptr<const DecodedRecord>> candidates =
-      previous.record_cache_->Records();
-  {
-    absl::MutexLock lock(&previous.previous_mu_);
-    if (previous.previous_records_ != nullptr) {
-      previous.previous_records_->AppendTo(&candidates);
-    }
-  }
+  // Only what `previous` cached, not what it inherited in turn: passing
+  // inheritances on kept renders across a run of quick reloads, but held two
+  // generations of records during the next open and pushed the reload's
+  // memory peak past issue 8's budget (ADR 0010).
   auto records = std::make_shared<const PreviousRecords>(
-      std::move(candidates), record_cache_->capacity());
+      previous.record_cache_->Records(), record_cache_->capacity());
   if (records->size() == 0) return;
   // The probe lookups at open cached a few records already: give them their
   // predecessors' answers too (a shared record is immutable, so replace it).

@@ -27,8 +27,8 @@ struct DatabaseOptions {
   // Slots of the decoded-record cache (rounded up to a power of two); 0
   // disables it. A GeoLite2-City record takes ~0.4 KB as wire format, ~1 KB
   // once its JSON has been rendered, so 64 Ki slots stay near 50 MB, inside
-  // issue 8's RSS budget, and hit ~85% of uniformly random IPv4 lookups (real
-  // traffic is far more skewed). See docs/adr/0008-decode-cache.md.
+  // issue 8's RSS budget, and hit ~89% of uniformly random IPv4 lookups (real
+  // traffic is far more skewed). See docs/adr/0008-decode-cache.md and 0010.
   size_t record_cache_slots = 64 * 1024;
 };
 
@@ -65,18 +65,17 @@ class Database {
   absl::Time loaded_at() const { return loaded_at_; }
 
   // Takes the records `previous` (the database this one replaces) has
-  // cached, then those it inherited itself and still holds (up to one
-  // cache's worth in all), so that a miss here reuses the rendered answer of
-  // an identical record there. Held until this database has missed twice as
-  // many times as it took records (its cache has turned over by then), then
-  // released. Called by GeoStore before the swap; a no-op without caches.
+  // cached, so that a miss here reuses the rendered answer of an identical
+  // record there. Held until this database has missed twice as many times
+  // as it took records (its cache has turned over by then), then released.
+  // Called by GeoStore before the swap; a no-op without caches.
   void InheritRenderedAnswers(const Database& previous) const
       ABSL_LOCKS_EXCLUDED(previous_mu_);
 
-  // Lets go of what InheritRenderedAnswers took. GeoStore calls it once the
-  // database replacing this one has inherited from it, so inherited records
-  // are held by one database at a time, never stacked up over a run of
-  // reloads.
+  // Lets go of what InheritRenderedAnswers took. GeoStore calls it when it
+  // starts replacing this database, so that a reload never holds two
+  // generations of inherited records: the reload-time memory peak stays two
+  // files and two caches.
   void ReleaseInheritedRecords() const ABSL_LOCKS_EXCLUDED(previous_mu_);
 
   // Called by GeoStore on the reloading thread once this database has been

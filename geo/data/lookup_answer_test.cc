@@ -234,33 +234,5 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
   }
 }
 
-// Reloads in quick succession: a record nobody asked for between two of
-// them keeps its rendered answer, because a database passes on what it
-// inherited as well as what it cached.
-TEST(LookupAnswerTest, ARunOfReloadsKeepsTheAnswersOfRecordsUnusedInBetween) {
-  const std::string dir = testing::NewTempDir();
-  const std::string path = dir + "/City.mmdb";
-  const std::string city =
-      testing::ReadFile(TestDataFile("GeoIP2-City-Test.mmdb"));
-  ASSERT_TRUE(testing::ReplaceFile(path, city));
-  std::unique_ptr<GeoStore> store = LoadedStore({path});
-  const std::vector<IpAddress> addresses =
-      SourceAddresses("GeoIP2-City-Test.json");
-  int renders = 0;
-  const AnswerRenderer counting = [&](const geo::v1::LookupResponse& r) {
-    ++renders;
-    return Render(r);
-  };
-  const std::vector<std::string> first = RenderAll(*store, addresses, counting);
-  ASSERT_GT(renders, 10);
-  for (int reload = 0; reload < 3; ++reload) {
-    ASSERT_TRUE(testing::ReplaceFile(path, city));
-    ASSERT_TRUE(store->Reload(path).ok());
-  }
-  renders = 0;
-  EXPECT_EQ(RenderAll(*store, addresses, counting), first);
-  EXPECT_EQ(renders, 0);
-}
-
 }  // namespace
 }  // namespace geo

@@ -63,11 +63,6 @@ PreviousRecords::PreviousRecords(
   }
 }
 
-void PreviousRecords::AppendTo(
-    std::vector<std::shared_ptr<const DecodedRecord>>* records) const {
-  for (const auto& [key, record] : by_content_) records->push_back(record);
-}
-
 const DecodedRecord* PreviousRecords::Find(const DecodedRecord& record) const {
   const auto it =
       by_content_.find(std::pair<absl::string_view, absl::string_view>(

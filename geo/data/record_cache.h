@@ -93,10 +93,6 @@ class PreviousRecords {
 
   size_t size() const { return by_content_.size(); }
 
-  // Appends every record held to `records`.
-  void AppendTo(
-      std::vector<std::shared_ptr<const DecodedRecord>>* records) const;
-
  private:
   // Keys view the wire and language of the records the values own.
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>,
