@@ -74,7 +74,8 @@ long ResidentKb(int pid) {
 
 class Sampler {
  public:
-  Sampler(int pid, const std::string& path) : pid_(pid), out_(path, std::ios::app) {}
+  Sampler(int pid, const std::string& path)
+      : pid_(pid), out_(path, std::ios::app) {}
   // Samples when the last sample is kSampleEvery old; returns at once
   // otherwise.
   void MaybeSample() {
