@@ -56,7 +56,7 @@ lint: setup
 	@bash tools/lint.sh
 
 fmt:
-	@git ls-files '*.cc' '*.h' '*.proto' | grep -v '^third_party/' | xargs -r clang-format -i
+	@git ls-files --cached --others --exclude-standard '*.cc' '*.h' '*.proto' | grep -v '^third_party/' | xargs -r clang-format -i
 
 bench: setup
 	@bash tools/bench.sh

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 buf=.deps/node_modules/.bin/buf
 status=0
 
-mapfile -t sources < <(git ls-files '*.cc' '*.h' '*.proto' | grep -v '^third_party/' || true)
+# Untracked files too (not ignored): a new file must be clean before its commit.
+mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cc' '*.h' '*.proto' | grep -v '^third_party/' || true)
 if [ ${#sources[@]} -gt 0 ]; then
   if ! clang-format --dry-run --Werror "${sources[@]}"; then
     echo "lint: clang-format differs; run 'make fmt'"; status=1
