@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/updater/fake_maxmind_server.h"
@@ -88,6 +89,84 @@ TEST_F(MirrorSourceTest, BadChecksumFileIsDataLoss) {
   options.sha256_url_template = server_.url() + "/files/bad.sha256";
   MirrorSource source = Source(options);
   EXPECT_TRUE(absl::IsDataLoss(Fetch(source, {}).status()));
+}
+
+// A SHA256SUMS shared by every edition, as `sha256sum *.mmdb > SHA256SUMS`
+// writes it: the line for the downloaded file is used, not the first one.
+TEST_F(MirrorSourceTest, SharedChecksumFileUsesTheLineOfTheDownloadedFile) {
+  server_.SetFile("SHA256SUMS",
+                  Sha256Hex("asn") + "  GeoLite2-ASN.mmdb\n" + Sha256Hex("db") +
+                      "  GeoLite2-City.mmdb\n",
+                  absl::UnixEpoch());
+  MirrorOptions options;
+  options.url_template = server_.url() + "/files/{edition}.mmdb";
+  options.sha256_url_template = server_.url() + "/files/SHA256SUMS";
+  MirrorSource source = Source(options);
+  absl::StatusOr<FetchResult> result = Fetch(source, {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->expected_payload_sha256, Sha256Hex("db"));
+}
+
+TEST_F(MirrorSourceTest, ChecksumFileWithoutTheDownloadedFileIsDataLoss) {
+  server_.SetFile("SHA256SUMS", Sha256Hex("asn") + "  GeoLite2-ASN.mmdb\n",
+                  absl::UnixEpoch());
+  MirrorOptions options;
+  options.url_template = server_.url() + "/files/{edition}.mmdb";
+  options.sha256_url_template = server_.url() + "/files/SHA256SUMS";
+  MirrorSource source = Source(options);
+  absl::Status status = Fetch(source, {}).status();
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("no line for GeoLite2-City.mmdb"));
+}
+
+TEST(FindSha256ForFileTest, AcceptsTheFormsSha256sumWrites) {
+  const std::string city = Sha256Hex("city");
+  const std::string asn = Sha256Hex("asn");
+  // Text mode, binary mode, paths, CRLF, comments, upper case.
+  EXPECT_EQ(*FindSha256ForFile(
+                asn + "  GeoLite2-ASN.mmdb\n" + city + "  GeoLite2-City.mmdb\n",
+                "GeoLite2-City.mmdb"),
+            city);
+  EXPECT_EQ(*FindSha256ForFile(city + " *GeoLite2-City.mmdb\r\n" + asn +
+                                   " *GeoLite2-ASN.mmdb\r\n",
+                               "GeoLite2-ASN.mmdb"),
+            asn);
+  EXPECT_EQ(*FindSha256ForFile("# built nightly\n" + asn +
+                                   "  ./out/GeoLite2-ASN.mmdb\n" + city +
+                                   "  ./out/GeoLite2-City.mmdb\n",
+                               "GeoLite2-City.mmdb"),
+            city);
+  EXPECT_EQ(*FindSha256ForFile(absl::AsciiStrToUpper(city) + "  x.tar.gz\n",
+                               "x.tar.gz"),
+            city);
+  // BSD style (`sha256sum --tag`).
+  EXPECT_EQ(
+      *FindSha256ForFile("SHA256 (GeoLite2-ASN.mmdb) = " + asn +
+                             "\nSHA256 (GeoLite2-City.mmdb) = " + city + "\n",
+                         "GeoLite2-City.mmdb"),
+      city);
+  // A bare hash, with or without a newline.
+  EXPECT_EQ(*FindSha256ForFile(city, "anything.mmdb"), city);
+  EXPECT_EQ(*FindSha256ForFile(city + "\n", "anything.mmdb"), city);
+}
+
+TEST(FindSha256ForFileTest, RefusesAFileThatDoesNotNameTheDownload) {
+  const std::string city = Sha256Hex("city");
+  EXPECT_TRUE(absl::IsNotFound(
+      FindSha256ForFile(city + "  GeoLite2-City.mmdb\n", "GeoLite2-ASN.mmdb")
+          .status()));
+  // Two bare hashes: which is which is unknowable.
+  EXPECT_TRUE(absl::IsNotFound(
+      FindSha256ForFile(city + "\n" + city + "\n", "x.mmdb").status()));
+  EXPECT_TRUE(absl::IsNotFound(FindSha256ForFile("", "x.mmdb").status()));
+  EXPECT_TRUE(absl::IsNotFound(
+      FindSha256ForFile("nothex  x.mmdb\n", "x.mmdb").status()));
+  // A name that only ends like the download is another file.
+  EXPECT_TRUE(
+      absl::IsNotFound(FindSha256ForFile(city + "  OldGeoLite2-City.mmdb\n",
+                                         "GeoLite2-City.mmdb")
+                           .status()));
 }
 
 TEST(ExpandEditionTest, ReplacesEveryPlaceholder) {
