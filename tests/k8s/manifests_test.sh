@@ -28,19 +28,29 @@ render() {  # render KUBECTL NAME DIR
 
 echo "kubectl: $("$kubectl" version --client --short 2>/dev/null || "$kubectl" version --client)"
 declare -A rendered
-for variant in base overlays/cronjob overlays/scale monitoring; do
+variants=(base overlays/cronjob overlays/scale overlays/example-registry monitoring)
+for variant in "${variants[@]}"; do
   rendered[$variant]=$(render "$kubectl" debian "$variant")
 done
 files=("${rendered[@]}")
 newer=$(command -v kubectl || true)
 if [ -n "$newer" ] && [ "$(readlink -f "$newer")" != "$(readlink -f "$kubectl")" ]; then
   echo "also rendering with $newer ($("$newer" version --client 2>/dev/null | tr '\n' ' '))"
-  for variant in base overlays/cronjob overlays/scale monitoring; do
+  for variant in "${variants[@]}"; do
     files+=("$(render "$newer" path "$variant")")
   done
 fi
 
 node "$(dirname "$0")/validate_manifests.mjs" "$node_modules" "${files[@]}" "$secret_template"
+
+# Every object in the namespace the docs use (the Secret is created there).
+node "$(dirname "$0")/check_namespaces.mjs" "$node_modules" \
+  geo="${rendered[base]}" geo="${rendered[overlays/cronjob]}" geo="${rendered[overlays/scale]}" \
+  geo="${rendered[overlays/example-registry]}" monitoring="${rendered[monitoring]}" geo="$secret_template"
+# The worked image overlay really moves both images to the registry.
+if grep -E '^\s*(- )?image: geo/' "${rendered[overlays/example-registry]}"; then
+  echo "FAIL: k8s/overlays/example-registry leaves an image at its build name (above)"; exit 1
+fi
 
 database=()
 geolite2_dir=$(dirname "$(readlink -f "$geolite2_root")")/data
