@@ -22,7 +22,7 @@ packages=(
   bazel-bootstrap bazel-rules-java bazel-skylib bazel-platforms
   build-essential pkg-config clang libclang-rt-14-dev clang-format dpkg-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  golang-github-grpc-ecosystem-grpc-gateway-dev
+  golang-github-grpc-ecosystem-grpc-gateway-dev golang-grpc-gateway
   libabsl-dev libmaxminddb-dev mmdb-bin prometheus-cpp-dev libcurl4-openssl-dev
   libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   prometheus curl ca-certificates
