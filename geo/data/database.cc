@@ -4,14 +4,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <utility>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "geo/common/background_work.h"
+#include "geo/data/language.h"
 
 namespace geo {
 namespace {
@@ -35,6 +39,130 @@ struct EntryDataListDeleter {
 };
 using EntryDataList =
     std::unique_ptr<MMDB_entry_data_list_s, EntryDataListDeleter>;
+
+// Carries a RecordDecodeFailure in a status (see RecordDecodeFailureOf).
+constexpr absl::string_view kDecodeFailurePayload =
+    "type.googleapis.com/geo.data.RecordDecodeFailure";
+// libmaxminddb's own limit (MAXIMUM_DATA_STRUCTURE_DEPTH), kept so that a
+// record decodes here exactly when it decodes there, budget aside.
+constexpr int kMaxDataDepth = 512;
+
+absl::Status DecodeFailureError(RecordDecodeFailure failure,
+                                absl::string_view message) {
+  absl::Status status = absl::DataLossError(message);
+  status.SetPayload(kDecodeFailurePayload,
+                    absl::Cord(RecordDecodeFailureName(failure)));
+  return status;
+}
+
+// `status` with `prefix` before its message, payloads kept.
+absl::Status WithContext(const absl::Status& status, absl::string_view prefix) {
+  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+// MMDB_get_entry_data_list with a budget: the same nodes in the same order
+// (depth first, a pointer replaced by what it points to), but it stops with
+// an error as soon as the record reaches `max_entries` nodes or `max_bytes`
+// of strings and byte arrays, instead of expanding shared pointers without
+// limit. Each value is decoded by libmaxminddb itself (MMDB_aget_value with an
+// empty path: one entry, a pointer followed), so values, bounds checks and
+// errors are libmaxminddb's; only the walk is ours. Recursion is bounded by
+// kMaxDataDepth, as in libmaxminddb.
+class BoundedEntryList {
+ public:
+  BoundedEntryList(const MMDB_s* mmdb, size_t max_entries, size_t max_bytes)
+      : mmdb_(mmdb), max_entries_(max_entries), max_bytes_(max_bytes) {
+    nodes_.reserve(std::min<size_t>(max_entries, 128));
+  }
+
+  // Decodes the value at data-section `offset`; on success root() is its
+  // first node.
+  absl::Status Decode(uint32_t offset) {
+    uint32_t next = 0;
+    absl::Status status = Walk(offset, 0, &next);
+    if (!status.ok()) return status;
+    // Linked only now: the vector does not move any more.
+    for (size_t i = 0; i + 1 < nodes_.size(); ++i) {
+      nodes_[i].next = &nodes_[i + 1];
+    }
+    return absl::OkStatus();
+  }
+
+  Node root() const { return nodes_.empty() ? nullptr : &nodes_[0]; }
+
+ private:
+  absl::Status Walk(uint32_t offset, int depth, uint32_t* next) {
+    if (depth >= kMaxDataDepth) {
+      return DecodeFailureError(RecordDecodeFailure::kInvalidData,
+                                "record nests deeper than 512 levels");
+    }
+    if (nodes_.size() >= max_entries_) {
+      return DecodeFailureError(
+          RecordDecodeFailure::kEntryBudget,
+          absl::StrCat("record exceeds the decode budget of ", max_entries_,
+                       " entries"));
+    }
+    static const char* const kNoPath[] = {nullptr};
+    MMDB_entry_s at = {mmdb_, offset};
+    MMDB_entry_data_s data;
+    const int status = MMDB_aget_value(&at, &data, kNoPath);
+    if (status != MMDB_SUCCESS) {
+      return DecodeFailureError(
+          RecordDecodeFailure::kInvalidData,
+          absl::StrCat("record does not decode: ", MMDB_strerror(status)));
+    }
+    if (data.type == MMDB_DATA_TYPE_UTF8_STRING ||
+        data.type == MMDB_DATA_TYPE_BYTES) {
+      bytes_ += data.data_size;
+      if (bytes_ > max_bytes_) {
+        return DecodeFailureError(
+            RecordDecodeFailure::kByteBudget,
+            absl::StrCat("record exceeds the decode budget of ", max_bytes_,
+                         " bytes of strings"));
+      }
+    }
+    // MMDB_aget_value succeeded, so `offset` is inside the data section. A
+    // pointer (type 1 in the control byte's top bits) ends 1 + size bytes on;
+    // the walk continues there after whatever it points to.
+    const uint8_t control = mmdb_->data_section[offset];
+    const bool pointer = (control >> 5) == 1;
+    const uint32_t after_pointer = offset + 1 + ((control >> 3) & 3) + 1;
+    const size_t index = nodes_.size();
+    nodes_.push_back(MMDB_entry_data_list_s{data, nullptr, nullptr});
+
+    uint64_t children = 0;
+    if (data.type == MMDB_DATA_TYPE_MAP) {
+      children = 2 * static_cast<uint64_t>(data.data_size);
+    } else if (data.type == MMDB_DATA_TYPE_ARRAY) {
+      children = data.data_size;
+    }
+    const bool container =
+        data.type == MMDB_DATA_TYPE_MAP || data.type == MMDB_DATA_TYPE_ARRAY;
+    // libmaxminddb spends one level on following a pointer to a container.
+    const int child_depth = depth + (pointer && container ? 2 : 1);
+    uint32_t child = data.offset_to_next;
+    for (uint64_t i = 0; i < children; ++i) {
+      absl::Status walked = Walk(child, child_depth, &child);
+      if (!walked.ok()) return walked;
+    }
+    // For a scalar, offset_to_next is already past the pointer, if any.
+    *next = pointer && container ? after_pointer
+            : container          ? child
+                                 : data.offset_to_next;
+    nodes_[index].entry_data.offset_to_next = *next;
+    return absl::OkStatus();
+  }
+
+  const MMDB_s* const mmdb_;
+  const size_t max_entries_;
+  const size_t max_bytes_;
+  uint64_t bytes_ = 0;
+  std::vector<MMDB_entry_data_list_s> nodes_;
+};
 
 absl::Status OpenError(const std::string& path, int status, int os_errno) {
   if (status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) {
@@ -217,15 +345,27 @@ absl::StatusOr<Node> ForEachInMap(absl::string_view field, Node node,
   return node;
 }
 
+// The language names are picked in, and what a decode learns about the
+// record's names on the way: the languages it has names in (NameLanguageBit
+// of each) and whether `wanted` is one of them. When it is not, the record
+// decodes in `wanted` exactly as in "en".
+struct NameChoice {
+  absl::string_view wanted;
+  uint64_t present = 0;
+  bool found = false;
+};
+
 // Picks names[language], else names["en"], else leaves `out` alone.
-absl::Status ReadName(absl::string_view field, Node names,
-                      absl::string_view language, std::string* out) {
+absl::Status ReadName(absl::string_view field, Node names, NameChoice* language,
+                      std::string* out) {
   std::string english;
   bool have_language = false;
   absl::StatusOr<Node> end = ForEachInMap(
       field, names, [&](absl::string_view key, Node value) -> absl::Status {
-        if (key == language) {
+        language->present |= NameLanguageBit(key);
+        if (key == language->wanted) {
           have_language = true;
+          language->found = true;
           return ReadString(field, value, out);
         }
         if (key == "en") return ReadString(field, value, &english);
@@ -284,8 +424,8 @@ absl::Status ReadPlaceExtra(absl::string_view field, absl::string_view key,
 // continent, country, registered_country, represented_country, subdivision
 // and city all share these keys.
 template <typename Message>
-absl::Status ReadPlace(absl::string_view field, Node node,
-                       absl::string_view language, Message* message) {
+absl::Status ReadPlace(absl::string_view field, Node node, NameChoice* language,
+                       Message* message) {
   return ForEachInMap(field, node,
                       [&](absl::string_view key, Node value) -> absl::Status {
                         uint32_t geoname_id = 0;
@@ -378,7 +518,7 @@ absl::Status ReadTraits(Node node, geo::v1::LookupResponse* response) {
       .status();
 }
 
-absl::Status ReadSubdivisions(Node node, absl::string_view language,
+absl::Status ReadSubdivisions(Node node, NameChoice* language,
                               geo::v1::LookupResponse* response) {
   if (node->entry_data.type != MMDB_DATA_TYPE_ARRAY) {
     return WrongType("subdivisions", node, "array");
@@ -401,7 +541,7 @@ absl::Status ReadSubdivisions(Node node, absl::string_view language,
   return absl::OkStatus();
 }
 
-absl::Status DecodeTopLevel(Node root, absl::string_view language,
+absl::Status DecodeTopLevel(Node root, NameChoice* language,
                             geo::v1::LookupResponse* response,
                             bool* has_subdivisions) {
   return ForEachInMap(
@@ -454,6 +594,89 @@ absl::Status DecodeTopLevel(Node root, absl::string_view language,
 
 }  // namespace
 
+// The records whose decode failed, so that asking again (a client retrying,
+// every replica's load balancer retrying) answers with the error at once
+// instead of paying the decode budget again. Bounded: one slot per offset
+// hash, a new failure replacing the slot's occupant, so a file full of bad
+// records costs one budget per lookup at worst, never unbounded memory.
+// A failure of the walk (budget, malformed data) holds for every language;
+// one found while reading fields (a name of the wrong type) only for the
+// language asked, identified by a 31-bit hash. Thread-safe; a lookup that
+// misses the cache reads one atomic here, and takes the lock only when the
+// slot holds its offset.
+class FailedDecodes {
+ public:
+  // `language_tag`: 0 for a failure in any language, else LanguageTag().
+  static uint32_t LanguageTag(absl::string_view language) {
+    return static_cast<uint32_t>(absl::HashOf(language) & 0x7fffffff) | 1;
+  }
+
+  absl::optional<absl::Status> Find(uint32_t offset,
+                                    absl::string_view language) const {
+    const size_t slot = SlotOf(offset);
+    const uint64_t key = keys_[slot].load(std::memory_order_acquire);
+    if (!Matches(key, offset, language)) return absl::nullopt;
+    absl::MutexLock lock(&mu_);
+    if (keys_[slot].load(std::memory_order_relaxed) != key) {
+      return absl::nullopt;
+    }
+    return statuses_[slot];
+  }
+
+  void Remember(uint32_t offset, uint32_t language_tag,
+                const absl::Status& error) {
+    const size_t slot = SlotOf(offset);
+    absl::MutexLock lock(&mu_);
+    statuses_[slot] = error;
+    keys_[slot].store((uint64_t{offset} << 32) | (language_tag << 1) | 1,
+                      std::memory_order_release);
+  }
+
+ private:
+  static constexpr size_t kSlots = 1024;
+  static size_t SlotOf(uint32_t offset) {
+    return absl::HashOf(offset) & (kSlots - 1);
+  }
+  // Key: offset << 32 | tag << 1 | 1; 0 marks an empty slot.
+  static bool Matches(uint64_t key, uint32_t offset,
+                      absl::string_view language) {
+    if ((key & 1) == 0 || (key >> 32) != offset) return false;
+    const uint32_t tag = static_cast<uint32_t>(key >> 1) & 0x7fffffff;
+    return tag == 0 || tag == LanguageTag(language);
+  }
+
+  std::array<std::atomic<uint64_t>, kSlots> keys_{};
+  mutable absl::Mutex mu_;
+  // The error for keys_[i]; written under mu_ before the key is published.
+  std::array<absl::Status, kSlots> statuses_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure) {
+  switch (failure) {
+    case RecordDecodeFailure::kEntryBudget:
+      return "entry_budget";
+    case RecordDecodeFailure::kByteBudget:
+      return "byte_budget";
+    case RecordDecodeFailure::kInvalidData:
+      return "invalid_data";
+  }
+  return "invalid_data";
+}
+
+std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
+    const absl::Status& status) {
+  if (status.ok()) return std::nullopt;
+  const absl::optional<absl::Cord> payload =
+      status.GetPayload(kDecodeFailurePayload);
+  if (!payload.has_value()) return std::nullopt;
+  for (RecordDecodeFailure failure :
+       {RecordDecodeFailure::kEntryBudget, RecordDecodeFailure::kByteBudget,
+        RecordDecodeFailure::kInvalidData}) {
+    if (*payload == RecordDecodeFailureName(failure)) return failure;
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
     const std::string& path, const DatabaseOptions& options) {
   std::shared_ptr<Database> database(new Database());
@@ -467,6 +690,9 @@ absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
   }
   database->open_ = true;
   database->loaded_at_ = absl::Now();
+  database->max_record_entries_ = options.max_record_entries;
+  database->max_record_bytes_ = options.max_record_bytes;
+  database->failed_decodes_ = std::make_unique<FailedDecodes>();
   database->Prefault();
   if (options.record_cache_slots > 0) {
     database->record_cache_ =
@@ -591,6 +817,7 @@ absl::Status Database::ValidateAfterOpen() {
       languages_.emplace_back(metadata.languages.names[i]);
     }
   }
+
   for (size_t i = 0; i < metadata.description.count; ++i) {
     const MMDB_description_s* entry = metadata.description.descriptions[i];
     if (entry == nullptr || entry->description == nullptr) continue;
@@ -639,6 +866,8 @@ absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
 
 absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
                             LookupAnswer* answer) const {
+  absl::Status valid_language = ValidateLanguage(language);
+  if (!valid_language.ok()) return valid_language;
   const IpAddress address = ip.Unmapped();
   if (ip_version_ == 4 && !address.is_v4()) {
     return absl::InvalidArgumentError(
@@ -671,9 +900,9 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
   absl::StatusOr<std::shared_ptr<const DecodedRecord>> record =
       DecodeRecord(result.entry, language);
   if (!record.ok()) {
-    return absl::Status(record.status().code(),
-                        absl::StrCat("record for ", ip.ToString(), " in ",
-                                     path_, ": ", record.status().message()));
+    return WithContext(
+        record.status(),
+        absl::StrCat("record for ", ip.ToString(), " in ", path_, ": "));
   }
   answer->parts.push_back(AnswerPart{*std::move(record), network->ToString()});
   return absl::OkStatus();
@@ -715,19 +944,71 @@ RecordCacheStats Database::record_cache_stats() const {
   return record_cache_->Stats();
 }
 
+RecordDecodeStats Database::record_decode_stats() const {
+  RecordDecodeStats stats;
+  stats.decodes = decodes_.load(std::memory_order_relaxed);
+  stats.failures = decode_failures_.load(std::memory_order_relaxed);
+  stats.remembered_failures =
+      remembered_failures_.load(std::memory_order_relaxed);
+  return stats;
+}
+
 absl::StatusOr<std::shared_ptr<const DecodedRecord>> Database::DecodeRecord(
     const MMDB_entry_s& entry, absl::string_view language) const {
   // The offset identifies the record within this file only; the cache dies
   // with this Database, so a reload can never serve the old file's records.
+  // A record is cached under a language only when it has names in it, and
+  // otherwise under "en" (its answer in such a language is its English
+  // answer, and name_languages says which languages those are): so the
+  // number of cached copies of a record is bounded by the languages of the
+  // file, never by the languages clients ask for.
+  std::shared_ptr<const DecodedRecord> english;
   if (record_cache_ != nullptr) {
-    std::shared_ptr<const DecodedRecord> cached =
-        record_cache_->Find(entry.offset, language);
-    if (cached != nullptr) return cached;
+    // The default (empty) language almost never has names of its own: try
+    // English first for it, the language itself first for the others.
+    const bool english_first = language.empty();
+    std::shared_ptr<const DecodedRecord> cached;
+    if (!english_first) {
+      cached = record_cache_->Find(entry.offset, language);
+      if (cached != nullptr) return cached;
+    }
+    if (language != "en") {
+      english = record_cache_->Find(entry.offset, "en");
+      if (english != nullptr &&
+          (english->name_languages & NameLanguageBit(language)) == 0) {
+        return english;
+      }
+    }
+    if (english_first) {
+      cached = record_cache_->Find(entry.offset, language);
+      if (cached != nullptr) return cached;
+    }
   }
+  if (absl::optional<absl::Status> failed =
+          failed_decodes_->Find(entry.offset, language)) {
+    remembered_failures_.fetch_add(1, std::memory_order_relaxed);
+    return *std::move(failed);
+  }
+  decodes_.fetch_add(1, std::memory_order_relaxed);
   DecodedRecord decoded;
-  absl::Status status = DecodeUncached(entry, language, &decoded);
-  // Damaged records are not cached: every lookup reports them.
-  if (!status.ok()) return status;
+  bool language_found = false;
+  bool fields_failed = false;
+  absl::Status status = DecodeUncached(entry, language, &decoded,
+                                       &language_found, &fields_failed);
+  // Damaged records are not cached, but remembered: every lookup reports
+  // them, and none decodes them again.
+  if (!status.ok()) {
+    decode_failures_.fetch_add(1, std::memory_order_relaxed);
+    failed_decodes_->Remember(
+        entry.offset, fields_failed ? FailedDecodes::LanguageTag(language) : 0,
+        status);
+    return status;
+  }
+  if (!language_found && language != "en") {
+    // Exactly the English answer: keep one copy, under "en".
+    if (english != nullptr) return english;
+    decoded.language = "en";
+  }
   if (record_cache_ == nullptr) {
     return std::make_shared<const DecodedRecord>(std::move(decoded));
   }
@@ -751,26 +1032,34 @@ absl::StatusOr<std::shared_ptr<const DecodedRecord>> Database::DecodeRecord(
 
 absl::Status Database::DecodeUncached(const MMDB_entry_s& entry,
                                       absl::string_view language,
-                                      DecodedRecord* record) const {
-  MMDB_entry_s start = entry;
-  MMDB_entry_data_list_s* raw_list = nullptr;
-  const int status = MMDB_get_entry_data_list(&start, &raw_list);
-  // Set (and to be freed) even when decoding failed part way.
-  EntryDataList list(raw_list);
-  if (status != MMDB_SUCCESS) {
-    return absl::DataLossError(
-        absl::StrCat("record does not decode: ", MMDB_strerror(status)));
+                                      DecodedRecord* record,
+                                      bool* language_found,
+                                      bool* fields_failed) const {
+  // Not MMDB_get_entry_data_list: it expands every pointer before anything
+  // can be counted (see BoundedEntryList).
+  BoundedEntryList list(entry.mmdb, max_record_entries_, max_record_bytes_);
+  absl::Status walked = list.Decode(entry.offset);
+  if (!walked.ok()) return walked;
+  if (list.root() == nullptr) {
+    return DecodeFailureError(RecordDecodeFailure::kInvalidData,
+                              "empty record");
   }
-  if (list == nullptr) return absl::DataLossError("empty record");
   record->offset = entry.offset;
   record->language = std::string(language);
   // A failed decode leaves the record unset; the caller drops it, so no
   // response ever sees half a record.
   geo::v1::LookupResponse fields;
+  NameChoice names{language};
   absl::Status decoded =
-      DecodeTopLevel(list.get(), language, &fields, &record->has_subdivisions);
-  if (!decoded.ok()) return decoded;
+      DecodeTopLevel(list.root(), &names, &fields, &record->has_subdivisions);
+  if (!decoded.ok()) {
+    *fields_failed = true;
+    return DecodeFailureError(RecordDecodeFailure::kInvalidData,
+                              decoded.message());
+  }
   record->SetFields(fields);
+  record->name_languages = names.present;
+  *language_found = names.found;
   return absl::OkStatus();
 }
 

@@ -5,8 +5,10 @@
 
 #include <maxminddb.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,42 @@ struct DatabaseOptions {
   // issue 8's RSS budget, and hit ~89% of uniformly random IPv4 lookups (real
   // traffic is far more skewed). See docs/adr/0008-decode-cache.md and 0010.
   size_t record_cache_slots = 64 * 1024;
+  // The decode budget of one record. libmaxminddb follows a pointer every
+  // time it is used, so a few kilobytes of a crafted data section (maps whose
+  // values point twice at the next level) expand exponentially; decoding
+  // stops with DataLoss when a record reaches this many entries (map keys,
+  // map values, array elements, each pointer use counted again) or this many
+  // bytes of strings and byte arrays. A GeoLite2-City record has ~150 entries
+  // and ~3 KB of strings; a GeoIP2-Enterprise one a few hundred entries.
+  size_t max_record_entries = 4096;
+  size_t max_record_bytes = size_t{1} << 20;
 };
+
+// Why a record could not be decoded: the `reason` label of the server's
+// geo_record_decode_failures_total, so a short, fixed set.
+enum class RecordDecodeFailure : uint8_t {
+  kEntryBudget = 0,  // over DatabaseOptions::max_record_entries
+  kByteBudget = 1,   // over DatabaseOptions::max_record_bytes
+  kInvalidData = 2,  // malformed data, or a field of the wrong type
+};
+// "entry_budget", "byte_budget", "invalid_data".
+absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure);
+// The failure a lookup's error carries when it failed because a record did
+// not decode (as a status payload, so it survives added context); nullopt for
+// any other status.
+std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
+    const absl::Status& status);
+
+struct RecordDecodeStats {
+  // Records decoded from the file (cache misses that were not remembered
+  // failures), and how many of those failed.
+  uint64_t decodes = 0;
+  uint64_t failures = 0;
+  // Lookups answered with a remembered failure instead of a decode.
+  uint64_t remembered_failures = 0;
+};
+
+class FailedDecodes;
 
 // RAII over an MMDB_s opened with MMDB_MODE_MMAP. Immutable after Open, so
 // thread-safe: libmaxminddb lookups on one MMDB_s need no locking. Always held
@@ -87,6 +124,8 @@ class Database {
 
   // Hits and misses of the decoded-record cache; all zero when disabled.
   RecordCacheStats record_cache_stats() const;
+  // Approximate while lookups run (relaxed counters).
+  RecordDecodeStats record_decode_stats() const;
 
   // The metadata as the API reports it.
   geo::v1::DatabaseInfo Info() const;
@@ -94,12 +133,16 @@ class Database {
   // Looks up `ip` and merges what this database knows into `response`:
   // continent, countries, subdivisions (largest first), city, location,
   // postal, traits and the autonomous system, names in `language` falling
-  // back to "en". Sets `found` and, when still empty, `ip` and `network` (the
-  // matched network in CIDR form; IPv4 form for IPv4 and IPv4-mapped
-  // addresses, which are looked up as IPv4 so IPv4-only databases and the
-  // IPv4 subtree of IPv6 databases answer them alike). No record is not an
-  // error. InvalidArgument for an IPv6 address in an IPv4-only database;
-  // DataLoss when the tree or the record is damaged.
+  // back to "en". `language` must pass ValidateLanguage (else
+  // INVALID_ARGUMENT). Sets `found` and, when still empty,
+  // `ip` and `network` (the matched network in CIDR form; IPv4 form for IPv4
+  // and IPv4-mapped addresses, which are looked up as IPv4 so IPv4-only
+  // databases and the IPv4 subtree of IPv6 databases answer them alike). No
+  // record is not an error. InvalidArgument for an IPv6 address in an IPv4-only
+  // database; DataLoss when the tree or the record is damaged or the record
+  // exceeds the decode budget (RecordDecodeFailureOf says which). A record that
+  // failed to decode is remembered (a bounded memo), so asking again
+  // returns the same error without decoding again.
   absl::Status Lookup(const IpAddress& ip, absl::string_view language,
                       geo::v1::LookupResponse* response) const;
 
@@ -116,10 +159,13 @@ class Database {
   // the record cache by the entry's offset, decoding (and caching) on a miss.
   absl::StatusOr<std::shared_ptr<const DecodedRecord>> DecodeRecord(
       const MMDB_entry_s& entry, absl::string_view language) const;
-  // Decodes the record at `entry` into `record` from scratch.
+  // Decodes the record at `entry` into `record` from scratch, within the
+  // decode budget. `language_found`: the record has names in `language`.
+  // `fields_failed`: the record's structure decoded but a field did not (a
+  // failure that may depend on the language).
   absl::Status DecodeUncached(const MMDB_entry_s& entry,
-                              absl::string_view language,
-                              DecodedRecord* record) const;
+                              absl::string_view language, DecodedRecord* record,
+                              bool* language_found, bool* fields_failed) const;
 
   absl::Status ValidateAfterOpen();
   // Maps the whole file's pages into this process (see database.cc).
@@ -133,10 +179,17 @@ class Database {
   uint32_t node_count_ = 0;
   int ip_version_ = 0;
   std::vector<std::string> languages_;
+  size_t max_record_entries_ = 0;
+  size_t max_record_bytes_ = 0;
   std::string description_;
   absl::Time loaded_at_;
   // Null when disabled. Created before the probe lookups, so they warm it.
   std::unique_ptr<RecordCache> record_cache_;
+  // Records that failed to decode, by offset and language; never null.
+  std::unique_ptr<FailedDecodes> failed_decodes_;
+  mutable std::atomic<uint64_t> decodes_{0};
+  mutable std::atomic<uint64_t> decode_failures_{0};
+  mutable std::atomic<uint64_t> remembered_failures_{0};
   // What InheritRenderedAnswers took, and the misses left before it is let
   // go. Consulted on misses only.
   mutable absl::Mutex previous_mu_;

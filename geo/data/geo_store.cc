@@ -1,10 +1,12 @@
 #include "geo/data/geo_store.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "geo/common/logging.h"
+#include "geo/data/language.h"
 
 namespace geo {
 
@@ -110,6 +112,8 @@ absl::StatusOr<geo::v1::LookupResponse> GeoStore::Lookup(
 
 absl::StatusOr<LookupAnswer> GeoStore::Find(const IpAddress& ip,
                                             absl::string_view language) const {
+  absl::Status valid_language = ValidateLanguage(language);
+  if (!valid_language.ok()) return valid_language;
   const absl::InlinedVector<std::shared_ptr<const Database>, 2> databases =
       Snapshot();
   if (databases.empty()) {
@@ -121,7 +125,15 @@ absl::StatusOr<LookupAnswer> GeoStore::Find(const IpAddress& ip,
   for (const std::shared_ptr<const Database>& database : databases) {
     if (v6_only && database->ip_version() == 4) continue;
     absl::Status status = database->Find(ip, language, &answer);
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      if (options_.observer != nullptr) {
+        if (std::optional<RecordDecodeFailure> failure =
+                RecordDecodeFailureOf(status)) {
+          options_.observer->OnRecordDecodeFailure(*failure);
+        }
+      }
+      return status;
+    }
   }
   return answer;
 }

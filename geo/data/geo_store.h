@@ -31,6 +31,12 @@ class GeoStoreObserver {
   // `database` is the newly installed one on success, null on failure.
   virtual void OnReload(const std::string& path, const absl::Status& status,
                         const Database* database, absl::Duration duration) = 0;
+  // A lookup failed because a record did not decode (see
+  // RecordDecodeFailureOf), freshly or as a remembered failure. Called on the
+  // lookup's thread, concurrently from many: must be thread-safe and cheap.
+  virtual void OnRecordDecodeFailure(RecordDecodeFailure failure) {
+    (void)failure;
+  }
 };
 
 struct GeoStoreOptions {
@@ -72,6 +78,8 @@ class GeoStore {
   absl::Status ReloadAll() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Looks `ip` up in every loaded database, merging their answers.
+  // InvalidArgument when `language` fails ValidateLanguage (checked first,
+  // so an oversized language is refused before it reaches any cache).
   // Unavailable when no database is loaded yet. Databases of IPv4-only slots
   // are skipped for IPv6 addresses. A damaged record fails the lookup
   // (DataLoss naming the database).

@@ -16,12 +16,20 @@
 #include "absl/base/call_once.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/answer_template.h"
 
 namespace geo {
+
+// One bit of 64 standing for `language` (a hash), for
+// DecodedRecord::name_languages. Several languages may share a bit: a set bit
+// means "may have names in it", a clear one "has none".
+inline uint64_t NameLanguageBit(absl::string_view language) {
+  return uint64_t{1} << (absl::HashOf(language) & 63);
+}
 
 // One decoded record: the API fields a data-section record yields in one
 // language, decoded from an empty message. Immutable once cached, so readers
@@ -33,6 +41,9 @@ class DecodedRecord {
   // True when the record has a `subdivisions` key: merging it then replaces
   // the subdivisions of an earlier database's answer (even with none).
   bool has_subdivisions = false;
+  // The languages the record has names in, as NameLanguageBit()s: a record
+  // whose bit for a language is clear answers in it exactly as in "en".
+  uint64_t name_languages = 0;
 
   // Keeps `fields` (the record decoded into an empty message) as protobuf
   // wire format: about a third of the parsed message's memory, so the cache

@@ -1,0 +1,191 @@
+#include "geo/data/test_mmdb_writer.h"
+
+#include <arpa/inet.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+
+namespace geo {
+namespace testing {
+namespace {
+
+// Data types of the MaxMind DB format.
+constexpr int kPointer = 1;
+constexpr int kString = 2;
+constexpr int kDouble = 3;
+constexpr int kUint16 = 5;
+constexpr int kUint32 = 6;
+constexpr int kMap = 7;
+constexpr int kUint64 = 9;
+constexpr int kArray = 11;
+constexpr int kBoolean = 14;
+
+void AppendBigEndian(uint64_t value, int bytes, std::string* out) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  }
+}
+
+}  // namespace
+
+void MmdbDataWriter::Control(int type, uint32_t size) {
+  uint8_t size_bits = 0;
+  std::string extra;
+  if (size < 29) {
+    size_bits = static_cast<uint8_t>(size);
+  } else if (size < 29 + 256) {
+    size_bits = 29;
+    AppendBigEndian(size - 29, 1, &extra);
+  } else if (size < 285 + 65536) {
+    size_bits = 30;
+    AppendBigEndian(size - 285, 2, &extra);
+  } else {
+    size_bits = 31;
+    AppendBigEndian(size - 65821, 3, &extra);
+  }
+  if (type <= 7) {
+    bytes_.push_back(static_cast<char>((type << 5) | size_bits));
+  } else {
+    bytes_.push_back(static_cast<char>(size_bits));
+    bytes_.push_back(static_cast<char>(type - 7));
+  }
+  bytes_ += extra;
+}
+
+void MmdbDataWriter::Unsigned(int type, uint64_t value) {
+  int bytes = 0;
+  for (uint64_t rest = value; rest != 0; rest >>= 8) ++bytes;
+  Control(type, static_cast<uint32_t>(bytes));
+  AppendBigEndian(value, bytes, &bytes_);
+}
+
+MmdbDataWriter& MmdbDataWriter::Map(uint32_t entries) {
+  Control(kMap, entries);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Array(uint32_t elements) {
+  Control(kArray, elements);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::String(absl::string_view text) {
+  Control(kString, static_cast<uint32_t>(text.size()));
+  bytes_.append(text.data(), text.size());
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Uint16(uint16_t value) {
+  Unsigned(kUint16, value);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Uint32(uint32_t value) {
+  Unsigned(kUint32, value);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Uint64(uint64_t value) {
+  Unsigned(kUint64, value);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Double(double value) {
+  Control(kDouble, 8);
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(bits));
+  AppendBigEndian(bits, 8, &bytes_);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Bool(bool value) {
+  Control(kBoolean, value ? 1 : 0);
+  return *this;
+}
+
+MmdbDataWriter& MmdbDataWriter::Pointer(uint32_t target) {
+  bytes_.push_back(static_cast<char>((kPointer << 5) | (3 << 3)));
+  AppendBigEndian(target, 4, &bytes_);
+  return *this;
+}
+
+std::string BuildMmdb(const std::vector<MmdbNetwork>& networks,
+                      const MmdbDataWriter& data,
+                      const MmdbFileOptions& options) {
+  // The search tree as a binary trie: children[n] = {left, right}, where a
+  // value below 0 is "no record" (-1) or a record (-2 - index in networks).
+  std::vector<std::pair<int64_t, int64_t>> children(1, {-1, -1});
+  for (size_t i = 0; i < networks.size(); ++i) {
+    const std::vector<std::string> parts =
+        absl::StrSplit(networks[i].cidr, '/');
+    in_addr address{};
+    int prefix = 0;
+    if (parts.size() != 2 ||
+        inet_pton(AF_INET, parts[0].c_str(), &address) != 1 ||
+        !absl::SimpleAtoi(parts[1], &prefix) || prefix < 1 || prefix > 32) {
+      std::abort();  // A test bug.
+    }
+    const uint32_t bits = ntohl(address.s_addr);
+    int64_t node = 0;
+    for (int depth = 0; depth < prefix; ++depth) {
+      const bool right = (bits >> (31 - depth)) & 1;
+      int64_t next = right ? children[node].second : children[node].first;
+      if (depth == prefix - 1) {
+        next = -2 - static_cast<int64_t>(i);
+      } else if (next < 0) {
+        next = static_cast<int64_t>(children.size());
+        children.push_back({-1, -1});  // Invalidates references into it.
+      }
+      (right ? children[node].second : children[node].first) = next;
+      node = next;
+    }
+  }
+  const uint64_t node_count = children.size();
+  auto record_value = [&](int64_t child) -> uint64_t {
+    if (child >= 0) return static_cast<uint64_t>(child);
+    if (child == -1) return node_count;
+    // Data pointers count from the start of the 16-byte separator.
+    return node_count + 16 + networks[static_cast<size_t>(-2 - child)].record;
+  };
+  std::string file;
+  for (const auto& [left, right] : children) {
+    AppendBigEndian(record_value(left), 3, &file);
+    AppendBigEndian(record_value(right), 3, &file);
+  }
+  file.append(16, '\0');
+  file += data.bytes();
+  file += "\xAB\xCD\xEFMaxMind.com";
+  MmdbDataWriter metadata;
+  metadata.Map(9)
+      .String("binary_format_major_version")
+      .Uint16(2)
+      .String("binary_format_minor_version")
+      .Uint16(0)
+      .String("build_epoch")
+      .Uint64(options.build_epoch)
+      .String("database_type")
+      .String(options.database_type)
+      .String("description")
+      .Map(1)
+      .String("en")
+      .String("built by geo's tests")
+      .String("ip_version")
+      .Uint16(4)
+      .String("languages")
+      .Array(static_cast<uint32_t>(options.languages.size()));
+  for (const std::string& language : options.languages) {
+    metadata.String(language);
+  }
+  metadata.String("node_count")
+      .Uint32(static_cast<uint32_t>(node_count))
+      .String("record_size")
+      .Uint16(24);
+  file += metadata.bytes();
+  return file;
+}
+
+}  // namespace testing
+}  // namespace geo

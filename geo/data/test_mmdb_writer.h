@@ -1,0 +1,65 @@
+// Builds small MaxMind DB files byte by byte, for tests that need a database
+// MaxMind's writer would never produce (e.g. a data section whose pointers
+// fan out exponentially). Format: MaxMind DB spec 2.0.
+#ifndef GEO_DATA_TEST_MMDB_WRITER_H_
+#define GEO_DATA_TEST_MMDB_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace geo {
+namespace testing {
+
+// Appends values in the data-section encoding. A map or array is written as
+// its header followed by its entries (keys and values alternating), in
+// order. offset() is where the next value starts: the number to point at.
+class MmdbDataWriter {
+ public:
+  uint32_t offset() const { return static_cast<uint32_t>(bytes_.size()); }
+  const std::string& bytes() const { return bytes_; }
+
+  MmdbDataWriter& Map(uint32_t entries);
+  MmdbDataWriter& Array(uint32_t elements);
+  MmdbDataWriter& String(absl::string_view text);
+  MmdbDataWriter& Uint16(uint16_t value);
+  MmdbDataWriter& Uint32(uint32_t value);
+  MmdbDataWriter& Uint64(uint64_t value);
+  MmdbDataWriter& Double(double value);
+  MmdbDataWriter& Bool(bool value);
+  // A pointer to the value at data-section offset `target` (4-byte form).
+  MmdbDataWriter& Pointer(uint32_t target);
+
+ private:
+  void Control(int type, uint32_t size);
+  void Unsigned(int type, uint64_t value);
+
+  std::string bytes_;
+};
+
+struct MmdbNetwork {
+  // An IPv4 network, e.g. "10.0.0.0/8".
+  std::string cidr;
+  // Data-section offset of its record.
+  uint32_t record;
+};
+
+struct MmdbFileOptions {
+  std::string database_type = "GeoIP2-City";
+  std::vector<std::string> languages = {"en"};
+  uint64_t build_epoch = 1700000000;
+};
+
+// An IPv4 database (ip_version 4, 24-bit records) mapping `networks` to
+// their records in `data`; every other address has no record.
+std::string BuildMmdb(const std::vector<MmdbNetwork>& networks,
+                      const MmdbDataWriter& data,
+                      const MmdbFileOptions& options = {});
+
+}  // namespace testing
+}  // namespace geo
+
+#endif  // GEO_DATA_TEST_MMDB_WRITER_H_
