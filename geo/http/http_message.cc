@@ -22,6 +22,13 @@ std::optional<absl::string_view> HttpHeaderList::Find(
   return std::nullopt;
 }
 
+void HttpHeaderList::FindAll(absl::string_view name,
+                             std::vector<absl::string_view>* values) const {
+  for (const auto& [field_name, value] : fields_) {
+    if (absl::EqualsIgnoreCase(field_name, name)) values->push_back(value);
+  }
+}
+
 HttpRequest::HttpRequest(absl::string_view method, absl::string_view target,
                          const HttpHeaders* headers, absl::string_view body,
                          absl::string_view peer_address)
@@ -69,6 +76,13 @@ std::optional<absl::string_view> HttpRequest::Header(
     absl::string_view name) const {
   if (headers_ == nullptr) return std::nullopt;
   return headers_->Find(name);
+}
+
+std::vector<absl::string_view> HttpRequest::HeaderValues(
+    absl::string_view name) const {
+  std::vector<absl::string_view> values;
+  if (headers_ != nullptr) headers_->FindAll(name, &values);
+  return values;
 }
 
 bool PercentDecode(absl::string_view encoded, bool plus_is_space,

@@ -20,6 +20,10 @@ class HttpHeaders {
   // The value of the first field named `name`, or nullopt.
   virtual std::optional<absl::string_view> Find(
       absl::string_view name) const = 0;
+  // Appends the value of every field named `name`, in the order received
+  // (a proxy may add its own X-Forwarded-For line after the client's).
+  virtual void FindAll(absl::string_view name,
+                       std::vector<absl::string_view>* values) const = 0;
 };
 
 // HttpHeaders over a list of (name, value) pairs, for tests and adapters.
@@ -30,6 +34,8 @@ class HttpHeaderList final : public HttpHeaders {
       std::vector<std::pair<std::string, std::string>> fields)
       : fields_(std::move(fields)) {}
   std::optional<absl::string_view> Find(absl::string_view name) const override;
+  void FindAll(absl::string_view name,
+               std::vector<absl::string_view>* values) const override;
 
  private:
   std::vector<std::pair<std::string, std::string>> fields_;
@@ -54,8 +60,10 @@ class HttpRequest {
   // The percent-decoded value ('+' is a space) of the first query parameter
   // named `name`; nullopt when absent. "?a" has value "".
   std::optional<std::string> QueryParameter(absl::string_view name) const;
-  // The value of header `name` (case-insensitive), or nullopt.
+  // The value of the first header `name` (case-insensitive), or nullopt.
   std::optional<absl::string_view> Header(absl::string_view name) const;
+  // Every value of header `name`, in the order received.
+  std::vector<absl::string_view> HeaderValues(absl::string_view name) const;
   absl::string_view body() const { return body_; }
   // The TCP peer's IP address in text form ("127.0.0.1", "::1").
   absl::string_view peer_address() const { return peer_address_; }

@@ -80,6 +80,17 @@ absl::Status Router::Add(absl::string_view method,
   return absl::OkStatus();
 }
 
+absl::Status Router::AddPrefix(absl::string_view path_prefix,
+                               RouteHandler handler) {
+  if (path_prefix.size() < 2 || path_prefix.front() != '/' ||
+      path_prefix.back() == '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("path prefix '", path_prefix, "' is malformed"));
+  }
+  prefix_routes_.push_back({std::string(path_prefix), std::move(handler)});
+  return absl::OkStatus();
+}
+
 bool Router::Match(const Route& route,
                    const absl::InlinedVector<absl::string_view, 8>& segments,
                    PathVariables* variables) {
@@ -111,6 +122,15 @@ bool Router::Match(const Route& route,
 
 void Router::Handle(const HttpRequest& request, HttpResponse* response) const {
   absl::string_view path = request.path();
+  for (const PrefixRoute& route : prefix_routes_) {
+    if (!absl::StartsWith(path, route.prefix)) continue;
+    const absl::string_view rest = path.substr(route.prefix.size());
+    if (!rest.empty() && rest.front() != '/') continue;
+    PathVariables variables;
+    variables.Add("path", std::string(rest));
+    route.handler(request, variables, response);
+    return;
+  }
   absl::InlinedVector<absl::string_view, 8> segments;
   // "/" has no segments; a path without a leading "/" matches nothing.
   if (path.size() > 1 && path[0] == '/') {

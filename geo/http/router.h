@@ -64,6 +64,14 @@ class Router {
   absl::Status Add(absl::string_view method, absl::string_view path_template,
                    RouteHandler handler);
 
+  // Registers `handler` for every method on `path_prefix` ("/v1/authorize")
+  // and every path below it ("/v1/authorize/any/thing"). The variable "path"
+  // holds the part below it as sent ("/any/thing", or "" for the prefix
+  // itself), still percent-encoded. Prefix routes are tried before template
+  // routes. INVALID_ARGUMENT unless the prefix starts with '/' and does not
+  // end with one.
+  absl::Status AddPrefix(absl::string_view path_prefix, RouteHandler handler);
+
   // Dispatches, or answers 404 / 501 with a grpc-gateway error body.
   void Handle(const HttpRequest& request, HttpResponse* response) const;
 
@@ -89,6 +97,12 @@ class Router {
                     const absl::InlinedVector<absl::string_view, 8>& segments,
                     PathVariables* variables);
 
+  struct PrefixRoute {
+    std::string prefix;
+    RouteHandler handler;
+  };
+
+  std::vector<PrefixRoute> prefix_routes_;
   std::vector<Route> routes_;
 };
 

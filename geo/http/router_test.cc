@@ -101,6 +101,27 @@ TEST_F(RouterTest, FirstAddedRouteWins) {
   EXPECT_EQ(Call("GET", "/v1/lookup/special").body(), "lookup special");
 }
 
+TEST_F(RouterTest, PrefixRoutesTakeEveryMethodAndThePathBelow) {
+  ASSERT_TRUE(
+      router_
+          .AddPrefix(
+              "/v1/authorize",
+              [](const HttpRequest& request, const PathVariables& variables,
+                 HttpResponse* response) {
+                response->set_body(std::string(request.method()) + " [" +
+                                   std::string(variables.Get("path")) + "]");
+              })
+          .ok());
+  EXPECT_EQ(Call("GET", "/v1/authorize").body(), "GET []");
+  EXPECT_EQ(Call("DELETE", "/v1/authorize?x=1").body(), "DELETE []");
+  EXPECT_EQ(Call("PATCH", "/v1/authorize/api/v2/it%20em").body(),
+            "PATCH [/api/v2/it%20em]");
+  // Not a segment boundary: not the prefix route.
+  EXPECT_EQ(Call("GET", "/v1/authorizeX").status(), 404);
+  EXPECT_FALSE(router_.AddPrefix("v1", nullptr).ok());
+  EXPECT_FALSE(router_.AddPrefix("/v1/", nullptr).ok());
+}
+
 TEST(RouterAddTest, RejectsMalformedTemplates) {
   Router router;
   const RouteHandler handler = [](const HttpRequest&, const PathVariables&,

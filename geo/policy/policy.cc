@@ -59,9 +59,11 @@ bool IsSubdivisionCode(absl::string_view code) {
 // Collects validation errors, each naming its field and line.
 class ErrorList {
  public:
-  explicit ErrorList(const FieldLines& lines) : lines_(lines) {}
+  ErrorList(const FieldLines& lines, absl::string_view prefix)
+      : lines_(lines), prefix_(prefix) {}
 
-  void Add(const std::string& path, absl::string_view message) {
+  void Add(const std::string& field, absl::string_view message) {
+    const std::string path = absl::StrCat(prefix_, field);
     const auto line = lines_.find(path);
     if (line == lines_.end()) {
       errors_.push_back(absl::StrCat(path, ": ", message));
@@ -79,6 +81,7 @@ class ErrorList {
 
  private:
   const FieldLines& lines_;
+  const std::string prefix_;
   std::vector<std::string> errors_;
 };
 
@@ -122,34 +125,112 @@ std::pair<uint64_t, uint64_t> Masked(std::pair<uint64_t, uint64_t> key,
 
 }  // namespace
 
+absl::string_view RuleKindName(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::kNone:
+      return "none";
+    case RuleKind::kNetwork:
+      return "cidr";
+    case RuleKind::kPrivate:
+      return "private";
+    case RuleKind::kAsn:
+      return "asn";
+    case RuleKind::kSubdivision:
+      return "subdivision";
+    case RuleKind::kCountry:
+      return "country";
+    case RuleKind::kUnknown:
+      return "unknown";
+    case RuleKind::kDefault:
+      return "default";
+    case RuleKind::kError:
+      return "error";
+  }
+  return "none";
+}
+
+absl::string_view DecisionResultName(DecisionResult result) {
+  switch (result) {
+    case DecisionResult::kAllowed:
+      return "allowed";
+    case DecisionResult::kDenied:
+      return "denied";
+    case DecisionResult::kDryRunDenied:
+      return "dry_run_denied";
+  }
+  return "allowed";
+}
+
+absl::string_view DecisionErrorName(DecisionError error) {
+  switch (error) {
+    case DecisionError::kNoDatabase:
+      return "no_database";
+    case DecisionError::kLookupError:
+      return "lookup_error";
+    case DecisionError::kBadClientAddress:
+      return "bad_client_address";
+  }
+  return "lookup_error";
+}
+
 Decision NoPolicyDecision() {
-  return {true, "no policy configured: allowed by default"};
+  return {true, "no policy configured: allowed by default", RuleKind::kNone};
+}
+
+std::shared_ptr<const Policy> Policy::AllowAll(
+    absl::string_view name, std::shared_ptr<const DecisionCounter> counter) {
+  std::shared_ptr<Policy> policy(new Policy());
+  policy->name_ = std::string(name);
+  policy->counter_ = std::move(counter);
+  policy->allow_all_ = true;
+  policy->on_error_ = FailureAction::kAllow;
+  return policy;
 }
 
 absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
-    const PolicyConfig& config, const FieldLines& lines) {
+    const PolicyConfig& config, const FieldLines& lines, absl::string_view name,
+    absl::string_view field_prefix,
+    std::shared_ptr<const DecisionCounter> counter) {
   std::shared_ptr<Policy> policy(new Policy());
-  ErrorList errors(lines);
+  policy->name_ = std::string(name);
+  policy->counter_ = std::move(counter);
+  policy->dry_run_ = config.dry_run();
+  ErrorList errors(lines, field_prefix);
 
   const std::optional<bool> default_allow = ParseAction(
       config.default_action(), "default_action", /*required=*/true, &errors);
   const bool default_allowed = default_allow.value_or(false);
   policy->default_rule_ = {
       default_allowed,
-      absl::StrCat("default action ", ListName(default_allowed))};
+      absl::StrCat("default action ", ListName(default_allowed)),
+      RuleKind::kDefault};
   if (const auto allow =
           ParseAction(config.private_addresses(), "private_addresses",
                       /*required=*/false, &errors)) {
     policy->private_rule_ =
         Rule{*allow,
-             absl::StrCat("private address (policy: ", ListName(*allow), ")")};
+             absl::StrCat("private address (policy: ", ListName(*allow), ")"),
+             RuleKind::kPrivate};
   }
   if (const auto allow =
           ParseAction(config.unknown_addresses(), "unknown_addresses",
                       /*required=*/false, &errors)) {
     policy->unknown_rule_ =
         Rule{*allow,
-             absl::StrCat("unknown address (policy: ", ListName(*allow), ")")};
+             absl::StrCat("unknown address (policy: ", ListName(*allow), ")"),
+             RuleKind::kUnknown};
+  }
+  const std::string on_error = absl::AsciiStrToLower(config.on_error());
+  if (on_error.empty() || on_error == "deny") {
+    policy->on_error_ = FailureAction::kDeny;
+  } else if (on_error == "allow") {
+    policy->on_error_ = FailureAction::kAllow;
+  } else if (on_error == "error") {
+    policy->on_error_ = FailureAction::kError;
+  } else {
+    errors.Add("on_error",
+               absl::StrCat("must be \"allow\", \"deny\" or \"error\", not \"",
+                            config.on_error(), "\""));
   }
 
   // Every item's first appearance, to report duplicates and conflicts.
@@ -186,8 +267,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
       const std::string description = absl::StrCat("country ", code);
       if (!check_unique(description, path, description)) continue;
       policy->countries_.emplace(
-          code,
-          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+          code, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
+                     RuleKind::kCountry});
     }
     for (int i = 0; i < rules.subdivisions_size(); ++i) {
       const std::string path = absl::StrCat(list, ".subdivisions[", i, "]");
@@ -201,8 +282,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
       const std::string description = absl::StrCat("subdivision ", code);
       if (!check_unique(description, path, description)) continue;
       policy->subdivisions_.emplace(
-          code,
-          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+          code, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
+                     RuleKind::kSubdivision});
     }
     for (int i = 0; i < rules.asns_size(); ++i) {
       const std::string path = absl::StrCat(list, ".asns[", i, "]");
@@ -214,8 +295,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
       const std::string description = absl::StrCat("ASN ", asn);
       if (!check_unique(description, path, description)) continue;
       policy->asns_.emplace(
-          asn,
-          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+          asn, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
+                    RuleKind::kAsn});
     }
     for (int i = 0; i < rules.networks_size(); ++i) {
       const std::string path = absl::StrCat(list, ".networks[", i, "]");
@@ -237,8 +318,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
         continue;
       }
       networks_by_length[prefix_length].emplace(
-          key,
-          Rule{allow, absl::StrCat(description, " is in ", list, " list")});
+          key, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
+                    RuleKind::kNetwork});
     }
   }
   const absl::Status status = errors.ToStatus();
@@ -249,20 +330,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
   return std::shared_ptr<const Policy>(std::move(policy));
 }
 
-absl::StatusOr<std::shared_ptr<const Policy>> Policy::FromFile(
-    const std::string& path) {
-  auto parsed = ReadPolicyConfigFile(path);
-  if (!parsed.ok()) return parsed.status();
-  auto policy = Create(parsed->config, parsed->lines);
-  if (!policy.ok()) {
-    return absl::Status(
-        policy.status().code(),
-        absl::StrCat("policy file ", path, ": ", policy.status().message()));
-  }
-  return policy;
-}
-
 Decision Policy::Evaluate(const PolicyInput& input) const {
+  if (allow_all_) return NoPolicyDecision();
   if (!networks_by_length_.empty()) {
     const AddressKey key = KeyOf(input.ip);
     for (const NetworksOfLength& level : networks_by_length_) {

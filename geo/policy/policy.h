@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,10 +55,57 @@ struct PolicyInput {
   uint32_t asn = 0;
 };
 
+// The kind of rule that decided: a bounded set, usable as a metric label.
+enum class RuleKind {
+  kNone,  // No policy configured.
+  kNetwork,
+  kPrivate,
+  kAsn,
+  kSubdivision,
+  kCountry,
+  kUnknown,
+  kDefault,
+  kError,  // No decision could be made; the policy's on_error decided.
+};
+
+// "none", "cidr", "private", "asn", "subdivision", "country", "unknown",
+// "default", "error".
+absl::string_view RuleKindName(RuleKind kind);
+
+// What a policy does when it cannot decide (see PolicyConfig.on_error).
+enum class FailureAction { kAllow, kDeny, kError };
+
+// How a decision ended, as counted: a dry-run policy's deny is allowed and
+// counted apart.
+enum class DecisionResult { kAllowed, kDenied, kDryRunDenied };
+
+// Why no decision could be made.
+enum class DecisionError { kNoDatabase, kLookupError, kBadClientAddress };
+
+// "allowed", "denied", "dry_run_denied".
+absl::string_view DecisionResultName(DecisionResult result);
+// "no_database", "lookup_error", "bad_client_address".
+absl::string_view DecisionErrorName(DecisionError error);
+
+// Counts one policy's decisions (metrics). Made once per policy when a policy
+// file loads, so counting on the request path only increments. Thread-safe.
+class DecisionCounter {
+ public:
+  virtual ~DecisionCounter() = default;
+  virtual void Count(DecisionResult result, RuleKind rule) const = 0;
+  virtual void CountError(DecisionError error) const = 0;
+};
+
+// Makes the counter of the policy named `policy_name`.
+using DecisionCounterFactory =
+    std::function<std::shared_ptr<const DecisionCounter>(
+        absl::string_view policy_name)>;
+
 struct Decision {
   bool allowed = true;
   // The rule that decided, e.g. "country DE is in deny list".
   std::string reason;
+  RuleKind rule = RuleKind::kNone;
 };
 
 // The decision when no policy is configured: allowed, and the reason says so.
@@ -70,16 +118,34 @@ class Policy {
   // required), countries are assigned ISO 3166-1 codes, subdivisions are
   // "CC-XXX" with an assigned CC, ASNs are non-zero, networks parse as CIDRs
   // without host bits, and no item is listed twice or in both lists.
-  // INVALID_ARGUMENT naming the field path (and its line when `lines` knows
-  // it) otherwise.
+  // on_error is "allow", "deny" or "error" (default "deny"). INVALID_ARGUMENT
+  // naming the field path (`field_prefix` + the field, and its line when
+  // `lines` knows it) otherwise.
+  // `counter` may be null (decisions are not counted).
   static absl::StatusOr<std::shared_ptr<const Policy>> Create(
-      const PolicyConfig& config, const FieldLines& lines = {});
+      const PolicyConfig& config, const FieldLines& lines = {},
+      absl::string_view name = "default", absl::string_view field_prefix = "",
+      std::shared_ptr<const DecisionCounter> counter = nullptr);
 
-  // Reads, parses and validates a policy file; errors name the file.
-  static absl::StatusOr<std::shared_ptr<const Policy>> FromFile(
-      const std::string& path);
+  // The policy used when no policy file is configured: allows everything
+  // with NoPolicyDecision()'s reason.
+  static std::shared_ptr<const Policy> AllowAll(
+      absl::string_view name,
+      std::shared_ptr<const DecisionCounter> counter = nullptr);
 
   Decision Evaluate(const PolicyInput& input) const;
+
+  // Its name in the policy file ("default" for a single-policy file).
+  const std::string& name() const { return name_; }
+  bool dry_run() const { return dry_run_; }
+  FailureAction on_error() const { return on_error_; }
+  // Counts a decision of this policy (a no-op without a counter).
+  void Count(DecisionResult result, RuleKind rule) const {
+    if (counter_ != nullptr) counter_->Count(result, rule);
+  }
+  void CountError(DecisionError error) const {
+    if (counter_ != nullptr) counter_->CountError(error);
+  }
 
   // Counts of the rules, for the log line of a (re)load.
   size_t rule_count() const;
@@ -88,6 +154,7 @@ class Policy {
   struct Rule {
     bool allow = true;
     std::string reason;
+    RuleKind kind = RuleKind::kDefault;
   };
   // An address in IPv6 form (IPv4 as ::ffff:a.b.c.d), two halves.
   using AddressKey = std::pair<uint64_t, uint64_t>;
@@ -98,8 +165,15 @@ class Policy {
 
   Policy() = default;
 
-  Decision Decide(const Rule& rule) const { return {rule.allow, rule.reason}; }
+  Decision Decide(const Rule& rule) const {
+    return {rule.allow, rule.reason, rule.kind};
+  }
 
+  std::string name_;
+  bool dry_run_ = false;
+  FailureAction on_error_ = FailureAction::kDeny;
+  bool allow_all_ = false;
+  std::shared_ptr<const DecisionCounter> counter_;
   Rule default_rule_;
   std::optional<Rule> private_rule_;
   std::optional<Rule> unknown_rule_;

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -12,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "geo/common/logging.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "yaml-cpp/yaml.h"
 
@@ -88,6 +88,10 @@ absl::Status YamlToJson(const YAML::Node& node, std::string* json, int depth,
       return absl::OkStatus();
     case YAML::NodeType::Scalar:
       json->append(JsonQuote(node.Scalar()));
+      if (json->size() > kMaxPolicyBytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "more than ", kMaxPolicyBytes, " bytes once aliases are expanded"));
+      }
       return absl::OkStatus();
     case YAML::NodeType::Sequence: {
       json->push_back('[');
@@ -163,18 +167,19 @@ std::string WithLine(absl::string_view message, const FieldLines& lines) {
   return absl::StrCat(message, " (line ", best_line, ")");
 }
 
-absl::StatusOr<PolicyConfig> JsonToConfig(const std::string& json,
-                                          const FieldLines& lines) {
+template <typename Message>
+absl::StatusOr<Message> JsonToMessage(const std::string& json,
+                                      const FieldLines& lines) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  PolicyConfig config;
+  Message message;
   const auto status =
-      google::protobuf::util::JsonStringToMessage(json, &config, options);
+      google::protobuf::util::JsonStringToMessage(json, &message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         WithLine(std::string(status.message()), lines));
   }
-  return config;
+  return message;
 }
 
 }  // namespace
@@ -194,13 +199,36 @@ PolicyFormat DetectPolicyFormat(absl::string_view path,
   return PolicyFormat::kYaml;
 }
 
-absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
-                                                     PolicyFormat format) {
-  ParsedPolicyConfig parsed;
-  parsed.lines = LinesOf(content);
+namespace {
+
+// The file as JSON (YAML converted), and whether its top level names the
+// keys of the several-policies form.
+struct PolicyJson {
   std::string json;
+  bool several_policies = false;
+};
+
+bool IsPolicyFileKey(absl::string_view key) {
+  return key == "policies" || key == "routes" || key == "default_policy" ||
+         key == "defaultPolicy";
+}
+
+absl::StatusOr<PolicyJson> ToPolicyJson(absl::string_view content,
+                                        PolicyFormat format) {
+  if (content.size() > kMaxPolicyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "larger than ", kMaxPolicyBytes, " bytes (", content.size(), ")"));
+  }
+  PolicyJson result;
+  std::string& json = result.json;
   if (format == PolicyFormat::kJson) {
     json = std::string(content);
+    google::protobuf::Struct top_level;
+    if (google::protobuf::util::JsonStringToMessage(json, &top_level).ok()) {
+      for (const auto& [key, value] : top_level.fields()) {
+        if (IsPolicyFileKey(key)) result.several_policies = true;
+      }
+    }
   } else {
     YAML::Node root;
     try {
@@ -220,20 +248,55 @@ absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
       int64_t budget = kMaxYamlNodes;
       const absl::Status status = YamlToJson(root, &json, 0, &budget);
       if (!status.ok()) return status;
+      for (const auto& entry : root) {
+        if (IsPolicyFileKey(entry.first.Scalar())) {
+          result.several_policies = true;
+        }
+      }
     }
   }
   if (format == PolicyFormat::kJson &&
       json.find_first_not_of(" \t\r\n") == std::string::npos) {
     json = "{}";
   }
-  auto config = JsonToConfig(json, parsed.lines);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
+                                                     PolicyFormat format) {
+  absl::StatusOr<PolicyJson> json = ToPolicyJson(content, format);
+  if (!json.ok()) return json.status();
+  ParsedPolicyConfig parsed;
+  parsed.lines = LinesOf(content);
+  auto config = JsonToMessage<PolicyConfig>(json->json, parsed.lines);
   if (!config.ok()) return config.status();
   parsed.config = std::move(*config);
   return parsed;
 }
 
-absl::StatusOr<ParsedPolicyConfig> ReadPolicyConfigFile(
-    const std::string& path) {
+absl::StatusOr<ParsedPolicyFile> ParsePolicyFile(absl::string_view content,
+                                                 PolicyFormat format) {
+  absl::StatusOr<PolicyJson> json = ToPolicyJson(content, format);
+  if (!json.ok()) return json.status();
+  ParsedPolicyFile parsed;
+  parsed.lines = LinesOf(content);
+  if (json->several_policies) {
+    auto file = JsonToMessage<PolicyFile>(json->json, parsed.lines);
+    if (!file.ok()) return file.status();
+    parsed.file = std::move(*file);
+    return parsed;
+  }
+  auto config = JsonToMessage<PolicyConfig>(json->json, parsed.lines);
+  if (!config.ok()) return config.status();
+  (*parsed.file.mutable_policies())["default"] = std::move(*config);
+  parsed.file.set_default_policy("default");
+  parsed.single_policy = true;
+  return parsed;
+}
+
+absl::StatusOr<ParsedPolicyFile> ReadPolicyFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     const int error = errno;
@@ -243,14 +306,15 @@ absl::StatusOr<ParsedPolicyConfig> ReadPolicyConfigFile(
     if (error == EACCES) return absl::PermissionDeniedError(message);
     return absl::InternalError(message);
   }
-  std::ostringstream content;
-  content << file.rdbuf();
+  // One byte more than the limit is enough to tell a file that is too large.
+  std::string text(kMaxPolicyBytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (file.bad()) {
     return absl::InternalError(
         absl::StrCat("cannot read policy file ", path, ": read failed"));
   }
-  const std::string text = content.str();
-  auto parsed = ParsePolicyConfig(text, DetectPolicyFormat(path, text));
+  text.resize(static_cast<size_t>(file.gcount()));
+  auto parsed = ParsePolicyFile(text, DetectPolicyFormat(path, text));
   if (!parsed.ok()) {
     return absl::Status(
         parsed.status().code(),

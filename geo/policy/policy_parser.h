@@ -38,10 +38,31 @@ struct ParsedPolicyConfig {
 absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
                                                      PolicyFormat format);
 
-// Reads and parses `path`; errors name the file. NOT_FOUND / PERMISSION_DENIED
-// / INTERNAL for files that cannot be read.
-absl::StatusOr<ParsedPolicyConfig> ReadPolicyConfigFile(
-    const std::string& path);
+struct ParsedPolicyFile {
+  PolicyFile file;
+  // Keyed by field path as in the file ("policies.eu.deny.countries[0]"); a
+  // single-policy file's paths are as written ("deny.countries[0]").
+  FieldLines lines;
+  // True when the file was a single PolicyConfig, now the only policy
+  // (named "default") of `file`.
+  bool single_policy = false;
+};
+
+// Parses either form of a policy file: several named policies and routes
+// (PolicyFile), or one policy (PolicyConfig), told apart by the top-level
+// keys `policies`, `routes` and `default_policy`. Errors as for
+// ParsePolicyConfig.
+absl::StatusOr<ParsedPolicyFile> ParsePolicyFile(absl::string_view content,
+                                                 PolicyFormat format);
+
+// The most a policy file may hold, read or expanded: a YAML alias expands to a
+// copy of what it names, so a small file could otherwise describe gigabytes.
+inline constexpr size_t kMaxPolicyBytes = 4 << 20;
+
+// Reads and parses `path` (either form); errors name the file. NOT_FOUND /
+// PERMISSION_DENIED / INTERNAL for files that cannot be read,
+// INVALID_ARGUMENT for one larger than kMaxPolicyBytes.
+absl::StatusOr<ParsedPolicyFile> ReadPolicyFile(const std::string& path);
 
 }  // namespace geo::policy
 

@@ -140,24 +140,102 @@ TEST(ParsePolicyConfigTest, MalformedDocumentsNameWhere) {
   EXPECT_THAT(list.status().message(), HasSubstr("must be a mapping"));
 }
 
-TEST(ReadPolicyConfigFileTest, ReadsByExtensionAndNamesMissingFiles) {
+TEST(ReadPolicyFileTest, ReadsByExtensionAndNamesMissingFiles) {
   const std::string directory = std::getenv("TEST_TMPDIR");
   const std::string path = directory + "/policy.yaml";
   std::ofstream(path) << kYaml;
-  auto parsed = ReadPolicyConfigFile(path);
+  auto parsed = ReadPolicyFile(path);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_EQ(parsed->config.default_action(), "deny");
+  EXPECT_TRUE(parsed->single_policy);
+  EXPECT_EQ(parsed->file.default_policy(), "default");
+  EXPECT_EQ(parsed->file.policies().at("default").default_action(), "deny");
 
-  auto missing = ReadPolicyConfigFile(directory + "/missing.json");
+  auto missing = ReadPolicyFile(directory + "/missing.json");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("missing.json"));
 
   const std::string bad = directory + "/bad.json";
   std::ofstream(bad) << "{\"colour\": 1}";
-  auto invalid = ReadPolicyConfigFile(bad);
+  auto invalid = ReadPolicyFile(bad);
   EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(invalid.status().message(),
               AllOf(HasSubstr("policy file "), HasSubstr("bad.json")));
+}
+
+TEST(ReadPolicyFileTest, RefusesAFileLargerThanTheLimit) {
+  const std::string path =
+      std::string(std::getenv("TEST_TMPDIR")) + "/huge.yaml";
+  {
+    std::ofstream file(path);
+    file << "default_action: allow\ndeny:\n  countries:\n";
+    while (file.tellp() <= static_cast<std::streamoff>(kMaxPolicyBytes)) {
+      file << "    - DE\n";
+    }
+  }
+  auto parsed = ReadPolicyFile(path);
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(parsed.status().message(), HasSubstr("larger than"));
+}
+
+TEST(ParsePolicyFileTest, TellsTheTwoFormsApartByTheirTopLevelKeys) {
+  constexpr char kSeveral[] = R"(
+policies:
+  default: {default_action: allow}
+  eu-only:
+    default_action: deny
+    allow: {countries: [DE]}
+    dry_run: true
+    on_error: allow
+routes:
+  - {host: "*.example.com", path_prefix: /admin, methods: [POST], policy: eu-only}
+default_policy: default
+)";
+  for (const PolicyFormat format : {PolicyFormat::kYaml, PolicyFormat::kJson}) {
+    const std::string content =
+        format == PolicyFormat::kYaml
+            ? std::string(kSeveral)
+            : std::string(
+                  R"({"policies": {"default": {"defaultAction": "allow"},)"
+                  R"( "eu-only": {"default_action": "deny", "dryRun": true,)"
+                  R"( "onError": "allow", "allow": {"countries": ["DE"]}}},)"
+                  R"( "routes": [{"host": "*.example.com", "pathPrefix":)"
+                  R"( "/admin", "methods": ["POST"], "policy": "eu-only"}],)"
+                  R"( "defaultPolicy": "default"})");
+    auto parsed = ParsePolicyFile(content, format);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_FALSE(parsed->single_policy);
+    EXPECT_EQ(parsed->file.policies_size(), 2);
+    const PolicyConfig& eu = parsed->file.policies().at("eu-only");
+    EXPECT_TRUE(eu.dry_run());
+    EXPECT_EQ(eu.on_error(), "allow");
+    ASSERT_EQ(parsed->file.routes_size(), 1);
+    EXPECT_EQ(parsed->file.routes(0).host(), "*.example.com");
+    EXPECT_EQ(parsed->file.routes(0).methods(0), "POST");
+    EXPECT_EQ(parsed->file.default_policy(), "default");
+  }
+  // A policy's own keys at the top level are still the single-policy form,
+  // and a mix is an unknown-key error rather than a silent choice.
+  auto single = ParsePolicyFile("default_action: deny\n", PolicyFormat::kYaml);
+  ASSERT_TRUE(single.ok());
+  EXPECT_TRUE(single->single_policy);
+  auto mixed = ParsePolicyFile(
+      "default_action: deny\npolicies: {a: {default_action: allow}}\n",
+      PolicyFormat::kYaml);
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(mixed.status().message(), HasSubstr("default_action"));
+}
+
+TEST(ParsePolicyFileTest, AnAliasCannotExpandBeyondTheByteBudget) {
+  // Few nodes, many bytes: a 64 KiB scalar referenced 200 times is 12.5 MiB
+  // once expanded, under the node budget but over the byte budget.
+  std::string yaml = "default_action: allow\nbig: &big \"";
+  yaml.append(64 * 1024, 'x');
+  yaml.append("\"\ndeny:\n  countries: [");
+  for (int i = 0; i < 200; ++i) yaml.append(i == 0 ? "*big" : ", *big");
+  yaml.append("]\n");
+  auto parsed = ParsePolicyFile(yaml, PolicyFormat::kYaml);
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(parsed.status().message(), HasSubstr("bytes once aliases"));
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TEST_F(PolicyStoreTest, ReloadMakesThePolicyCurrent) {
           .ok());
   EXPECT_FALSE(store_.Evaluate(Input("1.2.3.4", "KP")).allowed);
   EXPECT_TRUE(store_.Evaluate(Input("1.2.3.4", "DE")).allowed);
-  store_.Replace(nullptr);
+  store_.Replace(std::shared_ptr<const PolicySet>());
   EXPECT_EQ(store_.Evaluate(Input("1.2.3.4", "KP")).reason,
             "no policy configured: allowed by default");
 }

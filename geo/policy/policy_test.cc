@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "geo/data/ip_address.h"
 #include "geo/policy/policy_parser.h"
+#include "geo/policy/policy_set.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -346,18 +347,18 @@ allow:
   subdivisions: [US-CA]
   networks: [10.1.0.0/16]
 )";
-  auto json = Policy::FromFile(directory + "/policy.json");
-  auto yaml = Policy::FromFile(directory + "/policy.yaml");
+  auto json = PolicySet::FromFile(directory + "/policy.json");
+  auto yaml = PolicySet::FromFile(directory + "/policy.yaml");
   ASSERT_TRUE(json.ok()) << json.status();
   ASSERT_TRUE(yaml.ok()) << yaml.status();
-  EXPECT_EQ((*json)->rule_count(), 5u);
-  EXPECT_EQ((*yaml)->rule_count(), 5u);
+  EXPECT_EQ((*json)->default_policy().rule_count(), 5u);
+  EXPECT_EQ((*yaml)->default_policy().rule_count(), 5u);
   for (const PolicyInput& input :
        {Found("1.2.3.4", "KP"), Found("1.2.3.4", "US", 0, {"CA"}),
         Found("1.2.3.4", "US", 64512), NotFound("10.2.0.1"),
         NotFound("10.1.0.1"), NotFound("8.8.8.8"), Found("8.8.8.8", "US")}) {
-    const Decision from_json = (*json)->Evaluate(input);
-    const Decision from_yaml = (*yaml)->Evaluate(input);
+    const Decision from_json = (*json)->default_policy().Evaluate(input);
+    const Decision from_yaml = (*yaml)->default_policy().Evaluate(input);
     EXPECT_EQ(from_json.allowed, from_yaml.allowed) << from_json.reason;
     EXPECT_EQ(from_json.reason, from_yaml.reason);
   }
@@ -367,7 +368,7 @@ TEST(PolicyFromFileTest, ErrorsNameTheFile) {
   const std::string path =
       std::string(std::getenv("TEST_TMPDIR")) + "/bad.yaml";
   std::ofstream(path) << "default_action: allow\ndeny:\n  countries: [ZZ]\n";
-  const auto policy = Policy::FromFile(path);
+  const auto policy = PolicySet::FromFile(path);
   EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(policy.status().message(),
               AllOf(HasSubstr("policy file "), HasSubstr("bad.yaml"),

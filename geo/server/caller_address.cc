@@ -2,14 +2,78 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace geo {
+namespace {
+
+// Splits `text` at `separator` outside quoted-strings (RFC 9110 §5.6.4).
+std::vector<absl::string_view> SplitOutsideQuotes(absl::string_view text,
+                                                  char separator) {
+  std::vector<absl::string_view> parts;
+  bool quoted = false;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted && c == '\\') {
+      ++i;  // The escaped character, whatever it is.
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == separator && !quoted) {
+      parts.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+// A quoted-string's content, escapes removed; other text as it is.
+std::string Unquote(absl::string_view text) {
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') {
+    return std::string(text);
+  }
+  std::string value;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] == '\\' && i + 2 < text.size()) ++i;
+    value.push_back(text[i]);
+  }
+  return value;
+}
+
+}  // namespace
+
+void ForwardingHeaderList::Get(absl::string_view name,
+                               std::vector<absl::string_view>* values) const {
+  for (const auto& [field_name, value] : fields_) {
+    if (absl::EqualsIgnoreCase(field_name, name)) values->push_back(value);
+  }
+}
+
+void ForwardedForValues(absl::string_view field_value,
+                        std::vector<std::string>* hops) {
+  for (absl::string_view element : SplitOutsideQuotes(field_value, ',')) {
+    for (absl::string_view pair : SplitOutsideQuotes(element, ';')) {
+      pair = absl::StripAsciiWhitespace(pair);
+      const size_t equals = pair.find('=');
+      if (equals == absl::string_view::npos) continue;
+      if (!absl::EqualsIgnoreCase(
+              absl::StripAsciiWhitespace(pair.substr(0, equals)), "for")) {
+        continue;
+      }
+      hops->push_back(
+          Unquote(absl::StripAsciiWhitespace(pair.substr(equals + 1))));
+    }
+  }
+}
 
 absl::StatusOr<CallerResolver> CallerResolver::Create(
-    const std::vector<std::string>& trusted_proxies) {
+    const std::vector<std::string>& trusted_proxies,
+    const std::vector<std::string>& client_ip_headers) {
   std::vector<IpNetwork> trusted;
   for (const std::string& text : trusted_proxies) {
     absl::StatusOr<IpNetwork> network = IpNetwork::Parse(text);
@@ -19,7 +83,15 @@ absl::StatusOr<CallerResolver> CallerResolver::Create(
     }
     trusted.push_back(*std::move(network));
   }
-  return CallerResolver(std::move(trusted));
+  std::vector<std::string> headers;
+  for (const std::string& name : client_ip_headers) {
+    if (name.empty() || name.find_first_of(" \t\r\n:") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("client IP header \"", name, "\" is not a field name"));
+    }
+    headers.push_back(absl::AsciiStrToLower(name));
+  }
+  return CallerResolver(std::move(trusted), std::move(headers));
 }
 
 bool CallerResolver::Trusted(const IpAddress& address) const {
@@ -29,19 +101,8 @@ bool CallerResolver::Trusted(const IpAddress& address) const {
   return false;
 }
 
-absl::StatusOr<IpAddress> CallerResolver::Resolve(
-    absl::string_view peer,
-    const std::vector<absl::string_view>& forwarded_for) const {
-  absl::StatusOr<IpAddress> caller = ParsePeerAddress(peer);
-  if (!caller.ok() || !Trusted(*caller)) return caller;
-  // The peer is a trusted proxy: walk the hops it reports, nearest first.
-  std::vector<absl::string_view> hops;
-  for (absl::string_view header : forwarded_for) {
-    for (absl::string_view hop : absl::StrSplit(header, ',')) {
-      hop = absl::StripAsciiWhitespace(hop);
-      if (!hop.empty()) hops.push_back(hop);
-    }
-  }
+IpAddress CallerResolver::Walk(IpAddress caller,
+                               const std::vector<std::string>& hops) const {
   for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
     absl::StatusOr<IpAddress> address = ParsePeerAddress(*hop);
     if (!address.ok()) {
@@ -50,7 +111,45 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
       return caller;
     }
     caller = *std::move(address);
-    if (!Trusted(*caller)) return caller;
+    if (!Trusted(caller)) return caller;
+  }
+  return caller;
+}
+
+absl::StatusOr<IpAddress> CallerResolver::Resolve(
+    absl::string_view peer, const ForwardingHeaders* headers) const {
+  absl::StatusOr<IpAddress> caller = ParsePeerAddress(peer);
+  if (!caller.ok() || headers == nullptr || !Trusted(*caller)) return caller;
+  // The peer is a trusted proxy: what does it say about the client?
+  std::vector<absl::string_view> values;
+  for (const std::string& name : client_ip_headers_) {
+    values.clear();
+    headers->Get(name, &values);
+    if (values.empty()) continue;
+    absl::StatusOr<IpAddress> address =
+        ParsePeerAddress(absl::StripAsciiWhitespace(values.front()));
+    if (address.ok()) return address;
+  }
+  std::vector<std::string> hops;
+  values.clear();
+  headers->Get("forwarded", &values);
+  for (absl::string_view value : values) ForwardedForValues(value, &hops);
+  if (!hops.empty()) return Walk(*std::move(caller), hops);
+  values.clear();
+  headers->Get("x-forwarded-for", &values);
+  for (absl::string_view value : values) {
+    for (absl::string_view hop : absl::StrSplit(value, ',')) {
+      hop = absl::StripAsciiWhitespace(hop);
+      if (!hop.empty()) hops.emplace_back(hop);
+    }
+  }
+  if (!hops.empty()) return Walk(*std::move(caller), hops);
+  values.clear();
+  headers->Get("x-real-ip", &values);
+  if (!values.empty()) {
+    absl::StatusOr<IpAddress> address =
+        ParsePeerAddress(absl::StripAsciiWhitespace(values.front()));
+    if (address.ok()) return address;
   }
   return caller;
 }
@@ -75,8 +174,11 @@ absl::StatusOr<IpAddress> ParsePeerAddress(absl::string_view peer) {
   }
   absl::StatusOr<IpAddress> address = IpAddress::Parse(text);
   if (!address.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot tell the caller's address from \"", peer, "\""));
+    // The text may be attacker-sized (a header): quote a bounded prefix.
+    constexpr size_t kQuoted = 64;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot tell the caller's address from \"", peer.substr(0, kQuoted),
+        peer.size() > kQuoted ? "...\"" : "\""));
   }
   return address;
 }

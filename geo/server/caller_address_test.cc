@@ -6,9 +6,24 @@
 namespace geo {
 namespace {
 
+// The caller when `forwarded_for` are the X-Forwarded-For lines.
 std::string Caller(const CallerResolver& resolver, absl::string_view peer,
-                   std::vector<absl::string_view> forwarded_for) {
-  absl::StatusOr<IpAddress> caller = resolver.Resolve(peer, forwarded_for);
+                   std::vector<std::string> forwarded_for) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (std::string& line : forwarded_for) {
+    fields.emplace_back("X-Forwarded-For", std::move(line));
+  }
+  const ForwardingHeaderList headers(std::move(fields));
+  absl::StatusOr<IpAddress> caller = resolver.Resolve(peer, &headers);
+  if (!caller.ok()) return std::string(caller.status().message());
+  return caller->ToString();
+}
+
+std::string CallerFrom(
+    const CallerResolver& resolver, absl::string_view peer,
+    std::vector<std::pair<std::string, std::string>> fields) {
+  const ForwardingHeaderList headers(std::move(fields));
+  absl::StatusOr<IpAddress> caller = resolver.Resolve(peer, &headers);
   if (!caller.ok()) return std::string(caller.status().message());
   return caller->ToString();
 }
@@ -39,10 +54,61 @@ TEST(CallerResolverTest, RightMostUntrustedHopBehindTrustedProxies) {
   EXPECT_EQ(Caller(*resolver, "10.0.0.1:1", {"8.8.8.8, garbage"}), "10.0.0.1");
 }
 
+TEST(CallerResolverTest, ForwardedThenXForwardedForThenXRealIp) {
+  absl::StatusOr<CallerResolver> resolver =
+      CallerResolver::Create({"10.0.0.0/8"}, {"True-Client-IP"});
+  ASSERT_TRUE(resolver.ok()) << resolver.status();
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"Forwarded", "for=192.0.2.60;proto=http"},
+                        {"Forwarded",
+                         "for=\"[2001:db8:cafe::17]:4711\", "
+                         "for=10.0.0.9"},
+                        {"X-Forwarded-For", "198.51.100.1"},
+                        {"X-Real-IP", "198.51.100.2"}}),
+            "2001:db8:cafe::17");
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"X-Forwarded-For", "198.51.100.1"},
+                        {"X-Real-IP", "198.51.100.2"}}),
+            "198.51.100.1");
+  EXPECT_EQ(
+      CallerFrom(*resolver, "10.0.0.1:1", {{"X-Real-IP", " 198.51.100.2 "}}),
+      "198.51.100.2");
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"true-client-ip", "198.51.100.3"},
+                        {"X-Forwarded-For", "198.51.100.1"}}),
+            "198.51.100.3");
+  // An obfuscated or unknown Forwarded hop stops the walk at the proxy.
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"Forwarded", "for=192.0.2.1, for=unknown"}}),
+            "10.0.0.1");
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"Forwarded", "for=_hidden;by=10.0.0.1"}}),
+            "10.0.0.1");
+  // None of it from an untrusted peer.
+  EXPECT_EQ(CallerFrom(*resolver, "203.0.113.1:1",
+                       {{"Forwarded", "for=192.0.2.1"},
+                        {"True-Client-IP", "192.0.2.2"},
+                        {"X-Real-IP", "192.0.2.3"}}),
+            "203.0.113.1");
+  EXPECT_EQ(resolver->Resolve("10.0.0.1:1", nullptr)->ToString(), "10.0.0.1");
+}
+
+TEST(ForwardedForValuesTest, ParsesRfc7239Elements) {
+  std::vector<std::string> hops;
+  ForwardedForValues(
+      "For=\"[2001:db8::1]:443\";proto=https, for=192.0.2.43;by=x, "
+      "by=10.0.0.1, for=\"quoted, with comma\"",
+      &hops);
+  EXPECT_THAT(hops, ::testing::ElementsAre("[2001:db8::1]:443", "192.0.2.43",
+                                           "quoted, with comma"));
+  EXPECT_EQ(ParsePeerAddress(hops[0])->ToString(), "2001:db8::1");
+}
+
 TEST(CallerResolverTest, RejectsBadProxyConfiguration) {
   EXPECT_THAT(CallerResolver::Create({"10.0.0.0/33"}).status().message(),
               ::testing::HasSubstr("10.0.0.0/33"));
   EXPECT_FALSE(CallerResolver::Create({"proxy.local"}).ok());
+  EXPECT_FALSE(CallerResolver::Create({}, {"Bad Header"}).ok());
 }
 
 TEST(ParsePeerAddressTest, UnderstandsGrpcAndHostPortForms) {

@@ -44,6 +44,10 @@ class GeoServer::Observer final : public GeoStoreObserver,
     server_->UpdateHealth();
   }
 
+  void OnRecordDecodeFailure(RecordDecodeFailure failure) override {
+    server_->metrics_->RecordDecodeFailure(RecordDecodeFailureName(failure));
+  }
+
   void OnRejected(const std::string& path,
                   const absl::Status& status) override {
     (void)path;
@@ -78,8 +82,8 @@ absl::Status GeoServer::Init() {
   metrics_ = std::make_unique<ServerMetrics>(registry_, clock_);
   observer_ = std::make_unique<Observer>(this);
 
-  absl::StatusOr<CallerResolver> callers =
-      CallerResolver::Create(options_.trusted_proxies);
+  absl::StatusOr<CallerResolver> callers = CallerResolver::Create(
+      options_.trusted_proxies, options_.client_ip_headers);
   if (!callers.ok()) return callers.status();
   callers_ = std::make_unique<CallerResolver>(*std::move(callers));
 
@@ -111,7 +115,11 @@ absl::Status GeoServer::Init() {
 
   // The policy: an unreadable or invalid file at start is an error, because
   // starting without it would allow everything the operator meant to deny.
-  policies_ = std::make_unique<policy::PolicyStore>();
+  ServerMetrics* metrics = metrics_.get();
+  policies_ = std::make_unique<policy::PolicyStore>(
+      [metrics](absl::string_view policy_name) {
+        return metrics->DecisionCounterFor(policy_name);
+      });
   if (!options_.policy_path.empty()) {
     PollingWatcherOptions watch;
     watch.interval = options_.poll_interval;
@@ -119,7 +127,6 @@ absl::Status GeoServer::Init() {
     watch.observer = observer_.get();
     watch.reloaded_message = "Policy reloaded";
     policy::PolicyStore* policies = policies_.get();
-    ServerMetrics* metrics = metrics_.get();
     watchers_.push_back(std::make_unique<PollingWatcher>(
         options_.policy_path,
         [policies, metrics](const std::string& path) {
@@ -134,7 +141,13 @@ absl::Status GeoServer::Init() {
         watch));
     absl::Status status = watchers_.back()->LoadNow();
     if (!status.ok()) return status;
-    Log(LogLevel::kInfo, "Policy loaded", {{"path", options_.policy_path}});
+    const std::shared_ptr<const policy::PolicySet> loaded =
+        policies_->Current();
+    Log(LogLevel::kInfo, "Policy loaded",
+        {{"path", options_.policy_path},
+         {"policies", static_cast<int>(loaded->policies().size())},
+         {"routes", static_cast<int>(loaded->route_count())},
+         {"default_policy", loaded->default_policy().name()}});
   }
 
   LookupService::Options service_options;
@@ -161,8 +174,10 @@ absl::Status GeoServer::Init() {
   UpdateHealth();
 
   // HTTP/JSON.
-  absl::StatusOr<std::unique_ptr<http::Router>> router =
-      BuildHttpGateway(lookup_service_.get(), [this] { return ready(); });
+  ForwardAuthOptions forward_auth;
+  forward_auth.header_prefix = options_.edge_header_prefix;
+  absl::StatusOr<std::unique_ptr<http::Router>> router = BuildHttpGateway(
+      lookup_service_.get(), [this] { return ready(); }, forward_auth);
   if (!router.ok()) return router.status();
   router_ = *std::move(router);
   http::HttpServerOptions http_options;
@@ -172,7 +187,6 @@ absl::Status GeoServer::Init() {
       options_.http_threads > 0
           ? options_.http_threads
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // issue 9: the limits are flags (server_options.cc).
   http_options.max_header_bytes =
       static_cast<uint32_t>(options_.http_max_header_bytes);
   http_options.max_body_bytes =
@@ -210,14 +224,57 @@ absl::Status GeoServer::Init() {
   metrics_server_ = *std::move(metrics_server);
   metrics_port_ = metrics_server_->port();
 
+  absl::Status health = StartHealthListener();
+  if (!health.ok()) return health;
+
   for (auto& watcher : watchers_) watcher->Start();
 
   Log(LogLevel::kInfo, "Serving",
       {{"grpc_port", grpc_port_},
        {"http_port", http_port_},
        {"metrics_port", metrics_port_},
+       {"health_port", health_port_},
        {"listen_address", options_.listen_address},
        {"ready", ready()}});
+  return absl::OkStatus();
+}
+
+absl::Status GeoServer::StartHealthListener() {
+  health_router_ = std::make_unique<http::Router>();
+  absl::Status routed = health_router_->Add(
+      "GET", "/healthz",
+      [](const http::HttpRequest&, const http::PathVariables&,
+         http::HttpResponse* response) {
+        response->SetJson(200, "{\"status\":\"ok\"}");
+      });
+  if (!routed.ok()) return routed;
+  routed = health_router_->Add(
+      "GET", "/readyz",
+      [this](const http::HttpRequest&, const http::PathVariables&,
+             http::HttpResponse* response) {
+        if (ready()) {
+          response->SetJson(200, "{\"status\":\"ready\"}");
+        } else {
+          response->SetJson(503, "{\"status\":\"not ready\"}");
+        }
+      });
+  if (!routed.ok()) return routed;
+  // Probes open a connection or two per period; the caps keep one peer (a
+  // pod flooding the port) from holding the slots the kubelet needs.
+  http::HttpServerOptions health_options;
+  health_options.address = options_.listen_address;
+  health_options.port = static_cast<uint16_t>(options_.health_port);
+  health_options.io_threads = 1;
+  health_options.max_connections = kHealthMaxConnections;
+  health_options.max_connections_per_peer = kHealthMaxConnectionsPerPeer;
+  health_options.idle_timeout = absl::Seconds(5);
+  health_options.request_timeout = absl::Seconds(2);
+  health_options.max_body_bytes = 0;
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> health_server =
+      http::HttpServer::Start(health_options, health_router_->AsHandler());
+  if (!health_server.ok()) return health_server.status();
+  health_server_ = *std::move(health_server);
+  health_port_ = health_server_->port();
   return absl::OkStatus();
 }
 
@@ -257,6 +314,7 @@ void GeoServer::Shutdown() {
   for (auto& watcher : watchers_) watcher->Stop();
 
   if (metrics_server_ != nullptr) metrics_server_->Shutdown(clock_->Now());
+  if (health_server_ != nullptr) health_server_->Shutdown(clock_->Now());
   Log(LogLevel::kInfo, "Shutdown: closing databases");
   lookup_service_.reset();
   store_.reset();
@@ -269,6 +327,7 @@ GeoServer::~GeoServer() {
     StopListeners(absl::Now());
     for (auto& watcher : watchers_) watcher->Stop();
     if (metrics_server_ != nullptr) metrics_server_->Shutdown(absl::Now());
+    if (health_server_ != nullptr) health_server_->Shutdown(absl::Now());
   }
 }
 

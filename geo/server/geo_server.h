@@ -44,6 +44,7 @@ class GeoServer {
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
   int metrics_port() const { return metrics_port_; }
+  int health_port() const { return health_port_; }
 
   // Ready: every database loaded and not shutting down.
   bool ready() const;
@@ -61,6 +62,13 @@ class GeoServer {
   absl::Status Init();
   void UpdateHealth();
   void StopListeners(absl::Time deadline);
+  // /healthz and /readyz on their own listener (ServerOptions::health_port).
+  absl::Status StartHealthListener();
+
+  // The health listener's caps: probes need a connection or two; one peer
+  // may hold at most a few, so a flood from one pod cannot take them all.
+  static constexpr int kHealthMaxConnections = 256;
+  static constexpr int kHealthMaxConnectionsPerPeer = 8;
 
   const ServerOptions options_;
   Clock* const clock_;
@@ -82,9 +90,12 @@ class GeoServer {
   std::shared_ptr<prometheus::Collectable> scrape_target_;
   std::unique_ptr<http::Router> metrics_router_;
   std::unique_ptr<http::HttpServer> metrics_server_;
+  std::unique_ptr<http::Router> health_router_;
+  std::unique_ptr<http::HttpServer> health_server_;
   int grpc_port_ = 0;
   int http_port_ = 0;
   int metrics_port_ = 0;
+  int health_port_ = 0;
 };
 
 }  // namespace geo

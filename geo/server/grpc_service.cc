@@ -1,6 +1,7 @@
 #include "geo/server/grpc_service.h"
 
 #include <string>
+#include <vector>
 
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -15,18 +16,31 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-// The call's origin (peer and x-forwarded-for metadata, as grpc-gateway
-// forwards them); views `peer` and the context's metadata.
-CallOrigin OriginOf(grpc::CallbackServerContext* context,
-                    const std::string& peer) {
+// A call's metadata as forwarding headers (grpc-gateway forwards the
+// client's address as x-forwarded-for); keys are lower case in gRPC.
+class MetadataHeaders final : public ForwardingHeaders {
+ public:
+  explicit MetadataHeaders(const grpc::CallbackServerContext* context)
+      : context_(context) {}
+  void Get(absl::string_view name,
+           std::vector<absl::string_view>* values) const override {
+    auto [first, last] = context_->client_metadata().equal_range(
+        grpc::string_ref(name.data(), name.size()));
+    for (auto it = first; it != last; ++it) {
+      values->emplace_back(it->second.data(), it->second.size());
+    }
+  }
+
+ private:
+  const grpc::CallbackServerContext* context_;
+};
+
+// The call's origin; views `peer`, `headers` and the context's metadata.
+CallOrigin OriginOf(const std::string& peer, const MetadataHeaders* headers) {
   CallOrigin origin;
   origin.protocol = Protocol::kGrpc;
   origin.peer = peer;
-  auto [first, last] =
-      context->client_metadata().equal_range("x-forwarded-for");
-  for (auto it = first; it != last; ++it) {
-    origin.forwarded_for.emplace_back(it->second.data(), it->second.size());
-  }
+  origin.headers = headers;
   return origin;
 }
 
@@ -39,9 +53,10 @@ grpc::ServerUnaryReactor* Serve(
     grpc::CallbackServerContext* context, const Request* request,
     Response* response) {
   const std::string peer = context->peer();
+  const MetadataHeaders headers(context);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(
-      (service->*method)(OriginOf(context, peer), *request, response)));
+      (service->*method)(OriginOf(peer, &headers), *request, response)));
   return reactor;
 }
 
@@ -62,8 +77,9 @@ grpc::ServerUnaryReactor* GrpcGeoService::Lookup(
     return reactor;
   }
   const std::string peer = context->peer();
+  const MetadataHeaders headers(context);
   absl::StatusOr<LookupAnswer> answer =
-      service_->Answer(OriginOf(context, peer), request);
+      service_->Answer(OriginOf(peer, &headers), request);
   if (!answer.ok()) {
     reactor->Finish(ToGrpcStatus(answer.status()));
     return reactor;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "geo/http/gateway.h"
+#include "geo/server/http_call_origin.h"
 
 namespace geo {
 namespace {
@@ -11,17 +12,6 @@ namespace {
 using http::HttpRequest;
 using http::HttpResponse;
 using http::PathVariables;
-
-CallOrigin OriginOf(const HttpRequest& request) {
-  CallOrigin origin;
-  origin.protocol = Protocol::kHttp;
-  origin.peer = request.peer_address();
-  if (std::optional<absl::string_view> forwarded =
-          request.Header("x-forwarded-for")) {
-    origin.forwarded_for.push_back(*forwarded);
-  }
-  return origin;
-}
 
 void ReplyError(const absl::Status& status, HttpResponse* response) {
   response->SetJson(http::HttpStatusFromGrpcCode(status.code()),
@@ -51,7 +41,7 @@ void ServeLookup(const LookupService* service,
     request.set_language(*language);
   }
   absl::StatusOr<LookupAnswer> answer =
-      service->Answer(OriginOf(http_request), request);
+      service->Answer(HttpCallOrigin(http_request).get(), request);
   if (!answer.ok()) {
     ReplyError(answer.status(), http_response);
     return;
@@ -73,7 +63,8 @@ void Serve(const LookupService* service,
   Response response;
   absl::Status status = fill(&request);
   if (status.ok()) {
-    status = (service->*method)(OriginOf(http_request), request, &response);
+    status = (service->*method)(HttpCallOrigin(http_request).get(), request,
+                                &response);
   }
   Reply(status, response, http_response);
 }
@@ -81,9 +72,13 @@ void Serve(const LookupService* service,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
-    const LookupService* service, std::function<bool()> ready) {
+    const LookupService* service, std::function<bool()> ready,
+    ForwardAuthOptions forward_auth) {
   auto router = std::make_unique<http::Router>();
-  absl::Status status = router->Add(
+  absl::Status status =
+      AddForwardAuthRoute(service, std::move(forward_auth), router.get());
+  if (!status.ok()) return status;
+  status = router->Add(
       "GET", "/v1/lookup/{ip}",
       [service, render_json =
                     AnswerRenderer([](const geo::v1::LookupResponse& response) {
@@ -114,6 +109,10 @@ absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
             service, &LookupService::Check, request,
             [&](geo::v1::CheckRequest* message) {
               message->set_ip(std::string(variables.Get("ip")));
+              if (std::optional<std::string> policy =
+                      request.QueryParameter("policy")) {
+                message->set_policy(*std::move(policy));
+              }
               return absl::OkStatus();
             },
             response);

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "geo/http/router.h"
+#include "geo/server/forward_auth.h"
 #include "geo/server/lookup_service.h"
 
 namespace geo {
@@ -16,14 +17,16 @@ namespace geo {
 //   GET  /v1/lookup/{ip}[?language=xx]  LookupService::Lookup
 //   POST /v1/lookup:batch               LookupService::BatchLookup, body
 //                                       {"ips": [...], "language": "xx"}
-//   GET  /v1/check/{ip}                 LookupService::Check
+//   GET  /v1/check/{ip}[?policy=name]   LookupService::Check
+//   ANY  /v1/authorize[/...]            forward-auth (forward_auth.h)
 //   GET  /v1/databases                  LookupService::ListDatabases
 //   GET  /healthz                       200 while the process is alive
 //   GET  /readyz                        200 when `ready()`, else 503
 // Errors: grpc-gateway's status mapping and {"code","message","details"} body.
 // `service` must outlive the router; `ready` is called per /readyz request.
 absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
-    const LookupService* service, std::function<bool()> ready);
+    const LookupService* service, std::function<bool()> ready,
+    ForwardAuthOptions forward_auth = {});
 
 }  // namespace geo
 

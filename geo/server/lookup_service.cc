@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "geo/common/logging.h"
+#include "geo/data/language.h"
 
 namespace geo {
 namespace {
@@ -59,7 +61,7 @@ LookupService::LookupService(const GeoStore* store,
 
 absl::StatusOr<IpAddress> LookupService::ResolveAddress(
     const CallOrigin& origin, absl::string_view text) const {
-  if (text == "me") return callers_->Resolve(origin.peer, origin.forwarded_for);
+  if (text == "me") return callers_->Resolve(origin.peer, origin.headers);
   if (text.empty()) {
     return absl::InvalidArgumentError("ip is required (an address or \"me\")");
   }
@@ -118,6 +120,10 @@ absl::Status LookupService::BatchLookup(
         absl::StrCat("a batch holds at most ", options_.max_batch_size,
                      " addresses; got ", request.ips_size())));
   }
+  // Once for the whole batch: a bad language is the request's fault (400),
+  // not one error per address.
+  absl::Status language = ValidateLanguage(request.language());
+  if (!language.ok()) return call.Finish(language);
   if (!store_->ready()) {
     return call.Finish(
         absl::UnavailableError("no database loaded yet; retry shortly"));
@@ -142,20 +148,24 @@ absl::Status LookupService::BatchLookup(
                      any_found ? Result::kFound : Result::kNotFound);
 }
 
-absl::Status LookupService::Check(const CallOrigin& origin,
-                                  const geo::v1::CheckRequest& request,
-                                  geo::v1::CheckResponse* response) const {
-  CallRecorder call(metrics_, clock_, origin.protocol, Method::kCheck);
-  absl::StatusOr<IpAddress> address = ResolveAddress(origin, request.ip());
-  if (!address.ok()) return call.Finish(address.status());
+policy::DecisionResult GeofenceDecision::result() const {
+  if (decision.allowed) return policy::DecisionResult::kAllowed;
+  if (!failed && policy != nullptr && policy->dry_run()) {
+    return policy::DecisionResult::kDryRunDenied;
+  }
+  return policy::DecisionResult::kDenied;
+}
+
+absl::Status LookupService::Decide(const IpAddress& address,
+                                   GeofenceDecision* decision) const {
   absl::StatusOr<geo::v1::LookupResponse> looked_up =
-      store_->Lookup(*address, "en");
-  if (!looked_up.ok()) return call.Finish(looked_up.status());
+      store_->Lookup(address, "en");
+  if (!looked_up.ok()) return looked_up.status();
   const geo::v1::LookupResponse record = *std::move(looked_up);
   metrics_->RecordCountry(record.country().iso_code());
 
   policy::PolicyInput input;
-  input.ip = *address;
+  input.ip = address;
   input.found = record.found();
   input.country_iso_code = record.country().iso_code();
   for (const geo::v1::Subdivision& subdivision : record.subdivisions()) {
@@ -164,26 +174,125 @@ absl::Status LookupService::Check(const CallOrigin& origin,
     }
   }
   input.asn = record.autonomous_system().number();
-  const policy::Decision decision = policies_->Evaluate(input);
+  decision->decision = decision->policy->Evaluate(input);
+  decision->allowed = decision->decision.allowed || decision->policy->dry_run();
 
-  response->set_ip(record.ip().empty() ? address->ToString() : record.ip());
-  response->set_allowed(decision.allowed);
-  response->set_result(decision.allowed ? "allowed" : "denied");
-  response->set_reason(decision.reason);
-  response->set_country_code(record.country().iso_code());
-  response->set_asn(input.asn);
+  decision->ip = record.ip().empty() ? address.ToString() : record.ip();
+  decision->country_code = record.country().iso_code();
+  decision->asn = input.asn;
   if (!record.subdivisions().empty() &&
       !record.subdivisions(0).iso_code().empty()) {
     // ISO 3166-2 form ("US-CA"); MaxMind stores the part after the dash.
-    response->set_subdivision_code(
+    decision->subdivision_code =
         record.country().iso_code().empty()
             ? record.subdivisions(0).iso_code()
             : absl::StrCat(record.country().iso_code(), "-",
-                           record.subdivisions(0).iso_code()));
+                           record.subdivisions(0).iso_code());
   }
-  response->set_network(record.network());
+  decision->city = record.city().name();
+  decision->network = record.network();
+  return absl::OkStatus();
+}
+
+void LookupService::Fail(policy::DecisionError error, const absl::Status& cause,
+                         GeofenceDecision* decision) const {
+  const policy::FailureAction action = decision->policy->on_error();
+  decision->failed = true;
+  decision->error = error;
+  decision->allowed = action == policy::FailureAction::kAllow;
+  decision->decision.allowed = decision->allowed;
+  decision->decision.rule = policy::RuleKind::kError;
+  decision->decision.reason = absl::StrCat(
+      policy::DecisionErrorName(error), " (", cause.message(), "): on_error ",
+      action == policy::FailureAction::kAllow
+          ? "allow"
+          : (action == policy::FailureAction::kDeny ? "deny" : "error"));
+  decision->policy->CountError(error);
+}
+
+void LookupService::Count(const GeofenceDecision& decision) const {
+  const policy::DecisionResult result = decision.result();
+  decision.policy->Count(result, decision.decision.rule);
+  if (result != policy::DecisionResult::kDryRunDenied) return;
+  // Sampled: a dry run exists to be watched, but a denied country at full
+  // traffic must not flood the log.
+  const int64_t now = absl::ToUnixNanos(clock_->Now());
+  int64_t next = next_dry_run_log_ns_.load(std::memory_order_relaxed);
+  if (now < next || !next_dry_run_log_ns_.compare_exchange_strong(
+                        next, now + absl::ToInt64Nanoseconds(absl::Seconds(1)),
+                        std::memory_order_relaxed)) {
+    return;
+  }
+  Log(LogLevel::kInfo, "Dry-run policy would deny",
+      {{"policy", decision.policy->name()},
+       {"ip", decision.ip},
+       {"rule", policy::RuleKindName(decision.decision.rule)},
+       {"reason", decision.decision.reason}});
+}
+
+absl::Status LookupService::Check(const CallOrigin& origin,
+                                  const geo::v1::CheckRequest& request,
+                                  geo::v1::CheckResponse* response) const {
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kCheck);
+  GeofenceDecision decision;
+  decision.policies = policies_->CurrentOrAllowAll();
+  decision.policy = request.policy().empty()
+                        ? &decision.policies->default_policy()
+                        : decision.policies->Find(request.policy());
+  if (decision.policy == nullptr) {
+    constexpr size_t kQuoted = 64;
+    return call.Finish(absl::InvalidArgumentError(absl::StrCat(
+        "no policy is named \"", request.policy().substr(0, kQuoted), "\"")));
+  }
+  absl::StatusOr<IpAddress> address = ResolveAddress(origin, request.ip());
+  if (!address.ok()) return call.Finish(address.status());
+  const absl::Status status = Decide(*address, &decision);
+  if (!status.ok()) return call.Finish(status);
+  Count(decision);
+
+  const policy::DecisionResult result = decision.result();
+  response->set_ip(decision.ip);
+  response->set_allowed(decision.allowed);
+  response->set_result(std::string(policy::DecisionResultName(result)));
+  response->set_reason(decision.decision.reason);
+  response->set_country_code(decision.country_code);
+  response->set_asn(decision.asn);
+  response->set_subdivision_code(decision.subdivision_code);
+  response->set_network(decision.network);
+  response->set_policy(decision.policy->name());
+  response->set_dry_run(decision.policy->dry_run());
+  response->set_rule(std::string(policy::RuleKindName(decision.decision.rule)));
   return call.Finish(absl::OkStatus(),
                      decision.allowed ? Result::kAllowed : Result::kDenied);
+}
+
+GeofenceDecision LookupService::Authorize(
+    const CallOrigin& origin, const policy::RequestTarget& target) const {
+  CallRecorder call(metrics_, clock_, origin.protocol, Method::kAuthorize);
+  GeofenceDecision decision;
+  decision.policies = policies_->CurrentOrAllowAll();
+  decision.policy = &decision.policies->Select(target);
+  absl::StatusOr<IpAddress> address =
+      callers_->Resolve(origin.peer, origin.headers);
+  if (!address.ok()) {
+    Fail(policy::DecisionError::kBadClientAddress, address.status(), &decision);
+  } else if (const absl::Status status = Decide(*address, &decision);
+             !status.ok()) {
+    decision.ip = address->ToString();
+    Fail(store_->ready() ? policy::DecisionError::kLookupError
+                         : policy::DecisionError::kNoDatabase,
+         status, &decision);
+  }
+  Count(decision);
+  if (decision.failed &&
+      decision.policy->on_error() == policy::FailureAction::kError) {
+    call.Finish(absl::UnavailableError(decision.decision.reason)).IgnoreError();
+  } else {
+    call.Finish(absl::OkStatus(),
+                decision.allowed ? Result::kAllowed : Result::kDenied)
+        .IgnoreError();
+  }
+  return decision;
 }
 
 absl::Status LookupService::ListDatabases(

@@ -84,6 +84,8 @@ absl::string_view MethodName(Method method) {
       return "Check";
     case Method::kListDatabases:
       return "ListDatabases";
+    case Method::kAuthorize:
+      return "Authorize";
   }
   return "Unknown";
 }
@@ -152,12 +154,26 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,
                                  .Name("geofence_policy_reloads_total")
                                  .Help("Policy loads and reloads by result")
                                  .Register(*registry_)
-                                 .Add({{"result", "failure"}})) {
+                                 .Add({{"result", "failure"}})),
+      decisions_family_(
+          prometheus::BuildCounter()
+              .Name("geofence_decisions_total")
+              .Help("Geofence decisions (Check and forward-auth) by policy, "
+                    "result (allowed, denied, dry_run_denied) and the kind of "
+                    "rule that decided")
+              .Register(*registry_)),
+      decision_errors_family_(
+          prometheus::BuildCounter()
+              .Name("geofence_decision_errors_total")
+              .Help("Forward-auth decisions the policy's on_error made, by "
+                    "policy and reason (no_database, lookup_error, "
+                    "bad_client_address)")
+              .Register(*registry_)) {
   auto& calls = prometheus::BuildCounter()
                     .Name("geofence_lookups_total")
                     .Help(
-                        "Finished Lookup/BatchLookup/Check/ListDatabases "
-                        "calls by protocol, gRPC status and result")
+                        "Finished Lookup/BatchLookup/Check/ListDatabases/"
+                        "Authorize calls by protocol, gRPC status and result")
                     .Register(*registry_);
   auto& latency = prometheus::BuildHistogram()
                       .Name("geofence_lookup_duration_seconds")
@@ -188,6 +204,67 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,
     }
     in_flight_[p] = &in_flight.Add({{"protocol", protocol}});
   }
+}
+
+namespace {
+
+constexpr policy::DecisionResult kDecisionResults[] = {
+    policy::DecisionResult::kAllowed, policy::DecisionResult::kDenied,
+    policy::DecisionResult::kDryRunDenied};
+constexpr policy::RuleKind kRuleKinds[] = {
+    policy::RuleKind::kNone,        policy::RuleKind::kNetwork,
+    policy::RuleKind::kPrivate,     policy::RuleKind::kAsn,
+    policy::RuleKind::kSubdivision, policy::RuleKind::kCountry,
+    policy::RuleKind::kUnknown,     policy::RuleKind::kDefault,
+    policy::RuleKind::kError};
+constexpr policy::DecisionError kDecisionErrors[] = {
+    policy::DecisionError::kNoDatabase, policy::DecisionError::kLookupError,
+    policy::DecisionError::kBadClientAddress};
+
+// One policy's children, created together; the request path indexes them.
+class PolicyDecisionCounter final : public policy::DecisionCounter {
+ public:
+  PolicyDecisionCounter(prometheus::Family<prometheus::Counter>& decisions,
+                        prometheus::Family<prometheus::Counter>& errors,
+                        absl::string_view policy_name) {
+    const std::string name(policy_name);
+    for (const policy::DecisionResult result : kDecisionResults) {
+      for (const policy::RuleKind rule : kRuleKinds) {
+        decisions_[static_cast<int>(result)][static_cast<int>(rule)] =
+            &decisions.Add(
+                {{"policy", name},
+                 {"result", std::string(policy::DecisionResultName(result))},
+                 {"rule", std::string(policy::RuleKindName(rule))}});
+      }
+    }
+    for (const policy::DecisionError error : kDecisionErrors) {
+      errors_[static_cast<int>(error)] = &errors.Add(
+          {{"policy", name},
+           {"reason", std::string(policy::DecisionErrorName(error))}});
+    }
+  }
+
+  void Count(policy::DecisionResult result,
+             policy::RuleKind rule) const override {
+    decisions_[static_cast<int>(result)][static_cast<int>(rule)]->Increment();
+  }
+  void CountError(policy::DecisionError error) const override {
+    errors_[static_cast<int>(error)]->Increment();
+  }
+
+ private:
+  std::array<std::array<prometheus::Counter*, std::size(kRuleKinds)>,
+             std::size(kDecisionResults)>
+      decisions_{};
+  std::array<prometheus::Counter*, std::size(kDecisionErrors)> errors_{};
+};
+
+}  // namespace
+
+std::shared_ptr<const policy::DecisionCounter>
+ServerMetrics::DecisionCounterFor(absl::string_view policy_name) {
+  return std::make_shared<PolicyDecisionCounter>(
+      decisions_family_, decision_errors_family_, policy_name);
 }
 
 void ServerMetrics::RecordCall(Protocol protocol, Method method,
@@ -265,6 +342,16 @@ void ServerMetrics::RecordWatcherError(absl::string_view reason) {
 
 void ServerMetrics::RecordPolicyReload(bool success) {
   (success ? policy_reload_success_ : policy_reload_failure_).Increment();
+}
+
+void ServerMetrics::RecordDecodeFailure(absl::string_view reason) {
+  if (reason == "entry_budget") {
+    decode_entry_budget_.Increment();
+  } else if (reason == "byte_budget") {
+    decode_byte_budget_.Increment();
+  } else {
+    decode_invalid_data_.Increment();
+  }
 }
 
 void ServerMetrics::UpdateDatabaseAges() {

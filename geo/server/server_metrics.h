@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "geo/common/clock.h"
+#include "geo/policy/policy.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -36,9 +37,11 @@ enum class Method {
   kLookup = 0,
   kBatchLookup = 1,
   kCheck = 2,
-  kListDatabases = 3
+  kListDatabases = 3,
+  // Forward-auth decisions (HTTP only).
+  kAuthorize = 4
 };
-inline constexpr int kMethodCount = 4;
+inline constexpr int kMethodCount = 5;
 
 // The `result` label: what a successful call found or decided; kError for
 // calls that failed (their `status` label says how).
@@ -99,6 +102,20 @@ class ServerMetrics {
   // geofence_policy_reloads_total{result}.
   void RecordPolicyReload(bool success);
 
+  // geofence_record_decode_failures_total{reason}: lookups that failed
+  // because a database record did not decode. `reason` is one of
+  // "entry_budget", "byte_budget", "invalid_data" (RecordDecodeFailureName);
+  // anything else counts as "invalid_data", so the label stays bounded.
+  void RecordDecodeFailure(absl::string_view reason);
+
+  // The counters of one policy's decisions:
+  // geofence_decisions_total{policy,result,rule} and
+  // geofence_decision_errors_total{policy,reason}. Creates every child of
+  // `policy_name` at once (call it when a policy file loads, not per
+  // request). A policy removed from the file keeps its last values.
+  std::shared_ptr<const policy::DecisionCounter> DecisionCounterFor(
+      absl::string_view policy_name);
+
   const std::shared_ptr<prometheus::Registry>& registry() const {
     return registry_;
   }
@@ -148,6 +165,24 @@ class ServerMetrics {
   prometheus::Counter& watcher_rejected_;
   prometheus::Counter& policy_reload_success_;
   prometheus::Counter& policy_reload_failure_;
+  prometheus::Family<prometheus::Counter>& decisions_family_;
+  prometheus::Family<prometheus::Counter>& decision_errors_family_;
+
+  // Last, so that registry_ is set when these initialise.
+  prometheus::Family<prometheus::Counter>& decode_failures_family_ =
+      prometheus::BuildCounter()
+          .Name("geofence_record_decode_failures_total")
+          .Help(
+              "Lookups failed because a database record did not decode: "
+              "over the decode budget (entry_budget, byte_budget) or "
+              "malformed (invalid_data)")
+          .Register(*registry_);
+  prometheus::Counter& decode_entry_budget_ =
+      decode_failures_family_.Add({{"reason", "entry_budget"}});
+  prometheus::Counter& decode_byte_budget_ =
+      decode_failures_family_.Add({{"reason", "byte_budget"}});
+  prometheus::Counter& decode_invalid_data_ =
+      decode_failures_family_.Add({{"reason", "invalid_data"}});
 };
 
 }  // namespace geo

@@ -128,7 +128,7 @@ const std::vector<Setting>& Settings() {
        Typed<absl::Duration>(&ServerOptions::shutdown_timeout, NonNegative,
                              "must not be negative")},
       {{"trusted_proxies", "GEO_TRUSTED_PROXIES"},
-       "comma-separated CIDRs whose X-Forwarded-For entries are trusted",
+       "comma-separated CIDRs whose forwarding headers are trusted",
        "",
        [](absl::string_view value, ServerOptions* options) {
          options->trusted_proxies = SplitList(value);
@@ -159,7 +159,7 @@ const std::vector<Setting>& Settings() {
        Typed<int>(
            &ServerOptions::max_batch_size,
            [](const int& n) { return n >= 1 && n <= 100000; }, "1 to 100000")},
-      // issue 9: the HTTP server's limits.
+      // The HTTP server's limits.
       {{"http_max_header_bytes", "GEO_HTTP_MAX_HEADER_BYTES"},
        "HTTP request line plus headers, in bytes; beyond: 431",
        "16384",
@@ -191,6 +191,26 @@ const std::vector<Setting>& Settings() {
        "10s",
        Typed<absl::Duration>(&ServerOptions::http_request_timeout, Positive,
                              "must be positive")},
+      {{"health_port", "GEO_HEALTH_PORT"},
+       "/healthz and /readyz port, with a per-peer connection cap (0 = any "
+       "free port)",
+       "8081",
+       Typed<int>(&ServerOptions::health_port, ValidPort, "not a port")},
+      {{"client_ip_headers", "GEO_CLIENT_IP_HEADERS"},
+       "comma-separated single-address headers trusted proxies set (e.g. "
+       "CF-Connecting-IP)",
+       "",
+       [](absl::string_view value, ServerOptions* options) {
+         options->client_ip_headers = SplitList(value);
+         return absl::OkStatus();
+       }},
+      {{"edge_header_prefix", "GEO_EDGE_HEADER_PREFIX"},
+       "prefix of the forward-auth decision headers",
+       "X-Geo-",
+       [](absl::string_view value, ServerOptions* options) {
+         options->edge_header_prefix = std::string(value);
+         return absl::OkStatus();
+       }},
   };
   return *settings;
 }

@@ -32,7 +32,8 @@ struct ServerOptions {
   absl::Duration drain_delay = absl::Seconds(5);
   // Deadline for in-flight requests once listeners close.
   absl::Duration shutdown_timeout = absl::Seconds(10);
-  // Proxies whose X-Forwarded-For entries are trusted (CIDRs).
+  // Proxies whose forwarding headers (X-Forwarded-For, Forwarded, X-Real-IP,
+  // client_ip_headers) are trusted (CIDRs).
   std::vector<std::string> trusted_proxies;
   LogLevel log_level = LogLevel::kInfo;
   // Accept a reload that changes a slot's database_type (e.g. Country -> City).
@@ -40,7 +41,7 @@ struct ServerOptions {
   // HTTP I/O threads; 0 = one per core.
   int http_threads = 0;
   int max_batch_size = 1000;
-  // HTTP limits (issue 9), as geo::http::HttpServerOptions documents them:
+  // HTTP limits, as geo::http::HttpServerOptions documents them:
   // request line plus headers beyond max_header_bytes is 431, a body beyond
   // max_body_bytes 413, connections beyond max_connections 503; a keep-alive
   // connection silent for idle_timeout is closed, and a request not complete
@@ -50,6 +51,15 @@ struct ServerOptions {
   int http_max_connections = 10000;
   absl::Duration http_idle_timeout = absl::Seconds(60);
   absl::Duration http_request_timeout = absl::Seconds(10);
+  // Liveness and readiness (/healthz, /readyz) on a listener of their own,
+  // with a per-peer connection cap, so lookup traffic cannot make the kubelet
+  // restart a healthy pod by filling the HTTP port's connection slots.
+  int health_port = 8081;
+  // Single-address headers a CDN sets (CF-Connecting-IP, True-Client-IP),
+  // honoured from trusted proxies before Forwarded and X-Forwarded-For.
+  std::vector<std::string> client_ip_headers;
+  // Prefix of the forward-auth decision headers (X-Geo-Decision, ...).
+  std::string edge_header_prefix = "X-Geo-";
 };
 
 // A flag and its environment variable.

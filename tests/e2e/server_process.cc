@@ -45,8 +45,9 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(
     absl::Duration timeout) {
   const std::string dir = NewTempDir();
   const std::string log_path = dir + "/server.log";
-  args.insert(args.begin(), {"--listen_address=127.0.0.1", "--grpc_port=0",
-                             "--http_port=0", "--metrics_port=0"});
+  args.insert(args.begin(),
+              {"--listen_address=127.0.0.1", "--grpc_port=0", "--http_port=0",
+               "--metrics_port=0", "--health_port=0"});
   std::vector<char*> argv;
   std::string program = binary;
   argv.push_back(program.data());
@@ -71,9 +72,9 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(
     std::string line;
     while (std::getline(lines, line)) {
       if (line.find("\"msg\":\"Serving\"") != std::string::npos) {
-        process.ports_ = {JsonInt(line, "grpc_port"),
-                          JsonInt(line, "http_port"),
-                          JsonInt(line, "metrics_port")};
+        process.ports_ = {
+            JsonInt(line, "grpc_port"), JsonInt(line, "http_port"),
+            JsonInt(line, "metrics_port"), JsonInt(line, "health_port")};
         return process;
       }
     }
@@ -108,6 +109,10 @@ std::string ServerProcess::http_url(const std::string& path) const {
 
 std::string ServerProcess::grpc_target() const {
   return absl::StrCat("127.0.0.1:", ports_.grpc);
+}
+
+std::string ServerProcess::health_url(const std::string& path) const {
+  return absl::StrCat("http://127.0.0.1:", ports_.health, path);
 }
 
 std::string ServerProcess::metrics_url() const {

@@ -18,6 +18,7 @@ struct ServerPorts {
   int grpc = 0;
   int http = 0;
   int metrics = 0;
+  int health = 0;
 };
 
 class ServerProcess {
@@ -36,6 +37,8 @@ class ServerProcess {
   std::string http_url(const std::string& path) const;
   std::string grpc_target() const;
   std::string metrics_url() const;
+  // The liveness/readiness listener: health_url("/healthz").
+  std::string health_url(const std::string& path) const;
   pid_t pid() const { return pid_; }
 
   // Everything the server has logged so far.

@@ -1,0 +1,147 @@
+#include "geo/server/forward_auth.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "geo/common/logging.h"
+#include "geo/server/http_call_origin.h"
+
+namespace geo {
+namespace {
+
+constexpr size_t kMaxHeaderPrefixLength = 32;
+
+// The first value of the first of `names` the request carries.
+std::optional<absl::string_view> FirstHeader(
+    const http::HttpRequest& request,
+    std::initializer_list<absl::string_view> names) {
+  for (absl::string_view name : names) {
+    if (std::optional<absl::string_view> value = request.Header(name)) {
+      absl::string_view trimmed = absl::StripAsciiWhitespace(*value);
+      if (!trimmed.empty()) return trimmed;
+    }
+  }
+  return std::nullopt;
+}
+
+void Serve(const LookupService* service, const ForwardAuthOptions& options,
+           const http::HttpRequest& request, absl::string_view path_below,
+           http::HttpResponse* response) {
+  const HttpCallOrigin origin(request);
+  const GeofenceDecision decision =
+      service->Authorize(origin.get(), OriginalRequest(request, path_below));
+  const bool unavailable = decision.failed && decision.policy->on_error() ==
+                                                  policy::FailureAction::kError;
+  const absl::string_view decided =
+      decision.decision.allowed ? "allow" : "deny";
+  const absl::string_view rule = policy::RuleKindName(decision.decision.rule);
+  const bool dry_run = !decision.failed && decision.policy->dry_run();
+
+  const std::string& prefix = options.header_prefix;
+  response->AddHeader(absl::StrCat(prefix, "Decision"), decided);
+  response->AddHeader(absl::StrCat(prefix, "Dry-Run"),
+                      dry_run ? "true" : "false");
+  response->AddHeader(absl::StrCat(prefix, "Policy"), decision.policy->name());
+  response->AddHeader(absl::StrCat(prefix, "Rule"), rule);
+  response->AddHeader(absl::StrCat(prefix, "Reason"),
+                      HeaderSafe(decision.decision.reason));
+  response->AddHeader(absl::StrCat(prefix, "Client-IP"), decision.ip);
+  response->AddHeader(absl::StrCat(prefix, "Country"),
+                      HeaderSafe(decision.country_code));
+  response->AddHeader(absl::StrCat(prefix, "Subdivision"),
+                      HeaderSafe(decision.subdivision_code));
+  response->AddHeader(absl::StrCat(prefix, "City"), HeaderSafe(decision.city));
+  response->AddHeader(absl::StrCat(prefix, "ASN"),
+                      decision.asn == 0 ? "" : absl::StrCat(decision.asn));
+  // An ingress must not cache a per-client answer.
+  response->AddHeader("Cache-Control", "no-store");
+
+  response->SetJson(
+      decision.allowed ? 200 : (unavailable ? 503 : 403),
+      absl::StrCat("{\"allowed\":", decision.allowed ? "true" : "false",
+                   ",\"decision\":\"", decided,
+                   "\",\"dryRun\":", dry_run ? "true" : "false", ",\"policy\":",
+                   JsonQuote(decision.policy->name()), ",\"rule\":\"", rule,
+                   "\",\"reason\":", JsonQuote(decision.decision.reason),
+                   ",\"ip\":", JsonQuote(decision.ip), "}"));
+}
+
+}  // namespace
+
+absl::Status ValidateHeaderPrefix(absl::string_view prefix) {
+  if (prefix.empty() || prefix.size() > kMaxHeaderPrefixLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a header prefix is 1 to ", kMaxHeaderPrefixLength, " characters"));
+  }
+  for (const char c : prefix) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        !absl::StrContains("!#$%&'*+-.^_`|~", c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("header prefix \"", prefix,
+                       "\" may hold only letters, digits and -._~!#$%&'*+^`|"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+policy::RequestTarget OriginalRequest(const http::HttpRequest& request,
+                                      absl::string_view path_below) {
+  policy::RequestTarget target;
+  if (std::optional<absl::string_view> host =
+          FirstHeader(request, {"x-forwarded-host", "host"})) {
+    // A list when several proxies appended: the first is the client's.
+    target.host = absl::StripAsciiWhitespace(host->substr(0, host->find(',')));
+  }
+  if (std::optional<absl::string_view> path =
+          FirstHeader(request, {"x-forwarded-uri", "x-original-uri"})) {
+    target.path = *path;
+  } else if (!path_below.empty()) {
+    target.path = path_below;
+  } else {
+    target.path = "/";
+  }
+  if (std::optional<absl::string_view> method =
+          FirstHeader(request, {"x-forwarded-method", "x-original-method"})) {
+    target.method = *method;
+  } else {
+    target.method = request.method();
+  }
+  return target;
+}
+
+std::string HeaderSafe(absl::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string safe;
+  safe.reserve(value.size());
+  for (const char c : value) {
+    const unsigned char byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7F || c == '%') {
+      safe.push_back('%');
+      safe.push_back(kHex[byte >> 4]);
+      safe.push_back(kHex[byte & 0xF]);
+    } else {
+      safe.push_back(c);
+    }
+  }
+  return safe;
+}
+
+absl::Status AddForwardAuthRoute(const LookupService* service,
+                                 ForwardAuthOptions options,
+                                 http::Router* router) {
+  absl::Status status = ValidateHeaderPrefix(options.header_prefix);
+  if (!status.ok()) return status;
+  return router->AddPrefix(
+      "/v1/authorize",
+      [service, options = std::move(options)](
+          const http::HttpRequest& request,
+          const http::PathVariables& variables, http::HttpResponse* response) {
+        Serve(service, options, request, variables.Get("path"), response);
+      });
+}
+
+}  // namespace geo

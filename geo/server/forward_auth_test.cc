@@ -1,0 +1,381 @@
+#include "geo/server/forward_auth.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "geo/common/fake_clock.h"
+#include "geo/data/geo_store.h"
+#include "geo/data/test_data.h"
+#include "geo/http/http_message.h"
+#include "geo/http/router.h"
+#include "geo/policy/policy_store.h"
+#include "geo/server/caller_address.h"
+#include "geo/server/lookup_service.h"
+#include "geo/server/server_metrics.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+#include "tests/e2e/source_data.h"
+
+namespace geo {
+namespace {
+
+using ::geo::testing::FindIpv4;
+using ::geo::testing::LoadSourceRecords;
+using ::geo::testing::MaxmindTestDataDir;
+using ::geo::testing::SourceRecord;
+using ::geo::testing::StringAt;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kProxy[] = "10.0.0.1";  // Trusted in every fixture.
+
+// The real decision path over MaxMind's City test database: GeoStore,
+// PolicyStore, CallerResolver, LookupService, the route.
+class ForwardAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto records = LoadSourceRecords(absl::StrCat(
+        MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
+    ASSERT_TRUE(records.ok()) << records.status();
+    records_ = *std::move(records);
+    // Two addresses of different countries, and one whose city name is not
+    // ASCII, all from the data the database was built from.
+    denied_ = FindIpv4(records_, [](const SourceRecord& r) {
+      return !StringAt(r.record, "country.iso_code").empty() &&
+             !StringAt(r.record, "subdivisions.0.iso_code").empty();
+    });
+    ASSERT_NE(denied_, nullptr);
+    denied_country_ = StringAt(denied_->record, "country.iso_code");
+    allowed_ = FindIpv4(records_, [this](const SourceRecord& r) {
+      const std::string country = StringAt(r.record, "country.iso_code");
+      return !country.empty() && country != denied_country_;
+    });
+    ASSERT_NE(allowed_, nullptr);
+    non_ascii_city_ = FindIpv4(records_, [](const SourceRecord& r) {
+      for (const char c : StringAt(r.record, "city.names.en")) {
+        if (static_cast<unsigned char>(c) >= 0x80) return true;
+      }
+      return false;
+    });
+    ASSERT_NE(non_ascii_city_, nullptr);
+    Start(
+        absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"),
+        absl::StrCat("policies:\n"
+                     "  default:\n"
+                     "    default_action: allow\n"
+                     "    deny: {countries: [",
+                     denied_country_,
+                     "]}\n"
+                     "  admin:\n"
+                     "    default_action: deny\n"
+                     "    allow: {networks: [192.0.2.0/24]}\n"
+                     "  watch:\n"
+                     "    default_action: allow\n"
+                     "    deny: {countries: [",
+                     denied_country_,
+                     "]}\n"
+                     "    dry_run: true\n"
+                     "  open-on-error: {default_action: deny, on_error: "
+                     "allow}\n"
+                     "  error-on-error: {default_action: deny, on_error: "
+                     "error}\n"
+                     "routes:\n"
+                     "  - {path_prefix: /admin, policy: admin}\n"
+                     "  - {host: watch.example.com, policy: watch}\n"
+                     "  - {host: open.example.com, policy: open-on-error}\n"
+                     "  - {host: error.example.com, policy: "
+                     "error-on-error}\n"));
+  }
+
+  void Start(const std::string& database, const std::string& policy_yaml,
+             ForwardAuthOptions options = {}) {
+    registry_ = std::make_shared<prometheus::Registry>();
+    metrics_ = std::make_unique<ServerMetrics>(registry_, &clock_);
+    GeoStoreOptions store_options;
+    store_options.paths = {database};
+    store_options.log_reloads = false;
+    store_ = std::make_unique<GeoStore>(store_options);
+    store_->Reload(database).IgnoreError();  // A missing file: no database.
+    ServerMetrics* metrics = metrics_.get();
+    policies_ = std::make_unique<policy::PolicyStore>(
+        [metrics](absl::string_view name) {
+          return metrics->DecisionCounterFor(name);
+        });
+    const std::string path = absl::StrCat(testing::NewTempDir(), "/p.yaml");
+    ASSERT_TRUE(testing::WriteFile(path, policy_yaml));
+    ASSERT_TRUE(policies_->Reload(path).ok()) << policies_->Reload(path);
+    auto callers = CallerResolver::Create({"10.0.0.0/8"}, {"CF-Connecting-IP"});
+    ASSERT_TRUE(callers.ok());
+    callers_ = std::make_unique<CallerResolver>(*std::move(callers));
+    service_ = std::make_unique<LookupService>(
+        store_.get(), policies_.get(), callers_.get(), metrics_.get(), &clock_,
+        LookupService::Options());
+    router_ = std::make_unique<http::Router>();
+    ASSERT_TRUE(
+        AddForwardAuthRoute(service_.get(), options, router_.get()).ok());
+  }
+
+  http::HttpResponse Call(
+      std::vector<std::pair<std::string, std::string>> headers,
+      absl::string_view target = "/v1/authorize",
+      absl::string_view peer = kProxy, absl::string_view method = "GET") {
+    const http::HttpHeaderList fields(std::move(headers));
+    http::HttpResponse response;
+    router_->Handle(http::HttpRequest(method, target, &fields, "", peer),
+                    &response);
+    return response;
+  }
+
+  static std::string Header(const http::HttpResponse& response,
+                            absl::string_view name) {
+    for (const auto& [field, value] : response.headers()) {
+      if (field == name) return value;
+    }
+    return "<absent>";
+  }
+
+  std::string MetricsText() const {
+    return prometheus::TextSerializer().Serialize(registry_->Collect());
+  }
+
+  std::vector<SourceRecord> records_;
+  const SourceRecord* denied_ = nullptr;
+  const SourceRecord* allowed_ = nullptr;
+  const SourceRecord* non_ascii_city_ = nullptr;
+  std::string denied_country_;
+
+  FakeClock clock_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<GeoStore> store_;
+  std::unique_ptr<policy::PolicyStore> policies_;
+  std::unique_ptr<CallerResolver> callers_;
+  std::unique_ptr<LookupService> service_;
+  std::unique_ptr<http::Router> router_;
+};
+
+TEST_F(ForwardAuthTest, DeniedCountryIs403WithTheDecisionHeaders) {
+  const http::HttpResponse response =
+      Call({{"X-Forwarded-For", denied_->address}});
+  EXPECT_EQ(response.status(), 403);
+  EXPECT_EQ(Header(response, "X-Geo-Decision"), "deny");
+  EXPECT_EQ(Header(response, "X-Geo-Dry-Run"), "false");
+  EXPECT_EQ(Header(response, "X-Geo-Policy"), "default");
+  EXPECT_EQ(Header(response, "X-Geo-Rule"), "country");
+  EXPECT_EQ(Header(response, "X-Geo-Reason"),
+            absl::StrCat("country ", denied_country_, " is in deny list"));
+  EXPECT_EQ(Header(response, "X-Geo-Country"), denied_country_);
+  EXPECT_EQ(Header(response, "X-Geo-Subdivision"),
+            absl::StrCat(denied_country_, "-",
+                         StringAt(denied_->record, "subdivisions.0.iso_code")));
+  EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
+            IpAddress::Parse(denied_->address)->ToString());
+  EXPECT_EQ(Header(response, "Cache-Control"), "no-store");
+  EXPECT_THAT(response.body(), AllOf(HasSubstr("\"allowed\":false"),
+                                     HasSubstr("\"decision\":\"deny\""),
+                                     HasSubstr("\"policy\":\"default\"")));
+  EXPECT_THAT(MetricsText(),
+              HasSubstr("geofence_decisions_total{policy=\"default\",result="
+                        "\"denied\",rule=\"country\"} 1"));
+}
+
+TEST_F(ForwardAuthTest, AllowedCountryIs200) {
+  const http::HttpResponse response =
+      Call({{"X-Forwarded-For", allowed_->address}}, "/v1/authorize", kProxy,
+           "POST");
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(Header(response, "X-Geo-Decision"), "allow");
+  EXPECT_EQ(Header(response, "X-Geo-Country"),
+            StringAt(allowed_->record, "country.iso_code"));
+  EXPECT_THAT(response.body(), HasSubstr("\"allowed\":true"));
+}
+
+TEST_F(ForwardAuthTest, AnUntrustedPeerCannotSpoofItsAddress) {
+  // The peer itself is the client: its X-Forwarded-For, Forwarded and CDN
+  // headers name a denied address, and count for nothing.
+  const http::HttpResponse response =
+      Call({{"X-Forwarded-For", denied_->address},
+            {"Forwarded", absl::StrCat("for=", denied_->address)},
+            {"CF-Connecting-IP", denied_->address},
+            {"X-Real-IP", denied_->address}},
+           "/v1/authorize", allowed_->address);
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
+            IpAddress::Parse(allowed_->address)->ToString());
+}
+
+TEST_F(ForwardAuthTest, EveryForwardedForLineCountsRightMostFirst) {
+  // The client sent its own line naming an allowed address; the trusted
+  // proxy appended a second line with the real (denied) one.
+  const http::HttpResponse response =
+      Call({{"X-Forwarded-For", allowed_->address},
+            {"X-Forwarded-For", denied_->address}});
+  EXPECT_EQ(response.status(), 403);
+  EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
+            IpAddress::Parse(denied_->address)->ToString());
+}
+
+TEST_F(ForwardAuthTest, ForwardedWithQuotedIpv6AndPortAndCdnHeaders) {
+  const SourceRecord* v6 = nullptr;
+  for (const SourceRecord& record : records_) {
+    if (record.address.find(':') != std::string::npos &&
+        !StringAt(record.record, "country.iso_code").empty()) {
+      v6 = &record;
+      break;
+    }
+  }
+  ASSERT_NE(v6, nullptr);
+  const http::HttpResponse forwarded =
+      Call({{"Forwarded",
+             absl::StrCat("for=\"[", v6->address, "]:443\";proto=https")},
+            {"X-Forwarded-For", denied_->address}});
+  // Forwarded outranks X-Forwarded-For.
+  EXPECT_EQ(Header(forwarded, "X-Geo-Client-IP"),
+            IpAddress::Parse(v6->address)->ToString());
+  EXPECT_EQ(Header(forwarded, "X-Geo-Country"),
+            StringAt(v6->record, "country.iso_code"));
+  // A configured CDN header outranks both.
+  const http::HttpResponse cdn =
+      Call({{"cf-connecting-ip", denied_->address},
+            {"Forwarded", absl::StrCat("for=", allowed_->address)}});
+  EXPECT_EQ(cdn.status(), 403);
+  // Garbage in it falls through to the next source.
+  const http::HttpResponse garbage =
+      Call({{"CF-Connecting-IP", "not-an-address"},
+            {"X-Real-IP", allowed_->address}});
+  EXPECT_EQ(garbage.status(), 200);
+  EXPECT_EQ(Header(garbage, "X-Geo-Client-IP"),
+            IpAddress::Parse(allowed_->address)->ToString());
+}
+
+TEST_F(ForwardAuthTest, RoutesByOriginalPathHostAndMethod) {
+  // Envoy: the original path appended to the endpoint's.
+  EXPECT_EQ(
+      Call({{"X-Forwarded-For", allowed_->address}}, "/v1/authorize/admin/x")
+          .status(),
+      403);
+  EXPECT_EQ(Header(Call({{"X-Forwarded-For", allowed_->address}},
+                        "/v1/authorize/admin/x"),
+                   "X-Geo-Policy"),
+            "admin");
+  // Traefik / Caddy: X-Forwarded-Uri; nginx: X-Original-URI.
+  EXPECT_EQ(Header(Call({{"X-Forwarded-For", "192.0.2.10"},
+                         {"X-Forwarded-Uri", "/admin?debug=1"}}),
+                   "X-Geo-Policy"),
+            "admin");
+  EXPECT_EQ(Call({{"X-Forwarded-For", "192.0.2.10"},
+                  {"X-Original-URI", "/admin/users"}})
+                .status(),
+            200);
+  EXPECT_EQ(Header(Call({{"X-Forwarded-For", allowed_->address},
+                         {"X-Original-URI", "/administrator"}}),
+                   "X-Geo-Policy"),
+            "default");
+}
+
+TEST_F(ForwardAuthTest, DryRunAllowsAndSaysWhatWouldHaveHappened) {
+  const http::HttpResponse response =
+      Call({{"X-Forwarded-For", denied_->address},
+            {"X-Forwarded-Host", "watch.example.com, proxy.internal"}});
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(Header(response, "X-Geo-Decision"), "deny");
+  EXPECT_EQ(Header(response, "X-Geo-Dry-Run"), "true");
+  EXPECT_EQ(Header(response, "X-Geo-Policy"), "watch");
+  EXPECT_THAT(response.body(), AllOf(HasSubstr("\"allowed\":true"),
+                                     HasSubstr("\"dryRun\":true")));
+  EXPECT_THAT(MetricsText(),
+              HasSubstr("geofence_decisions_total{policy=\"watch\",result="
+                        "\"dry_run_denied\",rule=\"country\"} 1"));
+}
+
+TEST_F(ForwardAuthTest, EachPolicyChoosesItsAnswerWhenNoDatabaseIsLoaded) {
+  Start("/nonexistent/GeoIP2-City-Test.mmdb",
+        "policies:\n"
+        "  default: {default_action: allow}\n"
+        "  open: {default_action: deny, on_error: allow}\n"
+        "  closed: {default_action: allow, on_error: error}\n"
+        "routes:\n"
+        "  - {host: open.example.com, policy: open}\n"
+        "  - {host: closed.example.com, policy: closed}\n");
+  const http::HttpResponse fail_closed =
+      Call({{"X-Forwarded-For", allowed_->address}});
+  EXPECT_EQ(fail_closed.status(), 403);
+  EXPECT_EQ(Header(fail_closed, "X-Geo-Rule"), "error");
+  EXPECT_THAT(Header(fail_closed, "X-Geo-Reason"),
+              AllOf(HasSubstr("no_database"), HasSubstr("on_error deny")));
+  const http::HttpResponse fail_open =
+      Call({{"X-Forwarded-For", allowed_->address},
+            {"Host", "open.example.com:443"}});
+  EXPECT_EQ(fail_open.status(), 200);
+  EXPECT_EQ(Header(fail_open, "X-Geo-Decision"), "allow");
+  const http::HttpResponse error = Call(
+      {{"X-Forwarded-For", allowed_->address}, {"Host", "closed.example.com"}});
+  EXPECT_EQ(error.status(), 503);
+  const std::string metrics = MetricsText();
+  EXPECT_THAT(metrics, HasSubstr("geofence_decision_errors_total{policy="
+                                 "\"default\",reason=\"no_database\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("geofence_decisions_total{policy=\"open\","
+                                 "result=\"allowed\",rule=\"error\"} 1"));
+}
+
+TEST_F(ForwardAuthTest, HeaderValuesAreEncodedAndThePrefixIsConfigurable) {
+  ForwardAuthOptions options;
+  options.header_prefix = "X-Edge-Geo-";
+  Start(absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"),
+        "default_action: allow\n", options);
+  const http::HttpResponse response =
+      Call({{"X-Forwarded-For", non_ascii_city_->address}});
+  const std::string city = Header(response, "X-Edge-Geo-City");
+  EXPECT_EQ(city,
+            HeaderSafe(StringAt(non_ascii_city_->record, "city.names.en")));
+  EXPECT_THAT(city, HasSubstr("%C3"));
+  for (const auto& [name, value] : response.headers()) {
+    for (const char c : value) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7F) << name << ": " << value;
+    }
+  }
+  EXPECT_EQ(Header(response, "X-Geo-City"), "<absent>");
+  EXPECT_EQ(Header(response, "X-Edge-Geo-Policy"), "default");
+  EXPECT_EQ(Header(response, "X-Edge-Geo-Rule"), "default");
+  EXPECT_FALSE(ValidateHeaderPrefix("X Geo").ok());
+  EXPECT_FALSE(ValidateHeaderPrefix("X-Geo:\r\n").ok());
+  EXPECT_FALSE(ValidateHeaderPrefix("").ok());
+}
+
+TEST(HeaderSafeTest, EncodesControlAndNonAsciiBytesAndPercent) {
+  EXPECT_EQ(HeaderSafe("plain text (ok)"), "plain text (ok)");
+  EXPECT_EQ(HeaderSafe("a\r\nX-Evil: 1"), "a%0D%0AX-Evil: 1");
+  EXPECT_EQ(HeaderSafe("Z\xC3\xBCrich"), "Z%C3%BCrich");
+  EXPECT_EQ(HeaderSafe("100%"), "100%25");
+  EXPECT_EQ(HeaderSafe(std::string("\0\x7F", 2)), "%00%7F");
+}
+
+TEST(OriginalRequestTest, ForwardingHeadersOutrankTheRequestItself) {
+  const http::HttpHeaderList fields({{"Host", "geo.internal:8080"},
+                                     {"X-Forwarded-Host", "shop.example.com"},
+                                     {"X-Original-URI", "/nginx"},
+                                     {"X-Forwarded-Uri", "/traefik"},
+                                     {"X-Original-Method", "PUT"}});
+  const http::HttpRequest request("GET", "/v1/authorize/envoy", &fields, "",
+                                  "10.0.0.1");
+  const policy::RequestTarget target = OriginalRequest(request, "/envoy");
+  EXPECT_EQ(target.host, "shop.example.com");
+  EXPECT_EQ(target.path, "/traefik");
+  EXPECT_EQ(target.method, "PUT");
+  const http::HttpHeaderList bare({{"Host", "geo.internal"}});
+  const http::HttpRequest envoy("DELETE", "/v1/authorize/x", &bare, "",
+                                "10.0.0.1");
+  const policy::RequestTarget from_envoy = OriginalRequest(envoy, "/x");
+  EXPECT_EQ(from_envoy.host, "geo.internal");
+  EXPECT_EQ(from_envoy.path, "/x");
+  EXPECT_EQ(from_envoy.method, "DELETE");
+  EXPECT_EQ(OriginalRequest(envoy, "").path, "/");
+}
+
+}  // namespace
+}  // namespace geo
