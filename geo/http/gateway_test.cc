@@ -52,7 +52,8 @@ TEST(MessageToGatewayJsonTest, UsesCamelCaseAndEmitsUnpopulatedFields) {
   response.set_country_code("US");
   EXPECT_EQ(MessageToGatewayJson(response),
             R"({"ip":"8.8.8.8","allowed":false,"result":"","reason":"",)"
-            R"("countryCode":"US","asn":0,"subdivisionCode":"","network":""})");
+            R"("countryCode":"US","asn":0,"subdivisionCode":"","network":"",)"
+            R"("policy":"","dryRun":false,"rule":""})");
 }
 
 TEST(MessageToGatewayJsonTest, PrintsInt64AsStringAndEmptyRepeatedAsList) {

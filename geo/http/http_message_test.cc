@@ -6,6 +6,8 @@
 namespace geo::http {
 namespace {
 
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::testing::Optional;
 
 TEST(HttpRequestTest, SplitsPathAndQuery) {
@@ -34,6 +36,34 @@ TEST(HttpRequestTest, HeadersAreCaseInsensitive) {
   EXPECT_THAT(request.Header("x-forwarded-for"),
               Optional(absl::string_view("1.2.3.4")));
   EXPECT_EQ(request.Header("accept"), std::nullopt);
+}
+
+TEST(HttpRequestTest, HeaderValuesListsEveryLineInOrder) {
+  const HttpHeaderList headers({{"X-Forwarded-For", "203.0.113.1, 10.0.0.1"},
+                                {"Accept", "*/*"},
+                                {"x-forwarded-for", "198.51.100.2"},
+                                {"X-FORWARDED-FOR", ""}});
+  const HttpRequest request("GET", "/", &headers, "", "");
+  EXPECT_THAT(request.HeaderValues("X-Forwarded-For"),
+              ElementsAre("203.0.113.1, 10.0.0.1", "198.51.100.2", ""));
+  EXPECT_THAT(request.HeaderValues("accept"), ElementsAre("*/*"));
+  EXPECT_THAT(request.HeaderValues("forwarded"), IsEmpty());
+  // Header still answers with the first line only.
+  EXPECT_THAT(request.Header("x-forwarded-for"),
+              Optional(absl::string_view("203.0.113.1, 10.0.0.1")));
+}
+
+TEST(HttpRequestTest, HeaderValuesWithoutHeaders) {
+  const HttpRequest request("GET", "/", nullptr, "", "");
+  EXPECT_THAT(request.HeaderValues("x-forwarded-for"), IsEmpty());
+  EXPECT_EQ(request.Header("x-forwarded-for"), std::nullopt);
+}
+
+TEST(HttpHeaderListTest, FindAllAppends) {
+  const HttpHeaderList headers({{"A", "1"}, {"b", "2"}, {"a", "3"}});
+  std::vector<absl::string_view> values = {"already"};
+  headers.FindAll("a", &values);
+  EXPECT_THAT(values, ElementsAre("already", "1", "3"));
 }
 
 TEST(PercentDecodeTest, RejectsMalformedEscapes) {

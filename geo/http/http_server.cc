@@ -1,9 +1,11 @@
 #include "geo/http/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,8 +14,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -38,6 +44,15 @@ using tcp = asio::ip::tcp;
 
 // Bytes asked of the kernel per read; the buffer grows beyond it if needed.
 constexpr size_t kReadChunkBytes = 4096;
+// A connection's read buffer holds at most max_header_bytes plus this: room
+// for a whole header section and one more read. It never holds a body (the
+// parser moves body bytes out as they arrive), only what the parser cannot
+// consume yet: a header section, a chunk-size line, a trailer section.
+constexpr size_t kReadBufferSlackBytes = kReadChunkBytes;
+// When a connection goes idle, a read buffer or response body with more
+// capacity than this is given back; smaller ones are kept, so a connection
+// serving ordinary requests allocates nothing per request.
+constexpr size_t kIdleBufferBytes = 16 * 1024;
 // After a closing response: how long to keep draining what the client still
 // sends, so that closing does not reset the connection before the client has
 // read the response (RFC 9112, "tear-down").
@@ -57,6 +72,73 @@ beast::string_view ToBeast(absl::string_view view) {
   return beast::string_view(view.data(), view.size());
 }
 
+// Why a request is refused before its body is read: an HTTP status and a
+// message; status 0 when the request may proceed.
+struct Refusal {
+  int status = 0;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  absl::string_view message;
+};
+
+// Transfer-Encoding, strictly (RFC 9112 sections 6.1 and 6.3). We implement
+// only "chunked", and it must frame the body: it must be the final coding,
+// applied once. Otherwise the body's length is unknown (400, and the
+// connection closes: the next request cannot be found). A coding before a
+// final "chunked" leaves the framing sound but the content undecodable: 501.
+// With Content-Length as well, a proxy may frame the message differently
+// than we do (request smuggling): 400. HTTP/1.0 has no Transfer-Encoding.
+Refusal CheckTransferEncoding(const bhttp::fields& fields, unsigned version) {
+  const auto range = fields.equal_range(bhttp::field::transfer_encoding);
+  if (range.first == range.second) return {};
+  if (fields.find(bhttp::field::content_length) != fields.end()) {
+    return {400, absl::StatusCode::kInvalidArgument,
+            "malformed HTTP request: both Transfer-Encoding and "
+            "Content-Length"};
+  }
+  if (version < 11) {
+    return {400, absl::StatusCode::kInvalidArgument,
+            "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 "
+            "request"};
+  }
+  bool chunked_last = false;
+  bool chunked_not_final = false;
+  bool other_coding = false;
+  for (auto it = range.first; it != range.second; ++it) {
+    for (absl::string_view coding : absl::StrSplit(ToAbsl(it->value()), ',')) {
+      coding = absl::StripAsciiWhitespace(coding);
+      if (coding.empty()) continue;  // An empty list element (RFC 9110 5.6.1).
+      if (chunked_last) chunked_not_final = true;
+      chunked_last = absl::EqualsIgnoreCase(coding, "chunked");
+      if (!chunked_last) other_coding = true;
+    }
+  }
+  if (!chunked_last || chunked_not_final) {
+    return {400, absl::StatusCode::kInvalidArgument,
+            "malformed HTTP request: Transfer-Encoding must end in one "
+            "\"chunked\""};
+  }
+  if (other_coding) {
+    return {501, absl::StatusCode::kUnimplemented,
+            "unsupported transfer coding (only \"chunked\" is implemented)"};
+  }
+  return {};
+}
+
+// After the read buffer overflowed while a chunked body was being read:
+// whether what it holds is the trailer section (the last chunk's line is
+// complete: optional CRLF, zeros, extensions, CRLF) rather than one endless
+// chunk-size line. The parser consumes nothing of either until it is whole.
+bool HoldsTrailerSection(absl::string_view pending) {
+  if (absl::StartsWith(pending, "\r\n")) pending.remove_prefix(2);
+  size_t zeros = 0;
+  while (zeros < pending.size() && pending[zeros] == '0') ++zeros;
+  if (zeros == 0) return false;
+  if (zeros < pending.size() && absl::ascii_isxdigit(pending[zeros])) {
+    return false;  // A chunk with data, e.g. "01\r\n".
+  }
+  return absl::StrContains(pending.substr(zeros), "\r\n");
+}
+
 // HttpHeaders over the fields of a parsed Beast request (whose lookup is
 // case-insensitive).
 class BeastHeaders final : public HttpHeaders {
@@ -66,6 +148,13 @@ class BeastHeaders final : public HttpHeaders {
     const auto it = fields_.find(ToBeast(name));
     if (it == fields_.end()) return std::nullopt;
     return ToAbsl(it->value());
+  }
+  void FindAll(absl::string_view name,
+               std::vector<absl::string_view>* values) const override {
+    const auto range = fields_.equal_range(ToBeast(name));
+    for (auto it = range.first; it != range.second; ++it) {
+      values->push_back(ToAbsl(it->value()));
+    }
   }
 
  private:
@@ -90,6 +179,28 @@ struct SharedState {
   HttpHandler handler;
   std::atomic<bool> draining{false};
   std::atomic<int> active_connections{0};
+
+  // Open connections by peer address, when options.max_connections_per_peer
+  // is set. Touched once when a connection opens (acceptor thread) and once
+  // when it closes (its worker thread); never per request.
+  absl::Mutex peers_mu;
+  absl::flat_hash_map<std::string, int> connections_per_peer
+      ABSL_GUARDED_BY(peers_mu);
+
+  // Counts a new connection from `peer`; returns how many it now has open.
+  int AddPeerConnection(const std::string& peer) ABSL_LOCKS_EXCLUDED(peers_mu) {
+    absl::MutexLock lock(&peers_mu);
+    return ++connections_per_peer[peer];
+  }
+
+  void RemovePeerConnection(const std::string& peer)
+      ABSL_LOCKS_EXCLUDED(peers_mu) {
+    absl::MutexLock lock(&peers_mu);
+    const auto it = connections_per_peer.find(peer);
+    if (it != connections_per_peer.end() && --it->second <= 0) {
+      connections_per_peer.erase(it);
+    }
+  }
 };
 
 // One connection. Lives on one worker thread; exactly one operation chain is
@@ -97,8 +208,16 @@ struct SharedState {
 // pending operation's handler holds.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(SharedState* state, Worker* worker, tcp::socket socket)
-      : state_(state), worker_(worker), stream_(std::move(socket)) {
+  // `counted_peer`: the address this connection was counted under in
+  // SharedState::connections_per_peer (empty when not counted).
+  Session(SharedState* state, Worker* worker, tcp::socket socket,
+          std::string counted_peer)
+      : state_(state),
+        worker_(worker),
+        stream_(std::move(socket)),
+        buffer_(size_t{state->options.max_header_bytes} +
+                kReadBufferSlackBytes),
+        counted_peer_(std::move(counted_peer)) {
     next_ = worker_->sessions;
     if (next_ != nullptr) next_->previous_ = this;
     worker_->sessions = this;
@@ -111,6 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
       worker_->sessions = next_;
     }
     if (next_ != nullptr) next_->previous_ = previous_;
+    if (!counted_peer_.empty()) state_->RemovePeerConnection(counted_peer_);
     state_->active_connections.fetch_sub(1, std::memory_order_acq_rel);
   }
 
@@ -119,13 +239,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Session* next() const { return next_; }
 
-  void Start(bool refuse) {
+  // `refusal`: why the connection is answered 503 and closed at once;
+  // empty to serve it.
+  void Start(absl::string_view refusal) {
     beast::error_code error;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(error);
     if (!error) peer_address_ = peer.address().to_string();
-    if (refuse) {
-      SendErrorAndClose(503, absl::StatusCode::kUnavailable,
-                        "too many connections");
+    if (!refusal.empty()) {
+      SendErrorAndClose(503, absl::StatusCode::kUnavailable, refusal);
       return;
     }
     ReadRequest();
@@ -152,6 +273,7 @@ class Session : public std::enable_shared_from_this<Session> {
       ReadHeader();
       return;
     }
+    ReleaseIdleMemory();
     state_kind_ = State::kIdle;
     stream_.expires_after(ToChrono(state_->options.idle_timeout));
     stream_.async_read_some(
@@ -159,6 +281,24 @@ class Session : public std::enable_shared_from_this<Session> {
         [self = shared_from_this()](beast::error_code error, size_t bytes) {
           self->OnIdleRead(error, bytes);
         });
+  }
+
+  // Between requests a connection keeps nothing of the last one: not its
+  // body or fields (the parser), and not more than kIdleBufferBytes of
+  // buffer capacity, so idle keep-alive connections cost little memory
+  // however large their last request or response was.
+  void ReleaseIdleMemory() {
+    parser_.reset();
+    std::vector<const bhttp::fields::value_type*>().swap(header_fields_);
+    ReleaseLargeString(handler_response_.mutable_body());
+    ReleaseLargeString(&response_.body());
+    // Empty here (nothing pipelined), so this frees the buffer; the next
+    // read allocates kReadChunkBytes again.
+    if (buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
+  }
+
+  static void ReleaseLargeString(std::string* text) {
+    if (text->capacity() > kIdleBufferBytes) std::string().swap(*text);
   }
 
   void OnIdleRead(beast::error_code error, size_t bytes) {
@@ -175,6 +315,10 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(state_->options.max_header_bytes);
     parser_->body_limit(state_->options.max_body_bytes);
+    parser_->on_chunk_header(chunk_header_callback_);
+    metadata_bytes_ = 0;
+    header_fields_.clear();
+    chunk_extensions_too_long_ = false;
     // One deadline for the whole request, header and body: a client trickling
     // bytes cannot extend it. A timer of our own enforces it, because the
     // stream's own expiry closes the socket and no 408 could be sent (issue
@@ -190,16 +334,24 @@ class Session : public std::enable_shared_from_this<Session> {
           if (error) return;  // Cancelled: the request arrived in time.
           if (auto self = weak.lock()) self->OnRequestDeadline(request);
         });
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code error, size_t) {
-          self->OnHeader(error);
-        });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](
+                                 beast::error_code error, size_t header_bytes) {
+                               self->OnHeader(error, header_bytes);
+                             });
   }
 
-  void OnHeader(beast::error_code error) {
+  void OnHeader(beast::error_code error, size_t header_bytes) {
     if (error) {
       OnReadError(error);
+      return;
+    }
+    metadata_bytes_ = header_bytes;
+    const Refusal refusal =
+        CheckTransferEncoding(parser_->get().base(), parser_->get().version());
+    if (refusal.status != 0) {
+      request_timer_.cancel();
+      SendErrorAndClose(refusal.status, refusal.code, refusal.message);
       return;
     }
     if (parser_->is_done()) {
@@ -232,8 +384,59 @@ class Session : public std::enable_shared_from_this<Session> {
             self->OnReadError(error);
             return;
           }
+          if (self->parser_->chunked() && !self->DropTrailerFields()) {
+            self->request_timer_.cancel();
+            self->SendErrorAndClose(431, absl::StatusCode::kResourceExhausted,
+                                    "request trailer fields too large");
+            return;
+          }
           self->Handle();
         });
+  }
+
+  // Each chunk's extensions count against the header budget, with the
+  // header section itself: a client cannot make the server parse unbounded
+  // extensions one chunk at a time. (One endless chunk-size line is stopped
+  // earlier, by the read buffer's size.)
+  void OnChunkHeader(uint64_t size, beast::string_view extensions,
+                     beast::error_code& error) {
+    metadata_bytes_ += extensions.size();
+    if (metadata_bytes_ > state_->options.max_header_bytes) {
+      chunk_extensions_too_long_ = true;
+      error = bhttp::error::bad_chunk_extension;
+      return;
+    }
+    if (size == 0) {  // The last chunk: trailer fields, if any, come next.
+      // The parser files a trailer field next to a header field of the same
+      // name, so only identity tells them apart: remember the header's.
+      header_fields_.clear();
+      for (const auto& field : parser_->get().base()) {
+        header_fields_.push_back(&field);
+      }
+      std::sort(header_fields_.begin(), header_fields_.end(), std::less<>());
+    }
+  }
+
+  // The parser adds trailer fields to the header fields; handlers must see
+  // only the header section (a trailer is not a header: an X-Forwarded-For
+  // in it was never seen by the proxies in front of us), so they are
+  // removed. Returns false when the header section and the trailer fields
+  // together exceed the header budget.
+  bool DropTrailerFields() {
+    auto& fields = parser_->get().base();
+    size_t trailer_bytes = 0;
+    for (auto it = fields.begin(); it != fields.end();) {
+      if (std::binary_search(header_fields_.begin(), header_fields_.end(), &*it,
+                             std::less<>())) {
+        ++it;
+        continue;
+      }
+      // "name: value\r\n" at the least.
+      trailer_bytes += it->name_string().size() + it->value().size() + 4;
+      it = fields.erase(it);
+    }
+    header_fields_.clear();
+    return metadata_bytes_ + trailer_bytes <= state_->options.max_header_bytes;
   }
 
   // The request deadline passed while `request` was still being read: stop
@@ -257,6 +460,21 @@ class Session : public std::enable_shared_from_this<Session> {
     if (error == bhttp::error::header_limit) {
       SendErrorAndClose(431, absl::StatusCode::kResourceExhausted,
                         "request header fields too large");
+    } else if (chunk_extensions_too_long_) {
+      SendErrorAndClose(400, absl::StatusCode::kInvalidArgument,
+                        "chunk extensions too long");
+    } else if (error == bhttp::error::buffer_overflow) {
+      // Only a chunked body can get here: the header limit is below the
+      // buffer's size, and body data never stays in the buffer.
+      const auto pending = buffer_.data();
+      if (HoldsTrailerSection(absl::string_view(
+              static_cast<const char*>(pending.data()), pending.size()))) {
+        SendErrorAndClose(431, absl::StatusCode::kResourceExhausted,
+                          "request trailer fields too large");
+      } else {
+        SendErrorAndClose(400, absl::StatusCode::kInvalidArgument,
+                          "chunk-size line too long");
+      }
     } else if (error == bhttp::error::body_limit) {
       SendErrorAndClose(413, absl::StatusCode::kResourceExhausted,
                         "request body too large");
@@ -395,9 +613,27 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // The parser keeps a reference to it (set per request).
+  struct ChunkHeaderCallback {
+    Session* session;
+    void operator()(uint64_t size, beast::string_view extensions,
+                    beast::error_code& error) {
+      session->OnChunkHeader(size, extensions, error);
+    }
+  };
+  ChunkHeaderCallback chunk_header_callback_{this};
+  // The current request's header section plus chunk extensions so far, in
+  // bytes: all of it counts against options.max_header_bytes.
+  size_t metadata_bytes_ = 0;
+  // The header section's fields of a chunked request (sorted addresses),
+  // taken at its last chunk; fields the parser adds after that are trailer
+  // fields.
+  std::vector<const bhttp::fields::value_type*> header_fields_;
+  bool chunk_extensions_too_long_ = false;
   bhttp::response<bhttp::string_body> response_;
   HttpResponse handler_response_;
   std::string peer_address_;
+  const std::string counted_peer_;
   // The request deadline (see ReadHeader); the generation tells a stale
   // expiry from the current request's.
   asio::steady_timer request_timer_{stream_.get_executor()};
@@ -530,14 +766,32 @@ class HttpServer::Impl {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    const bool refuse =
-        state_.active_connections.fetch_add(1, std::memory_order_acq_rel) >=
-        state_.options.max_connections;
-    asio::post(worker->io_context, [state = &state_, worker, refuse,
-                                    socket = std::move(socket)]() mutable {
-      std::make_shared<Session>(state, worker, std::move(socket))
-          ->Start(refuse);
-    });
+    absl::string_view refusal;
+    if (state_.active_connections.fetch_add(1, std::memory_order_acq_rel) >=
+        state_.options.max_connections) {
+      refusal = "too many connections";
+    }
+    std::string counted_peer;
+    if (state_.options.max_connections_per_peer > 0) {
+      beast::error_code peer_error;
+      const tcp::endpoint peer = socket.remote_endpoint(peer_error);
+      if (!peer_error) {
+        // Counted even when refused, like active_connections: the slot is
+        // held until the 503 has been sent and the connection closed.
+        counted_peer = peer.address().to_string();
+        if (state_.AddPeerConnection(counted_peer) >
+            state_.options.max_connections_per_peer) {
+          refusal = "too many connections from this address";
+        }
+      }
+    }
+    asio::post(worker->io_context,
+               [state = &state_, worker, refusal, socket = std::move(socket),
+                counted_peer = std::move(counted_peer)]() mutable {
+                 std::make_shared<Session>(state, worker, std::move(socket),
+                                           std::move(counted_peer))
+                     ->Start(refusal);
+               });
     Accept();
   }
 

@@ -1,6 +1,18 @@
 // An HTTP/1.1 server on Boost.Beast and Asio (see
 // docs/adr/0006-http-library-boost-beast.md).
 //
+// Requests are framed strictly: a Transfer-Encoding other than exactly
+// "chunked" (RFC 9112 section 6.3: chunked not final, repeated, or on an
+// HTTP/1.0 request) is 400, "chunked" after another coding (we implement
+// none) is 501, and Transfer-Encoding with Content-Length is 400; each closes
+// the connection, since the rest of the stream cannot be framed. Trailer
+// fields are checked against the header budget and then dropped: handlers
+// see only the header section.
+//
+// Memory: while a connection is idle between requests it holds no request
+// and, once a large request or response has passed, gives back its buffers
+// down to a small steady-state size (normal small requests reuse them).
+//
 // Model: N io threads, each running its own io_context; the acceptor hands
 // each new connection to the next thread round-robin, and the connection lives
 // on that thread for its whole life. So a session needs no strand and no lock,
@@ -37,12 +49,22 @@ struct HttpServerOptions {
   // 0 picks an ephemeral port; read it back with HttpServer::port().
   uint16_t port = 0;
   int io_threads = 1;
-  // Request line plus header fields; beyond it the answer is 431.
+  // Request line plus header fields; beyond it the answer is 431. The same
+  // budget holds what a chunked body carries besides its data: chunk
+  // extensions (beyond it: 400) and trailer fields (beyond it: 431).
+  // A connection's read buffer never exceeds this plus 4 KiB, whatever the
+  // client sends; a chunk-size line or trailer section that does not fit in
+  // it is refused the same way.
   uint32_t max_header_bytes = 16 * 1024;
-  // Beyond it the answer is 413 (checked against Content-Length up front).
+  // Beyond it the answer is 413 (checked against Content-Length, or each
+  // chunk's size, before the data arrives).
   uint64_t max_body_bytes = 1024 * 1024;
   // Connections beyond this are answered 503 and closed.
   int max_connections = 10000;
+  // Open connections from one peer address (0: no limit); beyond it the
+  // connection is answered 503 and closed, as for max_connections. Counted
+  // per exact address, IPv6 included (a pod has one address).
+  int max_connections_per_peer = 0;
   // How long a keep-alive connection may wait for the first byte of its next
   // request before it is closed.
   absl::Duration idle_timeout = absl::Seconds(60);

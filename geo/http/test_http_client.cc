@@ -89,8 +89,24 @@ absl::StatusOr<CurlResponse> CurlClient::Send(
 }
 
 absl::StatusOr<RawConnection> RawConnection::Connect(uint16_t port) {
+  return Connect(port, "");
+}
+
+absl::StatusOr<RawConnection> RawConnection::Connect(
+    uint16_t port, const std::string& source_address) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(strerror(errno));
+  if (!source_address.empty()) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+        bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+      const int error = errno;
+      close(fd);
+      return absl::UnavailableError(
+          absl::StrCat("bind ", source_address, ": ", strerror(error)));
+    }
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -117,6 +133,35 @@ bool RawConnection::Send(absl::string_view bytes) {
     bytes.remove_prefix(static_cast<size_t>(written));
   }
   return true;
+}
+
+size_t RawConnection::Flood(absl::string_view prefix, absl::string_view filler,
+                            size_t max_bytes, absl::Duration timeout) {
+  size_t sent = 0;
+  size_t position = 0;  // In prefix, then in filler (cyclically).
+  const absl::Time deadline = absl::Now() + timeout;
+  while (sent < max_bytes && absl::Now() < deadline) {
+    pollfd poll_fd{fd_, POLLIN | POLLOUT, 0};
+    if (poll(&poll_fd, 1, 100) <= 0) continue;
+    if (poll_fd.revents & (POLLIN | POLLERR | POLLHUP)) break;
+    absl::string_view next;
+    if (sent < prefix.size()) {
+      next = prefix.substr(sent);
+    } else {
+      if (filler.empty()) break;
+      next = filler.substr(position % filler.size());
+    }
+    next = next.substr(0, max_bytes - sent);
+    const ssize_t written =
+        send(fd_, next.data(), next.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      break;
+    }
+    if (sent >= prefix.size()) position += static_cast<size_t>(written);
+    sent += static_cast<size_t>(written);
+  }
+  return sent;
 }
 
 std::string RawConnection::ReadUntil(absl::Duration timeout,

@@ -48,6 +48,10 @@ class CurlClient {
 class RawConnection {
  public:
   static absl::StatusOr<RawConnection> Connect(uint16_t port);
+  // From `source_address` (e.g. "127.0.0.2": Linux routes all of 127/8 to
+  // loopback), so a test can be several peers.
+  static absl::StatusOr<RawConnection> Connect(
+      uint16_t port, const std::string& source_address);
   RawConnection(RawConnection&& other) noexcept
       : fd_(std::exchange(other.fd_, -1)) {}
   RawConnection& operator=(RawConnection&&) = delete;
@@ -55,6 +59,12 @@ class RawConnection {
 
   // False when the peer has closed or reset the connection.
   bool Send(absl::string_view bytes);
+  // Sends `prefix`, then `filler` over and over, until `max_bytes` are sent
+  // in all, the peer says something (it answered: the flood was refused) or
+  // the connection fails. Never blocks on a peer that stops reading for
+  // longer than `timeout`. Returns the bytes sent.
+  size_t Flood(absl::string_view prefix, absl::string_view filler,
+               size_t max_bytes, absl::Duration timeout);
   // Reads until the peer closes the connection, `timeout` passes, or
   // `stop_after` appears in what was read (when non-empty).
   std::string ReadUntil(absl::Duration timeout,
