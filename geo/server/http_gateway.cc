@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "geo/http/gateway.h"
+#include "geo/http/json_array_length.h"
 #include "geo/server/http_call_origin.h"
+#include "geo/server/openapi_route.h"
 
 namespace geo {
 namespace {
@@ -89,17 +91,22 @@ absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
         ServeLookup(service, render_json, request, variables, response);
       });
   if (!status.ok()) return status;
-  status = router->Add("POST", "/v1/lookup:batch",
-                       [service](const HttpRequest& request,
-                                 const PathVariables&, HttpResponse* response) {
-                         Serve(
-                             service, &LookupService::BatchLookup, request,
-                             [&](geo::v1::BatchLookupRequest* message) {
-                               return http::GatewayJsonToMessage(request.body(),
-                                                                 message);
-                             },
-                             response);
-                       });
+  status = router->Add(
+      "POST", "/v1/lookup:batch",
+      [service](const HttpRequest& request, const PathVariables&,
+                HttpResponse* response) {
+        Serve(
+            service, &LookupService::BatchLookup, request,
+            [&](geo::v1::BatchLookupRequest* message) {
+              // Counted before parsing: a batch over the
+              // limit costs a scan, not a message.
+              absl::Status size = http::CheckJsonArrayLength(
+                  request.body(), "ips", service->max_batch_size());
+              if (!size.ok()) return size;
+              return http::GatewayJsonToMessage(request.body(), message);
+            },
+            response);
+      });
   if (!status.ok()) return status;
   status = router->Add(
       "GET", "/v1/check/{ip}",
@@ -144,6 +151,8 @@ absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
           response->SetJson(503, "{\"status\":\"not ready\"}");
         }
       });
+  if (!status.ok()) return status;
+  status = AddOpenApiRoute(router.get());
   if (!status.ok()) return status;
   return router;
 }
