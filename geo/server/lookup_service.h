@@ -72,6 +72,10 @@ class LookupService {
                 const CallerResolver* callers, ServerMetrics* metrics,
                 Clock* clock, Options options);
 
+  // Most addresses in one BatchLookup (front ends may refuse more before
+  // parsing a request).
+  int max_batch_size() const { return options_.max_batch_size; }
+
   // Every method records geofence_lookups_total and the latency histogram for
   // the call, whatever its outcome.
   absl::Status Lookup(const CallOrigin& origin,
