@@ -134,6 +134,50 @@ TEST_F(LimitsTest, ConnectionsBeyondTheLimitAre503WithRetryAfter) {
   EXPECT_TRUE(served);
 }
 
+// The kubelet's liveness probe must not depend on lookup traffic: with every
+// HTTP slot held, and one other peer holding all the health connections it
+// may, a probe from a third address still gets 200 on the health port.
+TEST_F(LimitsTest, LivenessAnswersWhileTheLookupPortIsFull) {
+  Start({"--http_max_connections=4", "--http_idle_timeout=60s"});
+  const uint16_t health = static_cast<uint16_t>(server_->ports().health);
+  ASSERT_NE(health, 0);
+  std::vector<RawConnection> held;
+  for (int i = 0; i < 4; ++i) {
+    auto connection = RawConnection::Connect(port(), "127.0.0.3");
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    held.push_back(*std::move(connection));
+  }
+  // The attacker also floods the health port from its one address.
+  int refused_on_health = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto connection = RawConnection::Connect(health, "127.0.0.3");
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    held.push_back(*std::move(connection));
+  }
+  absl::SleepFor(absl::Milliseconds(300));  // Let the server accept them.
+  for (size_t i = 4; i < held.size(); ++i) {
+    if (held[i].WaitForClose(absl::Milliseconds(50))) ++refused_on_health;
+  }
+  // 8 per peer; the rest were answered 503 and closed.
+  EXPECT_EQ(refused_on_health, 12);
+
+  auto lookup = RawConnection::Connect(port(), "127.0.0.2");
+  ASSERT_TRUE(lookup.ok());
+  lookup->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusLine(lookup->ReadUntil(absl::Seconds(5))),
+            "HTTP/1.1 503 Service Unavailable");
+
+  for (const char* path : {"/healthz", "/readyz"}) {
+    auto probe = RawConnection::Connect(health, "127.0.0.2");
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    probe->Send(absl::StrCat("GET ", path,
+                             " HTTP/1.1\r\nHost: x\r\nConnection: "
+                             "close\r\n\r\n"));
+    const std::string answer = probe->ReadUntil(absl::Seconds(5));
+    EXPECT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << path << answer;
+  }
+}
+
 TEST_F(LimitsTest, IdleKeepAliveConnectionsAreClosed) {
   Start({"--http_idle_timeout=1s"});
   auto connection = RawConnection::Connect(port());
