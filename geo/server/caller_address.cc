@@ -132,10 +132,6 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
   }
   std::vector<std::string> hops;
   values.clear();
-  headers->Get("forwarded", &values);
-  for (absl::string_view value : values) ForwardedForValues(value, &hops);
-  if (!hops.empty()) return Walk(*std::move(caller), hops);
-  values.clear();
   headers->Get("x-forwarded-for", &values);
   for (absl::string_view value : values) {
     for (absl::string_view hop : absl::StrSplit(value, ',')) {
@@ -143,6 +139,10 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
       if (!hop.empty()) hops.emplace_back(hop);
     }
   }
+  if (!hops.empty()) return Walk(*std::move(caller), hops);
+  values.clear();
+  headers->Get("forwarded", &values);
+  for (absl::string_view value : values) ForwardedForValues(value, &hops);
   if (!hops.empty()) return Walk(*std::move(caller), hops);
   values.clear();
   headers->Get("x-real-ip", &values);

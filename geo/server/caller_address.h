@@ -45,9 +45,13 @@ class ForwardingHeaderList final : public ForwardingHeaders {
 // any header to count, and then the first of these that is present decides:
 //   1. the first header named in `client_ip_headers` (a CDN's single-address
 //      header such as CF-Connecting-IP), if it holds an address;
-//   2. RFC 7239 `Forwarded` (every field line, its `for=` parameters);
-//   3. `X-Forwarded-For` (every field line, each a comma list);
+//   2. `X-Forwarded-For` (every field line, each a comma list);
+//   3. RFC 7239 `Forwarded` (every field line, its `for=` parameters);
 //   4. `X-Real-IP`, if it holds an address.
+// X-Forwarded-For comes first because every common proxy appends to it,
+// while most pass a client's own `Forwarded` or `X-Real-IP` through
+// untouched: a header the proxy did not write is the client's to choose, so
+// the proxy must remove or overwrite the ones below the one it sets.
 // The lists of 2 and 3 are walked from the right (the entry the nearest proxy
 // added) past every trusted proxy; the first untrusted address is the caller.
 // A garbled or obfuscated entry ("unknown", "_hidden") stops the walk at the

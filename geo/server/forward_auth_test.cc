@@ -230,18 +230,19 @@ TEST_F(ForwardAuthTest, ForwardedWithQuotedIpv6AndPortAndCdnHeaders) {
     }
   }
   ASSERT_NE(v6, nullptr);
+  // Without X-Forwarded-For, Forwarded names the client (before X-Real-IP).
   const http::HttpResponse forwarded =
       Call({{"Forwarded",
              absl::StrCat("for=\"[", v6->address, "]:443\";proto=https")},
-            {"X-Forwarded-For", denied_->address}});
-  // Forwarded outranks X-Forwarded-For.
+            {"X-Real-IP", denied_->address}});
   EXPECT_EQ(Header(forwarded, "X-Geo-Client-IP"),
             IpAddress::Parse(v6->address)->ToString());
   EXPECT_EQ(Header(forwarded, "X-Geo-Country"),
             StringAt(v6->record, "country.iso_code"));
-  // A configured CDN header outranks both.
+  // A configured CDN header outranks them all.
   const http::HttpResponse cdn =
       Call({{"cf-connecting-ip", denied_->address},
+            {"X-Forwarded-For", allowed_->address},
             {"Forwarded", absl::StrCat("for=", allowed_->address)}});
   EXPECT_EQ(cdn.status(), 403);
   // Garbage in it falls through to the next source.
