@@ -132,12 +132,21 @@ function request()
 end
 EOF
 
-# run_wrk NAME CONNECTIONS SECONDS URL: results in $work/NAME.wrk;
-# sets rps, p99_ms, failed.
+# The same addresses as GET /v1/check/{ip}, and as forward-auth requests from
+# a trusted proxy (the address in X-Forwarded-For, the original request in
+# X-Forwarded-Host/-Uri/-Method, as Traefik and Caddy send them).
+sed -e 's|"/v1/lookup/%d.%d.%d.%d"|"/v1/check/%d.%d.%d.%d"|' "$work/rotate.lua" >"$work/check.lua"
+sed -e 's|"/v1/lookup/%d.%d.%d.%d"|"%d.%d.%d.%d"|' \
+  -e 's|return wrk.format("GET", paths\[next_index\])|return wrk.format("GET", "/v1/authorize", {["X-Forwarded-For"] = paths[next_index], ["X-Forwarded-Host"] = "api.example.com", ["X-Forwarded-Uri"] = "/orders/42", ["X-Forwarded-Method"] = "GET"})|' \
+  "$work/rotate.lua" >"$work/authorize.lua"
+grep -q '/v1/authorize' "$work/authorize.lua" || { log "authorize.lua was not generated"; exit 1; }
+
+# run_wrk NAME CONNECTIONS SECONDS URL [SCRIPT]: results in $work/NAME.wrk;
+# sets rps, p99_ms, failed. SCRIPT defaults to rotate.lua (lookups).
 run_wrk() {
-  local name=$1 connections=$2 duration=$3 url=$4
+  local name=$1 connections=$2 duration=$3 url=$4 script=${5:-rotate.lua}
   timeout $((duration + 30)) taskset -c $load_cpu wrk -t1 -c"$connections" -d"${duration}s" \
-    --timeout 5s --latency -s "$work/rotate.lua" "$url" >"$work/$name.wrk" 2>&1
+    --timeout 5s --latency -s "$work/$script" "$url" >"$work/$name.wrk" 2>&1
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/$name.wrk")
   p99_ms=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk")")
   local non2xx socket
@@ -166,11 +175,23 @@ run_h2load() {
   log "$name: $rps req/s, p99 $p99_ms ms, failed $failed"
 }
 
+# A policy with a rule of each common kind, so Check and forward-auth pay for
+# a real evaluation; it denies nothing the rotation sends (no private
+# addresses, and KP has almost no public IPv4 space).
+cat >"$work/policy.yaml" <<'EOF'
+default_action: allow
+deny:
+  countries: [KP]
+  asns: [64512]
+  networks: [192.0.2.0/24]
+EOF
+
 # start_geo_server: GEO_PID, HTTP_PORT, GRPC_PORT, METRICS_PORT.
 start_geo_server() {
   : >"$work/geo.log"
   timeout -s TERM 1800 taskset -c $server_cpu "$work/bin/geo_server" --db="$db" \
     --listen_address=127.0.0.1 --grpc_port=0 --http_port=0 --metrics_port=0 \
+    --health_port=0 --trusted_proxies=127.0.0.1/32 --policy="$work/policy.yaml" \
     --http_threads=1 --poll_interval=20ms --drain_delay=0s --log_level=info \
     >>"$work/geo.log" 2>&1 &
   children+=($!)
@@ -297,6 +318,26 @@ for c in 32 64; do
   http[geo_rps/$c]=${http[geo/${c}_rps]}; http[geo_p99/$c]=${http[geo/${c}_p99]}
 done
 kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+
+# Forward-auth against Check for the same addresses: three interleaved pairs
+# at 32 connections; the ratio is the median of the three pairs' ratios.
+declare -A edge
+edge_ratios=() edge_p99_ratios=()
+for round in 1 2 3; do
+  run_wrk "check_$round" 32 "$seconds" "http://127.0.0.1:$HTTP_PORT" check.lua
+  check_rps=$rps check_p99=$p99_ms
+  edge[check_rps_$round]=$rps edge[check_p99_$round]=$p99_ms
+  run_wrk "authorize_$round" 32 "$seconds" "http://127.0.0.1:$HTTP_PORT" authorize.lua
+  edge[authorize_rps_$round]=$rps edge[authorize_p99_$round]=$p99_ms
+  edge[authorize_failed]=$(( ${edge[authorize_failed]:-0} + failed ))
+  edge_ratios+=("$(ratio "$rps" "$check_rps")")
+  edge_p99_ratios+=("$(ratio "$p99_ms" "$check_p99")")
+done
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+edge_ratio=$(median3 "${edge_ratios[@]}")
+edge_p99_ratio=$(median3 "${edge_p99_ratios[@]}")
+edge_sample=$(curl -s -D - -o /dev/null -H 'X-Forwarded-For: 81.2.69.160' \
+  "http://127.0.0.1:$HTTP_PORT/v1/authorize" | tr -d '\r' | grep -i '^x-geo-' | sort | head -20)
 
 http_body=$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/lookup/81.2.69.160")
 jq -e '.found == true' >/dev/null <<<"$http_body" || { log "HTTP lookup not found: $http_body"; exit 1; }
@@ -542,6 +583,7 @@ with \`--http_threads=1 --poll_interval=20ms\`.
 | HTTP random IPs ≥ 75% of nginx req/s, 32 conns | $(awk -v r="$http_ratio_32" 'BEGIN { printf "%.0f%%", r * 100 }') | $(verdict "$http_ratio_32" ">=" 0.75) |
 | HTTP random IPs ≥ 75% of nginx req/s, 64 conns | $(awk -v r="$http_ratio_64" 'BEGIN { printf "%.0f%%", r * 100 }') | $(verdict "$http_ratio_64" ">=" 0.75) |
 | HTTP p99 ≤ 2× nginx p99, 32 / 64 conns | ${p99_ratio_32}× / ${p99_ratio_64}× | $(verdict "$p99_ratio_32" "<=" 2) / $(verdict "$p99_ratio_64" "<=" 2) |
+| forward-auth ≥ 90% of \`/v1/check\` req/s, p99 ≤ 1.1×, 32 conns (median of 3 pairs) | ${edge_ratio}× req/s, ${edge_p99_ratio}× p99 | $(verdict "$edge_ratio" ">=" 0.9) / $(verdict "$edge_p99_ratio" "<=" 1.1) |
 | gRPC Lookup ≥ 85% of empty handler, 16×16 | $(awk -v r="$grpc_ratio_16" 'BEGIN { printf "%.0f%%", r * 100 }') | $(verdict "$grpc_ratio_16" ">=" 0.85) |
 | reload under load: zero failed requests | $failed_total failed (${reload[http_count]} + ${reload[grpc_count]} reloads) | $([ "$failed_total" = 0 ] && echo "**met**" || echo "**missed**") |
 | reload p99 ≤ 2× steady, HTTP / gRPC | ${reload_p99_http}× / ${reload_p99_grpc}× | $(verdict "$reload_p99_http" "<=" 2) / $(verdict "$reload_p99_grpc" "<=" 2) |
@@ -597,6 +639,25 @@ cache starts empty; the warm-up ran at $warmup_rps req/s).
 | geo_server | 64 | ${http[geo_rps/64]} | ${http[geo_p99/64]} | ${http[geo_failed/64]} | ${http_ratio_64}, ${p99_ratio_64} |
 
 nginx answers a constant $(printf %s '{"ip":"8.8.8.8","network":"8.8.8.0/24","found":true,"country":{"isoCode":"US","geonameId":6252001,"name":"United States","isInEuropeanUnion":false}}' | wc -c)-byte body; geo_server's answer for a City record is $(printf %s "$http_body" | wc -c) bytes (e.g. 81.2.69.160).
+
+## b2. Forward-auth: \`GET /v1/authorize\` against \`GET /v1/check/{ip}\`
+
+The same rotation of addresses: as \`/v1/check/{ip}\`, and as forward-auth
+requests from a trusted proxy (\`X-Forwarded-For\`, \`X-Forwarded-Host\`,
+\`-Uri\`, \`-Method\`), under a policy with country, ASN and network rules.
+Three ${seconds}-second pairs, interleaved; 32 connections.
+
+| pair | check req/s | check p99 ms | authorize req/s | authorize p99 ms | ratio (req/s, p99) |
+|---|---|---|---|---|---|
+| 1 | ${edge[check_rps_1]} | ${edge[check_p99_1]} | ${edge[authorize_rps_1]} | ${edge[authorize_p99_1]} | ${edge_ratios[0]}, ${edge_p99_ratios[0]} |
+| 2 | ${edge[check_rps_2]} | ${edge[check_p99_2]} | ${edge[authorize_rps_2]} | ${edge[authorize_p99_2]} | ${edge_ratios[1]}, ${edge_p99_ratios[1]} |
+| 3 | ${edge[check_rps_3]} | ${edge[check_p99_3]} | ${edge[authorize_rps_3]} | ${edge[authorize_p99_3]} | ${edge_ratios[2]}, ${edge_p99_ratios[2]} |
+
+Median ratio ${edge_ratio}× (req/s), ${edge_p99_ratio}× (p99); forward-auth answers that were not 2xx: ${edge[authorize_failed]}. The decision headers of one answer:
+
+\`\`\`
+${edge_sample}
+\`\`\`
 
 ## c. gRPC: \`geo.v1.GeoService/Lookup\` with h2load
 
@@ -726,8 +787,9 @@ make bench        # = bash tools/bench.sh; BENCH_SECONDS=$seconds BENCH_RELOADS=
 bazel build --config=opt //geo:geo_server //tests/bench:lookup_benchmark //tests/bench:empty_grpc_server //tests/bench:grpc_lookup_tool
 taskset -c 0 lookup_benchmark --db=GeoLite2-City.mmdb --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=0.5
 taskset -c 0 nginx -p DIR -c DIR/nginx.conf      # worker_processes 1; access_log off; return 200 '<json>'
-taskset -c 0 geo_server --db=DIR/GeoLite2-City.mmdb --listen_address=127.0.0.1 --grpc_port=0 --http_port=0 --metrics_port=0 --http_threads=1 --poll_interval=20ms --drain_delay=0s
+taskset -c 0 geo_server --db=DIR/GeoLite2-City.mmdb --listen_address=127.0.0.1 --grpc_port=0 --http_port=0 --metrics_port=0 --health_port=0 --trusted_proxies=127.0.0.1/32 --policy=DIR/policy.yaml --http_threads=1 --poll_interval=20ms --drain_delay=0s
 taskset -c 1 wrk -t1 -c{32,64} -d${seconds}s --timeout 5s --latency -s rotate.lua http://127.0.0.1:PORT
+taskset -c 1 wrk -t1 -c32 -d${seconds}s --timeout 5s --latency -s {check,authorize}.lua http://127.0.0.1:PORT
 taskset -c 0 empty_grpc_server --listen=127.0.0.1:0
 grpc_lookup_tool frame 81.2.69.160 lookup.grpc
 taskset -c 1 h2load -t1 -c16 -m16 -D $seconds -d lookup.grpc -H 'content-type: application/grpc' -H 'te: trailers' --log-file=LOG http://127.0.0.1:PORT/geo.v1.GeoService/Lookup
