@@ -17,12 +17,19 @@ namespace geo::updater {
 // Receives the extracted bytes chunk by chunk.
 using ExtractSink = std::function<absl::Status(absl::string_view chunk)>;
 
+// What an archive may hold besides its database (licence, README, tar
+// headers) in decompressed bytes.
+inline constexpr int64_t kArchiveOverheadBytes = int64_t{16} << 20;
+
 // Reads the (gzip-compressed) tar archive at `archive_path` and streams the
 // single regular `*.mmdb` entry into `sink`. Fails with DATA_LOSS when the
 // archive is unreadable, has no or several `.mmdb` entries, or names any entry
 // with an absolute path or a `..` component (such an archive is refused
-// whole); OUT_OF_RANGE when the entry is larger than `max_bytes`. Returns the
-// entry's path inside the archive.
+// whole); OUT_OF_RANGE when the entry is larger than `max_bytes`, or when
+// either pass over the archive (the first checks every name, the second
+// extracts) would decompress more than `max_bytes` + kArchiveOverheadBytes
+// in all: a gzip bomb is refused after that many bytes, not after it has
+// been inflated. Returns the entry's path inside the archive.
 absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
                                         int64_t max_bytes,
                                         const ExtractSink& sink);

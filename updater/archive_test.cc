@@ -69,6 +69,38 @@ TEST_F(ArchiveTest, LimitsTheExtractedSize) {
       Extract(MakeTarGz({{"a.mmdb", std::string(5000, 'x')}}), 1000).status()));
 }
 
+TEST_F(ArchiveTest, TheFirstPassStopsAtTheDecompressionLimit) {
+  // A small archive whose licence inflates to 40 MiB (~40 KB compressed):
+  // more than a 1 MiB database plus kArchiveOverheadBytes. Refused while
+  // the first pass checks names, having inflated no more than the limit,
+  // and the database is never extracted.
+  const std::string bomb = MakeTarGz(
+      {{"GeoLite2-City_20240507/LICENSE.txt", std::string(40 << 20, '\0')},
+       {"GeoLite2-City_20240507/a.mmdb", "db"}});
+  ASSERT_LT(bomb.size(), 1u << 20);
+  absl::StatusOr<std::string> entry = Extract(bomb, 1 << 20);
+  EXPECT_TRUE(absl::IsOutOfRange(entry.status())) << entry.status();
+  EXPECT_THAT(entry.status().message(), HasSubstr("archive expands to more"));
+  EXPECT_EQ(extracted_, "");
+}
+
+TEST_F(ArchiveTest, OtherMembersWithinTheOverheadAreFine) {
+  absl::StatusOr<std::string> entry =
+      Extract(MakeTarGz({{"d/README", std::string(8 << 20, 'r')},
+                         {"d/a.mmdb", std::string(1 << 20, 'm')}}),
+              1 << 20);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(extracted_.size(), 1u << 20);
+}
+
+TEST_F(ArchiveTest, ADatabaseDeclaredTooLargeIsRefusedFromItsHeader) {
+  absl::StatusOr<std::string> entry =
+      Extract(MakeTarGz({{"a.mmdb", std::string(3 << 20, 'x')}}), 1 << 20);
+  EXPECT_TRUE(absl::IsOutOfRange(entry.status()));
+  EXPECT_THAT(entry.status().message(), HasSubstr("larger than 1048576"));
+  EXPECT_EQ(extracted_, "");
+}
+
 TEST(IsUnsafeEntryPathTest, Cases) {
   EXPECT_TRUE(IsUnsafeEntryPath(""));
   EXPECT_TRUE(IsUnsafeEntryPath("/abs"));

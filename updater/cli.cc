@@ -78,6 +78,10 @@ ABSL_FLAG(std::string, low_speed_time, "",
 ABSL_FLAG(std::string, max_download_bytes, "",
           "largest accepted download (default 2147483648; env "
           "GEO_UPDATER_MAX_DOWNLOAD_BYTES)");
+ABSL_FLAG(std::string, max_database_bytes, "",
+          "largest accepted database once extracted (default 2147483648; env "
+          "GEO_UPDATER_MAX_DATABASE_BYTES); both limits are also capped at "
+          "the data directory's free space");
 ABSL_FLAG(std::string, ca_bundle, "",
           "PEM file of trusted CAs (default: system; env GEO_CA_BUNDLE). TLS "
           "verification cannot be turned off");
@@ -133,6 +137,7 @@ constexpr const char* kStringFlags[] = {"config",
                                         "timeout",
                                         "low_speed_time",
                                         "max_download_bytes",
+                                        "max_database_bytes",
                                         "ca_bundle",
                                         "retries",
                                         "backoff_initial",

@@ -279,6 +279,13 @@ absl::StatusOr<UpdaterOptions> ResolveOptions(const ConfigSources& sources) {
                       &options.max_download_bytes);
     if (!status.ok()) return status;
   }
+  GEO_GET(max_database, "max_database_bytes",
+          {"GEO_UPDATER_MAX_DATABASE_BYTES"}, "");
+  if (max_database->has_value()) {
+    status = ParseInt("--max_database_bytes", **max_database,
+                      &options.max_database_bytes);
+    if (!status.ok()) return status;
+  }
   GEO_GET(retries, "retries", {"GEO_UPDATER_RETRIES"}, "");
   if (retries->has_value()) {
     status = ParseInt("--retries", **retries, &options.retries);

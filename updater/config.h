@@ -41,7 +41,16 @@ struct UpdaterOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration timeout = absl::Minutes(10);
   absl::Duration low_speed_time = absl::Seconds(60);
+  // Largest accepted download and largest extracted database. Each is also
+  // capped at the data directory's free space (less
+  // free_space_margin_bytes) when the download or the extraction starts,
+  // and a download does not start unless the free space holds twice the
+  // installed database plus the margin (archive and new database side by
+  // side, next to the file they replace).
   int64_t max_download_bytes = int64_t{2} << 30;
+  int64_t max_database_bytes = int64_t{2} << 30;
+  // Left free in the data directory by every update.
+  int64_t free_space_margin_bytes = int64_t{16} << 20;
   std::string ca_bundle;
 
   int retries = 5;  // Attempts per request, the first included.

@@ -39,6 +39,23 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(options->license_key, "secret-key");
 }
 
+TEST(ConfigTest, SizeLimits) {
+  absl::StatusOr<UpdaterOptions> defaults = ResolveOptions(WithCredentials());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->max_download_bytes, int64_t{2} << 30);
+  EXPECT_EQ(defaults->max_database_bytes, int64_t{2} << 30);
+  ConfigSources sources = WithCredentials();
+  sources.env["GEO_UPDATER_MAX_DATABASE_BYTES"] = "300000000";
+  sources.flags["max_download_bytes"] = "100000000";
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->max_download_bytes, 100000000);
+  EXPECT_EQ(options->max_database_bytes, 300000000);
+  sources.flags["max_database_bytes"] = "-1";
+  EXPECT_THAT(ResolveOptions(sources).status().message(),
+              HasSubstr("--max_database_bytes"));
+}
+
 TEST(ConfigTest, FlagsBeatEnvironmentBeatsGeoIpConf) {
   std::string conf = WriteTemp(
       "GeoIP.conf",

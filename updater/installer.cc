@@ -47,7 +47,9 @@ TempFile::TempFile(TempFile&& other) noexcept
     : directory_(std::move(other.directory_)),
       path_(std::exchange(other.path_, std::string())),
       fd_(std::move(other.fd_)),
-      committed_(other.committed_) {}
+      committed_(other.committed_),
+      size_(other.size_),
+      write_check_(std::move(other.write_check_)) {}
 
 TempFile& TempFile::operator=(TempFile&& other) noexcept {
   if (this != &other) {
@@ -56,6 +58,8 @@ TempFile& TempFile::operator=(TempFile&& other) noexcept {
     path_ = std::exchange(other.path_, std::string());
     fd_ = std::move(other.fd_);
     committed_ = other.committed_;
+    size_ = other.size_;
+    write_check_ = std::move(other.write_check_);
   }
   return *this;
 }
@@ -73,6 +77,12 @@ void TempFile::Discard() {
 }
 
 absl::Status TempFile::Write(absl::string_view data) {
+  if (write_check_) {
+    absl::Status allowed =
+        write_check_(size_ + static_cast<int64_t>(data.size()));
+    if (!allowed.ok()) return allowed;
+  }
+  size_ += static_cast<int64_t>(data.size());
   while (!data.empty()) {
     ssize_t written = ::write(fd_.get(), data.data(), data.size());
     if (written < 0 && errno == EINTR) continue;
@@ -86,6 +96,7 @@ absl::Status TempFile::Truncate() {
   if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) != 0) {
     return ErrnoStatus(errno, absl::StrCat("truncate ", path_));
   }
+  size_ = 0;
   return absl::OkStatus();
 }
 

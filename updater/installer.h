@@ -9,6 +9,8 @@
 #ifndef UPDATER_INSTALLER_H_
 #define UPDATER_INSTALLER_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,10 +39,18 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
   ~TempFile();
 
+  // Asked before every Write with the size the file would have after it; a
+  // non-OK answer refuses the write (the file is left as it was) and is
+  // returned by Write. How the updater bounds a download by the free space.
+  using WriteCheck = std::function<absl::Status(int64_t size_after_write)>;
+  void SetWriteCheck(WriteCheck check) { write_check_ = std::move(check); }
+
   // Appends. A full disk or file size limit is RESOURCE_EXHAUSTED.
   absl::Status Write(absl::string_view data);
   // Empties the file (before a retried download).
   absl::Status Truncate();
+  // Bytes written since creation or the last Truncate.
+  int64_t size() const { return size_; }
   // fsync, close, rename to `final_path` (in the same directory), fsync the
   // directory. `modified_at`, when set, becomes the file's mtime.
   absl::Status Commit(const std::string& final_path,
@@ -58,6 +68,8 @@ class TempFile {
   std::string path_;  // Empty once moved from.
   FileDescriptor fd_;
   bool committed_ = false;
+  int64_t size_ = 0;
+  WriteCheck write_check_;
 };
 
 // An exclusive flock(2) on `<directory>/.geo-updater.lock`, released on

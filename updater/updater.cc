@@ -61,7 +61,80 @@ Updater::Updater(UpdaterOptions options, UpdaterDependencies dependencies)
     : options_(std::move(options)),
       deps_(std::move(dependencies)),
       installer_(options_.data_dir),
+      free_space_(deps_.free_space != nullptr ? deps_.free_space : &statvfs_),
       started_(deps_.clock->Now()) {}
+
+TempFile::WriteCheck Updater::DownloadCheck(int64_t installed_bytes) const {
+  struct State {
+    bool started = false;
+    int64_t limit = 0;
+    absl::Status exceeded;
+  };
+  auto state = std::make_shared<State>();
+  return [this, installed_bytes, state](int64_t size) -> absl::Status {
+    if (!state->started) {
+      absl::StatusOr<int64_t> free =
+          free_space_->AvailableBytes(installer_.directory());
+      if (!free.ok()) return WithFailureReason(free.status(), "disk");
+      const int64_t margin = options_.free_space_margin_bytes;
+      const int64_t needed = 2 * installed_bytes + margin;
+      if (*free < needed) {
+        return WithFailureReason(
+            absl::ResourceExhaustedError(absl::StrCat(
+                "not enough free space in ", installer_.directory(), ": ",
+                FormatBytes(needed), " needed (twice the installed database, ",
+                FormatBytes(installed_bytes), ", plus a ", FormatBytes(margin),
+                " margin), ", FormatBytes(*free), " free")),
+            "disk");
+      }
+      state->started = true;
+      const int64_t room = *free - margin;
+      if (room < options_.max_download_bytes) {
+        state->limit = room;
+        state->exceeded = WithFailureReason(
+            absl::ResourceExhaustedError(absl::StrCat(
+                "not enough free space in ", installer_.directory(),
+                ": the download needs more than ", FormatBytes(room), ", ",
+                FormatBytes(*free), " free (keeping a ", FormatBytes(margin),
+                " margin)")),
+            "disk");
+      } else {
+        state->limit = options_.max_download_bytes;
+        state->exceeded = absl::OutOfRangeError(
+            absl::StrCat("download larger than --max_download_bytes (",
+                         FormatBytes(options_.max_download_bytes), ")"));
+      }
+    }
+    if (size > state->limit) return state->exceeded;
+    return absl::OkStatus();
+  };
+}
+
+absl::Status Updater::ExtractionLimit(int64_t* max_bytes,
+                                      absl::Status* exceeded) const {
+  absl::StatusOr<int64_t> free =
+      free_space_->AvailableBytes(installer_.directory());
+  if (!free.ok()) return WithFailureReason(free.status(), "disk");
+  const int64_t margin = options_.free_space_margin_bytes;
+  const int64_t room = *free - margin;
+  if (room < options_.max_database_bytes) {
+    *max_bytes = std::max<int64_t>(room, 0);
+    *exceeded = WithFailureReason(
+        absl::ResourceExhaustedError(
+            absl::StrCat("not enough free space in ", installer_.directory(),
+                         ": the extracted database needs more than ",
+                         FormatBytes(*max_bytes), ", ", FormatBytes(*free),
+                         " free (keeping a ", FormatBytes(margin), " margin)")),
+        "disk");
+    if (room <= 0) return *exceeded;
+  } else {
+    *max_bytes = options_.max_database_bytes;
+    *exceeded = absl::OutOfRangeError(
+        absl::StrCat("database larger than --max_database_bytes (",
+                     FormatBytes(options_.max_database_bytes), ")"));
+  }
+  return absl::OkStatus();
+}
 
 bool Updater::Healthy() const {
   absl::MutexLock lock(&mu_);
@@ -134,11 +207,13 @@ EditionSummary Updater::UpdateEdition(const std::string& edition) {
   request.edition = edition;
   absl::StatusOr<std::string> local_md5 =
       FileDigestHex(final_path, DigestAlgorithm::kMd5);
+  int64_t installed_bytes = 0;
   if (local_md5.ok()) {
     request.local_md5 = *local_md5;
     struct stat info;
     if (::stat(final_path.c_str(), &info) == 0) {
       request.local_modified_at = absl::TimeFromTimespec(info.st_mtim);
+      installed_bytes = static_cast<int64_t>(info.st_size);
     }
     request.local_etag = ReadEtag(installer_.PathOf(EtagFileName(edition)));
   } else if (!absl::IsNotFound(local_md5.status())) {
@@ -155,6 +230,7 @@ EditionSummary Updater::UpdateEdition(const std::string& edition) {
   if (!payload.ok()) {
     status = WithFailureReason(payload.status(), "disk");
   } else {
+    payload->SetWriteCheck(DownloadCheck(installed_bytes));
     absl::StatusOr<FetchResult> result =
         deps_.source->Fetch(request, &*payload);
     if (result.ok()) {
@@ -230,18 +306,32 @@ absl::Status Updater::InstallPayload(const std::string& edition,
   TempFile database = std::move(payload);
   std::string md5;
   if (fetched.format == PayloadFormat::kTarGz) {
+    int64_t max_bytes = 0;
+    absl::Status too_large;
+    absl::Status limited = ExtractionLimit(&max_bytes, &too_large);
+    if (!limited.ok()) return limited;
     absl::StatusOr<TempFile> extracted =
         installer_.CreateTemp(absl::StrCat(edition, ".mmdb"));
     if (!extracted.ok()) return WithFailureReason(extracted.status(), "disk");
+    extracted->SetWriteCheck([&](int64_t size) {
+      return size > max_bytes ? too_large : absl::OkStatus();
+    });
     Hasher hasher(DigestAlgorithm::kMd5);
     absl::StatusOr<std::string> entry =
-        ExtractMmdb(database.path(), options_.max_download_bytes * 4,
-                    [&](absl::string_view chunk) {
-                      hasher.Update(chunk);
-                      return extracted->Write(chunk);
-                    });
+        ExtractMmdb(database.path(), max_bytes, [&](absl::string_view chunk) {
+          hasher.Update(chunk);
+          return extracted->Write(chunk);
+        });
     if (!entry.ok()) {
       absl::Status status = entry.status();
+      // The archive's own "larger than" names no setting: say which limit.
+      if (absl::IsOutOfRange(status)) {
+        return WithFailureReason(
+            absl::Status(
+                too_large.code(),
+                absl::StrCat(too_large.message(), ": ", status.message())),
+            FailureReasonOf(too_large));
+      }
       return absl::IsDataLoss(status)
                  ? WithFailureReason(status, "invalid_database")
                  : status;

@@ -19,6 +19,7 @@
 #include "geo/common/clock.h"
 #include "updater/config.h"
 #include "updater/database_validator.h"
+#include "updater/free_space.h"
 #include "updater/installer.h"
 #include "updater/source.h"
 #include "updater/updater_metrics.h"
@@ -55,6 +56,8 @@ struct UpdaterDependencies {
   DatabaseValidator validator;
   // Notified on shutdown (SIGTERM); stops waits and transfers.
   absl::Notification* cancel = nullptr;
+  // The data directory's free space; statvfs(2) when null.
+  const FreeSpace* free_space = nullptr;
 };
 
 // Thread-safe: RunPass/RunLoop on one thread, Healthy from any.
@@ -80,10 +83,21 @@ class Updater {
   absl::Status InstallPayload(const std::string& edition,
                               const FetchResult& fetched, TempFile payload,
                               EditionSummary* summary);
+  // Bounds a download into the data directory: when its first byte
+  // arrives, the free space must hold twice `installed_bytes` (the database
+  // it replaces) plus the margin, and the whole download at most
+  // min(max_download_bytes, free space - margin).
+  TempFile::WriteCheck DownloadCheck(int64_t installed_bytes) const;
+  // min(max_database_bytes, free space - margin), and the error for a
+  // database larger than that.
+  absl::Status ExtractionLimit(int64_t* max_bytes,
+                               absl::Status* exceeded) const;
 
   const UpdaterOptions options_;
   const UpdaterDependencies deps_;
   Installer installer_;
+  StatvfsFreeSpace statvfs_;
+  const FreeSpace* const free_space_;
   const absl::Time started_;
   mutable absl::Mutex mu_;
   absl::optional<absl::Time> last_success_ ABSL_GUARDED_BY(mu_);

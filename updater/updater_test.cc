@@ -3,7 +3,10 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/updater/instant_clock.h"
@@ -42,6 +45,35 @@ class ScriptedSource final : public DatabaseSource {
   }
 };
 
+// Free space as scripted: each call takes the next value, the last repeats.
+class FakeFreeSpace final : public FreeSpace {
+ public:
+  absl::StatusOr<int64_t> AvailableBytes(
+      const std::string& directory) const override {
+    absl::MutexLock lock(&mu_);
+    directories_.push_back(directory);
+    if (values_.size() > 1) {
+      const int64_t value = values_.front();
+      values_.pop_front();
+      return value;
+    }
+    return values_.front();
+  }
+  void Set(std::deque<int64_t> values) {
+    absl::MutexLock lock(&mu_);
+    values_ = std::move(values);
+  }
+  std::vector<std::string> directories() const {
+    absl::MutexLock lock(&mu_);
+    return directories_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  mutable std::deque<int64_t> values_ ABSL_GUARDED_BY(mu_) = {int64_t{1} << 40};
+  mutable std::vector<std::string> directories_ ABSL_GUARDED_BY(mu_);
+};
+
 class UpdaterTest : public ::testing::Test {
  protected:
   UpdaterTest()
@@ -52,8 +84,10 @@ class UpdaterTest : public ::testing::Test {
     options_.data_dir = MakeTempDirectory();
     options_.interval = absl::Hours(1);
     options_.health_grace = absl::Minutes(10);
+    options_.free_space_margin_bytes = kMargin;
     final_path_ = options_.data_dir + "/GeoIP2-City.mmdb";
   }
+  static constexpr int64_t kMargin = 1 << 20;
 
   std::unique_ptr<Updater> MakeUpdater() {
     UpdaterDependencies deps;
@@ -63,6 +97,7 @@ class UpdaterTest : public ::testing::Test {
     deps.metrics = &metrics_;
     deps.validator = &ValidateDatabase;
     deps.cancel = &cancel_;
+    deps.free_space = &free_space_;
     return std::make_unique<Updater>(options_, deps);
   }
 
@@ -86,6 +121,7 @@ class UpdaterTest : public ::testing::Test {
   UpdaterOptions options_;
   std::string final_path_;
   ScriptedSource source_;
+  FakeFreeSpace free_space_;
   InstantClock clock_;
   absl::Notification cancel_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -180,6 +216,88 @@ TEST_F(UpdaterTest, LoopRepeatsUntilCancelledAndRetriesFailuresSooner) {
   // u = 0.5).
   EXPECT_THAT(clock_.waits(), ElementsAre(absl::Minutes(15), absl::Hours(1)));
   EXPECT_EQ(ReadFileOrDie(final_path_), city_);
+}
+
+TEST_F(UpdaterTest, ADownloadNeedsRoomForTwiceTheInstalledDatabase) {
+  const std::string old(2 << 20, 'o');  // 2 MiB installed
+  WriteFileOrDie(final_path_, old);
+  // 4 MiB + the margin needed; one byte less is there.
+  free_space_.Set({(4 << 20) + kMargin - 1});
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult result = MakeUpdater()->RunPass();
+  EXPECT_TRUE(absl::IsResourceExhausted(result.status)) << result.status;
+  EXPECT_EQ(FailureReasonOf(result.status), "disk");
+  EXPECT_THAT(result.status.message(),
+              HasSubstr(absl::StrCat("not enough free space in ",
+                                     options_.data_dir, ": ")));
+  EXPECT_THAT(result.status.message(), HasSubstr("needed"));
+  EXPECT_THAT(result.status.message(), HasSubstr("free"));
+  EXPECT_EQ(ReadFileOrDie(final_path_), old);
+  EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock", "GeoIP2-City.mmdb"));
+  EXPECT_THAT(free_space_.directories(), ElementsAre(options_.data_dir));
+
+  // With nothing to download, the same free space is no failure.
+  source_.steps.push_back(UpToDate());
+  EXPECT_TRUE(MakeUpdater()->RunPass().status.ok());
+  // And with one byte more, the update installs.
+  free_space_.Set({(4 << 20) + kMargin});
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult installed = MakeUpdater()->RunPass();
+  ASSERT_TRUE(installed.status.ok()) << installed.status;
+  EXPECT_EQ(ReadFileOrDie(final_path_), city_);
+}
+
+TEST_F(UpdaterTest, TheDownloadIsCappedByTheFreeSpace) {
+  const std::string archive = MakeMaxMindArchive(kEdition, city_);
+  free_space_.Set({kMargin + static_cast<int64_t>(archive.size()) - 1});
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult result = MakeUpdater()->RunPass();
+  EXPECT_TRUE(absl::IsResourceExhausted(result.status)) << result.status;
+  EXPECT_EQ(FailureReasonOf(result.status), "disk");
+  EXPECT_THAT(result.status.message(),
+              HasSubstr("the download needs more than"));
+  EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock"));
+}
+
+TEST_F(UpdaterTest, TheConfiguredDownloadLimitStillApplies) {
+  options_.max_download_bytes = 100;
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult result = MakeUpdater()->RunPass();
+  EXPECT_TRUE(absl::IsOutOfRange(result.status)) << result.status;
+  EXPECT_EQ(FailureReasonOf(result.status), "too_large");
+  EXPECT_THAT(result.status.message(), HasSubstr("--max_download_bytes"));
+}
+
+TEST_F(UpdaterTest, TheExtractedDatabaseIsCappedByTheFreeSpaceLeft) {
+  // Plenty when the download starts; after it, room for less than the
+  // database.
+  free_space_.Set(
+      {int64_t{1} << 40, kMargin + static_cast<int64_t>(city_.size()) - 1});
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult result = MakeUpdater()->RunPass();
+  EXPECT_TRUE(absl::IsResourceExhausted(result.status)) << result.status;
+  EXPECT_EQ(FailureReasonOf(result.status), "disk");
+  EXPECT_THAT(
+      result.status.message(),
+      HasSubstr(absl::StrCat("not enough free space in ", options_.data_dir,
+                             ": the extracted database needs more")));
+  EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock"));
+
+  free_space_.Set(
+      {int64_t{1} << 40, kMargin + static_cast<int64_t>(city_.size())});
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult installed = MakeUpdater()->RunPass();
+  ASSERT_TRUE(installed.status.ok()) << installed.status;
+}
+
+TEST_F(UpdaterTest, TheConfiguredDatabaseLimitStillApplies) {
+  options_.max_database_bytes = 1000;
+  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+  PassResult result = MakeUpdater()->RunPass();
+  EXPECT_TRUE(absl::IsOutOfRange(result.status)) << result.status;
+  EXPECT_EQ(FailureReasonOf(result.status), "too_large");
+  EXPECT_THAT(result.status.message(), HasSubstr("--max_database_bytes"));
+  EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock"));
 }
 
 TEST_F(UpdaterTest, HealthFollowsTheLastSuccess) {
