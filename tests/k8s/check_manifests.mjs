@@ -38,7 +38,7 @@ function serverDefaults(text) {
   const settings = {};
   const re = /\{\{"([a-z_]+)", "([A-Z_]+)"\},\s*"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*,\s*"([^"]*)",/g;
   for (const m of text.matchAll(re)) settings[m[1]] = { env: m[2], value: m[3] };
-  for (const flag of ["grpc_port", "http_port", "metrics_port", "drain_delay", "shutdown_timeout"]) {
+  for (const flag of ["grpc_port", "http_port", "metrics_port", "health_port", "drain_delay", "shutdown_timeout"]) {
     if (!settings[flag]) throw new Error(`${serverOptionsCc}: no setting "${flag}" found`);
   }
   return settings;
@@ -185,6 +185,7 @@ function checkVariant(name, objects) {
     grpc: Number(serverValue(serverContainer, "grpc_port")),
     http: Number(serverValue(serverContainer, "http_port")),
     metrics: Number(serverValue(serverContainer, "metrics_port")),
+    health: Number(serverValue(serverContainer, "health_port")),
   };
   const named = Object.fromEntries((serverContainer.ports || []).map((p) => [p.name, p.containerPort]));
   for (const [portName, port] of Object.entries(ports)) {
@@ -203,7 +204,7 @@ function checkVariant(name, objects) {
       check(probe.grpc.port === ports.grpc, `${name}: geo-service ${probeName} gRPC port ${probe.grpc.port} is not the server's gRPC port ${ports.grpc}`);
     } else if (probe.httpGet) {
       const port = resolve(serverContainer, probe.httpGet.port);
-      check(port === ports.http, `${name}: geo-service ${probeName} HTTP port ${probe.httpGet.port} (${port}) is not the server's HTTP port ${ports.http}`);
+      check(port === ports.http || port === ports.health, `${name}: geo-service ${probeName} HTTP port ${probe.httpGet.port} (${port}) is neither the server's HTTP port ${ports.http} nor its health port ${ports.health}`);
       check(["/healthz", "/readyz"].includes(probe.httpGet.path), `${name}: geo-service ${probeName} path ${probe.httpGet.path} is not /healthz or /readyz`);
     } else {
       check(false, `${name}: geo-service ${probeName} is neither gRPC health nor HTTP`);
@@ -211,6 +212,8 @@ function checkVariant(name, objects) {
   }
   check(serverContainer.startupProbe?.grpc, `${name}: the startup probe must ask gRPC health (NOT_SERVING until a database is loaded)`);
   check(serverContainer.livenessProbe?.httpGet?.path === "/healthz", `${name}: liveness must be /healthz (readiness turns false while draining)`);
+  check(resolve(serverContainer, serverContainer.livenessProbe?.httpGet?.port) === ports.health,
+        `${name}: liveness must use the health port ${ports.health} (clients can fill the HTTP port's connection slots)`);
   check(pod.metadata.annotations?.["prometheus.io/port"] === String(ports.metrics), `${name}: prometheus.io/port is not the metrics port ${ports.metrics}`);
   for (const c of containersOf(pod.spec).filter(isUpdater)) {
     const status = Number(effective(c, "status_port", "GEO_UPDATER_STATUS_PORT", "unset"));
