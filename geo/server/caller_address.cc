@@ -154,6 +154,18 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
   return caller;
 }
 
+namespace {
+
+absl::Status NotAnAddress(absl::string_view peer) {
+  // The text may be attacker-sized (a header): quote a bounded prefix.
+  constexpr size_t kQuoted = 64;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot tell the caller's address from \"", peer.substr(0, kQuoted),
+      peer.size() > kQuoted ? "...\"" : "\""));
+}
+
+}  // namespace
+
 absl::StatusOr<IpAddress> ParsePeerAddress(absl::string_view peer) {
   absl::string_view text = peer;
   if (absl::ConsumePrefix(&text, "ipv4:")) {
@@ -162,7 +174,17 @@ absl::StatusOr<IpAddress> ParsePeerAddress(absl::string_view peer) {
     text = absl::StripPrefix(text, "[");
     text = text.substr(0, text.rfind(']'));
   } else if (absl::ConsumePrefix(&text, "[")) {
-    text = text.substr(0, text.find(']'));
+    // "[v6]" or "[v6]:port", nothing else: an unclosed bracket or junk after
+    // it is not an address.
+    const size_t close = text.find(']');
+    if (close == absl::string_view::npos) return NotAnAddress(peer);
+    absl::string_view after = text.substr(close + 1);
+    if (!after.empty() &&
+        (!absl::ConsumePrefix(&after, ":") || after.empty() ||
+         after.find_first_not_of("0123456789") != absl::string_view::npos)) {
+      return NotAnAddress(peer);
+    }
+    text = text.substr(0, close);
   } else if (size_t colon = text.find(':');
              colon != absl::string_view::npos &&
              text.find(':', colon + 1) == absl::string_view::npos) {
@@ -173,13 +195,7 @@ absl::StatusOr<IpAddress> ParsePeerAddress(absl::string_view peer) {
     text = text.substr(0, zone);
   }
   absl::StatusOr<IpAddress> address = IpAddress::Parse(text);
-  if (!address.ok()) {
-    // The text may be attacker-sized (a header): quote a bounded prefix.
-    constexpr size_t kQuoted = 64;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot tell the caller's address from \"", peer.substr(0, kQuoted),
-        peer.size() > kQuoted ? "...\"" : "\""));
-  }
+  if (!address.ok()) return NotAnAddress(peer);
   return address;
 }
 

@@ -52,6 +52,7 @@ TEST(CallerResolverTest, RightMostUntrustedHopBehindTrustedProxies) {
             "10.0.0.2");
   // A garbled hop stops the walk at the last address vouched for.
   EXPECT_EQ(Caller(*resolver, "10.0.0.1:1", {"8.8.8.8, garbage"}), "10.0.0.1");
+  EXPECT_EQ(Caller(*resolver, "10.0.0.1:1", {"203.0.113.7, [::1"}), "10.0.0.1");
 }
 
 TEST(CallerResolverTest, XForwardedForThenForwardedThenXRealIp) {
@@ -120,6 +121,12 @@ TEST(ParsePeerAddressTest, UnderstandsGrpcAndHostPortForms) {
   EXPECT_EQ(ParsePeerAddress("198.51.100.1:80")->ToString(), "198.51.100.1");
   EXPECT_EQ(ParsePeerAddress("2001:db8::3")->ToString(), "2001:db8::3");
   EXPECT_FALSE(ParsePeerAddress("unix:/tmp/socket").ok());
+  // An unclosed bracket or junk after it is not an address.
+  EXPECT_FALSE(ParsePeerAddress("[::1").ok());
+  EXPECT_FALSE(ParsePeerAddress("[2001:db8::5]junk").ok());
+  EXPECT_FALSE(ParsePeerAddress("[2001:db8::5]:").ok());
+  EXPECT_FALSE(ParsePeerAddress("[2001:db8::5]:80x").ok());
+  EXPECT_EQ(ParsePeerAddress("[2001:db8::5]")->ToString(), "2001:db8::5");
 }
 
 }  // namespace

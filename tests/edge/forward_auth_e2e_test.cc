@@ -238,7 +238,9 @@ TEST_F(ForwardAuthTest, GarbledAddressesStopTheWalk) {
        {std::string("garbage"), std::string("999.1.1.1"),
         absl::StrCat(a().denied.ip, ", not-an-ip"), std::string("unknown"),
         std::string("1.2.3.4:80:90"), std::string(",,,"),
-        absl::StrCat(a().denied.ip, "/24")}) {
+        absl::StrCat(a().denied.ip, "/24"),
+        absl::StrCat(a().denied.ip, ", [::1"),
+        absl::StrCat(a().denied.ip, ", [2001:db8::5]junk")}) {
     SCOPED_TRACE(xff);
     RawResponse response = Authorize({absl::StrCat("X-Forwarded-For: ", xff)});
     EXPECT_TRUE(response.status == 200 || response.status == 403)
