@@ -376,8 +376,29 @@ absl::Status ReadName(absl::string_view field, Node names, NameChoice* language,
   return absl::OkStatus();
 }
 
-absl::Status ReadPlaceExtra(absl::string_view, absl::string_view, Node,
-                            geo::v1::City*) {
+// Sets `set(value)` from the unsigned integer at `node`.
+template <typename Set>
+absl::Status ReadUint32Into(absl::string_view field, Node node, Set set) {
+  uint32_t value = 0;
+  absl::Status status = ReadUint32(field, node, &value);
+  if (status.ok()) set(value);
+  return status;
+}
+
+template <typename Set>
+absl::Status ReadBoolInto(absl::string_view field, Node node, Set set) {
+  bool value = false;
+  absl::Status status = ReadBool(field, node, &value);
+  if (status.ok()) set(value);
+  return status;
+}
+
+absl::Status ReadPlaceExtra(absl::string_view field, absl::string_view key,
+                            Node value, geo::v1::City* city) {
+  if (key == "confidence") {
+    return ReadUint32Into(field, value,
+                          [&](uint32_t v) { city->set_confidence(v); });
+  }
   return absl::OkStatus();
 }
 
@@ -391,6 +412,10 @@ absl::Status ReadPlaceExtra(absl::string_view field, absl::string_view key,
                             Node value, geo::v1::Subdivision* subdivision) {
   if (key == "iso_code") {
     return ReadString(field, value, subdivision->mutable_iso_code());
+  }
+  if (key == "confidence") {
+    return ReadUint32Into(field, value,
+                          [&](uint32_t v) { subdivision->set_confidence(v); });
   }
   return absl::OkStatus();
 }
@@ -412,6 +437,10 @@ absl::Status ReadCountryKey(absl::string_view field, absl::string_view key,
 
 absl::Status ReadPlaceExtra(absl::string_view field, absl::string_view key,
                             Node value, geo::v1::Country* country) {
+  if (key == "confidence") {
+    return ReadUint32Into(field, value,
+                          [&](uint32_t v) { country->set_confidence(v); });
+  }
   return ReadCountryKey(field, key, value, country);
 }
 
@@ -493,6 +522,91 @@ absl::Status ReadAutonomousSystemKey(absl::string_view key, Node value,
   return absl::OkStatus();
 }
 
+// The network keys that sit at the top level of the ISP, Connection Type,
+// Domain and Anonymous IP records and under `traits` in Enterprise records
+// (and, for the anonymizer flags, in the web services' traits): the same
+// name means the same field wherever it appears. Unknown keys are ignored.
+absl::Status ReadNetworkKey(absl::string_view key, Node value,
+                            geo::v1::LookupResponse* response) {
+  if (key == "isp") {
+    return ReadString("isp", value, response->mutable_traits()->mutable_isp());
+  }
+  if (key == "organization") {
+    return ReadString("organization", value,
+                      response->mutable_traits()->mutable_organization());
+  }
+  if (key == "connection_type") {
+    return ReadString("connection_type", value,
+                      response->mutable_traits()->mutable_connection_type());
+  }
+  if (key == "domain") {
+    return ReadString("domain", value,
+                      response->mutable_traits()->mutable_domain());
+  }
+  if (key == "user_type") {
+    return ReadString("user_type", value,
+                      response->mutable_traits()->mutable_user_type());
+  }
+  if (key == "mobile_country_code") {
+    return ReadString(
+        "mobile_country_code", value,
+        response->mutable_traits()->mutable_mobile_country_code());
+  }
+  if (key == "mobile_network_code") {
+    return ReadString(
+        "mobile_network_code", value,
+        response->mutable_traits()->mutable_mobile_network_code());
+  }
+  if (key == "user_count") {
+    return ReadUint32Into("user_count", value, [&](uint32_t v) {
+      response->mutable_traits()->set_user_count(v);
+    });
+  }
+  if (key == "static_ip_score") {
+    double score = 0;
+    absl::Status status = ReadDouble("static_ip_score", value, &score);
+    if (status.ok()) response->mutable_traits()->set_static_ip_score(score);
+    return status;
+  }
+  if (key == "is_legitimate_proxy") {
+    return ReadBoolInto("is_legitimate_proxy", value, [&](bool v) {
+      response->mutable_traits()->set_is_legitimate_proxy(v);
+    });
+  }
+  if (key.size() > 3 && key.substr(0, 3) == "is_") {
+    geo::v1::Anonymizer* anonymizer = nullptr;
+    auto flag = [&]() {
+      if (anonymizer == nullptr) anonymizer = response->mutable_anonymizer();
+      return anonymizer;
+    };
+    if (key == "is_anonymous") {
+      return ReadBoolInto(key, value,
+                          [&](bool v) { flag()->set_is_anonymous(v); });
+    }
+    if (key == "is_anonymous_vpn") {
+      return ReadBoolInto(key, value,
+                          [&](bool v) { flag()->set_is_anonymous_vpn(v); });
+    }
+    if (key == "is_hosting_provider") {
+      return ReadBoolInto(key, value,
+                          [&](bool v) { flag()->set_is_hosting_provider(v); });
+    }
+    if (key == "is_public_proxy") {
+      return ReadBoolInto(key, value,
+                          [&](bool v) { flag()->set_is_public_proxy(v); });
+    }
+    if (key == "is_residential_proxy") {
+      return ReadBoolInto(key, value,
+                          [&](bool v) { flag()->set_is_residential_proxy(v); });
+    }
+    if (key == "is_tor_exit_node") {
+      return ReadBoolInto(key, value,
+                          [&](bool v) { flag()->set_is_tor_exit_node(v); });
+    }
+  }
+  return ReadAutonomousSystemKey(key, value, response);
+}
+
 absl::Status ReadTraits(Node node, geo::v1::LookupResponse* response) {
   geo::v1::Traits* traits = response->mutable_traits();
   return ForEachInMap(
@@ -511,7 +625,7 @@ absl::Status ReadTraits(Node node, geo::v1::LookupResponse* response) {
                  status = ReadBool("traits.is_anycast", value, &flag);
                  if (status.ok()) traits->set_is_anycast(flag);
                } else {
-                 status = ReadAutonomousSystemKey(key, value, response);
+                 status = ReadNetworkKey(key, value, response);
                }
                return status;
              })
@@ -575,19 +689,39 @@ absl::Status DecodeTopLevel(Node root, NameChoice* language,
                  return ReadLocation(value, response->mutable_location());
                }
                if (key == "postal") {
-                 return ForEachInMap(
-                            "postal", value,
-                            [&](absl::string_view postal_key,
-                                Node postal_value) -> absl::Status {
-                              if (postal_key != "code") return absl::OkStatus();
-                              return ReadString(
-                                  "postal.code", postal_value,
-                                  response->mutable_postal()->mutable_code());
-                            })
+                 return ForEachInMap("postal", value,
+                                     [&](absl::string_view postal_key,
+                                         Node postal_value) -> absl::Status {
+                                       geo::v1::Postal* postal =
+                                           response->mutable_postal();
+                                       if (postal_key == "code") {
+                                         return ReadString(
+                                             "postal.code", postal_value,
+                                             postal->mutable_code());
+                                       }
+                                       if (postal_key == "confidence") {
+                                         return ReadUint32Into(
+                                             "postal.confidence", postal_value,
+                                             [&](uint32_t v) {
+                                               postal->set_confidence(v);
+                                             });
+                                       }
+                                       return absl::OkStatus();
+                                     })
                      .status();
                }
                if (key == "traits") return ReadTraits(value, response);
-               return ReadAutonomousSystemKey(key, value, response);
+               if (key == "average_income") {
+                 return ReadUint32Into(key, value, [&](uint32_t v) {
+                   response->mutable_location()->set_average_income(v);
+                 });
+               }
+               if (key == "population_density") {
+                 return ReadUint32Into(key, value, [&](uint32_t v) {
+                   response->mutable_location()->set_population_density(v);
+                 });
+               }
+               return ReadNetworkKey(key, value, response);
              })
       .status();
 }
