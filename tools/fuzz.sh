@@ -20,6 +20,20 @@ labels=()
 for t in "${targets[@]}"; do labels+=("//tests/fuzz:$t"); done
 "$BAZEL" build --config=fuzz "${labels[@]}"
 bin=$("$BAZEL" info --config=fuzz bazel-bin 2>/dev/null)
+# The memory oracle, per target: a unit whose process grows past rss MB, or
+# that asks for one allocation over malloc MB, is a finding ("out-of-memory";
+# the input lands in the crash directory). Resident memory includes ASan's
+# shadow and its 256 MB quarantine. The HTTP server's limits in
+# http_request_fuzzer (2 KiB headers, 8 KiB bodies) mean no unit needs more
+# than a few MB: anything buffered without a bound shows up here.
+memory_limits() {
+  case "$1" in
+    http_request_fuzzer) echo "1024 64" ;;
+    ip_address_fuzzer | batch_body_fuzzer | updater_metadata_fuzzer)
+      echo "1024 256" ;;
+    *) echo "4096 1024" ;;
+  esac
+}
 root=$(pwd)
 failed=0
 summary=()
@@ -36,20 +50,21 @@ for t in "${targets[@]}"; do
     seeds=("$root/.deps/libmaxminddb-src/t/maxmind-db/test-data"
            "$root/.deps/libmaxminddb-src/t/maxmind-db/bad-data")
   fi
+  read -r rss_mb malloc_mb < <(memory_limits "$t")
   # TEST_SRCDIR: the runfiles, where geo::testing finds MaxMind's test data.
   set +e
   TEST_SRCDIR="$bin/tests/fuzz/$t.runfiles" \
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1 \
     "$bin/tests/fuzz/$t" -max_total_time="$seconds" -timeout=25 \
-    -rss_limit_mb=4096 -print_final_stats=1 \
+    -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" -print_final_stats=1 \
     -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" "${seeds[@]}" >"$log" 2>&1
   status=$?
   set -e
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   corpus=$(find "$work" -type f | wc -l)
-  line="$t: ${seconds}s, $runs executions, cov $cov, work corpus $corpus files"
+  line="$t: ${seconds}s, $runs executions, cov $cov, work corpus $corpus files, memory limits ${rss_mb}/${malloc_mb} MB"
   if [ $status -ne 0 ]; then
     failed=1
     line="$line, FAILED (exit $status; inputs in $crashes)"
