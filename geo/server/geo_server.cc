@@ -7,8 +7,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "geo/common/cpu_budget.h"
 #include "geo/common/logging.h"
 #include "geo/server/http_gateway.h"
+#include "geo/server/policy_data.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -127,14 +129,18 @@ absl::Status GeoServer::Init() {
     watch.observer = observer_.get();
     watch.reloaded_message = "Policy reloaded";
     policy::PolicyStore* policies = policies_.get();
+    const GeoStore* store = store_.get();
     watchers_.push_back(std::make_unique<PollingWatcher>(
         options_.policy_path,
-        [policies, metrics](const std::string& path) {
+        [policies, metrics, store](const std::string& path) {
           absl::Status status = policies->Reload(path);
           metrics->RecordPolicyReload(status.ok());
           if (!status.ok()) {
             Log(LogLevel::kError, "Policy reload failed; keeping the old one",
                 {{"path", path}, {"error", status}});
+          } else {
+            WarnAboutMissingPolicyData(path, *policies->Current(),
+                                       store->Databases());
           }
           return status;
         },
@@ -148,6 +154,8 @@ absl::Status GeoServer::Init() {
          {"policies", static_cast<int>(loaded->policies().size())},
          {"routes", static_cast<int>(loaded->route_count())},
          {"default_policy", loaded->default_policy().name()}});
+    WarnAboutMissingPolicyData(options_.policy_path, *loaded,
+                               store_->Databases());
   }
 
   LookupService::Options service_options;
@@ -183,10 +191,16 @@ absl::Status GeoServer::Init() {
   http::HttpServerOptions http_options;
   http_options.address = options_.listen_address;
   http_options.port = static_cast<uint16_t>(options_.http_port);
-  http_options.io_threads =
-      options_.http_threads > 0
-          ? options_.http_threads
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (options_.http_threads > 0) {
+    http_options.io_threads = options_.http_threads;
+  } else {
+    // One io thread per CPU this process may use: its affinity mask and
+    // cgroup quota, not the node's core count.
+    const CpuBudget cpus = ComputeCpuBudget(ProcessCpuBudgetSources());
+    http_options.io_threads = cpus.cpus;
+    Log(LogLevel::kInfo, "HTTP threads from the CPU budget",
+        {{"threads", cpus.cpus}, {"source", cpus.source}});
+  }
   http_options.max_header_bytes =
       static_cast<uint32_t>(options_.http_max_header_bytes);
   http_options.max_body_bytes =

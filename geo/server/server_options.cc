@@ -148,7 +148,7 @@ const std::vector<Setting>& Settings() {
        "false",
        Typed<bool>(&ServerOptions::allow_type_change)},
       {{"http_threads", "GEO_HTTP_THREADS"},
-       "HTTP I/O threads (0 = one per core)",
+       "HTTP I/O threads (0 = one per CPU the process may use)",
        "0",
        Typed<int>(
            &ServerOptions::http_threads,

@@ -38,7 +38,7 @@ struct ServerOptions {
   LogLevel log_level = LogLevel::kInfo;
   // Accept a reload that changes a slot's database_type (e.g. Country -> City).
   bool allow_type_change = false;
-  // HTTP I/O threads; 0 = one per core.
+  // HTTP I/O threads; 0 = one per CPU the process may use (CpuBudget).
   int http_threads = 0;
   int max_batch_size = 1000;
   // HTTP limits, as geo::http::HttpServerOptions documents them:

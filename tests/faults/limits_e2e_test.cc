@@ -3,6 +3,8 @@
 // with Retry-After), idle keep-alive timeout, and the request deadline that
 // stops a slowloris client from holding a connection (408). Each refusal is a
 // grpc-gateway error body, and other clients keep being served.
+#include <sched.h>
+
 #include <optional>
 #include <string>
 #include <thread>
@@ -176,6 +178,34 @@ TEST_F(LimitsTest, LivenessAnswersWhileTheLookupPortIsFull) {
     const std::string answer = probe->ReadUntil(absl::Seconds(5));
     EXPECT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << path << answer;
   }
+}
+
+// --http_threads=0 sizes the HTTP pool from the CPUs the process may use,
+// not the machine's: started under a one-CPU affinity mask (what `taskset -c
+// 0` does, inherited by the child), the server runs one HTTP thread.
+TEST(CpuBudgetE2eTest, HttpThreadsFollowTheAffinityMask) {
+  cpu_set_t original;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(original), &original), 0);
+  int first_cpu = 0;
+  while (!CPU_ISSET(first_cpu, &original)) ++first_cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first_cpu, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const std::string path = NewTempDir() + "/City.mmdb";
+  ASSERT_TRUE(ReplaceFile(path, ReadFile(MaxmindTestDataDir() +
+                                         "/test-data/GeoIP2-City-Test.mmdb")));
+  auto server = ServerProcess::Start(GeoServerBinary(),
+                                     {"--db=" + path, "--http_threads=0"});
+  ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT(server->Log(),
+              HasSubstr("\"msg\":\"HTTP threads from the CPU budget\","
+                        "\"threads\":1,\"source\":\"affinity\""));
+  CurlClient client;
+  auto response = client.Get(server->http_url("/v1/lookup/81.2.69.160"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
 }
 
 TEST_F(LimitsTest, IdleKeepAliveConnectionsAreClosed) {
