@@ -1,7 +1,12 @@
 // Database::Open on arbitrary bytes written to a file: what the watcher
 // does with whatever lands at the watched path. Oracle: a refused file is
 // DATA_LOSS (the server keeps its old database); an accepted one answers
-// lookups and metadata queries without crashing, any failure being a status.
+// lookups (in several languages, each twice) and metadata queries without
+// crashing, any failure being a status; asking again gives the same status
+// (failed records are remembered, not decoded again). Every lookup decodes
+// within the default decode budget (4096 entries, 1 MiB of strings), so a
+// memory limit on the fuzzer (-malloc_limit_mb) catches a decode that is not
+// bounded.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,17 +42,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   (void)(*database)->Info();
-  for (const char* text :
-       {"1.2.3.4", "81.2.69.160", "::1.1.1.1", "2001:218::1", "::ffff:1.2.3.4",
-        "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}) {
+  for (const char* text : {"1.2.3.4", "81.2.69.160", "9.9.9.9", "::1.1.1.1",
+                           "2001:218::1", "::ffff:1.2.3.4", "255.255.255.255",
+                           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}) {
     auto ip = geo::IpAddress::Parse(text);
     FUZZ_CHECK(ip.ok(), text);
-    geo::v1::LookupResponse response;
-    absl::Status status = (*database)->Lookup(*ip, "de", &response);
-    FUZZ_CHECK(status.ok() ||
-                   status.code() == absl::StatusCode::kInvalidArgument ||
-                   status.code() == absl::StatusCode::kDataLoss,
-               status.ToString());
+    for (const char* language : {"de", "", "en", "zh-CN"}) {
+      geo::v1::LookupResponse response;
+      absl::Status status = (*database)->Lookup(*ip, language, &response);
+      FUZZ_CHECK(status.ok() ||
+                     status.code() == absl::StatusCode::kInvalidArgument ||
+                     status.code() == absl::StatusCode::kDataLoss,
+                 status.ToString());
+      geo::v1::LookupResponse again;
+      absl::Status repeated = (*database)->Lookup(*ip, language, &again);
+      FUZZ_CHECK(repeated.code() == status.code(), repeated.ToString());
+    }
   }
+  const geo::RecordDecodeStats stats = (*database)->record_decode_stats();
+  FUZZ_CHECK(stats.failures <= stats.decodes, "decode counters");
   return 0;
 }
