@@ -101,6 +101,16 @@ std::optional<bool> ParseAction(absl::string_view text, const std::string& path,
 
 absl::string_view ListName(bool allow) { return allow ? "allow" : "deny"; }
 
+// In order of precedence (see policy.h).
+constexpr AnonymizerKind kAnonymizerKinds[] = {
+    kTorExitNode,  kPublicProxy,     kResidentialProxy,
+    kAnonymousVpn, kHostingProvider, kAnonymous,
+};
+
+// GeoIP2's connection_type values, as MaxMind documents them.
+constexpr absl::string_view kConnectionTypes[] = {
+    "Dialup", "Cable/DSL", "Corporate", "Cellular", "Satellite"};
+
 uint64_t HalfFromBytes(const uint8_t* bytes) {
   uint64_t half = 0;
   for (int i = 0; i < 8; ++i) half = (half << 8) | bytes[i];
@@ -135,6 +145,10 @@ absl::string_view RuleKindName(RuleKind kind) {
       return "private";
     case RuleKind::kAsn:
       return "asn";
+    case RuleKind::kAnonymizer:
+      return "anonymizer";
+    case RuleKind::kConnectionType:
+      return "connection_type";
     case RuleKind::kSubdivision:
       return "subdivision";
     case RuleKind::kCountry:
@@ -147,6 +161,24 @@ absl::string_view RuleKindName(RuleKind kind) {
       return "error";
   }
   return "none";
+}
+
+absl::string_view AnonymizerKindName(AnonymizerKind kind) {
+  switch (kind) {
+    case kTorExitNode:
+      return "tor_exit_node";
+    case kPublicProxy:
+      return "public_proxy";
+    case kResidentialProxy:
+      return "residential_proxy";
+    case kAnonymousVpn:
+      return "anonymous_vpn";
+    case kHostingProvider:
+      return "hosting_provider";
+    case kAnonymous:
+      return "anonymous";
+  }
+  return "anonymous";
 }
 
 absl::string_view DecisionResultName(DecisionResult result) {
@@ -298,6 +330,52 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
           asn, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
                     RuleKind::kAsn});
     }
+    for (int i = 0; i < rules.anonymizers_size(); ++i) {
+      const std::string path = absl::StrCat(list, ".anonymizers[", i, "]");
+      const std::string name = absl::AsciiStrToLower(rules.anonymizers(i));
+      const AnonymizerKind* kind = std::find_if(
+          std::begin(kAnonymizerKinds), std::end(kAnonymizerKinds),
+          [&](AnonymizerKind k) { return AnonymizerKindName(k) == name; });
+      if (kind == std::end(kAnonymizerKinds)) {
+        std::vector<absl::string_view> names;
+        for (AnonymizerKind k : kAnonymizerKinds) {
+          names.push_back(AnonymizerKindName(k));
+        }
+        errors.Add(path, absl::StrCat("\"", rules.anonymizers(i),
+                                      "\" is not an anonymizer kind (",
+                                      absl::StrJoin(names, ", "), ")"));
+        continue;
+      }
+      const std::string description = absl::StrCat("anonymizer ", name);
+      if (!check_unique(description, path, description)) continue;
+      policy->anonymizers_.emplace(
+          *kind,
+          Rule{allow, absl::StrCat(description, " is in ", list, " list"),
+               RuleKind::kAnonymizer});
+    }
+    for (int i = 0; i < rules.connection_types_size(); ++i) {
+      const std::string path = absl::StrCat(list, ".connection_types[", i, "]");
+      const std::string lower =
+          absl::AsciiStrToLower(rules.connection_types(i));
+      const absl::string_view* type =
+          std::find_if(std::begin(kConnectionTypes), std::end(kConnectionTypes),
+                       [&](absl::string_view t) {
+                         return absl::AsciiStrToLower(t) == lower;
+                       });
+      if (type == std::end(kConnectionTypes)) {
+        errors.Add(path,
+                   absl::StrCat("\"", rules.connection_types(i),
+                                "\" is not a connection type (",
+                                absl::StrJoin(kConnectionTypes, ", "), ")"));
+        continue;
+      }
+      const std::string description = absl::StrCat("connection type ", *type);
+      if (!check_unique(description, path, description)) continue;
+      policy->connection_types_.emplace(
+          lower,
+          Rule{allow, absl::StrCat(description, " is in ", list, " list"),
+               RuleKind::kConnectionType});
+    }
     for (int i = 0; i < rules.networks_size(); ++i) {
       const std::string path = absl::StrCat(list, ".networks[", i, "]");
       const auto network = IpNetwork::Parse(rules.networks(i));
@@ -342,9 +420,28 @@ Decision Policy::Evaluate(const PolicyInput& input) const {
   if (private_rule_.has_value() && input.ip.IsPrivateOrReserved()) {
     return Decide(*private_rule_);
   }
+  if (input.anonymizers != 0 && !anonymizers_.empty()) {
+    // Specific kinds: denials first, then allowances, each in kind order.
+    for (const bool allow : {false, true}) {
+      for (const AnonymizerKind kind : kAnonymizerKinds) {
+        if (kind == kAnonymous || (input.anonymizers & kind) == 0) continue;
+        const auto it = anonymizers_.find(kind);
+        if (it != anonymizers_.end() && it->second.allow == allow) {
+          return Decide(it->second);
+        }
+      }
+    }
+    const auto any = anonymizers_.find(kAnonymous);
+    if (any != anonymizers_.end()) return Decide(any->second);
+  }
   if (input.asn != 0 && !asns_.empty()) {
     const auto it = asns_.find(input.asn);
     if (it != asns_.end()) return Decide(it->second);
+  }
+  if (!input.connection_type.empty() && !connection_types_.empty()) {
+    const auto it =
+        connection_types_.find(absl::AsciiStrToLower(input.connection_type));
+    if (it != connection_types_.end()) return Decide(it->second);
   }
   if (!subdivisions_.empty()) {
     for (auto code = input.subdivision_codes.rbegin();
@@ -369,7 +466,8 @@ Decision Policy::Evaluate(const PolicyInput& input) const {
 }
 
 size_t Policy::rule_count() const {
-  size_t count = asns_.size() + subdivisions_.size() + countries_.size();
+  size_t count = asns_.size() + subdivisions_.size() + countries_.size() +
+                 anonymizers_.size() + connection_types_.size();
   for (const NetworksOfLength& level : networks_by_length_) {
     count += level.networks.size();
   }

@@ -8,15 +8,29 @@
 //      operator can carve exceptions out of everything below, e.g. allow an
 //      office network inside a denied country, or a private range.
 //   2. Private/reserved addresses, when `private_addresses` is set.
-//   3. ASN rules (the network operator is more specific than its location).
-//   4. Subdivision rules, most specific subdivision first ("GB-KEN" before
+//   3. Anonymizer rules (GeoIP2 Anonymous IP): an anonymizer's exit says
+//      nothing about where its user is, so its ASN and location must not
+//      decide first. Of the specific kinds the address has, a deny rule wins
+//      over an allow rule (allowing VPNs does not let in a VPN that is also
+//      a Tor exit denied by name); among rules of the same action the order
+//      is tor_exit_node, public_proxy, residential_proxy, anonymous_vpn,
+//      hosting_provider. "anonymous" (any kind) applies only when no
+//      specific kind decided.
+//   4. ASN rules (the network operator is more specific than its location).
+//   5. Connection type rules (a class of network: more specific than a
+//      location, less than one operator).
+//   6. Subdivision rules, most specific subdivision first ("GB-KEN" before
 //      "GB-ENG"), so that allow US-CA + deny US allows only California.
-//   5. Country rules.
-//   6. Unknown addresses (no database record), when `unknown_addresses` is
+//   7. Country rules.
+//   8. Unknown addresses (no database record), when `unknown_addresses` is
 //      set.
-//   7. The default action.
+//   9. The default action.
 // An item cannot be in both lists (rejected when the policy is built), so
-// within one step there is never a tie.
+// within one step there is never a tie except between anonymizer kinds,
+// resolved as above.
+// Local overrides (geofeed) are applied to the lookup before the policy sees
+// it: a country or subdivision from an override is matched like one from a
+// database.
 #ifndef GEO_POLICY_POLICY_H_
 #define GEO_POLICY_POLICY_H_
 
@@ -53,7 +67,27 @@ struct PolicyInput {
   absl::InlinedVector<absl::string_view, 2> subdivision_codes;
   // 0 when unknown.
   uint32_t asn = 0;
+  // The anonymizer kinds the address has: AnonymizerKind bits.
+  uint32_t anonymizers = 0;
+  // As the database spells it ("Cable/DSL"); empty when unknown.
+  absl::string_view connection_type;
 };
+
+// The kinds of anonymizer a policy can name, as bits of
+// PolicyInput::anonymizers. The specific kinds are in the order of
+// precedence among rules of the same action; kAnonymous is the catch-all
+// (GeoIP2's is_anonymous).
+enum AnonymizerKind : uint32_t {
+  kTorExitNode = 1u << 0,
+  kPublicProxy = 1u << 1,
+  kResidentialProxy = 1u << 2,
+  kAnonymousVpn = 1u << 3,
+  kHostingProvider = 1u << 4,
+  kAnonymous = 1u << 5,
+};
+
+// The policy file's name of `kind` ("tor_exit_node"); `kind` is one bit.
+absl::string_view AnonymizerKindName(AnonymizerKind kind);
 
 // The kind of rule that decided: a bounded set, usable as a metric label.
 enum class RuleKind {
@@ -61,6 +95,8 @@ enum class RuleKind {
   kNetwork,
   kPrivate,
   kAsn,
+  kAnonymizer,
+  kConnectionType,
   kSubdivision,
   kCountry,
   kUnknown,
@@ -68,8 +104,8 @@ enum class RuleKind {
   kError,  // No decision could be made; the policy's on_error decided.
 };
 
-// "none", "cidr", "private", "asn", "subdivision", "country", "unknown",
-// "default", "error".
+// "none", "cidr", "private", "asn", "anonymizer", "connection_type",
+// "subdivision", "country", "unknown", "default", "error".
 absl::string_view RuleKindName(RuleKind kind);
 
 // What a policy does when it cannot decide (see PolicyConfig.on_error).
@@ -150,6 +186,12 @@ class Policy {
   // Counts of the rules, for the log line of a (re)load.
   size_t rule_count() const;
 
+  // Whether a rule needs anonymizer data (a GeoIP2 Anonymous IP database) or
+  // connection types (GeoIP2 Connection Type or Enterprise): without such a
+  // database those rules never match, which the server warns about.
+  bool uses_anonymizers() const { return !anonymizers_.empty(); }
+  bool uses_connection_types() const { return !connection_types_.empty(); }
+
  private:
   struct Rule {
     bool allow = true;
@@ -180,6 +222,10 @@ class Policy {
   // Longest prefix first.
   std::vector<NetworksOfLength> networks_by_length_;
   absl::flat_hash_map<uint32_t, Rule> asns_;
+  // By AnonymizerKind bit.
+  absl::flat_hash_map<uint32_t, Rule> anonymizers_;
+  // By lower-case connection type.
+  absl::flat_hash_map<std::string, Rule> connection_types_;
   absl::flat_hash_map<std::string, Rule> subdivisions_;
   absl::flat_hash_map<std::string, Rule> countries_;
 };

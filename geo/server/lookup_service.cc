@@ -174,6 +174,21 @@ absl::Status LookupService::Decide(const IpAddress& address,
     }
   }
   input.asn = record.autonomous_system().number();
+  if (record.has_anonymizer()) {
+    const geo::v1::Anonymizer& anonymizer = record.anonymizer();
+    const std::pair<bool, policy::AnonymizerKind> kinds[] = {
+        {anonymizer.is_tor_exit_node(), policy::kTorExitNode},
+        {anonymizer.is_public_proxy(), policy::kPublicProxy},
+        {anonymizer.is_residential_proxy(), policy::kResidentialProxy},
+        {anonymizer.is_anonymous_vpn(), policy::kAnonymousVpn},
+        {anonymizer.is_hosting_provider(), policy::kHostingProvider},
+    };
+    for (const auto& [flagged, kind] : kinds) {
+      if (flagged) input.anonymizers |= kind | policy::kAnonymous;
+    }
+    if (anonymizer.is_anonymous()) input.anonymizers |= policy::kAnonymous;
+  }
+  input.connection_type = record.traits().connection_type();
   decision->decision = decision->policy->Evaluate(input);
   decision->allowed = decision->decision.allowed || decision->policy->dry_run();
 

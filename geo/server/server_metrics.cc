@@ -214,6 +214,7 @@ constexpr policy::DecisionResult kDecisionResults[] = {
 constexpr policy::RuleKind kRuleKinds[] = {
     policy::RuleKind::kNone,        policy::RuleKind::kNetwork,
     policy::RuleKind::kPrivate,     policy::RuleKind::kAsn,
+    policy::RuleKind::kAnonymizer,  policy::RuleKind::kConnectionType,
     policy::RuleKind::kSubdivision, policy::RuleKind::kCountry,
     policy::RuleKind::kUnknown,     policy::RuleKind::kDefault,
     policy::RuleKind::kError};

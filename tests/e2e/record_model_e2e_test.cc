@@ -1,0 +1,218 @@
+// End-to-end: the real geo_server with City, ASN and the network databases
+// (Anonymous IP, ISP, Connection Type, Domain) loaded at once. HTTP and gRPC
+// answer the same for every network of those databases, and a Check denies
+// a Tor exit of GeoIP2-Anonymous-IP-Test naming the condition. Addresses and
+// expectations come from MaxMind's source JSON.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/geo/v1/geo.grpc.pb.h"
+#include "geo/data/test_data.h"
+#include "geo/http/gateway.h"
+#include "geo/http/test_http_client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/server_process.h"
+#include "tests/e2e/source_data.h"
+
+namespace geo::testing {
+namespace {
+
+using ::geo::http::CurlClient;
+using ::geo::http::CurlResponse;
+using ::testing::HasSubstr;
+
+constexpr const char* kDatabases[] = {
+    "GeoIP2-City-Test",
+    "GeoLite2-ASN-Test",
+    "GeoIP2-Anonymous-IP-Test",
+    "GeoIP2-ISP-Test",
+    "GeoIP2-Connection-Type-Test",
+    "GeoIP2-Domain-Test",
+};
+
+template <typename Message>
+Message ParseJson(const std::string& json) {
+  Message message;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
+  EXPECT_TRUE(status.ok()) << status.ToString() << " in " << json;
+  return message;
+}
+
+std::vector<SourceRecord> Source(const std::string& name) {
+  auto records = LoadSourceRecords(
+      absl::StrCat(MaxmindTestDataDir(), "/source-data/", name, ".json"));
+  EXPECT_TRUE(records.ok()) << records.status();
+  return records.ok() ? *std::move(records) : std::vector<SourceRecord>();
+}
+
+CurlResponse Get(CurlClient& client, const std::string& url) {
+  absl::StatusOr<CurlResponse> response = client.Get(url);
+  EXPECT_TRUE(response.ok()) << url << ": " << response.status();
+  return response.ok() ? *std::move(response) : CurlResponse();
+}
+
+bool BoolAt(const google::protobuf::Struct& record, const std::string& key) {
+  auto it = record.fields().find(key);
+  return it != record.fields().end() && it->second.bool_value();
+}
+
+class RecordModelE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = NewTempDir();
+    for (const char* name : kDatabases) {
+      const std::string target = absl::StrCat(dir_, "/", name, ".mmdb");
+      ASSERT_TRUE(ReplaceFile(
+          target, ReadFile(absl::StrCat(MaxmindTestDataDir(), "/test-data/",
+                                        name, ".mmdb"))));
+      paths_.push_back(target);
+    }
+  }
+
+  absl::StatusOr<ServerProcess> StartServer(std::vector<std::string> args) {
+    std::string db = "--db=";
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      absl::StrAppend(&db, i == 0 ? "" : ",", paths_[i]);
+    }
+    args.push_back(db);
+    args.push_back("--poll_interval=50ms");
+    return ServerProcess::Start(GeoServerBinary(), args);
+  }
+
+  std::unique_ptr<geo::v1::GeoService::Stub> Stub(const ServerProcess& server) {
+    return geo::v1::GeoService::NewStub(grpc::CreateChannel(
+        server.grpc_target(), grpc::InsecureChannelCredentials()));
+  }
+
+  std::string dir_;
+  std::vector<std::string> paths_;
+};
+
+// Every network of the network databases: the HTTP body is protobuf's JSON
+// of the gRPC answer, and the answer carries the source's flags and names.
+TEST_F(RecordModelE2eTest, HttpAndGrpcAgreeForEveryNetworkDatabase) {
+  auto server = StartServer({});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = Stub(*server);
+  CurlClient client;
+  int checked = 0;
+  for (const char* name :
+       {"GeoIP2-Anonymous-IP-Test", "GeoIP2-Connection-Type-Test",
+        "GeoIP2-Domain-Test", "GeoIP2-ISP-Test"}) {
+    const std::vector<SourceRecord> records = Source(name);
+    ASSERT_FALSE(records.empty()) << name;
+    // ISP has two thousand networks: every 7th keeps the test quick while
+    // covering every field kind; the others are checked whole.
+    const size_t step = records.size() > 500 ? 7 : 1;
+    for (size_t i = 0; i < records.size(); i += step) {
+      const SourceRecord& record = records[i];
+      grpc::ClientContext context;
+      geo::v1::LookupRequest request;
+      request.set_ip(record.address);
+      geo::v1::LookupResponse grpc_answer;
+      grpc::Status status = stub->Lookup(&context, request, &grpc_answer);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      CurlResponse http_answer =
+          Get(client, server->http_url("/v1/lookup/" + record.address));
+      ASSERT_EQ(http_answer.status, 200) << http_answer.body;
+      EXPECT_EQ(http_answer.body, http::MessageToGatewayJson(grpc_answer))
+          << name << " " << record.address;
+      const google::protobuf::Struct& source = record.record;
+      const std::string connection_type = StringAt(source, "connection_type");
+      if (!connection_type.empty()) {
+        EXPECT_EQ(grpc_answer.traits().connection_type(), connection_type);
+      }
+      const std::string domain = StringAt(source, "domain");
+      if (!domain.empty()) EXPECT_EQ(grpc_answer.traits().domain(), domain);
+      const std::string isp = StringAt(source, "isp");
+      if (!isp.empty()) EXPECT_EQ(grpc_answer.traits().isp(), isp);
+      if (BoolAt(source, "is_tor_exit_node")) {
+        EXPECT_TRUE(grpc_answer.anonymizer().is_tor_exit_node());
+        EXPECT_THAT(http_answer.body, HasSubstr("\"isTorExitNode\":true"));
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
+}
+
+// A policy denying Tor exits denies the Tor exit network of the Anonymous
+// IP test database, over HTTP and gRPC, naming the condition; an address of
+// the same database that is only a hosting provider is allowed.
+TEST_F(RecordModelE2eTest, CheckDeniesATorExit) {
+  const std::string policy = absl::StrCat(dir_, "/policy.yaml");
+  ASSERT_TRUE(ReplaceFile(policy,
+                          "default_action: allow\n"
+                          "deny:\n"
+                          "  anonymizers: [tor_exit_node, public_proxy]\n"
+                          "  connection_types: [Satellite]\n"));
+  auto server = StartServer({absl::StrCat("--policy=", policy)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::vector<SourceRecord> anonymizers =
+      Source("GeoIP2-Anonymous-IP-Test");
+  const SourceRecord* tor = FindIpv4(anonymizers, [](const SourceRecord& r) {
+    return BoolAt(r.record, "is_tor_exit_node");
+  });
+  ASSERT_NE(tor, nullptr);
+  const SourceRecord* hosting =
+      FindIpv4(anonymizers, [](const SourceRecord& r) {
+        return BoolAt(r.record, "is_hosting_provider") &&
+               !BoolAt(r.record, "is_tor_exit_node") &&
+               !BoolAt(r.record, "is_public_proxy");
+      });
+  ASSERT_NE(hosting, nullptr);
+
+  CurlClient client;
+  CurlResponse denied =
+      Get(client, server->http_url("/v1/check/" + tor->address));
+  ASSERT_EQ(denied.status, 200) << denied.body;
+  const auto check = ParseJson<geo::v1::CheckResponse>(denied.body);
+  EXPECT_FALSE(check.allowed());
+  EXPECT_EQ(check.result(), "denied");
+  EXPECT_EQ(check.rule(), "anonymizer");
+  EXPECT_EQ(check.reason(), "anonymizer tor_exit_node is in deny list");
+
+  auto stub = Stub(*server);
+  grpc::ClientContext context;
+  geo::v1::CheckRequest request;
+  request.set_ip(tor->address);
+  geo::v1::CheckResponse grpc_check;
+  ASSERT_TRUE(stub->Check(&context, request, &grpc_check).ok());
+  EXPECT_EQ(denied.body, http::MessageToGatewayJson(grpc_check));
+
+  const auto allowed = ParseJson<geo::v1::CheckResponse>(
+      Get(client, server->http_url("/v1/check/" + hosting->address)).body);
+  EXPECT_TRUE(allowed.allowed());
+  EXPECT_EQ(allowed.rule(), "default");
+
+  // The decision is counted under its rule kind.
+  const std::string metrics = Get(client, server->metrics_url()).body;
+  EXPECT_THAT(metrics, HasSubstr("rule=\"anonymizer\""));
+}
+
+// A condition on data no loaded database has is a warning at start, naming
+// the condition and the databases that would provide it.
+TEST_F(RecordModelE2eTest, ConditionWithoutItsDatabaseIsAWarning) {
+  paths_ = {paths_[0]};  // City only.
+  const std::string policy = absl::StrCat(dir_, "/policy.yaml");
+  ASSERT_TRUE(ReplaceFile(policy,
+                          "default_action: allow\n"
+                          "deny: {anonymizers: [anonymous], "
+                          "connection_types: [Dialup]}\n"));
+  auto server = StartServer({absl::StrCat("--policy=", policy)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE(server->WaitForLog("GeoIP2-Anonymous-IP", absl::Seconds(5)))
+      << server->Log();
+  EXPECT_THAT(server->Log(), HasSubstr("GeoIP2-Connection-Type"));
+}
+
+}  // namespace
+}  // namespace geo::testing
