@@ -1,6 +1,8 @@
 #include "geo/data/database.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,14 +33,6 @@ constexpr uint64_t kMaxBuildEpoch = 253402300799;
 constexpr const char* kProbeAddresses[] = {"1.1.1.1", "8.8.8.8", "81.2.69.160",
                                            "2001:4860:4860::8888",
                                            "2a02:ff00::1"};
-
-struct EntryDataListDeleter {
-  void operator()(MMDB_entry_data_list_s* list) const {
-    MMDB_free_entry_data_list(list);
-  }
-};
-using EntryDataList =
-    std::unique_ptr<MMDB_entry_data_list_s, EntryDataListDeleter>;
 
 // Carries a RecordDecodeFailure in a status (see RecordDecodeFailureOf).
 constexpr absl::string_view kDecodeFailurePayload =
@@ -726,6 +720,46 @@ absl::Status DecodeTopLevel(Node root, NameChoice* language,
       .status();
 }
 
+// libmaxminddb decodes parts of the metadata with MMDB_get_entry_data_list
+// inside MMDB_open (the languages and the description), where no budget
+// applies: a metadata section whose pointers fan out would exhaust memory
+// before MMDB_open returns. So the metadata is walked here first, within
+// the same budget as a record: found the way libmaxminddb finds it (after
+// the last marker in the file's final 128 KiB), decoded from its start.
+// OK when the file cannot be read or has no marker: MMDB_open then reports
+// that, as before.
+absl::Status CheckMetadataBudget(const std::string& path, size_t max_entries,
+                                 size_t max_bytes) {
+  constexpr absl::string_view kMarker = "\xAB\xCD\xEFMaxMind.com";
+  constexpr int64_t kSearchBytes = 128 * 1024;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::OkStatus();
+  struct stat info;
+  std::string tail;
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+    const int64_t size = std::min<int64_t>(info.st_size, kSearchBytes);
+    tail.resize(static_cast<size_t>(std::max<int64_t>(size, 0)));
+    const ssize_t got =
+        ::pread(fd, tail.data(), tail.size(), info.st_size - size);
+    tail.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  }
+  ::close(fd);
+  const size_t marker =
+      tail.rfind(kMarker.data(), std::string::npos, kMarker.size());
+  if (marker == std::string::npos) return absl::OkStatus();
+  const size_t start = marker + kMarker.size();
+  MMDB_s metadata{};
+  metadata.data_section = reinterpret_cast<const uint8_t*>(tail.data()) + start;
+  metadata.data_section_size = static_cast<uint32_t>(tail.size() - start);
+  BoundedEntryList list(&metadata, max_entries, max_bytes);
+  absl::Status walked = list.Decode(0);
+  if (!walked.ok()) {
+    return WithContext(walked,
+                       absl::StrCat("invalid database ", path, ": metadata: "));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // The records whose decode failed, so that asking again (a client retrying,
@@ -813,6 +847,9 @@ std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
 
 absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
     const std::string& path, const DatabaseOptions& options) {
+  absl::Status metadata_fits = CheckMetadataBudget(
+      path, options.max_record_entries, options.max_record_bytes);
+  if (!metadata_fits.ok()) return metadata_fits;
   std::shared_ptr<Database> database(new Database());
   database->path_ = path;
   errno = 0;
@@ -932,14 +969,15 @@ absl::Status Database::ValidateAfterOpen() {
         "metadata build_epoch ", metadata.build_epoch, " is implausible"));
   }
   // Decoding the whole metadata map catches damage MMDB_open tolerates in
-  // fields it does not read.
-  MMDB_entry_data_list_s* raw_metadata = nullptr;
-  const int metadata_status =
-      MMDB_get_metadata_as_entry_data_list(&mmdb_, &raw_metadata);
-  EntryDataList metadata_list(raw_metadata);
-  if (metadata_status != MMDB_SUCCESS) {
-    return absl::DataLossError(absl::StrCat("metadata does not decode: ",
-                                            MMDB_strerror(metadata_status)));
+  // fields it does not read; within the record budget, like a record.
+  MMDB_s metadata_section{};
+  metadata_section.data_section = mmdb_.metadata_section;
+  metadata_section.data_section_size = mmdb_.metadata_section_size;
+  BoundedEntryList metadata_list(&metadata_section, max_record_entries_,
+                                 max_record_bytes_);
+  absl::Status metadata_decoded = metadata_list.Decode(0);
+  if (!metadata_decoded.ok()) {
+    return WithContext(metadata_decoded, "metadata does not decode: ");
   }
 
   type_ = metadata.database_type;

@@ -228,6 +228,35 @@ TEST(CraftedDatabaseTest, AFieldFailureInOneLanguageDoesNotFailOthers) {
   EXPECT_EQ(english.country().name(), "Germany");
 }
 
+TEST(CraftedDatabaseTest, MetadataThatFansOutIsRefusedBeforeMmdbOpen) {
+  MmdbDataWriter data;
+  const uint32_t country = WriteCountry(&data);
+  testing::MmdbFileOptions options;
+  options.description_fan_out = 30;
+  const std::string path =
+      absl::StrCat(testing::NewTempDir(), "/metadata_fan_out.mmdb");
+  ASSERT_TRUE(testing::WriteFile(
+      path, BuildMmdb({{"10.0.0.0/8", country}}, data, options)));
+  const int64_t rss_before = ResidentBytes();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::shared_ptr<const Database>> database =
+      Database::Open(path);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_LT(ResidentBytes() - rss_before, int64_t{8} << 20);
+  EXPECT_EQ(database.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(database.status().message(),
+              HasSubstr("metadata: record exceeds the decode budget"));
+  EXPECT_EQ(RecordDecodeFailureOf(database.status()),
+            RecordDecodeFailure::kEntryBudget);
+
+  // The same file with a small fan-out opens: the writer is right.
+  options.description_fan_out = 2;
+  ASSERT_TRUE(testing::WriteFile(
+      path, BuildMmdb({{"10.0.0.0/8", country}}, data, options)));
+  EXPECT_EQ(Database::Open(path).status().code(),
+            absl::StatusCode::kDataLoss);  // description values are maps
+}
+
 class CountingObserver : public GeoStoreObserver {
  public:
   void OnReload(const std::string&, const absl::Status&, const Database*,

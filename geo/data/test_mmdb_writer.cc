@@ -158,31 +158,55 @@ std::string BuildMmdb(const std::vector<MmdbNetwork>& networks,
   file.append(16, '\0');
   file += data.bytes();
   file += "\xAB\xCD\xEFMaxMind.com";
-  MmdbDataWriter metadata;
-  metadata.Map(9)
-      .String("binary_format_major_version")
-      .Uint16(2)
-      .String("binary_format_minor_version")
-      .Uint16(0)
-      .String("build_epoch")
-      .Uint64(options.build_epoch)
-      .String("database_type")
-      .String(options.database_type)
-      .String("description")
-      .Map(1)
-      .String("en")
-      .String("built by geo's tests")
-      .String("ip_version")
-      .Uint16(4)
-      .String("languages")
-      .Array(static_cast<uint32_t>(options.languages.size()));
-  for (const std::string& language : options.languages) {
-    metadata.String(language);
+  // The metadata map starts the metadata section; a fanned-out description
+  // follows it, so the map is written twice: first to learn its size (a
+  // pointer's size does not depend on its target), then pointing there.
+  auto write_metadata = [&](uint32_t description) {
+    MmdbDataWriter metadata;
+    metadata.Map(9)
+        .String("binary_format_major_version")
+        .Uint16(2)
+        .String("binary_format_minor_version")
+        .Uint16(0)
+        .String("build_epoch")
+        .Uint64(options.build_epoch)
+        .String("database_type")
+        .String(options.database_type)
+        .String("description");
+    if (options.description_fan_out > 0) {
+      metadata.Pointer(description);
+    } else {
+      metadata.Map(1).String("en").String("built by geo's tests");
+    }
+    metadata.String("ip_version")
+        .Uint16(4)
+        .String("languages")
+        .Array(static_cast<uint32_t>(options.languages.size()));
+    for (const std::string& language : options.languages) {
+      metadata.String(language);
+    }
+    metadata.String("node_count")
+        .Uint32(static_cast<uint32_t>(node_count))
+        .String("record_size")
+        .Uint16(24);
+    return metadata;
+  };
+  MmdbDataWriter metadata = write_metadata(0);
+  if (options.description_fan_out > 0) {
+    const uint32_t base = metadata.offset();
+    MmdbDataWriter levels;
+    uint32_t below = base + levels.offset();
+    levels.String("leaf");
+    for (int level = 0; level < options.description_fan_out; ++level) {
+      const uint32_t here = base + levels.offset();
+      levels.Map(2).String("a").Pointer(below).String("b").Pointer(below);
+      below = here;
+    }
+    metadata = write_metadata(below);
+    file += metadata.bytes();
+    file += levels.bytes();
+    return file;
   }
-  metadata.String("node_count")
-      .Uint32(static_cast<uint32_t>(node_count))
-      .String("record_size")
-      .Uint16(24);
   file += metadata.bytes();
   return file;
 }

@@ -51,6 +51,10 @@ struct MmdbFileOptions {
   std::string database_type = "GeoIP2-City";
   std::vector<std::string> languages = {"en"};
   uint64_t build_epoch = 1700000000;
+  // When > 0, the metadata's description is a map reached through this many
+  // levels of maps with two pointers each to the next: a metadata section
+  // that expands to 2^levels entries.
+  int description_fan_out = 0;
 };
 
 // An IPv4 database (ip_version 4, 24-bit records) mapping `networks` to
