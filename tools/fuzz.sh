@@ -14,7 +14,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(ip_address_fuzzer batch_body_fuzzer policy_parser_fuzzer
     updater_metadata_fuzzer archive_fuzzer database_open_fuzzer
-    http_request_fuzzer)
+    http_request_fuzzer overrides_fuzzer)
 fi
 labels=()
 for t in "${targets[@]}"; do labels+=("//tests/fuzz:$t"); done

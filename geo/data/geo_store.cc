@@ -114,8 +114,9 @@ absl::StatusOr<LookupAnswer> GeoStore::Find(const IpAddress& ip,
                                             absl::string_view language) const {
   absl::Status valid_language = ValidateLanguage(language);
   if (!valid_language.ok()) return valid_language;
+  std::shared_ptr<const Overrides> overrides;
   const absl::InlinedVector<std::shared_ptr<const Database>, 2> databases =
-      Snapshot();
+      Snapshot(&overrides);
   if (databases.empty()) {
     return absl::UnavailableError("no geo-IP database loaded yet");
   }
@@ -135,13 +136,34 @@ absl::StatusOr<LookupAnswer> GeoStore::Find(const IpAddress& ip,
       return status;
     }
   }
+  if (overrides != nullptr) {
+    answer.local_override = overrides->Find(ip);
+    if (answer.local_override != nullptr) {
+      answer.overrides = std::move(overrides);
+      if (options_.observer != nullptr) options_.observer->OnOverrideHit();
+    }
+  }
   return answer;
 }
 
-absl::InlinedVector<std::shared_ptr<const Database>, 2> GeoStore::Snapshot()
-    const {
+void GeoStore::SetOverrides(std::shared_ptr<const Overrides> overrides) {
+  if (overrides != nullptr && overrides->empty()) overrides = nullptr;
+  absl::MutexLock lock(&mu_);
+  // The replaced overrides are freed after the lock is released (if no
+  // lookup holds them): `overrides` is destroyed after `lock`.
+  std::swap(overrides_, overrides);
+}
+
+std::shared_ptr<const Overrides> GeoStore::overrides() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return overrides_;
+}
+
+absl::InlinedVector<std::shared_ptr<const Database>, 2> GeoStore::Snapshot(
+    std::shared_ptr<const Overrides>* overrides) const {
   absl::InlinedVector<std::shared_ptr<const Database>, 2> databases;
   absl::ReaderMutexLock lock(&mu_);
+  if (overrides != nullptr) *overrides = overrides_;
   for (const std::shared_ptr<const Database>& database : slots_) {
     if (database != nullptr) databases.push_back(database);
   }

@@ -18,6 +18,7 @@
 #include "geo/data/database.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
+#include "geo/data/overrides.h"
 
 namespace geo {
 
@@ -37,6 +38,9 @@ class GeoStoreObserver {
   virtual void OnRecordDecodeFailure(RecordDecodeFailure failure) {
     (void)failure;
   }
+  // A lookup's answer was changed by a local override. Same contract as
+  // OnRecordDecodeFailure.
+  virtual void OnOverrideHit() {}
 };
 
 struct GeoStoreOptions {
@@ -93,6 +97,12 @@ class GeoStore {
                                     absl::string_view language) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Installs the local overrides every later lookup applies (null: none).
+  // Lookups in flight finish with the overrides they started with.
+  void SetOverrides(std::shared_ptr<const Overrides> overrides)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<const Overrides> overrides() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // The loaded databases in slot order (unloaded slots left out).
   std::vector<std::shared_ptr<const Database>> Databases() const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -108,7 +118,9 @@ class GeoStore {
 
  private:
   // Databases() without a heap allocation for the usual one or two slots.
-  absl::InlinedVector<std::shared_ptr<const Database>, 2> Snapshot() const
+  // `overrides`, when not null, receives the overrides under the same lock.
+  absl::InlinedVector<std::shared_ptr<const Database>, 2> Snapshot(
+      std::shared_ptr<const Overrides>* overrides = nullptr) const
       ABSL_LOCKS_EXCLUDED(mu_);
   // Puts `database` in `slot`; `replaced` receives what was there.
   absl::Status Install(size_t slot, std::shared_ptr<const Database> database,
@@ -121,6 +133,8 @@ class GeoStore {
   mutable absl::Mutex mu_;
   // One per options_.paths entry; null until the first successful load.
   std::vector<std::shared_ptr<const Database>> slots_ ABSL_GUARDED_BY(mu_);
+  // Null, or non-empty overrides.
+  std::shared_ptr<const Overrides> overrides_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace geo

@@ -17,11 +17,13 @@ void LookupAnswer::ToResponse(geo::v1::LookupResponse* response) const {
       response->mutable_autonomous_system()->set_network(part.network);
     }
   }
+  if (local_override != nullptr) local_override->ApplyTo(response);
 }
 
 void LookupAnswer::AppendRendered(const AnswerRenderer& render,
                                   std::string* out) const {
-  if (parts.size() == 1) {
+  // A record's template is the database's answer; an override changes it.
+  if (parts.size() == 1 && local_override == nullptr) {
     const AnswerPart& part = parts.front();
     // A template fills the autonomous system's network with the same
     // network, which is what ToResponse does for a lone record that has one
@@ -38,7 +40,7 @@ void LookupAnswer::AppendRendered(const AnswerRenderer& render,
 }
 
 void LookupAnswer::AppendWire(std::string* out) const {
-  if (parts.size() == 1) {
+  if (parts.size() == 1 && local_override == nullptr) {
     const AnswerPart& part = parts.front();
     out->append(part.record->wire());
     geo::v1::LookupResponse per_lookup;
@@ -57,6 +59,9 @@ void LookupAnswer::AppendWire(std::string* out) const {
 }
 
 absl::string_view LookupAnswer::country_iso_code() const {
+  if (local_override != nullptr && local_override->overrides_location()) {
+    return local_override->country;
+  }
   // MergeFrom keeps the last non-empty value.
   absl::string_view iso_code;
   for (const AnswerPart& part : parts) {

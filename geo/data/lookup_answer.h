@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/answer_template.h"
+#include "geo/data/overrides.h"
 #include "geo/data/record_cache.h"
 
 namespace geo {
@@ -28,11 +29,16 @@ struct LookupAnswer {
   std::string ip;
   // One per database that had a record, in the store's slot order.
   absl::InlinedVector<AnswerPart, 2> parts;
+  // The local override entry for the address, applied on top of the parts;
+  // null when none matched. `overrides` keeps it alive.
+  std::shared_ptr<const Overrides> overrides;
+  const OverrideEntry* local_override = nullptr;
 
-  bool found() const { return !parts.empty(); }
+  bool found() const { return !parts.empty() || local_override != nullptr; }
 
   // The API message: the parts merged in order, exactly as a lookup through
-  // each database in turn builds it (see Database::Lookup).
+  // each database in turn builds it (see Database::Lookup), then the local
+  // override applied (OverrideEntry::ApplyTo).
   void ToResponse(geo::v1::LookupResponse* response) const;
 
   // Appends the answer as `render` prints ToResponse's message. With one
@@ -47,7 +53,8 @@ struct LookupAnswer {
   // message is built. Otherwise the merged message, serialized.
   void AppendWire(std::string* out) const;
 
-  // The merged answer's country.iso_code, without merging.
+  // The merged answer's country.iso_code (the override's when it replaces
+  // the location), without merging.
   absl::string_view country_iso_code() const;
 };
 

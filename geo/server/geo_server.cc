@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "geo/common/cpu_budget.h"
 #include "geo/common/logging.h"
+#include "geo/data/overrides.h"
 #include "geo/server/http_gateway.h"
 #include "geo/server/policy_data.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -49,6 +50,8 @@ class GeoServer::Observer final : public GeoStoreObserver,
   void OnRecordDecodeFailure(RecordDecodeFailure failure) override {
     server_->metrics_->RecordDecodeFailure(RecordDecodeFailureName(failure));
   }
+
+  void OnOverrideHit() override { server_->metrics_->RecordOverrideHit(); }
 
   void OnRejected(const std::string& path,
                   const absl::Status& status) override {
@@ -156,6 +159,40 @@ absl::Status GeoServer::Init() {
          {"default_policy", loaded->default_policy().name()}});
     WarnAboutMissingPolicyData(options_.policy_path, *loaded,
                                store_->Databases());
+  }
+
+  // Local overrides: like the policy, a bad file at start is an error (the
+  // operator's corrections would silently not apply); a bad file later is
+  // logged and counted, and the previous overrides stay in force.
+  if (!options_.overrides_path.empty()) {
+    PollingWatcherOptions watch;
+    watch.interval = options_.poll_interval;
+    watch.clock = clock_;
+    watch.observer = observer_.get();
+    watch.reloaded_message = "";  // Logged below, with the entry count.
+    GeoStore* store = store_.get();
+    watchers_.push_back(std::make_unique<PollingWatcher>(
+        options_.overrides_path,
+        [store, metrics](const std::string& path) -> absl::Status {
+          absl::StatusOr<std::shared_ptr<const Overrides>> overrides =
+              Overrides::FromFile(path);
+          if (!overrides.ok()) {
+            metrics->RecordOverridesReload(false, 0);
+            Log(LogLevel::kError,
+                "Overrides reload failed; keeping the old ones",
+                {{"path", path}, {"error", overrides.status()}});
+            return overrides.status();
+          }
+          const size_t entries = (*overrides)->size();
+          store->SetOverrides(*std::move(overrides));
+          metrics->RecordOverridesReload(true, entries);
+          Log(LogLevel::kInfo, "Overrides loaded",
+              {{"path", path}, {"entries", static_cast<int>(entries)}});
+          return absl::OkStatus();
+        },
+        watch));
+    absl::Status status = watchers_.back()->LoadNow();
+    if (!status.ok()) return status;
   }
 
   LookupService::Options service_options;

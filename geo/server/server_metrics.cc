@@ -345,6 +345,15 @@ void ServerMetrics::RecordPolicyReload(bool success) {
   (success ? policy_reload_success_ : policy_reload_failure_).Increment();
 }
 
+void ServerMetrics::RecordOverridesReload(bool success, size_t entries) {
+  if (!success) {
+    override_reload_failure_.Increment();
+    return;
+  }
+  override_reload_success_.Increment();
+  override_entries_.Set(static_cast<double>(entries));
+}
+
 void ServerMetrics::RecordDecodeFailure(absl::string_view reason) {
   if (reason == "entry_budget") {
     decode_entry_budget_.Increment();

@@ -102,6 +102,13 @@ class ServerMetrics {
   // geofence_policy_reloads_total{result}.
   void RecordPolicyReload(bool success);
 
+  // geofence_override_reloads_total{result} and, on success,
+  // geofence_override_entries (the entries now in force).
+  void RecordOverridesReload(bool success, size_t entries);
+  // geofence_override_hits_total: answers a local override changed. On the
+  // lookup path: one counter increment.
+  void RecordOverrideHit() { override_hits_.Increment(); }
+
   // geofence_record_decode_failures_total{reason}: lookups that failed
   // because a database record did not decode. `reason` is one of
   // "entry_budget", "byte_budget", "invalid_data" (RecordDecodeFailureName);
@@ -183,6 +190,27 @@ class ServerMetrics {
       decode_failures_family_.Add({{"reason", "byte_budget"}});
   prometheus::Counter& decode_invalid_data_ =
       decode_failures_family_.Add({{"reason", "invalid_data"}});
+  prometheus::Family<prometheus::Counter>& override_reloads_family_ =
+      prometheus::BuildCounter()
+          .Name("geofence_override_reloads_total")
+          .Help("Local overrides file loads and reloads by result")
+          .Register(*registry_);
+  prometheus::Counter& override_reload_success_ =
+      override_reloads_family_.Add({{"result", "success"}});
+  prometheus::Counter& override_reload_failure_ =
+      override_reloads_family_.Add({{"result", "failure"}});
+  prometheus::Gauge& override_entries_ =
+      prometheus::BuildGauge()
+          .Name("geofence_override_entries")
+          .Help("Entries of the local overrides file in force")
+          .Register(*registry_)
+          .Add({});
+  prometheus::Counter& override_hits_ =
+      prometheus::BuildCounter()
+          .Name("geofence_override_hits_total")
+          .Help("Lookup and decision answers changed by a local override")
+          .Register(*registry_)
+          .Add({});
 };
 
 }  // namespace geo

@@ -112,6 +112,13 @@ const std::vector<Setting>& Settings() {
          options->policy_path = std::string(value);
          return absl::OkStatus();
        }},
+      {{"overrides", "GEO_OVERRIDES_FILE"},
+       "local overrides, RFC 8805 geofeed CSV (empty: none)",
+       "",
+       [](absl::string_view value, ServerOptions* options) {
+         options->overrides_path = std::string(value);
+         return absl::OkStatus();
+       }},
       {{"poll_interval", "GEO_POLL_INTERVAL"},
        "how often watched files are checked",
        "1s",

@@ -26,6 +26,9 @@ struct ServerOptions {
   int metrics_port = 9090;
   // Geofence policy file (JSON or YAML); empty = allow everything.
   std::string policy_path;
+  // Local overrides, an RFC 8805 geofeed CSV (geo/data/overrides.h); empty:
+  // none.
+  std::string overrides_path;
   absl::Duration poll_interval = absl::Seconds(1);
   // Readiness false and health NOT_SERVING for this long before listeners
   // close, so load balancers stop sending new requests first.

@@ -3,8 +3,10 @@
 // answer the same for every network of those databases, and a Check denies
 // a Tor exit of GeoIP2-Anonymous-IP-Test naming the condition. Addresses and
 // expectations come from MaxMind's source JSON.
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -212,6 +214,137 @@ TEST_F(RecordModelE2eTest, ConditionWithoutItsDatabaseIsAWarning) {
   EXPECT_TRUE(server->WaitForLog("GeoIP2-Anonymous-IP", absl::Seconds(5)))
       << server->Log();
   EXPECT_THAT(server->Log(), HasSubstr("GeoIP2-Connection-Type"));
+}
+
+// A geofeed entry replaces a City network's country in Lookup and Check
+// (HTTP and gRPC alike), and the file is hot-reloaded while clients look the
+// address up without a single failed request; a bad file is refused with its
+// line number and the previous overrides stay in force.
+TEST_F(RecordModelE2eTest, OverrideReplacesCountryAndReloadsUnderLoad) {
+  const std::vector<SourceRecord> city = Source("GeoIP2-City-Test");
+  const SourceRecord* record = FindIpv4(city, [](const SourceRecord& r) {
+    const std::string country = StringAt(r.record, "country.iso_code");
+    return !country.empty() && country != "DE" && country != "FR" &&
+           r.network.prefix_length() <= 120;
+  });
+  ASSERT_NE(record, nullptr);
+  const std::string source_country =
+      StringAt(record->record, "country.iso_code");
+  // The source network in IPv4 form ("::a.b.c.d/N" is a.b.c.d/N-96).
+  const std::string prefix =
+      absl::StrCat(record->address, "/", record->network.prefix_length() - 96);
+  const std::string feed = absl::StrCat(dir_, "/geofeed.csv");
+  const auto feed_for = [&](const std::string& country) {
+    return absl::StrCat("# local corrections\n", prefix, ",", country, ",",
+                        country, "-", country == "DE" ? "BE" : "75",
+                        ",Somewhere,\n");
+  };
+  ASSERT_TRUE(ReplaceFile(feed, feed_for("DE")));
+  const std::string policy = absl::StrCat(dir_, "/policy.yaml");
+  ASSERT_TRUE(
+      ReplaceFile(policy, "default_action: allow\ndeny: {countries: [DE]}\n"));
+  auto server = StartServer(
+      {absl::StrCat("--overrides=", feed), absl::StrCat("--policy=", policy)});
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  CurlClient client;
+  const std::string lookup_url =
+      server->http_url("/v1/lookup/" + record->address);
+  CurlResponse looked_up = Get(client, lookup_url);
+  ASSERT_EQ(looked_up.status, 200) << looked_up.body;
+  auto answer = ParseJson<geo::v1::LookupResponse>(looked_up.body);
+  EXPECT_EQ(answer.country().iso_code(), "DE");
+  EXPECT_NE(answer.country().iso_code(), source_country);
+  EXPECT_EQ(answer.city().name(), "Somewhere");
+  EXPECT_EQ(answer.local_override().network(), prefix);
+  EXPECT_THAT(looked_up.body,
+              HasSubstr("\"localOverride\":{\"network\":\"" + prefix +
+                        "\",\"fields\":[\"country\",\"subdivisions\",\"city\","
+                        "\"postal\"]}"));
+  auto stub = Stub(*server);
+  {
+    grpc::ClientContext context;
+    geo::v1::LookupRequest request;
+    request.set_ip(record->address);
+    geo::v1::LookupResponse grpc_answer;
+    ASSERT_TRUE(stub->Lookup(&context, request, &grpc_answer).ok());
+    EXPECT_EQ(looked_up.body, http::MessageToGatewayJson(grpc_answer));
+  }
+  const auto check = ParseJson<geo::v1::CheckResponse>(
+      Get(client, server->http_url("/v1/check/" + record->address)).body);
+  EXPECT_FALSE(check.allowed());
+  EXPECT_EQ(check.reason(), "country DE is in deny list");
+  EXPECT_EQ(check.subdivision_code(), "DE-BE");
+  const auto batch =
+      client.Send("POST", server->http_url("/v1/lookup:batch"),
+                  absl::StrCat("{\"ips\":[\"", record->address, "\"]}"));
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(ParseJson<geo::v1::BatchLookupResponse>(batch->body)
+                .results(0)
+                .response()
+                .country()
+                .iso_code(),
+            "DE");
+
+  // Clients look the address up while the file changes under them.
+  std::atomic<bool> stop{false};
+  std::atomic<int> requests{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&] {
+      CurlClient own;
+      while (!stop.load()) {
+        absl::StatusOr<CurlResponse> response = own.Get(lookup_url);
+        requests.fetch_add(1);
+        if (!response.ok() || response->status != 200 ||
+            response->body.find("\"localOverride\"") == std::string::npos) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  const auto wait_for_country = [&](const std::string& country) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      const auto current =
+          ParseJson<geo::v1::LookupResponse>(Get(client, lookup_url).body);
+      if (current.country().iso_code() == country) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  };
+  for (int round = 0; round < 6; ++round) {
+    const std::string country = round % 2 == 0 ? "FR" : "DE";
+    ASSERT_TRUE(ReplaceFile(feed, feed_for(country)));
+    EXPECT_TRUE(wait_for_country(country)) << "round " << round;
+  }
+  // A bad file: refused whole, naming the line; the last good one stays.
+  ASSERT_TRUE(ReplaceFile(feed, feed_for("FR") + "10.0.0.1/8,FR,,,\n"));
+  EXPECT_TRUE(server->WaitForLog("line 3", absl::Seconds(10))) << server->Log();
+  absl::SleepFor(absl::Milliseconds(200));
+  stop.store(true);
+  for (std::thread& thread : clients) thread.join();
+  EXPECT_EQ(failures.load(), 0) << "of " << requests.load();
+  EXPECT_GT(requests.load(), 50);
+  EXPECT_EQ(ParseJson<geo::v1::LookupResponse>(Get(client, lookup_url).body)
+                .country()
+                .iso_code(),
+            "DE");
+  const std::string metrics = Get(client, server->metrics_url()).body;
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("geofence_override_reloads_total{result=\"failure\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("geofence_override_entries 1"));
+  EXPECT_THAT(metrics, HasSubstr("geofence_override_hits_total"));
+}
+
+// A bad overrides file at start stops the server, naming the line.
+TEST_F(RecordModelE2eTest, BadOverridesFileAtStartIsAnError) {
+  const std::string feed = absl::StrCat(dir_, "/geofeed.csv");
+  ASSERT_TRUE(ReplaceFile(feed, "192.0.2.0/24,US,,,\n192.0.2.0/24,XX,,,\n"));
+  auto server = StartServer({absl::StrCat("--overrides=", feed)});
+  EXPECT_FALSE(server.ok());
 }
 
 }  // namespace
