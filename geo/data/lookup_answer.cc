@@ -1,6 +1,17 @@
 #include "geo/data/lookup_answer.h"
 
 namespace geo {
+
+const AnswerPart* LookupAnswer::SoleRecord() const {
+  if (parts.empty() || local_override != nullptr) return nullptr;
+  // Records with no fields (test databases map whole ranges to {}) merge to
+  // nothing: the first part alone makes the answer, network included.
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (!parts[i].record->wire().empty()) return nullptr;
+  }
+  return &parts.front();
+}
+
 void LookupAnswer::ToResponse(geo::v1::LookupResponse* response) const {
   response->set_ip(ip);
   for (const AnswerPart& part : parts) {
@@ -23,8 +34,8 @@ void LookupAnswer::ToResponse(geo::v1::LookupResponse* response) const {
 void LookupAnswer::AppendRendered(const AnswerRenderer& render,
                                   std::string* out) const {
   // A record's template is the database's answer; an override changes it.
-  if (parts.size() == 1 && local_override == nullptr) {
-    const AnswerPart& part = parts.front();
+  if (const AnswerPart* sole = SoleRecord()) {
+    const AnswerPart& part = *sole;
     // A template fills the autonomous system's network with the same
     // network, which is what ToResponse does for a lone record that has one
     // and does not print for one that has none.
@@ -40,8 +51,8 @@ void LookupAnswer::AppendRendered(const AnswerRenderer& render,
 }
 
 void LookupAnswer::AppendWire(std::string* out) const {
-  if (parts.size() == 1 && local_override == nullptr) {
-    const AnswerPart& part = parts.front();
+  if (const AnswerPart* sole = SoleRecord()) {
+    const AnswerPart& part = *sole;
     out->append(part.record->wire());
     geo::v1::LookupResponse per_lookup;
     per_lookup.set_ip(ip);

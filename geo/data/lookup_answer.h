@@ -41,17 +41,22 @@ struct LookupAnswer {
   // override applied (OverrideEntry::ApplyTo).
   void ToResponse(geo::v1::LookupResponse* response) const;
 
-  // Appends the answer as `render` prints ToResponse's message. With one
-  // part this fills the record's cached template (rendered once per record);
+  // Appends the answer as `render` prints ToResponse's message. With a
+  // SoleRecord this fills its cached template (rendered once per record);
   // otherwise it renders the merged message.
   void AppendRendered(const AnswerRenderer& render, std::string* out) const;
 
-  // Appends ToResponse's message in protobuf wire format. With one part: the
-  // record's cached wire format, then a message holding only the per-lookup
+  // Appends ToResponse's message in protobuf wire format. With a SoleRecord:
+  // its cached wire format, then a message holding only the per-lookup
   // fields (ip, network, found, the autonomous system's network); protobuf
   // parses concatenated messages as one, merged field by field, so no
   // message is built. Otherwise the merged message, serialized.
   void AppendWire(std::string* out) const;
+
+  // The part whose record alone makes the answer: the first, when every
+  // other part's record has no fields and no override applies; else null.
+  // Its cached template and wire format are then the whole answer.
+  const AnswerPart* SoleRecord() const;
 
   // The merged answer's country.iso_code (the override's when it replaces
   // the location), without merging.
