@@ -144,6 +144,21 @@ TEST_F(RecordModelE2eTest, HttpAndGrpcAgreeForEveryNetworkDatabase) {
     }
   }
   EXPECT_GT(checked, 100);
+
+  // ListDatabases lists every loaded type, the same over HTTP and gRPC.
+  grpc::ClientContext context;
+  geo::v1::ListDatabasesResponse databases;
+  ASSERT_TRUE(
+      stub->ListDatabases(&context, geo::v1::ListDatabasesRequest(), &databases)
+          .ok());
+  ASSERT_EQ(databases.databases_size(), static_cast<int>(paths_.size()));
+  for (int i = 0; i < databases.databases_size(); ++i) {
+    EXPECT_EQ(databases.databases(i).path(), paths_[i]);
+    EXPECT_EQ(absl::StrCat(databases.databases(i).type(), "-Test"),
+              kDatabases[i]);
+  }
+  EXPECT_EQ(Get(client, server->http_url("/v1/databases")).body,
+            http::MessageToGatewayJson(databases));
 }
 
 // A policy denying Tor exits denies the Tor exit network of the Anonymous
