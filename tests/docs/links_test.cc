@@ -1,7 +1,7 @@
 // Links between the pages this package checks resolve: every `](#anchor)` and
 // `](other.md#anchor)` among MAINTENANCE.md, docs/api.md,
-// docs/architecture.md and docs/edge.md names a heading that exists. (Links to other files are
-// left to their owners; their existence is not checked here.)
+// docs/architecture.md and docs/edge.md names a heading that exists. (Links to
+// other files are left to their owners; their existence is not checked here.)
 #include <map>
 #include <memory>
 #include <string>
@@ -20,8 +20,7 @@ namespace {
 
 const std::vector<std::string>& Pages() {
   static const auto* pages = new std::vector<std::string>{
-      "MAINTENANCE.md", "docs/api.md", "docs/architecture.md",
-      "docs/edge.md"};
+      "MAINTENANCE.md", "docs/api.md", "docs/architecture.md", "docs/edge.md"};
   return *pages;
 }
 
