@@ -26,38 +26,9 @@ bool IsSubdivisionCode(absl::string_view code) {
   return true;
 }
 
-// Collects validation errors, each naming its field and line.
-class ErrorList {
- public:
-  ErrorList(const FieldLines& lines, absl::string_view prefix)
-      : lines_(lines), prefix_(prefix) {}
-
-  void Add(const std::string& field, absl::string_view message) {
-    const std::string path = absl::StrCat(prefix_, field);
-    const auto line = lines_.find(path);
-    if (line == lines_.end()) {
-      errors_.push_back(absl::StrCat(path, ": ", message));
-    } else {
-      errors_.push_back(
-          absl::StrCat(path, " (line ", line->second, "): ", message));
-    }
-  }
-
-  absl::Status ToStatus() const {
-    if (errors_.empty()) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid policy: ", absl::StrJoin(errors_, "; ")));
-  }
-
- private:
-  const FieldLines& lines_;
-  const std::string prefix_;
-  std::vector<std::string> errors_;
-};
-
 // "allow" -> true, "deny" -> false; nullopt for "" (unset) and errors.
 std::optional<bool> ParseAction(absl::string_view text, const std::string& path,
-                                bool required, ErrorList* errors) {
+                                bool required, PolicyErrors* errors) {
   const std::string action = absl::AsciiStrToLower(text);
   if (action == "allow") return true;
   if (action == "deny") return false;
@@ -197,7 +168,7 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
   policy->name_ = std::string(name);
   policy->counter_ = std::move(counter);
   policy->dry_run_ = config.dry_run();
-  ErrorList errors(lines, field_prefix);
+  PolicyErrors errors(lines, field_prefix);
 
   const std::optional<bool> default_allow = ParseAction(
       config.default_action(), "default_action", /*required=*/true, &errors);

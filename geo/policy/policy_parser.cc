@@ -10,6 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "geo/common/logging.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -183,6 +185,28 @@ absl::StatusOr<Message> JsonToMessage(const std::string& json,
 }
 
 }  // namespace
+
+void PolicyErrors::Add(const std::string& field, absl::string_view message) {
+  const std::string path = absl::StrCat(prefix_, field);
+  const auto line = lines_.find(path);
+  if (line == lines_.end()) {
+    errors_.push_back(absl::StrCat(path, ": ", message));
+  } else {
+    errors_.push_back(
+        absl::StrCat(path, " (line ", line->second, "): ", message));
+  }
+}
+
+void PolicyErrors::AddStatus(const absl::Status& status) {
+  errors_.push_back(
+      std::string(absl::StripPrefix(status.message(), "invalid policy: ")));
+}
+
+absl::Status PolicyErrors::ToStatus() const {
+  if (errors_.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid policy: ", absl::StrJoin(errors_, "; ")));
+}
 
 PolicyFormat DetectPolicyFormat(absl::string_view path,
                                 absl::string_view content) {

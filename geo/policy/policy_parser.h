@@ -7,6 +7,7 @@
 #define GEO_POLICY_POLICY_PARSER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -25,6 +26,27 @@ PolicyFormat DetectPolicyFormat(absl::string_view path,
 // Source line (1-based) of each value in the file, keyed by field path as
 // validation errors name it: "default_action", "deny.countries[2]".
 using FieldLines = absl::flat_hash_map<std::string, int>;
+
+// Collects validation errors, each naming its field path and, when `lines`
+// knows it, its line; ToStatus reports all of them at once.
+class PolicyErrors {
+ public:
+  // `prefix` is put before every field ("policies.eu." for a named policy).
+  // `lines` must outlive this object.
+  explicit PolicyErrors(const FieldLines& lines, absl::string_view prefix = "")
+      : lines_(lines), prefix_(prefix) {}
+
+  void Add(const std::string& field, absl::string_view message);
+  // Takes over the errors of another validation's ToStatus().
+  void AddStatus(const absl::Status& status);
+  // INVALID_ARGUMENT "invalid policy: ERROR; ERROR..." or OK.
+  absl::Status ToStatus() const;
+
+ private:
+  const FieldLines& lines_;
+  const std::string prefix_;
+  std::vector<std::string> errors_;
+};
 
 struct ParsedPolicyConfig {
   PolicyConfig config;

@@ -71,40 +71,13 @@ std::string NormalizeHost(absl::string_view host) {
   return absl::AsciiStrToLower(host);
 }
 
-class ErrorList {
- public:
-  explicit ErrorList(const FieldLines& lines) : lines_(lines) {}
-  void Add(const std::string& path, absl::string_view message) {
-    const auto line = lines_.find(path);
-    if (line == lines_.end()) {
-      errors_.push_back(absl::StrCat(path, ": ", message));
-    } else {
-      errors_.push_back(
-          absl::StrCat(path, " (line ", line->second, "): ", message));
-    }
-  }
-  void AddStatus(const absl::Status& status) {
-    errors_.push_back(
-        std::string(absl::StripPrefix(status.message(), "invalid policy: ")));
-  }
-  absl::Status ToStatus() const {
-    if (errors_.empty()) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid policy: ", absl::StrJoin(errors_, "; ")));
-  }
-
- private:
-  const FieldLines& lines_;
-  std::vector<std::string> errors_;
-};
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::Create(
     const PolicyFile& file, const FieldLines& lines, bool single_policy,
     const DecisionCounterFactory& counters) {
   std::shared_ptr<PolicySet> set(new PolicySet());
-  ErrorList errors(lines);
+  PolicyErrors errors(lines);
 
   if (file.policies().empty()) {
     errors.Add("policies", "at least one policy is required");
