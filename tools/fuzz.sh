@@ -44,11 +44,13 @@ for t in "${targets[@]}"; do
   log="$root/.deps/fuzz/$t.log"
   echo "fuzz: $t for ${seconds}s (log $log)"
   # Read-only seeds from outside the repository: MaxMind's test databases
-  # (Debian's libmaxminddb source) for the database fuzzer.
+  # (Debian's libmaxminddb source) and the crafted database the build writes
+  # (//tests/fuzz:crafted_database_seed_mmdb) for the database fuzzer.
   seeds=()
   if [ "$t" = database_open_fuzzer ]; then
     seeds=("$root/.deps/libmaxminddb-src/t/maxmind-db/test-data"
-           "$root/.deps/libmaxminddb-src/t/maxmind-db/bad-data")
+           "$root/.deps/libmaxminddb-src/t/maxmind-db/bad-data"
+           "$bin/tests/fuzz/crafted")
   fi
   read -r rss_mb malloc_mb < <(memory_limits "$t")
   # TEST_SRCDIR: the runfiles, where geo::testing finds MaxMind's test data.

@@ -325,4 +325,24 @@ std::string IpNetwork::ToString() const {
   return std::string(buffer, static_cast<size_t>(end - buffer));
 }
 
+AddressHalves HalvesOf(const IpAddress& address) {
+  const IpAddress v6 = address.MappedToV6();
+  const auto half = [](const uint8_t* bytes) {
+    uint64_t value = 0;
+    for (int i = 0; i < 8; ++i) value = (value << 8) | bytes[i];
+    return value;
+  };
+  return {half(v6.bytes()), half(v6.bytes() + 8)};
+}
+
+AddressHalves MaskHalves(AddressHalves halves, int prefix_length) {
+  const auto mask = [](int bits) -> uint64_t {
+    if (bits <= 0) return 0;
+    if (bits >= 64) return ~uint64_t{0};
+    return ~uint64_t{0} << (64 - bits);
+  };
+  return {halves.first & mask(prefix_length),
+          halves.second & mask(prefix_length - 64)};
+}
+
 }  // namespace geo

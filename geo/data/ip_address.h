@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -110,6 +111,14 @@ class IpNetwork {
   IpAddress address_;
   int prefix_length_;
 };
+
+// An address in IPv6 form (IPv4 as ::ffff:a.b.c.d) as two 64-bit halves,
+// most significant first: a cheap key for hash maps of networks.
+using AddressHalves = std::pair<uint64_t, uint64_t>;
+AddressHalves HalvesOf(const IpAddress& address);
+
+// `halves` with every bit after the first `prefix_length` (of 128) cleared.
+AddressHalves MaskHalves(AddressHalves halves, int prefix_length);
 
 }  // namespace geo
 

@@ -20,28 +20,6 @@ constexpr size_t kMaxFileBytes = size_t{64} << 20;
 constexpr size_t kMinColumns = 5;
 constexpr size_t kMaxColumns = 7;
 
-uint64_t HalfFromBytes(const uint8_t* bytes) {
-  uint64_t half = 0;
-  for (int i = 0; i < 8; ++i) half = (half << 8) | bytes[i];
-  return half;
-}
-
-std::pair<uint64_t, uint64_t> KeyOf(const IpAddress& address) {
-  const IpAddress v6 = address.MappedToV6();
-  return {HalfFromBytes(v6.bytes()), HalfFromBytes(v6.bytes() + 8)};
-}
-
-std::pair<uint64_t, uint64_t> Masked(std::pair<uint64_t, uint64_t> key,
-                                     int prefix_length) {
-  const auto mask = [](int bits) -> uint64_t {
-    if (bits <= 0) return 0;
-    if (bits >= 64) return ~uint64_t{0};
-    return ~uint64_t{0} << (64 - bits);
-  };
-  return {key.first & mask(prefix_length),
-          key.second & mask(prefix_length - 64)};
-}
-
 bool IsAlnum(absl::string_view text) {
   for (const char c : text) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) return false;
@@ -166,7 +144,8 @@ absl::StatusOr<std::shared_ptr<const Overrides>> Overrides::Parse(
     }
     const int prefix_length = entry->network.prefix_length() +
                               (entry->network.address().is_v4() ? 96 : 0);
-    const Key key = Masked(KeyOf(entry->network.address()), prefix_length);
+    const Key key =
+        MaskHalves(HalvesOf(entry->network.address()), prefix_length);
     const auto [it, inserted] = levels[prefix_length].emplace(key, entry.get());
     if (!inserted) {
       return error(absl::StrCat("prefix ", entry->network.ToString(),
@@ -200,9 +179,9 @@ absl::StatusOr<std::shared_ptr<const Overrides>> Overrides::FromFile(
 
 const OverrideEntry* Overrides::Find(const IpAddress& ip) const {
   if (levels_.empty()) return nullptr;
-  const Key key = KeyOf(ip);
+  const Key key = HalvesOf(ip);
   for (const Level& level : levels_) {
-    const auto it = level.entries.find(Masked(key, level.prefix_length));
+    const auto it = level.entries.find(MaskHalves(key, level.prefix_length));
     if (it != level.entries.end()) return it->second;
   }
   return nullptr;

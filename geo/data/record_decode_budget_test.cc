@@ -28,6 +28,7 @@ namespace {
 using ::geo::testing::BuildMmdb;
 using ::geo::testing::MmdbDataWriter;
 using ::geo::testing::MmdbNetwork;
+using ::geo::testing::WritePointerFanOut;
 using ::testing::HasSubstr;
 
 // Resident memory of this process, from /proc/self/status.
@@ -80,21 +81,6 @@ uint32_t WriteCountry(MmdbDataWriter* data) {
       .String("en")
       .String("Germany");
   return offset;
-}
-
-// Levels of maps, each with two pointers to the next: the record at the top
-// expands to 2^levels leaves, from a few hundred bytes of file.
-uint32_t WritePointerFanOut(MmdbDataWriter* data, int levels) {
-  uint32_t below = data->offset();
-  data->String("leaf");
-  for (int level = 0; level < levels; ++level) {
-    const uint32_t here = data->offset();
-    data->Map(2).String("a").Pointer(below).String("b").Pointer(below);
-    below = here;
-  }
-  const uint32_t record = data->offset();
-  data->Map(1).String("city").Pointer(below);
-  return record;
 }
 
 TEST(CraftedDatabaseTest, WriterProducesADatabaseThatDecodes) {

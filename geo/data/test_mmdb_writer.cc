@@ -211,5 +211,18 @@ std::string BuildMmdb(const std::vector<MmdbNetwork>& networks,
   return file;
 }
 
+uint32_t WritePointerFanOut(MmdbDataWriter* data, int levels) {
+  uint32_t below = data->offset();
+  data->String("leaf");
+  for (int level = 0; level < levels; ++level) {
+    const uint32_t here = data->offset();
+    data->Map(2).String("a").Pointer(below).String("b").Pointer(below);
+    below = here;
+  }
+  const uint32_t record = data->offset();
+  data->Map(1).String("city").Pointer(below);
+  return record;
+}
+
 }  // namespace testing
 }  // namespace geo

@@ -57,6 +57,11 @@ struct MmdbFileOptions {
   int description_fan_out = 0;
 };
 
+// Writes levels of maps, each with two pointers to the next, and a record
+// {"city": <top>} that expands to 2^levels leaves from a few hundred bytes of
+// file. Returns the record's offset.
+uint32_t WritePointerFanOut(MmdbDataWriter* data, int levels);
+
 // An IPv4 database (ip_version 4, 24-bit records) mapping `networks` to
 // their records in `data`; every other address has no record.
 std::string BuildMmdb(const std::vector<MmdbNetwork>& networks,

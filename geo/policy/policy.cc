@@ -52,28 +52,6 @@ constexpr AnonymizerKind kAnonymizerKinds[] = {
 constexpr absl::string_view kConnectionTypes[] = {
     "Dialup", "Cable/DSL", "Corporate", "Cellular", "Satellite"};
 
-uint64_t HalfFromBytes(const uint8_t* bytes) {
-  uint64_t half = 0;
-  for (int i = 0; i < 8; ++i) half = (half << 8) | bytes[i];
-  return half;
-}
-
-std::pair<uint64_t, uint64_t> KeyOf(const IpAddress& address) {
-  const IpAddress v6 = address.MappedToV6();
-  return {HalfFromBytes(v6.bytes()), HalfFromBytes(v6.bytes() + 8)};
-}
-
-std::pair<uint64_t, uint64_t> Masked(std::pair<uint64_t, uint64_t> key,
-                                     int prefix_length) {
-  const auto mask = [](int bits) -> uint64_t {
-    if (bits <= 0) return 0;
-    if (bits >= 64) return ~uint64_t{0};
-    return ~uint64_t{0} << (64 - bits);
-  };
-  return {key.first & mask(prefix_length),
-          key.second & mask(prefix_length - 64)};
-}
-
 }  // namespace
 
 absl::string_view RuleKindName(RuleKind kind) {
@@ -326,7 +304,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
       }
       const int prefix_length =
           network->prefix_length() + (network->address().is_v4() ? 96 : 0);
-      const AddressKey key = Masked(KeyOf(network->address()), prefix_length);
+      const AddressKey key =
+          MaskHalves(HalvesOf(network->address()), prefix_length);
       const std::string description =
           absl::StrCat("network ", network->ToString());
       // Keyed by the IPv6 form, so 10.0.0.0/8 and ::ffff:10.0.0.0/104 are
@@ -352,9 +331,9 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
 Decision Policy::Evaluate(const PolicyInput& input) const {
   if (allow_all_) return NoPolicyDecision();
   if (!networks_by_length_.empty()) {
-    const AddressKey key = KeyOf(input.ip);
+    const AddressKey key = HalvesOf(input.ip);
     for (const NetworksOfLength& level : networks_by_length_) {
-      const auto it = level.networks.find(Masked(key, level.prefix_length));
+      const auto it = level.networks.find(MaskHalves(key, level.prefix_length));
       if (it != level.networks.end()) return Decide(it->second);
     }
   }
