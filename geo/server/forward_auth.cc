@@ -28,7 +28,25 @@ std::optional<absl::string_view> FirstHeader(
   return std::nullopt;
 }
 
-void Serve(const LookupService* service, const ForwardAuthOptions& options,
+// The decision headers' names, with the configured prefix, made once when
+// the route is added rather than per request.
+struct HeaderNames {
+  explicit HeaderNames(absl::string_view prefix)
+      : decision(absl::StrCat(prefix, "Decision")),
+        dry_run(absl::StrCat(prefix, "Dry-Run")),
+        policy(absl::StrCat(prefix, "Policy")),
+        rule(absl::StrCat(prefix, "Rule")),
+        reason(absl::StrCat(prefix, "Reason")),
+        client_ip(absl::StrCat(prefix, "Client-IP")),
+        country(absl::StrCat(prefix, "Country")),
+        subdivision(absl::StrCat(prefix, "Subdivision")),
+        city(absl::StrCat(prefix, "City")),
+        asn(absl::StrCat(prefix, "ASN")) {}
+  std::string decision, dry_run, policy, rule, reason, client_ip, country,
+      subdivision, city, asn;
+};
+
+void Serve(const LookupService* service, const HeaderNames& names,
            const http::HttpRequest& request, absl::string_view path_below,
            http::HttpResponse* response) {
   const HttpCallOrigin origin(request);
@@ -41,21 +59,16 @@ void Serve(const LookupService* service, const ForwardAuthOptions& options,
   const absl::string_view rule = policy::RuleKindName(decision.decision.rule);
   const bool dry_run = !decision.failed && decision.policy->dry_run();
 
-  const std::string& prefix = options.header_prefix;
-  response->AddHeader(absl::StrCat(prefix, "Decision"), decided);
-  response->AddHeader(absl::StrCat(prefix, "Dry-Run"),
-                      dry_run ? "true" : "false");
-  response->AddHeader(absl::StrCat(prefix, "Policy"), decision.policy->name());
-  response->AddHeader(absl::StrCat(prefix, "Rule"), rule);
-  response->AddHeader(absl::StrCat(prefix, "Reason"),
-                      HeaderSafe(decision.decision.reason));
-  response->AddHeader(absl::StrCat(prefix, "Client-IP"), decision.ip);
-  response->AddHeader(absl::StrCat(prefix, "Country"),
-                      HeaderSafe(decision.country_code));
-  response->AddHeader(absl::StrCat(prefix, "Subdivision"),
-                      HeaderSafe(decision.subdivision_code));
-  response->AddHeader(absl::StrCat(prefix, "City"), HeaderSafe(decision.city));
-  response->AddHeader(absl::StrCat(prefix, "ASN"),
+  response->AddHeader(names.decision, decided);
+  response->AddHeader(names.dry_run, dry_run ? "true" : "false");
+  response->AddHeader(names.policy, decision.policy->name());
+  response->AddHeader(names.rule, rule);
+  response->AddHeader(names.reason, HeaderSafe(decision.decision.reason));
+  response->AddHeader(names.client_ip, decision.ip);
+  response->AddHeader(names.country, HeaderSafe(decision.country_code));
+  response->AddHeader(names.subdivision, HeaderSafe(decision.subdivision_code));
+  response->AddHeader(names.city, HeaderSafe(decision.city));
+  response->AddHeader(names.asn,
                       decision.asn == 0 ? "" : absl::StrCat(decision.asn));
   // An ingress must not cache a per-client answer.
   response->AddHeader("Cache-Control", "no-store");
@@ -137,10 +150,10 @@ absl::Status AddForwardAuthRoute(const LookupService* service,
   if (!status.ok()) return status;
   return router->AddPrefix(
       "/v1/authorize",
-      [service, options = std::move(options)](
+      [service, names = HeaderNames(options.header_prefix)](
           const http::HttpRequest& request,
           const http::PathVariables& variables, http::HttpResponse* response) {
-        Serve(service, options, request, variables.Get("path"), response);
+        Serve(service, names, request, variables.Get("path"), response);
       });
 }
 
