@@ -10,7 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "updater/file_descriptor.h"
+#include "geo/common/file_descriptor.h"
 
 namespace geo::updater {
 

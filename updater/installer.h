@@ -21,7 +21,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "geo/common/clock.h"
-#include "updater/file_descriptor.h"
+#include "geo/common/file_descriptor.h"
 
 namespace geo::updater {
 
