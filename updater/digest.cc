@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -42,20 +41,14 @@ absl::StatusOr<std::string> FileDigestHex(const std::string& path,
                                           DigestAlgorithm algorithm) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    int error = errno;
-    std::string message = absl::StrCat("open ", path, ": ", strerror(error));
-    if (error == ENOENT) return absl::NotFoundError(message);
-    return absl::InternalError(message);
+    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   }
   Hasher hasher(algorithm);
   char buffer[1 << 16];
   while (true) {
     ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return absl::InternalError(
-          absl::StrCat("read ", path, ": ", strerror(errno)));
-    }
+    if (n < 0) return absl::ErrnoToStatus(errno, absl::StrCat("read ", path));
     if (n == 0) break;
     hasher.Update(absl::string_view(buffer, static_cast<size_t>(n)));
   }

@@ -19,21 +19,13 @@ namespace geo::updater {
 namespace {
 
 absl::Status ErrnoStatus(int error, absl::string_view what) {
-  std::string message = absl::StrCat(what, ": ", strerror(error));
-  switch (error) {
-    case ENOSPC:
-    case EFBIG:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(message);
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
+  absl::Status status = absl::ErrnoToStatus(error, what);
+  // EFBIG on a write is the file size limit (RLIMIT_FSIZE, a quota): the disk
+  // is full as far as this process is concerned, like ENOSPC and EDQUOT,
+  // which absl maps to RESOURCE_EXHAUSTED (absl makes EFBIG OUT_OF_RANGE,
+  // which the updater reports as a download that is too large).
+  if (error == EFBIG) return absl::ResourceExhaustedError(status.message());
+  return status;
 }
 
 }  // namespace

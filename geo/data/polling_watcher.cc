@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,18 +16,13 @@ namespace {
 
 absl::Status ErrnoStatus(int error, absl::string_view what,
                          const std::string& path) {
-  const std::string message =
-      absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::UnavailableError(message);
-  }
+  absl::Status status =
+      absl::ErrnoToStatus(error, absl::StrCat(what, " ", path));
+  // A path component that is not a directory (a symlink swap in progress, a
+  // directory replaced by a file) means the file is not there: NOT_FOUND, which
+  // makes the next file at this path load even if it looks like the last one.
+  if (error == ENOTDIR) return absl::NotFoundError(status.message());
+  return status;
 }
 
 }  // namespace

@@ -321,14 +321,12 @@ absl::StatusOr<ParsedPolicyFile> ParsePolicyFile(absl::string_view content,
 }
 
 absl::StatusOr<ParsedPolicyFile> ReadPolicyFile(const std::string& path) {
+  errno = 0;
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    const int error = errno;
-    const std::string message =
-        absl::StrCat("cannot read policy file ", path, ": ", strerror(error));
-    if (error == ENOENT) return absl::NotFoundError(message);
-    if (error == EACCES) return absl::PermissionDeniedError(message);
-    return absl::InternalError(message);
+    // std::ifstream does not promise to set errno, and 0 would be OK.
+    return absl::ErrnoToStatus(errno != 0 ? errno : EIO,
+                               absl::StrCat("cannot read policy file ", path));
   }
   // One byte more than the limit is enough to tell a file that is too large.
   std::string text(kMaxPolicyBytes + 1, '\0');
