@@ -1,0 +1,71 @@
+#include "geo/tls/tls_metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace geo::tls {
+
+absl::string_view ListenerName(Listener listener) {
+  switch (listener) {
+    case Listener::kGrpc:
+      return "grpc";
+    case Listener::kHttp:
+      return "http";
+    case Listener::kMetrics:
+      return "metrics";
+  }
+  return "grpc";
+}
+
+TlsMetrics::TlsMetrics(prometheus::Registry& registry,
+                       absl::string_view prefix) {
+  auto& reloads =
+      prometheus::BuildCounter()
+          .Name(absl::StrCat(prefix, "_tls_reloads_total"))
+          .Help(
+              "TLS certificate loads and reloads by result; a failure keeps "
+              "the certificate in force")
+          .Register(registry);
+  reload_success_ = &reloads.Add({{"result", "success"}});
+  reload_failure_ = &reloads.Add({{"result", "failure"}});
+  auto& expiry =
+      prometheus::BuildGauge()
+          .Name(
+              absl::StrCat(prefix, "_tls_certificate_expiry_timestamp_seconds"))
+          .Help(
+              "notAfter of the serving certificate in force, and the "
+              "earliest notAfter of the client CA bundle, as Unix time")
+          .Register(registry);
+  serving_expiry_ = &expiry.Add({{"certificate", "serving"}});
+  client_ca_expiry_ = &expiry.Add({{"certificate", "client_ca"}});
+  auto& denials =
+      prometheus::BuildCounter()
+          .Name(absl::StrCat(prefix, "_tls_client_denials_total"))
+          .Help(
+              "Requests refused because the client certificate's identity "
+              "is not on the listener's allow-list")
+          .Register(registry);
+  for (int i = 0; i < kListenerCount; ++i) {
+    denials_[i] = &denials.Add(
+        {{"listener", std::string(ListenerName(static_cast<Listener>(i)))}});
+  }
+}
+
+void TlsMetrics::RecordReload(bool success) {
+  (success ? reload_success_ : reload_failure_)->Increment();
+}
+
+void TlsMetrics::SetExpiry(absl::Time serving_not_after,
+                           absl::Time client_ca_not_after) {
+  serving_expiry_->Set(
+      absl::ToDoubleSeconds(serving_not_after - absl::UnixEpoch()));
+  client_ca_expiry_->Set(
+      client_ca_not_after == absl::InfiniteFuture()
+          ? 0.0
+          : absl::ToDoubleSeconds(client_ca_not_after - absl::UnixEpoch()));
+}
+
+void TlsMetrics::RecordClientDenied(Listener listener) {
+  denials_[static_cast<int>(listener)]->Increment();
+}
+
+}  // namespace geo::tls
