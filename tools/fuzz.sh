@@ -14,7 +14,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(ip_address_fuzzer batch_body_fuzzer policy_parser_fuzzer
     updater_metadata_fuzzer archive_fuzzer database_open_fuzzer
-    http_request_fuzzer overrides_fuzzer)
+    http_request_fuzzer overrides_fuzzer maxmind_decoder_fuzzer)
 fi
 labels=()
 for t in "${targets[@]}"; do labels+=("//tests/fuzz:$t"); done
@@ -45,12 +45,16 @@ for t in "${targets[@]}"; do
   echo "fuzz: $t for ${seconds}s (log $log)"
   # Read-only seeds from outside the repository: MaxMind's test databases
   # (Debian's libmaxminddb source) and the crafted database the build writes
-  # (//tests/fuzz:crafted_database_seed_mmdb) for the database fuzzer.
+  # (//tests/fuzz:crafted_database_seed_mmdb) for the database fuzzer, and
+  # the crafted records (//tests/fuzz:crafted_record_seeds_data) for the
+  # decoder fuzzer.
   seeds=()
   if [ "$t" = database_open_fuzzer ]; then
     seeds=("$root/.deps/libmaxminddb-src/t/maxmind-db/test-data"
            "$root/.deps/libmaxminddb-src/t/maxmind-db/bad-data"
            "$bin/tests/fuzz/crafted")
+  elif [ "$t" = maxmind_decoder_fuzzer ]; then
+    seeds=("$bin/tests/fuzz/crafted_records")
   fi
   read -r rss_mb malloc_mb < <(memory_limits "$t")
   # TEST_SRCDIR: the runfiles, where geo::testing finds MaxMind's test data.

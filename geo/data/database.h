@@ -21,6 +21,7 @@
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
+#include "geo/data/maxmind_decoder.h"
 #include "geo/data/record_cache.h"
 
 namespace geo {
@@ -42,21 +43,6 @@ struct DatabaseOptions {
   size_t max_record_entries = 4096;
   size_t max_record_bytes = size_t{1} << 20;
 };
-
-// Why a record could not be decoded: the `reason` label of the server's
-// geo_record_decode_failures_total, so a short, fixed set.
-enum class RecordDecodeFailure : uint8_t {
-  kEntryBudget = 0,  // over DatabaseOptions::max_record_entries
-  kByteBudget = 1,   // over DatabaseOptions::max_record_bytes
-  kInvalidData = 2,  // malformed data, or a field of the wrong type
-};
-// "entry_budget", "byte_budget", "invalid_data".
-absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure);
-// The failure a lookup's error carries when it failed because a record did
-// not decode (as a status payload, so it survives added context); nullopt for
-// any other status.
-std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
-    const absl::Status& status);
 
 struct RecordDecodeStats {
   // Records decoded from the file (cache misses that were not remembered
@@ -179,8 +165,7 @@ class Database {
   uint32_t node_count_ = 0;
   int ip_version_ = 0;
   std::vector<std::string> languages_;
-  size_t max_record_entries_ = 0;
-  size_t max_record_bytes_ = 0;
+  MaxmindDecoder decoder_;
   std::string description_;
   absl::Time loaded_at_;
   // Null when disabled. Created before the probe lookups, so they warm it.

@@ -24,13 +24,6 @@
 
 namespace geo {
 
-// One bit of 64 standing for `language` (a hash), for
-// DecodedRecord::name_languages. Several languages may share a bit: a set bit
-// means "may have names in it", a clear one "has none".
-inline uint64_t NameLanguageBit(absl::string_view language) {
-  return uint64_t{1} << (absl::HashOf(language) & 63);
-}
-
 // One decoded record: the API fields a data-section record yields in one
 // language, decoded from an empty message. Immutable once cached, so readers
 // use it with no lock held.
@@ -41,7 +34,8 @@ class DecodedRecord {
   // True when the record has a `subdivisions` key: merging it then replaces
   // the subdivisions of an earlier database's answer (even with none).
   bool has_subdivisions = false;
-  // The languages the record has names in, as NameLanguageBit()s: a record
+  // The languages the record has names in, as NameLanguageBit()s
+  // (geo/data/maxmind_decoder.h): a record
   // whose bit for a language is clear answers in it exactly as in "en".
   uint64_t name_languages = 0;
 
