@@ -1,21 +1,16 @@
 #include "geo/tls/certificate_reloader.h"
 
+#include <openssl/crypto.h>
+
 #include <utility>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
 #include "geo/common/logging.h"
 #include "geo/tls/server_context.h"
 
 namespace geo::tls {
 namespace {
-
-bool SameFiles(const TlsSnapshot& a, const TlsSnapshot& b) {
-  if (a.pair->chain_pem() != b.pair->chain_pem() ||
-      a.pair->key_pem() != b.pair->key_pem()) {
-    return false;
-  }
-  if ((a.client_ca == nullptr) != (b.client_ca == nullptr)) return false;
-  return a.client_ca == nullptr || a.client_ca->pem() == b.client_ca->pem();
-}
 
 std::string TimeText(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
@@ -43,17 +38,49 @@ CertificateReloader::Create(Options options) {
   return reloader;
 }
 
+CertificateReloader::Files::~Files() {
+  OPENSSL_cleanse(key.data(), key.size());
+}
+
+absl::StatusOr<CertificateReloader::Files> CertificateReloader::ReadFiles()
+    const {
+  Files files;
+  absl::StatusOr<std::string> chain =
+      ReadPemFile(options_.tls.certificate_path);
+  if (!chain.ok()) return chain.status();
+  files.chain = *std::move(chain);
+  absl::StatusOr<std::string> key = ReadPemFile(options_.tls.private_key_path);
+  if (!key.ok()) return key.status();
+  files.key = *std::move(key);
+  if (options_.tls.client_certificates != ClientCertificates::kOff) {
+    absl::StatusOr<std::string> client_ca =
+        ReadPemFile(options_.tls.client_ca_path);
+    if (!client_ca.ok()) return client_ca.status();
+    files.client_ca = *std::move(client_ca);
+  }
+  return files;
+}
+
 absl::StatusOr<std::shared_ptr<const TlsSnapshot>> CertificateReloader::Build(
-    absl::Time now) const {
+    Files files, absl::Time now) const {
   auto snapshot = std::make_shared<TlsSnapshot>();
-  absl::StatusOr<std::shared_ptr<const KeyPair>> pair = KeyPair::FromFiles(
-      options_.tls.certificate_path, options_.tls.private_key_path, now);
-  if (!pair.ok()) return pair.status();
+  absl::StatusOr<std::shared_ptr<const KeyPair>> pair =
+      KeyPair::FromPem(std::move(files.chain), std::move(files.key), now);
+  if (!pair.ok()) {
+    return absl::Status(pair.status().code(),
+                        absl::StrCat(options_.tls.certificate_path, " + ",
+                                     options_.tls.private_key_path, ": ",
+                                     pair.status().message()));
+  }
   snapshot->pair = *std::move(pair);
   if (options_.tls.client_certificates != ClientCertificates::kOff) {
     absl::StatusOr<std::shared_ptr<const CertificateBundle>> client_ca =
-        CertificateBundle::FromFile(options_.tls.client_ca_path);
-    if (!client_ca.ok()) return client_ca.status();
+        CertificateBundle::FromPem(std::move(files.client_ca));
+    if (!client_ca.ok()) {
+      return absl::Status(client_ca.status().code(),
+                          absl::StrCat(options_.tls.client_ca_path, ": ",
+                                       client_ca.status().message()));
+    }
     snapshot->client_ca = *std::move(client_ca);
   }
   absl::StatusOr<std::shared_ptr<SSL_CTX>> context = BuildServerSslContext(
@@ -66,17 +93,34 @@ absl::StatusOr<std::shared_ptr<const TlsSnapshot>> CertificateReloader::Build(
 
 absl::Status CertificateReloader::Reload() {
   absl::MutexLock reload_lock(&reload_mu_);
-  absl::StatusOr<std::shared_ptr<const TlsSnapshot>> built =
-      Build(clock_->Now());
   std::shared_ptr<const TlsSnapshot> in_force = Current();
-  if (built.ok() && in_force != nullptr && SameFiles(**built, *in_force)) {
-    return absl::OkStatus();
+  absl::StatusOr<Files> files = ReadFiles();
+  std::shared_ptr<const TlsSnapshot> built;
+  absl::Status status = files.status();
+  size_t hash = 0;
+  if (files.ok()) {
+    if (in_force != nullptr && files->chain == in_force->pair->chain_pem() &&
+        files->key == in_force->pair->key_pem() &&
+        (in_force->client_ca == nullptr
+             ? files->client_ca.empty()
+             : files->client_ca == in_force->client_ca->pem())) {
+      return absl::OkStatus();
+    }
+    hash = absl::HashOf(files->chain, files->key, files->client_ca);
+    if (!refused_status_.ok() && hash == refused_hash_) return refused_status_;
+    absl::StatusOr<std::shared_ptr<const TlsSnapshot>> snapshot =
+        Build(*std::move(files), clock_->Now());
+    status = snapshot.status();
+    if (status.ok()) built = *std::move(snapshot);
   }
-  absl::Status status = built.status();
   if (status.ok() && options_.before_swap) {
-    status = options_.before_swap(**built);
+    status = options_.before_swap(*built);
   }
   if (!status.ok()) {
+    // A file that cannot be read is retried as it is; a refused content
+    // only once.
+    refused_hash_ = hash;
+    refused_status_ = hash != 0 ? status : absl::OkStatus();
     if (options_.metrics != nullptr) options_.metrics->RecordReload(false);
     if (in_force != nullptr) {
       Log(LogLevel::kError, "TLS certificate refused; keeping the one in force",
@@ -86,11 +130,12 @@ absl::Status CertificateReloader::Reload() {
     }
     return status;
   }
+  refused_status_ = absl::OkStatus();
   {
     absl::MutexLock lock(&current_mu_);
-    current_ = *built;
+    current_ = built;
   }
-  const TlsSnapshot& loaded = **built;
+  const TlsSnapshot& loaded = *built;
   const CertificateSummary& leaf = loaded.pair->leaf_summary();
   const absl::Time client_ca_expiry =
       loaded.client_ca != nullptr ? loaded.client_ca->earliest_not_after()

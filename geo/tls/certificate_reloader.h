@@ -80,14 +80,26 @@ class CertificateReloader {
 
  private:
   explicit CertificateReloader(Options options);
+  // The files' contents, read once per reload.
+  struct Files {
+    std::string chain;
+    std::string key;
+    std::string client_ca;
+    ~Files();
+  };
+  absl::StatusOr<Files> ReadFiles() const;
   absl::StatusOr<std::shared_ptr<const TlsSnapshot>> Build(
-      absl::Time now) const;
+      Files files, absl::Time now) const;
 
   const Options options_;
   Clock* const clock_;
 
   // Serialises reloads (three watchers may fire together).
   absl::Mutex reload_mu_ ABSL_ACQUIRED_BEFORE(current_mu_);
+  // The last refused contents (a hash) and why, so the other watchers
+  // firing for the same swap do not log and count it again.
+  size_t refused_hash_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  absl::Status refused_status_ ABSL_GUARDED_BY(reload_mu_);
   mutable absl::Mutex current_mu_;
   std::shared_ptr<const TlsSnapshot> current_ ABSL_GUARDED_BY(current_mu_);
 

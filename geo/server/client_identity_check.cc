@@ -1,0 +1,65 @@
+#include "geo/server/client_identity_check.h"
+
+#include "absl/strings/string_view.h"
+#include "geo/common/logging.h"
+#include "grpc/grpc_security_constants.h"
+
+namespace geo {
+namespace {
+
+absl::string_view View(const grpc::string_ref& text) {
+  return absl::string_view(text.data(), text.size());
+}
+
+}  // namespace
+
+bool GrpcPeerAllowed(const tls::ClientIdentityAllowList& allowed,
+                     const grpc::AuthContext& context) {
+  if (allowed.empty()) return true;
+  if (!context.IsPeerAuthenticated()) return false;
+  for (grpc::AuthPropertyIterator it = context.begin(); it != context.end();
+       ++it) {
+    const absl::string_view name = View((*it).first);
+    if (name != GRPC_PEER_URI_PROPERTY_NAME &&
+        name != GRPC_PEER_DNS_PROPERTY_NAME &&
+        name != GRPC_X509_CN_PROPERTY_NAME) {
+      continue;
+    }
+    if (allowed.AllowsAnyOf({View((*it).second)})) return true;
+  }
+  return false;
+}
+
+std::string GrpcPeerIdentity(const grpc::AuthContext& context) {
+  for (const char* property :
+       {GRPC_PEER_URI_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME,
+        GRPC_X509_CN_PROPERTY_NAME}) {
+    std::vector<grpc::string_ref> values = context.FindPropertyValues(property);
+    if (!values.empty()) return std::string(View(values.front()));
+  }
+  return "";
+}
+
+grpc::Status GrpcClientIdentityCheck::Process(
+    const InputMetadata& auth_metadata, grpc::AuthContext* context,
+    OutputMetadata* consumed_auth_metadata, OutputMetadata* response_metadata) {
+  (void)auth_metadata;
+  (void)consumed_auth_metadata;
+  (void)response_metadata;
+  if (context != nullptr && GrpcPeerAllowed(allowed_, *context)) {
+    return grpc::Status::OK;
+  }
+  if (metrics_ != nullptr) metrics_->RecordClientDenied(tls::Listener::kGrpc);
+  // Debug: one line per refused call would let a client flood the log; the
+  // metric counts them.
+  if (MinLogLevel() <= LogLevel::kDebug) {
+    Log(LogLevel::kDebug, "Client identity not allowed",
+        {{"listener", "grpc"},
+         {"client_identity",
+          context != nullptr ? GrpcPeerIdentity(*context) : ""}});
+  }
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      "client identity not allowed on this listener");
+}
+
+}  // namespace geo

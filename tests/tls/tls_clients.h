@@ -1,0 +1,61 @@
+// Real TLS clients for the tests/tls suites: gRPC channels with
+// SslCredentials (each its own connection), the certificate a gRPC server
+// presented, and curl / openssl s_client run as child processes.
+#ifndef TESTS_TLS_TLS_CLIENTS_H_
+#define TESTS_TLS_TLS_CLIENTS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "geo/tls/test_certificates.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+
+namespace geo::tls::testing {
+
+// A channel to `target` (host:port) that trusts `ca_path`, checks the name
+// "localhost" and presents `client` when not null. Every call makes a
+// channel of its own, so it opens its own connection (gRPC would otherwise
+// share one subchannel among equal channels).
+std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target,
+                                          const std::string& ca_path,
+                                          const CertificateFiles* client);
+
+// A plaintext channel of its own.
+std::shared_ptr<grpc::Channel> PlaintextChannel(const std::string& target);
+
+// The serial of the certificate the server presented on the call that
+// `context` made (after it finished), upper-case hex; "" without TLS.
+std::string ServedSerial(const grpc::ClientContext& context);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout
+  std::string errors;  // stderr
+};
+
+// Runs `argv` (argv[0] looked up in PATH), stdin /dev/null, up to `timeout`.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         absl::Duration timeout = absl::Seconds(30));
+
+// curl `url` with `arguments` before it; the HTTP status (0 when the
+// transfer failed: curl's exit code says why) and the body.
+struct CurlResult {
+  int exit_code = -1;
+  int status = 0;
+  std::string body;
+  std::string errors;
+};
+CurlResult Curl(const std::string& url,
+                const std::vector<std::string>& arguments);
+
+// The serial of the certificate a TLS server on 127.0.0.1:`port` presents
+// to a new connection (openssl s_client), upper-case hex.
+absl::StatusOr<std::string> ServedSerialOverTls(int port,
+                                                const std::string& ca_path);
+
+}  // namespace geo::tls::testing
+
+#endif  // TESTS_TLS_TLS_CLIENTS_H_
