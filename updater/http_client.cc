@@ -115,6 +115,25 @@ std::string RedactUrl(absl::string_view url) {
   return std::string(url);
 }
 
+std::string NormalizeProxy(absl::string_view proxy) {
+  std::string url(absl::StripAsciiWhitespace(proxy));
+  if (url.empty()) return url;
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) url = absl::StrCat("http://", url);
+  const size_t authority = url.find("://") + 3;
+  const size_t end = std::min(url.find('/', authority), url.size());
+  absl::string_view host_port =
+      absl::string_view(url).substr(authority, end - authority);
+  const size_t at = host_port.rfind('@');
+  if (at != absl::string_view::npos) host_port.remove_prefix(at + 1);
+  // A port follows the last ':' unless that ':' is inside an IPv6 literal.
+  const size_t colon = host_port.rfind(':');
+  const bool has_port = colon != absl::string_view::npos &&
+                        host_port.find(']', colon) == absl::string_view::npos;
+  if (!has_port) url.insert(end, ":1080");
+  return url;
+}
+
 HttpClient::HttpClient(HttpClientOptions options, absl::Notification* cancel)
     : options_(std::move(options)), cancel_(cancel) {
   GlobalInit();
@@ -148,6 +167,14 @@ absl::StatusOr<HttpResponse> HttpClient::Get(const HttpRequest& request,
   curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_bundle.empty()) {
     curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  }
+  if (!options_.proxy.empty()) {
+    const std::string proxy = NormalizeProxy(options_.proxy);
+    curl_easy_setopt(handle, CURLOPT_PROXY, proxy.c_str());
+  }
+  if (!options_.proxy_user_password.empty()) {
+    curl_easy_setopt(handle, CURLOPT_PROXYUSERPWD,
+                     options_.proxy_user_password.c_str());
   }
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
@@ -190,6 +217,10 @@ absl::StatusOr<HttpResponse> HttpClient::Get(const HttpRequest& request,
   detail = absl::StrReplaceAll(detail, {{request.url, RedactUrl(request.url)}});
   if (!request.password.empty()) {
     detail = absl::StrReplaceAll(detail, {{request.password, "[redacted]"}});
+  }
+  if (!options_.proxy_user_password.empty()) {
+    detail = absl::StrReplaceAll(
+        detail, {{options_.proxy_user_password, "[redacted]"}});
   }
   if (code == CURLE_WRITE_ERROR && !transfer.sink_status.ok()) {
     return transfer.sink_status;

@@ -35,6 +35,14 @@ struct HttpClientOptions {
   // PEM bundle of trusted CAs; empty means the system default.
   std::string ca_bundle;
   std::string user_agent = "geo-updater/1";
+  // Proxy for every request, as geoipupdate's `Proxy`: `host[:port]` (port
+  // 1080 when absent) or a URL (http://, https://, socks5://...). Empty:
+  // libcurl's standard environment applies (https_proxy / HTTPS_PROXY,
+  // http_proxy, all_proxy). NO_PROXY / no_proxy is honoured either way.
+  std::string proxy;
+  // `user:password` for the proxy (geoipupdate's `ProxyUserPassword`).
+  // Secret: never logged, never in an error.
+  std::string proxy_user_password;
 };
 
 struct HttpRequest {
@@ -80,6 +88,10 @@ class HttpClient {
   HttpClientOptions options_;
   absl::Notification* cancel_;
 };
+
+// geoipupdate's Proxy value as a URL: `http://` when no scheme is given and
+// `:1080` when no port is.
+std::string NormalizeProxy(absl::string_view proxy);
 
 // `url` without query string or fragment, and without user info: safe to log.
 std::string RedactUrl(absl::string_view url);

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/updater/fake_maxmind_server.h"
+#include "tests/updater/forward_proxy.h"
 
 namespace geo::updater {
 namespace {
@@ -142,6 +143,118 @@ TEST_F(HttpClientTest, RefusesOtherProtocols) {
 TEST(RedactUrlTest, DropsUserInfoQueryAndFragment) {
   EXPECT_EQ(RedactUrl("https://u:p@host/a/b?x=1#f"), "https://host/a/b");
   EXPECT_EQ(RedactUrl("https://host/a"), "https://host/a");
+}
+
+}  // namespace
+}  // namespace geo::updater
+
+namespace geo::updater {
+namespace {
+
+using testing::FakeMaxMindServer;
+using testing::ForwardProxy;
+using ::testing::IsEmpty;
+
+// Sets an environment variable for the test's lifetime.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+class HttpClientProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.SetFile("a", "through", absl::FromUnixSeconds(1715083200));
+  }
+  absl::StatusOr<HttpResponse> Get(const HttpClientOptions& options) {
+    HttpClient client(options, &cancel_);
+    HttpRequest request;
+    request.url = server_.url() + "/files/a";
+    body_.clear();
+    return client.Get(request, [this](absl::string_view chunk) {
+      body_.append(chunk.data(), chunk.size());
+      return absl::OkStatus();
+    });
+  }
+
+  FakeMaxMindServer server_;
+  ForwardProxy proxy_;
+  absl::Notification cancel_;
+  std::string body_;
+};
+
+TEST(NormalizeProxyTest, GeoIpUpdateForms) {
+  EXPECT_EQ(NormalizeProxy("127.0.0.1:8888"), "http://127.0.0.1:8888");
+  EXPECT_EQ(NormalizeProxy("proxy.internal"), "http://proxy.internal:1080");
+  EXPECT_EQ(NormalizeProxy("https://proxy:3128"), "https://proxy:3128");
+  EXPECT_EQ(NormalizeProxy("socks5://proxy"), "socks5://proxy:1080");
+  EXPECT_EQ(NormalizeProxy("[::1]"), "http://[::1]:1080");
+  EXPECT_EQ(NormalizeProxy("[::1]:3128"), "http://[::1]:3128");
+  EXPECT_EQ(NormalizeProxy(""), "");
+}
+
+TEST_F(HttpClientProxyTest, ConfiguredProxyCarriesTheRequest) {
+  HttpClientOptions options;
+  options.proxy = proxy_.address();
+  absl::StatusOr<HttpResponse> response = Get(options);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(body_, "through");
+  ASSERT_EQ(proxy_.requests().size(), 1u);
+  EXPECT_EQ(proxy_.requests()[0].request_line,
+            absl::StrCat("GET ", server_.url(), "/files/a HTTP/1.1"));
+}
+
+TEST_F(HttpClientProxyTest, ProxyCredentialsAreSentAndNeverInErrors) {
+  proxy_.RequireAuthorization("Basic dXNlcjpwcm94eS1zZWNyZXQ=");
+  HttpClientOptions options;
+  options.proxy = proxy_.address();
+  options.proxy_user_password = "user:proxy-secret";
+  absl::StatusOr<HttpResponse> response = Get(options);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+
+  options.proxy_user_password = "user:wrong-secret";
+  response = Get(options);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 407);
+}
+
+TEST_F(HttpClientProxyTest, NoProxyIsHonouredWithAConfiguredProxy) {
+  ScopedEnv no_proxy("NO_PROXY", "127.0.0.1");
+  HttpClientOptions options;
+  options.proxy = proxy_.address();
+  absl::StatusOr<HttpResponse> response = Get(options);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(body_, "through");
+  EXPECT_THAT(proxy_.requests(), IsEmpty());
+}
+
+TEST_F(HttpClientProxyTest, StandardEnvironmentSelectsAProxy) {
+  // libcurl reads http_proxy (lower case only, for http URLs) and
+  // https_proxy / HTTPS_PROXY for https URLs such as MaxMind's.
+  ScopedEnv http_proxy("http_proxy", "http://" + proxy_.address());
+  absl::StatusOr<HttpResponse> response = Get(HttpClientOptions{});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(body_, "through");
+  EXPECT_EQ(proxy_.requests().size(), 1u);
+}
+
+TEST_F(HttpClientProxyTest, UnreachableProxyIsTransient) {
+  HttpClientOptions options;
+  options.proxy = "127.0.0.1:1";
+  options.proxy_user_password = "user:hidden-pass";
+  absl::StatusOr<HttpResponse> response = Get(options);
+  ASSERT_FALSE(response.ok());
+  EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+  EXPECT_THAT(std::string(response.status().message()),
+              Not(HasSubstr("hidden-pass")));
 }
 
 }  // namespace
