@@ -74,7 +74,7 @@ TEST(GrpcClientIdentityCheckTest,
       *list, FakeAuthContext({{"peer_uri", "spiffe://x/y"}}, false)));
 
   prometheus::Registry registry;
-  tls::TlsMetrics metrics(registry, "test");
+  tls::TlsMetrics metrics(registry, tls::kServerTlsMetricNames);
   GrpcClientIdentityCheck check(*list, &metrics);
   EXPECT_FALSE(check.IsBlocking());
   FakeAuthContext anonymous({}, false);

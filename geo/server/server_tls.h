@@ -62,7 +62,7 @@ class ServerTls {
 
  private:
   ServerTls(const ServerTlsSettings& settings, prometheus::Registry& registry)
-      : settings_(settings), metrics_(registry, "geofence") {}
+      : settings_(settings), metrics_(registry, tls::kServerTlsMetricNames) {}
 
   const ServerTlsSettings settings_;
   tls::TlsMetrics metrics_;

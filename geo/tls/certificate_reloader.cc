@@ -142,7 +142,8 @@ absl::Status CertificateReloader::Reload() {
                                   : absl::InfiniteFuture();
   if (options_.metrics != nullptr) {
     options_.metrics->RecordReload(true);
-    options_.metrics->SetExpiry(leaf.not_after, client_ca_expiry);
+    options_.metrics->SetValidity(leaf.not_before, leaf.not_after,
+                                  client_ca_expiry);
   }
   Log(LogLevel::kInfo,
       in_force == nullptr ? "TLS certificate loaded"

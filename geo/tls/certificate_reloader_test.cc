@@ -195,7 +195,7 @@ class CertificateReloaderTest : public ::testing::Test {
   std::unique_ptr<SecretVolume> volume_;
   FakeClock clock_{absl::Now()};
   prometheus::Registry registry_;
-  TlsMetrics metrics_{registry_, "test"};
+  TlsMetrics metrics_{registry_, kServerTlsMetricNames};
 };
 
 std::string* CertificateReloaderTest::root_ = nullptr;
@@ -224,14 +224,17 @@ TEST_F(CertificateReloaderTest, ServesTheLoadedPairAndRequiresClients) {
                          &certificates_->client)
                    .ok);
 
-  EXPECT_EQ(Value(registry_, "test_tls_reloads_total", "result", "success"), 1);
-  EXPECT_EQ(Value(registry_, "test_tls_certificate_expiry_timestamp_seconds",
-                  "certificate", "serving"),
-            absl::ToDoubleSeconds(current->pair->leaf_summary().not_after -
-                                  absl::UnixEpoch()));
-  EXPECT_GT(Value(registry_, "test_tls_certificate_expiry_timestamp_seconds",
-                  "certificate", "client_ca"),
-            0);
+  EXPECT_EQ(Value(registry_, "geofence_tls_reloads_total", "result", "success"),
+            1);
+  EXPECT_EQ(
+      Value(registry_, "geofence_tls_certificate_expiry_timestamp_seconds",
+            "certificate", "serving"),
+      absl::ToDoubleSeconds(current->pair->leaf_summary().not_after -
+                            absl::UnixEpoch()));
+  EXPECT_GT(
+      Value(registry_, "geofence_tls_certificate_expiry_timestamp_seconds",
+            "certificate", "client_ca"),
+      0);
 }
 
 TEST_F(CertificateReloaderTest, RequestModeServesClientsWithoutCertificates) {
@@ -292,11 +295,13 @@ TEST_F(CertificateReloaderTest, SwapsOnASymlinkSwapAndKeepsOldConnections) {
   ASSERT_TRUE(old.ok);
   EXPECT_EQ(old.server_serial,
             *testing::SerialOf(certificates_->server.certificate));
-  EXPECT_EQ(Value(registry_, "test_tls_reloads_total", "result", "success"), 2);
+  EXPECT_EQ(Value(registry_, "geofence_tls_reloads_total", "result", "success"),
+            2);
   // Unchanged files: nothing to do, nothing counted.
   ASSERT_TRUE((*reloader)->Reload().ok());
   EXPECT_EQ((*reloader)->Current(), after);
-  EXPECT_EQ(Value(registry_, "test_tls_reloads_total", "result", "success"), 2);
+  EXPECT_EQ(Value(registry_, "geofence_tls_reloads_total", "result", "success"),
+            2);
 }
 
 TEST_F(CertificateReloaderTest, KeepsThePairInForceWhenTheNewOneIsBad) {
@@ -332,8 +337,9 @@ TEST_F(CertificateReloaderTest, KeepsThePairInForceWhenTheNewOneIsBad) {
     // The other watchers of the same swap: refused again, counted once.
     EXPECT_FALSE((*reloader)->Reload().ok()) << bad.what;
     EXPECT_EQ((*reloader)->Current(), good) << bad.what;
-    EXPECT_EQ(Value(registry_, "test_tls_reloads_total", "result", "failure"),
-              ++failures)
+    EXPECT_EQ(
+        Value(registry_, "geofence_tls_reloads_total", "result", "failure"),
+        ++failures)
         << bad.what;
   }
   // Unreadable: the files are gone.

@@ -1,7 +1,5 @@
 #include "geo/tls/tls_metrics.h"
 
-#include "absl/strings/str_cat.h"
-
 namespace geo::tls {
 
 absl::string_view ListenerName(Listener listener) {
@@ -17,10 +15,10 @@ absl::string_view ListenerName(Listener listener) {
 }
 
 TlsMetrics::TlsMetrics(prometheus::Registry& registry,
-                       absl::string_view prefix) {
+                       const TlsMetricNames& names) {
   auto& reloads =
       prometheus::BuildCounter()
-          .Name(absl::StrCat(prefix, "_tls_reloads_total"))
+          .Name(names.reloads)
           .Help(
               "TLS certificate loads and reloads by result; a failure keeps "
               "the certificate in force")
@@ -29,17 +27,22 @@ TlsMetrics::TlsMetrics(prometheus::Registry& registry,
   reload_failure_ = &reloads.Add({{"result", "failure"}});
   auto& expiry =
       prometheus::BuildGauge()
-          .Name(
-              absl::StrCat(prefix, "_tls_certificate_expiry_timestamp_seconds"))
+          .Name(names.expiry)
           .Help(
               "notAfter of the serving certificate in force, and the "
               "earliest notAfter of the client CA bundle, as Unix time")
           .Register(registry);
   serving_expiry_ = &expiry.Add({{"certificate", "serving"}});
   client_ca_expiry_ = &expiry.Add({{"certificate", "client_ca"}});
+  serving_not_before_ =
+      &prometheus::BuildGauge()
+           .Name(names.not_before)
+           .Help("notBefore of the serving certificate in force, as Unix time")
+           .Register(registry)
+           .Add({{"certificate", "serving"}});
   auto& denials =
       prometheus::BuildCounter()
-          .Name(absl::StrCat(prefix, "_tls_client_denials_total"))
+          .Name(names.denials)
           .Help(
               "Requests refused because the client certificate's identity "
               "is not on the listener's allow-list")
@@ -54,8 +57,11 @@ void TlsMetrics::RecordReload(bool success) {
   (success ? reload_success_ : reload_failure_)->Increment();
 }
 
-void TlsMetrics::SetExpiry(absl::Time serving_not_after,
-                           absl::Time client_ca_not_after) {
+void TlsMetrics::SetValidity(absl::Time serving_not_before,
+                             absl::Time serving_not_after,
+                             absl::Time client_ca_not_after) {
+  serving_not_before_->Set(
+      absl::ToDoubleSeconds(serving_not_before - absl::UnixEpoch()));
   serving_expiry_->Set(
       absl::ToDoubleSeconds(serving_not_after - absl::UnixEpoch()));
   client_ca_expiry_->Set(

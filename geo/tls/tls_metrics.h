@@ -20,26 +20,51 @@ enum class Listener { kGrpc = 0, kHttp = 1, kMetrics = 2 };
 inline constexpr int kListenerCount = 3;
 absl::string_view ListenerName(Listener listener);
 
+// One process's metric names (whole literals, so the alert rules' checks
+// find them in the source).
+struct TlsMetricNames {
+  // {certificate="serving"|"client_ca"}: notAfter of the serving
+  // certificate; the earliest notAfter of the client CA bundle.
+  const char* expiry;
+  // {certificate="serving"}: notBefore of the serving certificate (with the
+  // expiry, its lifetime: the alert fires on the share left).
+  const char* not_before;
+  // {result="success"|"failure"}
+  const char* reloads;
+  // {listener="grpc"|"http"|"metrics"}
+  const char* denials;
+};
+
+inline constexpr TlsMetricNames kServerTlsMetricNames = {
+    "geofence_tls_certificate_expiry_timestamp_seconds",
+    "geofence_tls_certificate_not_before_timestamp_seconds",
+    "geofence_tls_reloads_total",
+    "geofence_tls_client_denials_total",
+};
+
+inline constexpr TlsMetricNames kUpdaterTlsMetricNames = {
+    "geo_updater_tls_certificate_expiry_timestamp_seconds",
+    "geo_updater_tls_certificate_not_before_timestamp_seconds",
+    "geo_updater_tls_reloads_total",
+    "geo_updater_tls_client_denials_total",
+};
+
 // Thread-safe.
 class TlsMetrics {
  public:
-  // Metric names start with `prefix` ("geofence" for the server,
-  // "geo_updater" for the updater):
-  //   <prefix>_tls_certificate_expiry_timestamp_seconds{certificate=
-  //       "serving"|"client_ca"}  (client_ca: its earliest expiry)
-  //   <prefix>_tls_reloads_total{result="success"|"failure"}
-  //   <prefix>_tls_client_denials_total{listener="grpc"|"http"|"metrics"}
-  TlsMetrics(prometheus::Registry& registry, absl::string_view prefix);
+  TlsMetrics(prometheus::Registry& registry, const TlsMetricNames& names);
 
   void RecordReload(bool success);
   // `client_ca_not_after` InfiniteFuture: no client CA (the gauge reads 0).
-  void SetExpiry(absl::Time serving_not_after, absl::Time client_ca_not_after);
+  void SetValidity(absl::Time serving_not_before, absl::Time serving_not_after,
+                   absl::Time client_ca_not_after);
   void RecordClientDenied(Listener listener);
 
  private:
   prometheus::Counter* reload_success_;
   prometheus::Counter* reload_failure_;
   prometheus::Gauge* serving_expiry_;
+  prometheus::Gauge* serving_not_before_;
   prometheus::Gauge* client_ca_expiry_;
   prometheus::Counter* denials_[kListenerCount];
 };
