@@ -6,7 +6,7 @@ BAZEL ?= bazel
 GEO_DB ?= $(CURDIR)/.deps/geolite2/GeoLite2-City.mmdb
 RUN_FLAGS ?= --listen_address=127.0.0.1
 
-.PHONY: setup build run test test-plain test-tsan test-asan lint fmt bench clean
+.PHONY: setup build run test test-plain test-tsan test-asan lint fmt bench bench-quick clean
 # issue 9: fuzzing and soak.
 .PHONY: fuzz fuzz-smoke soak
 
@@ -60,6 +60,11 @@ fmt:
 
 bench: setup
 	@bash tools/bench.sh
+
+# Every row for ~1 s per point: tests the bench's plumbing, measures nothing
+# (the report, under $TMPDIR or /tmp, geo-bench-quick/, says so at the top).
+bench-quick: setup
+	@BENCH_QUICK=1 bash tools/bench.sh
 
 clean:
 	$(BAZEL) clean

@@ -32,6 +32,8 @@ packages=(
   # (Debian's nginx has auth_request; bookworm's nginx-light is only a
   # transitional package for it).
   nginx caddy
+  # make bench: nginx with MaxMind's module, the peer geo is compared with.
+  libnginx-mod-http-geoip2
 )
 # This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)
