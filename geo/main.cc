@@ -3,26 +3,27 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "absl/synchronization/mutex.h"
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
+#include "geo/common/settings.h"
 #include "geo/server/geo_server.h"
 #include "geo/server/server_options.h"
 
 int main(int argc, char** argv) {
-  absl::StatusOr<geo::ServerOptions> options =
-      geo::ParseServerOptions(argc, argv, std::getenv);
-  if (!options.ok()) {
-    if (options.status().code() == absl::StatusCode::kNotFound) {  // --help
-      std::fputs(std::string(options.status().message()).c_str(), stdout);
-      return 0;
-    }
+  absl::StatusOr<geo::settings::Resolved<geo::ServerOptions>> resolved =
+      geo::ParseServerOptions(argc, argv, geo::settings::ProcessEnvironment());
+  if (!resolved.ok()) {
     geo::Log(geo::LogLevel::kError, "Bad configuration",
-             {{"error", options.status()}});
+             {{"error", resolved.status()}});
     return 2;
   }
+  if (resolved->help_requested) {
+    std::fputs(geo::ServerUsage().c_str(), stdout);
+    return 0;
+  }
+  const geo::ServerOptions& options = resolved->options;
 
   // abseil's lock-order graph costs every Mutex acquisition a hash lookup
   // (GraphCycles in the gRPC profile, docs/benchmarks.md); our locks are
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<geo::GeoServer>> server =
-      geo::GeoServer::Start(*options, geo::Clock::Real());
+      geo::GeoServer::Start(options, geo::Clock::Real());
   if (!server.ok()) {
     geo::Log(geo::LogLevel::kError, "Cannot start",
              {{"error", server.status()}});

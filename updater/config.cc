@@ -1,5 +1,7 @@
 #include "updater/config.h"
 
+#include <algorithm>
+#include <climits>
 #include <fstream>
 #include <sstream>
 
@@ -8,12 +10,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/types/optional.h"
-
-extern char** environ;
+#include "geo/common/status_macros.h"
 
 namespace geo::updater {
 namespace {
+
+using O = UpdaterOptions;
+using settings::Setting;
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path,
                                           absl::string_view what) {
@@ -31,88 +34,248 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path,
   return contents.str();
 }
 
-// Looks a setting up in order: flag, then each environment variable, then
-// GeoIP.conf. A `NAME_FILE` variable is read as a file holding the value.
-class Lookup {
- public:
-  Lookup(const ConfigSources& sources,
-         const std::map<std::string, std::string>& conf)
-      : sources_(sources), conf_(conf) {}
-
-  absl::StatusOr<absl::optional<std::string>> Get(
-      absl::string_view flag, std::initializer_list<absl::string_view> env,
-      absl::string_view conf_key, bool secret_files = false) const {
-    if (!flag.empty()) {
-      auto it = sources_.flags.find(std::string(flag));
-      if (it != sources_.flags.end()) return absl::make_optional(it->second);
-    }
-    for (absl::string_view name : env) {
-      auto it = sources_.env.find(std::string(name));
-      if (it != sources_.env.end() && !it->second.empty()) {
-        return absl::make_optional(it->second);
-      }
-      if (secret_files) {
-        auto file = sources_.env.find(absl::StrCat(name, "_FILE"));
-        if (file != sources_.env.end() && !file->second.empty()) {
-          absl::StatusOr<std::string> value =
-              ReadSmallFile(file->second, absl::StrCat(name, "_FILE"));
-          if (!value.ok()) return value.status();
-          return absl::make_optional(
-              std::string(absl::StripAsciiWhitespace(*value)));
-        }
-      }
-    }
-    if (!conf_key.empty()) {
-      auto it = conf_.find(std::string(conf_key));
-      if (it != conf_.end()) return absl::make_optional(it->second);
-    }
-    return absl::optional<std::string>();
-  }
-
- private:
-  const ConfigSources& sources_;
-  const std::map<std::string, std::string>& conf_;
-};
-
-absl::Status ParseDuration(absl::string_view name, const std::string& text,
-                           absl::Duration* out) {
-  if (!absl::ParseDuration(text, out) || *out < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ": \"", text, "\" is not a duration (e.g. 30s, 10m, 24h)"));
-  }
-  return absl::OkStatus();
-}
-
-template <typename Int>
-absl::Status ParseInt(absl::string_view name, const std::string& text,
-                      Int* out) {
-  if (!absl::SimpleAtoi(text, out) || *out < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": \"", text, "\" is not a non-negative integer"));
-  }
-  return absl::OkStatus();
-}
-
-bool IsValidEdition(absl::string_view edition) {
-  if (edition.empty()) return false;
+absl::Status CheckEdition(absl::string_view edition) {
   for (char c : edition) {
-    if (!absl::ascii_isalnum(c) && c != '-' && c != '_') return false;
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "edition ID \"", edition, "\" has characters outside [A-Za-z0-9_-]"));
+    }
   }
-  return true;
+  return absl::OkStatus();
+}
+
+// geoipupdate's Docker image takes the frequency in whole hours; 0 means
+// "not set" there.
+absl::StatusOr<std::string> FrequencyHoursToDuration(absl::string_view text) {
+  int hours = 0;
+  if (!absl::SimpleAtoi(text, &hours) || hours < 0) {
+    return absl::InvalidArgumentError("want a whole number of hours");
+  }
+  if (hours == 0) return std::string();
+  return absl::StrCat(hours, "h");
+}
+
+// An update service base URL; GeoIP.conf and geoipupdate accept a bare host
+// name, which means https.
+settings::ValueType<O> HostUrl(std::string O::*field) {
+  return {"URL or host name", false,
+          [field](absl::string_view text, O* options) -> absl::Status {
+            if (text.empty()) {
+              return absl::InvalidArgumentError("want a URL or a host name");
+            }
+            options->*field = absl::StrContains(text, "://")
+                                  ? std::string(text)
+                                  : absl::StrCat("https://", text);
+            return absl::OkStatus();
+          }};
+}
+
+// Reads the GeoIP.conf that --config or GEOIPUPDATE_CONF_FILE names, if any,
+// into `sources`.
+absl::Status ReadGeoIpConf(settings::SettingSources* sources) {
+  const settings::SettingSpec* config = UpdaterSettings().FindFlag("config");
+  GEO_ASSIGN_OR_RETURN(std::optional<settings::FoundValue> path,
+                       settings::FindValue(*config, *sources));
+  if (!path.has_value()) return absl::OkStatus();
+  GEO_ASSIGN_OR_RETURN(std::string text,
+                       ReadSmallFile(path->text, "GeoIP.conf"));
+  GEO_ASSIGN_OR_RETURN(sources->conf, ParseGeoIpConf(text));
+  sources->conf_name = path->text;
+  return absl::OkStatus();
+}
+
+// The checks that involve more than one setting.
+absl::Status CheckCombination(const UpdaterOptions& options) {
+  if (options.mirror_url.empty()) {
+    if (options.account_id.empty() || options.license_key.empty()) {
+      return absl::InvalidArgumentError(
+          "MaxMind needs an account ID and a license key: set "
+          "MAXMIND_ACCOUNT_ID and MAXMIND_LICENSE_KEY (or their _FILE "
+          "variants, --account_id and --license_key_file, or --config "
+          "GeoIP.conf), or use --mirror_url");
+    }
+  } else if (options.editions.size() > 1 &&
+             (!absl::StrContains(options.mirror_url, "{edition}") ||
+              !options.mirror_sha256.empty())) {
+    return absl::InvalidArgumentError(
+        "with several editions, --mirror_url needs an {edition} placeholder "
+        "and checksums come from --mirror_sha256_url, not --mirror_sha256");
+  }
+  if (!options.once && options.interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--interval must be positive");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::map<std::string, std::string> CurrentEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    absl::string_view text = *entry;
-    size_t equals = text.find('=');
-    if (equals == absl::string_view::npos) continue;
-    env.emplace(std::string(text.substr(0, equals)),
-                std::string(text.substr(equals + 1)));
-  }
-  return env;
+UpdaterOptions::UpdaterOptions() { UpdaterSettings().ApplyDefaults(this); }
+
+// The updater's settings, in the order --help lists them. To add a setting:
+// add its field to UpdaterOptions (config.h) and one row here (flag, typed
+// value, variables in precedence order, GeoIP.conf keys, Secret() for a
+// credential, the default, the help), then its row in MAINTENANCE.md's
+// "Updater settings" (tests/docs:flag_map_test compares the two). Nothing
+// else lists settings: the command line, --help, the precedence and the
+// error messages all come from this table.
+const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
+  static const auto* table = new settings::SettingsTable<O>(
+      {"updater",
+       "Downloads MaxMind (or mirrored) databases into a directory, verified "
+       "and atomically, once (initContainer, CronJob) or in a loop "
+       "(sidecar). Exit status with --once: 0 success, 1 a failed pass, 2 a "
+       "configuration error, 143 cancelled by SIGTERM/SIGINT.",
+       "GeoIP.conf"},
+      {
+          Setting<O>("config", settings::Path(&O::config_path))
+              .Env({"GEOIPUPDATE_CONF_FILE"})
+              .Help("geoipupdate GeoIP.conf to read (the keys listed under "
+                    "each setting)"),
+          Setting<O>("account_id", settings::String(&O::account_id))
+              .Env({"MAXMIND_ACCOUNT_ID", "GEOIPUPDATE_ACCOUNT_ID"})
+              .ConfKeys({"AccountID", "UserId"})
+              .Secret()
+              .Help("MaxMind account ID (required unless --mirror_url is "
+                    "used); UserId is GeoIP.conf's old name for AccountID"),
+          Setting<O>("license_key_file", settings::String(&O::license_key))
+              .FlagNamesFile()
+              .Env({"MAXMIND_LICENSE_KEY", "GEOIPUPDATE_LICENSE_KEY"})
+              .ConfKeys({"LicenseKey"})
+              .Secret()
+              .Help("MaxMind license key: the flag names a file holding it; "
+                    "there is deliberately no flag that takes the key"),
+          Setting<O>("edition_ids",
+                     settings::List(&O::editions, ", \t", CheckEdition,
+                                    /*at_least_one=*/true))
+              .Env({"MAXMIND_EDITION_IDS", "GEOIPUPDATE_EDITION_IDS"})
+              .ConfKeys({"EditionIDs"})
+              .Default("GeoLite2-City")
+              .Help("editions to install, comma or space separated; each "
+                    "becomes <data_dir>/<edition>.mmdb"),
+          Setting<O>("host", HostUrl(&O::host))
+              .Env({"MAXMIND_HOST", "GEOIPUPDATE_HOST"})
+              .ConfKeys({"Host"})
+              .Default("https://updates.maxmind.com")
+              .Help("MaxMind update service (a bare host name gets https://)"),
+          Setting<O>("data_dir", settings::Path(&O::data_dir))
+              .Env({"GEO_DATA_DIR", "GEOIPUPDATE_DB_DIR"})
+              .ConfKeys({"DatabaseDirectory"})
+              .Default("/data")
+              .Help("directory the databases are installed in"),
+          Setting<O>("mirror_url", settings::String(&O::mirror_url))
+              .Env({"GEO_MIRROR_URL"})
+              .Help("download from this URL instead of MaxMind; {edition} is "
+                    "replaced"),
+          Setting<O>("mirror_sha256", settings::String(&O::mirror_sha256))
+              .Env({"GEO_MIRROR_SHA256"})
+              .Help("expected SHA-256 of the mirror payload (one edition "
+                    "only)"),
+          Setting<O>("mirror_sha256_url",
+                     settings::String(&O::mirror_sha256_url))
+              .Env({"GEO_MIRROR_SHA256_URL"})
+              .Help("URL of a sha256sum-style file for the mirror payload; "
+                    "{edition} is replaced"),
+          Setting<O>("once", settings::Bool(&O::once))
+              .Env({"GEO_UPDATER_ONCE"})
+              .Default("false")
+              .Help("run one update pass and exit (initContainer, CronJob); "
+                    "otherwise loop (sidecar)"),
+          Setting<O>("interval", settings::NonNegativeDuration(&O::interval))
+              .Env({"GEO_UPDATER_INTERVAL",
+                    {"GEOIPUPDATE_FREQUENCY", FrequencyHoursToDuration}})
+              .Default("24h")
+              .Help("loop mode: time between passes (GEOIPUPDATE_FREQUENCY "
+                    "counts hours)"),
+          Setting<O>("interval_jitter",
+                     settings::DoubleInRange(&O::interval_jitter, 0, 1))
+              .Default("0.1")
+              .Help("loop mode: +/- fraction of the interval"),
+          Setting<O>("connect_timeout",
+                     settings::NonNegativeDuration(&O::connect_timeout))
+              .Env({"GEO_UPDATER_CONNECT_TIMEOUT"})
+              .Default("10s")
+              .Help("connect timeout per request"),
+          Setting<O>("timeout", settings::NonNegativeDuration(&O::timeout))
+              .Env({"GEO_UPDATER_TIMEOUT"})
+              .Default("10m")
+              .Help("total timeout per HTTP request"),
+          Setting<O>("low_speed_time",
+                     settings::NonNegativeDuration(&O::low_speed_time))
+              .Default("60s")
+              .Help("abort a transfer slower than 1 KiB/s for this long"),
+          Setting<O>("max_download_bytes",
+                     settings::Int64AtLeast(&O::max_download_bytes, 0))
+              .Env({"GEO_UPDATER_MAX_DOWNLOAD_BYTES"})
+              .Default("2147483648")
+              .Help("largest accepted download; also capped at the data "
+                    "directory's free space"),
+          Setting<O>("max_database_bytes",
+                     settings::Int64AtLeast(&O::max_database_bytes, 0))
+              .Env({"GEO_UPDATER_MAX_DATABASE_BYTES"})
+              .Default("2147483648")
+              .Help("largest accepted database once extracted; also capped "
+                    "at the data directory's free space"),
+          Setting<O>("ca_bundle", settings::Path(&O::ca_bundle))
+              .Env({"GEO_CA_BUNDLE"})
+              .Help("PEM file of trusted CAs (default: the system's); TLS "
+                    "verification cannot be turned off"),
+          Setting<O>("retries", settings::IntInRange(&O::retries, 0, INT_MAX))
+              .Env({"GEO_UPDATER_RETRIES"})
+              .Default("5")
+              .Help("attempts per request, the first included (0 counts as "
+                    "1)"),
+          Setting<O>("backoff_initial",
+                     settings::NonNegativeDuration(&O::backoff_initial))
+              .Default("1s")
+              .Help("first retry delay, doubled per retry with +/-20% "
+                    "jitter"),
+          Setting<O>("backoff_max",
+                     settings::NonNegativeDuration(&O::backoff_max))
+              .Default("2m")
+              .Help("largest retry delay"),
+          Setting<O>("max_retry_after",
+                     settings::NonNegativeDuration(&O::max_retry_after))
+              .Default("10m")
+              .Help("longest HTTP 429 Retry-After honoured by waiting; "
+                    "longer means the download limit is reached and the "
+                    "pass fails"),
+          Setting<O>("lock_timeout",
+                     settings::NonNegativeDuration(&O::lock_timeout))
+              .Env({"GEO_UPDATER_LOCK_TIMEOUT"})
+              .Default("1m")
+              .Help("how long to wait for another updater's lock on the "
+                    "data directory; 0s fails at once"),
+          Setting<O>("output", settings::EnumFromNames<O, OutputFormat>(
+                                   &O::output, {{"none", OutputFormat::kNone},
+                                                {"json", OutputFormat::kJson}}))
+              .Default("none")
+              .Help("json: print a per-edition summary on stdout, like "
+                    "geoipupdate -o"),
+          Setting<O>("status_address",
+                     settings::String(&O::status_address, /*non_empty=*/true))
+              .Env({"GEO_UPDATER_STATUS_ADDRESS"})
+              .Default("0.0.0.0")
+              .Help("loop mode: address of /healthz and /metrics"),
+          Setting<O>("status_port",
+                     settings::IntInRange(&O::status_port, -1, 65535))
+              .Env({"GEO_UPDATER_STATUS_PORT"})
+              .Default("9102")
+              .Help("loop mode: port of /healthz and /metrics; -1 disables, "
+                    "0 picks a free port"),
+          Setting<O>("health_grace",
+                     settings::NonNegativeDuration(&O::health_grace))
+              .Default("30m")
+              .Help("loop mode: /healthz fails when the last success is "
+                    "older than two intervals plus this"),
+          Setting<O>(
+              "log_level",
+              settings::Parsed<O, LogLevel>(
+                  &O::log_level, "debug, info, warn or error", ParseLogLevel))
+              .Env({"GEO_LOG_LEVEL"})
+              .Default("info")
+              .Help("least severe level logged"),
+      });
+  return *table;
 }
 
 absl::StatusOr<std::map<std::string, std::string>> ParseGeoIpConf(
@@ -136,207 +299,13 @@ absl::StatusOr<std::map<std::string, std::string>> ParseGeoIpConf(
 }
 
 absl::StatusOr<UpdaterOptions> ResolveOptions(const ConfigSources& sources) {
-  UpdaterOptions options;
-  std::map<std::string, std::string> conf;
-  {
-    Lookup bootstrap(sources, conf);
-    auto path = bootstrap.Get("config", {"GEOIPUPDATE_CONF_FILE"}, "");
-    if (!path.ok()) return path.status();
-    if (path->has_value()) {
-      absl::StatusOr<std::string> text = ReadSmallFile(**path, "GeoIP.conf");
-      if (!text.ok()) return text.status();
-      absl::StatusOr<std::map<std::string, std::string>> parsed =
-          ParseGeoIpConf(*text);
-      if (!parsed.ok()) return parsed.status();
-      conf = *std::move(parsed);
-    }
-  }
-  Lookup lookup(sources, conf);
-  absl::Status status;
-
-#define GEO_GET(var, ...)             \
-  auto var = lookup.Get(__VA_ARGS__); \
-  if (!var.ok()) return var.status();
-
-  GEO_GET(account_id, "account_id",
-          {"MAXMIND_ACCOUNT_ID", "GEOIPUPDATE_ACCOUNT_ID"}, "AccountID", true);
-  if (account_id->has_value()) options.account_id = **account_id;
-  // UserId is the pre-2019 name of AccountID in GeoIP.conf.
-  if (options.account_id.empty() && conf.count("UserId")) {
-    options.account_id = conf["UserId"];
-  }
-
-  GEO_GET(license_key_file, "license_key_file", {}, "");
-  if (license_key_file->has_value()) {
-    absl::StatusOr<std::string> key =
-        ReadSmallFile(**license_key_file, "license key");
-    if (!key.ok()) return key.status();
-    options.license_key = std::string(absl::StripAsciiWhitespace(*key));
-  } else {
-    GEO_GET(license_key, "", {"MAXMIND_LICENSE_KEY", "GEOIPUPDATE_LICENSE_KEY"},
-            "LicenseKey", true);
-    if (license_key->has_value()) options.license_key = **license_key;
-  }
-
-  GEO_GET(editions, "edition_ids",
-          {"MAXMIND_EDITION_IDS", "GEOIPUPDATE_EDITION_IDS"}, "EditionIDs");
-  if (editions->has_value()) {
-    options.editions.clear();
-    for (absl::string_view edition : absl::StrSplit(
-             **editions, absl::ByAnyChar(", \t"), absl::SkipEmpty())) {
-      if (!IsValidEdition(edition)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("edition ID \"", edition,
-                         "\" has characters outside [A-Za-z0-9_-]"));
-      }
-      options.editions.emplace_back(edition);
-    }
-    if (options.editions.empty()) {
-      return absl::InvalidArgumentError("no edition IDs given");
-    }
-  }
-
-  GEO_GET(host, "host", {"MAXMIND_HOST", "GEOIPUPDATE_HOST"}, "Host");
-  if (host->has_value()) {
-    options.host = **host;
-    // GeoIP.conf and geoipupdate accept a bare host name.
-    if (!absl::StrContains(options.host, "://")) {
-      options.host = absl::StrCat("https://", options.host);
-    }
-  }
-
-  GEO_GET(data_dir, "data_dir", {"GEO_DATA_DIR", "GEOIPUPDATE_DB_DIR"},
-          "DatabaseDirectory");
-  if (data_dir->has_value()) options.data_dir = **data_dir;
-
-  GEO_GET(mirror_url, "mirror_url", {"GEO_MIRROR_URL"}, "");
-  if (mirror_url->has_value()) options.mirror_url = **mirror_url;
-  GEO_GET(mirror_sha256, "mirror_sha256", {"GEO_MIRROR_SHA256"}, "");
-  if (mirror_sha256->has_value()) options.mirror_sha256 = **mirror_sha256;
-  GEO_GET(mirror_sha256_url, "mirror_sha256_url", {"GEO_MIRROR_SHA256_URL"},
-          "");
-  if (mirror_sha256_url->has_value()) {
-    options.mirror_sha256_url = **mirror_sha256_url;
-  }
-
-  GEO_GET(once, "once", {"GEO_UPDATER_ONCE"}, "");
-  if (once->has_value()) {
-    std::string value = absl::AsciiStrToLower(**once);
-    options.once = value == "1" || value == "true" || value == "yes";
-  }
-
-  GEO_GET(interval, "interval", {"GEO_UPDATER_INTERVAL"}, "");
-  if (interval->has_value()) {
-    status = ParseDuration("--interval", **interval, &options.interval);
-    if (!status.ok()) return status;
-  } else {
-    // geoipupdate's Docker image takes the frequency in hours.
-    GEO_GET(frequency, "", {"GEOIPUPDATE_FREQUENCY"}, "");
-    if (frequency->has_value()) {
-      int hours = 0;
-      status = ParseInt("GEOIPUPDATE_FREQUENCY", **frequency, &hours);
-      if (!status.ok()) return status;
-      if (hours > 0) options.interval = absl::Hours(hours);
-    }
-  }
-  GEO_GET(jitter, "interval_jitter", {}, "");
-  if (jitter->has_value() &&
-      (!absl::SimpleAtod(**jitter, &options.interval_jitter) ||
-       options.interval_jitter < 0 || options.interval_jitter > 1)) {
-    return absl::InvalidArgumentError(
-        "--interval_jitter: want a fraction between 0 and 1");
-  }
-
-  struct DurationSetting {
-    const char* flag;
-    const char* env;
-    absl::Duration* out;
-  };
-  for (const DurationSetting& setting : {
-           DurationSetting{"connect_timeout", "GEO_UPDATER_CONNECT_TIMEOUT",
-                           &options.connect_timeout},
-           DurationSetting{"timeout", "GEO_UPDATER_TIMEOUT", &options.timeout},
-           DurationSetting{"low_speed_time", "", &options.low_speed_time},
-           DurationSetting{"backoff_initial", "", &options.backoff_initial},
-           DurationSetting{"backoff_max", "", &options.backoff_max},
-           DurationSetting{"max_retry_after", "", &options.max_retry_after},
-           DurationSetting{"lock_timeout", "GEO_UPDATER_LOCK_TIMEOUT",
-                           &options.lock_timeout},
-           DurationSetting{"health_grace", "", &options.health_grace},
-       }) {
-    GEO_GET(value, setting.flag, {setting.env}, "");
-    if (value->has_value()) {
-      status =
-          ParseDuration(absl::StrCat("--", setting.flag), **value, setting.out);
-      if (!status.ok()) return status;
-    }
-  }
-
-  GEO_GET(max_bytes, "max_download_bytes", {"GEO_UPDATER_MAX_DOWNLOAD_BYTES"},
-          "");
-  if (max_bytes->has_value()) {
-    status = ParseInt("--max_download_bytes", **max_bytes,
-                      &options.max_download_bytes);
-    if (!status.ok()) return status;
-  }
-  GEO_GET(max_database, "max_database_bytes",
-          {"GEO_UPDATER_MAX_DATABASE_BYTES"}, "");
-  if (max_database->has_value()) {
-    status = ParseInt("--max_database_bytes", **max_database,
-                      &options.max_database_bytes);
-    if (!status.ok()) return status;
-  }
-  GEO_GET(retries, "retries", {"GEO_UPDATER_RETRIES"}, "");
-  if (retries->has_value()) {
-    status = ParseInt("--retries", **retries, &options.retries);
-    if (!status.ok()) return status;
-    if (options.retries < 1) options.retries = 1;
-  }
-  GEO_GET(ca_bundle, "ca_bundle", {"GEO_CA_BUNDLE"}, "");
-  if (ca_bundle->has_value()) options.ca_bundle = **ca_bundle;
-
-  GEO_GET(output, "output", {}, "");
-  if (output->has_value()) {
-    if (**output == "json") {
-      options.output = OutputFormat::kJson;
-    } else if (!(*output)->empty() && **output != "none") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--output: \"", **output, "\" (want json)"));
-    }
-  }
-
-  GEO_GET(status_address, "status_address", {"GEO_UPDATER_STATUS_ADDRESS"}, "");
-  if (status_address->has_value()) options.status_address = **status_address;
-  GEO_GET(status_port, "status_port", {"GEO_UPDATER_STATUS_PORT"}, "");
-  if (status_port->has_value()) {
-    if (!absl::SimpleAtoi(**status_port, &options.status_port) ||
-        options.status_port < -1 || options.status_port > 65535) {
-      return absl::InvalidArgumentError(
-          "--status_port: want -1 (off), 0 (ephemeral) or a port number");
-    }
-  }
-  GEO_GET(log_level, "log_level", {"GEO_LOG_LEVEL"}, "");
-  if (log_level->has_value()) options.log_level = **log_level;
-#undef GEO_GET
-
-  if (options.mirror_url.empty()) {
-    if (options.account_id.empty() || options.license_key.empty()) {
-      return absl::InvalidArgumentError(
-          "MaxMind needs an account ID and a license key: set "
-          "MAXMIND_ACCOUNT_ID and MAXMIND_LICENSE_KEY (or their _FILE "
-          "variants, --account_id and --license_key_file, or --config "
-          "GeoIP.conf), or use --mirror_url");
-    }
-  } else if (options.editions.size() > 1 &&
-             (!absl::StrContains(options.mirror_url, "{edition}") ||
-              !options.mirror_sha256.empty())) {
-    return absl::InvalidArgumentError(
-        "with several editions, --mirror_url needs an {edition} placeholder "
-        "and checksums come from --mirror_sha256_url, not --mirror_sha256");
-  }
-  if (!options.once && options.interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--interval must be positive");
-  }
+  settings::SettingSources raw;
+  raw.flags = sources.flags;
+  raw.env = sources.env;
+  GEO_RETURN_IF_ERROR(ReadGeoIpConf(&raw));
+  GEO_ASSIGN_OR_RETURN(UpdaterOptions options, UpdaterSettings().Resolve(raw));
+  options.retries = std::max(options.retries, 1);
+  GEO_RETURN_IF_ERROR(CheckCombination(options));
   return options;
 }
 

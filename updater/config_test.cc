@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -148,6 +150,113 @@ TEST(ConfigTest, MirrorNeedsNoCredentials) {
   EXPECT_TRUE(ResolveOptions(sources).ok());
   sources.flags["mirror_url"] = "https://mirror/one.mmdb";
   EXPECT_FALSE(ResolveOptions(sources).ok());
+}
+
+TEST(ConfigTest, TheTableDefaultsParseAndAreTheOptionsDefaults) {
+  EXPECT_TRUE(UpdaterSettings().CheckDefaults().ok())
+      << UpdaterSettings().CheckDefaults();
+  UpdaterOptions options;
+  EXPECT_EQ(options.retries, 5);
+  EXPECT_EQ(options.status_port, 9102);
+  EXPECT_EQ(options.status_address, "0.0.0.0");
+  EXPECT_EQ(options.max_retry_after, absl::Minutes(10));
+  EXPECT_EQ(options.health_grace, absl::Minutes(30));
+  EXPECT_DOUBLE_EQ(options.interval_jitter, 0.1);
+  EXPECT_EQ(options.output, OutputFormat::kNone);
+  EXPECT_EQ(options.log_level, LogLevel::kInfo);
+}
+
+TEST(ConfigTest, GeoIpConfAliasesAndBareHosts) {
+  std::string conf =
+      WriteTemp("GeoIP-old.conf", "UserId 12\nLicenseKey k\nHost h.example\n");
+  ConfigSources sources;
+  sources.env = {{"GEOIPUPDATE_CONF_FILE", conf}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->config_path, conf);
+  EXPECT_EQ(options->account_id, "12");
+  EXPECT_EQ(options->host, "https://h.example");
+  // AccountID wins over UserId; a URL keeps its scheme.
+  conf =
+      WriteTemp("GeoIP-both.conf", "UserId 12\nAccountID 13\nLicenseKey k\n");
+  sources.env = {{"GEOIPUPDATE_CONF_FILE", conf},
+                 {"MAXMIND_HOST", "http://127.0.0.1:8080"}};
+  options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->account_id, "13");
+  EXPECT_EQ(options->host, "http://127.0.0.1:8080");
+
+  sources.env = {{"GEOIPUPDATE_CONF_FILE", "/nonexistent/GeoIP.conf"}};
+  EXPECT_THAT(std::string(ResolveOptions(sources).status().message()),
+              HasSubstr("cannot read GeoIP.conf"));
+}
+
+TEST(ConfigTest, PrecedenceAmongTheVariablesAndFiles) {
+  ConfigSources sources;
+  sources.env = {{"MAXMIND_ACCOUNT_ID", "1"},
+                 {"GEOIPUPDATE_ACCOUNT_ID", "2"},
+                 {"GEOIPUPDATE_LICENSE_KEY_FILE", WriteTemp("gk", "geo-key")},
+                 {"MAXMIND_LICENSE_KEY", ""}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->account_id, "1");
+  EXPECT_EQ(options->license_key, "geo-key");  // The empty variable is unset.
+  sources.flags = {{"account_id", "3"}};
+  EXPECT_EQ(ResolveOptions(sources)->account_id, "3");
+}
+
+TEST(ConfigTest, FrequencyInHours) {
+  ConfigSources sources = WithCredentials();
+  sources.env["GEOIPUPDATE_FREQUENCY"] = "0";  // geoipupdate: not set.
+  EXPECT_EQ(ResolveOptions(sources)->interval, absl::Hours(24));
+  sources.env["GEOIPUPDATE_FREQUENCY"] = "x";
+  EXPECT_THAT(std::string(ResolveOptions(sources).status().message()),
+              HasSubstr("GEOIPUPDATE_FREQUENCY"));
+  sources.env["GEOIPUPDATE_FREQUENCY"] = "6";
+  sources.env["GEO_UPDATER_INTERVAL"] = "30m";
+  EXPECT_EQ(ResolveOptions(sources)->interval, absl::Minutes(30));
+}
+
+TEST(ConfigTest, TypedSettings) {
+  ConfigSources sources = WithCredentials();
+  sources.env["GEO_UPDATER_ONCE"] = "true";
+  sources.env["GEO_LOG_LEVEL"] = "debug";
+  sources.flags = {{"retries", "0"}, {"interval", "0s"}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->once);
+  EXPECT_EQ(options->log_level, LogLevel::kDebug);
+  EXPECT_EQ(options->retries, 1);  // 0 counts as 1.
+
+  sources.env["GEO_UPDATER_ONCE"] = "false";
+  EXPECT_THAT(std::string(ResolveOptions(sources).status().message()),
+              HasSubstr("--interval must be positive"));
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"log_level", "loud"},
+           {"output", "xml"},
+           {"status_port", "65536"},
+           {"interval_jitter", "2"},
+           {"once", "perhaps"}}) {
+    ConfigSources bad = WithCredentials();
+    bad.flags = {{flag, value}};
+    absl::Status status = ResolveOptions(bad).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << flag;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("--" + flag));
+    EXPECT_THAT(std::string(status.message()), HasSubstr(value));
+  }
+}
+
+TEST(ConfigTest, UsageNamesEverySetting) {
+  const std::string usage = UpdaterSettings().Usage();
+  for (const settings::SettingSpec& spec : UpdaterSettings().specs()) {
+    EXPECT_THAT(usage, HasSubstr("--" + spec.flag));
+    for (const std::string& name : spec.EnvironmentNames()) {
+      EXPECT_THAT(usage, HasSubstr(name));
+    }
+  }
+  EXPECT_THAT(usage, HasSubstr("GeoIP.conf: AccountID, UserId"));
+  EXPECT_THAT(usage, HasSubstr("MAXMIND_LICENSE_KEY_FILE"));
 }
 
 TEST(ConfigTest, ParseGeoIpConf) {
