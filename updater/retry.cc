@@ -74,6 +74,7 @@ absl::Status RetryWithBackoff(const Backoff& backoff, Clock* clock,
                               absl::string_view what,
                               absl::FunctionRef<absl::Status()> attempt) {
   const int max_attempts = std::max(backoff.policy().max_attempts, 1);
+  const absl::Time first_attempt = clock->Now();
   for (int number = 1;; ++number) {
     if (cancel != nullptr && cancel->HasBeenNotified()) {
       return absl::CancelledError(absl::StrCat(what, ": cancelled"));
@@ -91,6 +92,15 @@ absl::Status RetryWithBackoff(const Backoff& backoff, Clock* clock,
     absl::Duration delay = backoff.Delay(number - 1);
     if (absl::optional<absl::Duration> asked = RetryAfterOf(status)) {
       delay = std::max(delay, *asked);
+    }
+    const absl::Duration retry_for = backoff.policy().retry_for;
+    if (clock->Now() + delay - first_attempt > retry_for) {
+      return absl::Status(
+          status.code(),
+          absl::StrCat(status.message(), " (gave up after ", number,
+                       number == 1 ? " attempt" : " attempts",
+                       ": the next would start after the retry period of ",
+                       absl::FormatDuration(retry_for), ")"));
     }
     Log(LogLevel::kWarn, "Retrying after a transient failure",
         {{"operation", what},

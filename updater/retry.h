@@ -29,6 +29,10 @@ struct BackoffPolicy {
   // Each delay is scaled by a uniform factor in [1 - jitter, 1 + jitter], so
   // that many sidecars restarted together do not retry in lockstep.
   double jitter = 0.2;
+  // geoipupdate's RetryFor: no retry starts (nor its wait) once this much
+  // time would have passed since the first attempt; attempts are also capped
+  // by `max_attempts`.
+  absl::Duration retry_for = absl::InfiniteDuration();
 };
 
 // Delays between attempts. `uniform01` returns values in [0, 1); tests pass a

@@ -96,6 +96,26 @@ TEST_F(RetryTest, GivesUpAfterMaxAttempts) {
   EXPECT_EQ(calls, 4);
 }
 
+TEST_F(RetryTest, RetryForBoundsTheTimeSpentRetrying) {
+  BackoffPolicy policy = Policy();
+  policy.max_attempts = 100;
+  policy.retry_for = absl::Seconds(5);
+  Backoff backoff(policy, [] { return 0.5; });
+  int calls = 0;
+  absl::Status status =
+      RetryWithBackoff(backoff, &clock_, nullptr, "test", [&] {
+        ++calls;
+        return absl::UnavailableError("500");
+      });
+  EXPECT_TRUE(absl::IsUnavailable(status));
+  // Waits of 1s and 2s fit in 5s; the next (4s) would end at 7s.
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(clock_.waits(),
+            (std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2)}));
+  EXPECT_NE(status.message().find("retry period of 5s"),
+            absl::string_view::npos);
+}
+
 TEST_F(RetryTest, HonoursRetryAfterWhenLonger) {
   int calls = 0;
   absl::Status status =
