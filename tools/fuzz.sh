@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target in //tests/fuzz for FUZZ_SECONDS each (issue 9).
+# Runs every libFuzzer target in //tests/fuzz for FUZZ_SECONDS each.
 #   tools/fuzz.sh                 all targets, FUZZ_SECONDS (default 60) each
 #   tools/fuzz.sh http_request_fuzzer ...   only those
 # New coverage goes to .deps/fuzz/<target>/ (ignored by git); crash inputs to
@@ -12,9 +12,14 @@ BAZEL=${BAZEL:-bazel}
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(ip_address_fuzzer batch_body_fuzzer policy_parser_fuzzer
-    updater_metadata_fuzzer archive_fuzzer database_open_fuzzer
-    http_request_fuzzer overrides_fuzzer maxmind_decoder_fuzzer)
+  # Every geo_fuzz_target (tests/fuzz/fuzz.bzl tags them), so a new target is
+  # fuzzed without being listed here.
+  mapfile -t targets < <("$BAZEL" query --noshow_progress \
+    'attr(tags, "\bfuzz_target\b", //tests/fuzz:all)' 2>/dev/null | sed 's#^//tests/fuzz:##')
+  if [ ${#targets[@]} -eq 0 ]; then
+    echo "fuzz: bazel query found no fuzz_target in //tests/fuzz" >&2
+    exit 1
+  fi
 fi
 labels=()
 for t in "${targets[@]}"; do labels+=("//tests/fuzz:$t"); done

@@ -1,6 +1,7 @@
 #include "geo/data/polling_watcher.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ void PollingWatcher::Stop() {
 }
 
 void PollingWatcher::Run() {
+  // The name docs/architecture.md#threads lists (15 characters at most).
+  pthread_setname_np(pthread_self(), "geo-watch");
   if (options_.nice != 0) {
     absl::Status niced = SetThisThreadNiceness(options_.nice);
     if (!niced.ok()) {

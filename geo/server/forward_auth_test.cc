@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "geo/common/fake_clock.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/test_data.h"
 #include "geo/http/http_message.h"
 #include "geo/http/router.h"
 #include "geo/policy/policy_store.h"
@@ -20,6 +19,7 @@
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {
@@ -27,6 +27,7 @@ namespace {
 using ::geo::testing::FindIpv4;
 using ::geo::testing::LoadSourceRecords;
 using ::geo::testing::MaxmindTestDataDir;
+using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::SourceRecord;
 using ::geo::testing::StringAt;
 using ::testing::HasSubstr;
@@ -63,33 +64,32 @@ class ForwardAuthTest : public ::testing::Test {
       return false;
     });
     ASSERT_NE(non_ascii_city_, nullptr);
-    Start(
-        absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"),
-        absl::StrCat("policies:\n"
-                     "  default:\n"
-                     "    default_action: allow\n"
-                     "    deny: {countries: [",
-                     denied_country_,
-                     "]}\n"
-                     "  admin:\n"
-                     "    default_action: deny\n"
-                     "    allow: {networks: [192.0.2.0/24]}\n"
-                     "  watch:\n"
-                     "    default_action: allow\n"
-                     "    deny: {countries: [",
-                     denied_country_,
-                     "]}\n"
-                     "    dry_run: true\n"
-                     "  open-on-error: {default_action: deny, on_error: "
-                     "allow}\n"
-                     "  error-on-error: {default_action: deny, on_error: "
-                     "error}\n"
-                     "routes:\n"
-                     "  - {path_prefix: /admin, policy: admin}\n"
-                     "  - {host: watch.example.com, policy: watch}\n"
-                     "  - {host: open.example.com, policy: open-on-error}\n"
-                     "  - {host: error.example.com, policy: "
-                     "error-on-error}\n"));
+    Start(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+          absl::StrCat("policies:\n"
+                       "  default:\n"
+                       "    default_action: allow\n"
+                       "    deny: {countries: [",
+                       denied_country_,
+                       "]}\n"
+                       "  admin:\n"
+                       "    default_action: deny\n"
+                       "    allow: {networks: [192.0.2.0/24]}\n"
+                       "  watch:\n"
+                       "    default_action: allow\n"
+                       "    deny: {countries: [",
+                       denied_country_,
+                       "]}\n"
+                       "    dry_run: true\n"
+                       "  open-on-error: {default_action: deny, on_error: "
+                       "allow}\n"
+                       "  error-on-error: {default_action: deny, on_error: "
+                       "error}\n"
+                       "routes:\n"
+                       "  - {path_prefix: /admin, policy: admin}\n"
+                       "  - {host: watch.example.com, policy: watch}\n"
+                       "  - {host: open.example.com, policy: open-on-error}\n"
+                       "  - {host: error.example.com, policy: "
+                       "error-on-error}\n"));
   }
 
   void Start(const std::string& database, const std::string& policy_yaml,
@@ -327,8 +327,8 @@ TEST_F(ForwardAuthTest, EachPolicyChoosesItsAnswerWhenNoDatabaseIsLoaded) {
 TEST_F(ForwardAuthTest, HeaderValuesAreEncodedAndThePrefixIsConfigurable) {
   ForwardAuthOptions options;
   options.header_prefix = "X-Edge-Geo-";
-  Start(absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"),
-        "default_action: allow\n", options);
+  Start(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"), "default_action: allow\n",
+        options);
   const http::HttpResponse response =
       Call({{"X-Forwarded-For", non_ascii_city_->address}});
   const std::string city = Header(response, "X-Edge-Geo-City");

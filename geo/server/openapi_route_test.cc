@@ -17,7 +17,6 @@
 #include "api/openapi/openapi_document.h"
 #include "geo/common/clock.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/test_data.h"
 #include "geo/http/http_message.h"
 #include "geo/policy/policy_store.h"
 #include "geo/server/caller_address.h"
@@ -28,6 +27,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {

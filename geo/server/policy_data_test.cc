@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "geo/data/test_data.h"
 #include "geo/policy/policy_parser.h"
 #include "geo/policy/policy_set.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {
@@ -28,8 +28,8 @@ std::shared_ptr<const policy::PolicySet> Policies(const std::string& yaml) {
 }
 
 std::shared_ptr<const Database> Open(const std::string& name) {
-  auto database = Database::Open(absl::StrCat(testing::MaxmindTestDataDir(),
-                                              "/test-data/", name, ".mmdb"));
+  auto database =
+      Database::Open(testing::MaxmindTestDataFile(absl::StrCat(name, ".mmdb")));
   EXPECT_TRUE(database.ok()) << database.status();
   return *database;
 }

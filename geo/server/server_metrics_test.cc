@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/text_serializer.h"
+#include "tests/support/metrics_text.h"
 
 namespace geo {
 namespace {
@@ -24,17 +25,14 @@ class ServerMetricsTest : public ::testing::Test {
     return out.str();
   }
 
-  // The value of the sample line that starts with `series` (name{labels}).
+  // The value of the sample `series` (name{labels}); a failure when absent.
   double Sample(const std::string& series) {
-    std::istringstream lines(Scrape());
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind(series + " ", 0) == 0) {
-        return std::stod(line.substr(series.size() + 1));
-      }
+    const std::string exposition = Scrape();
+    const double value = testing::MetricSample(exposition, series);
+    if (value == -1) {
+      ADD_FAILURE() << "no sample " << series << " in\n" << exposition;
     }
-    ADD_FAILURE() << "no sample " << series << " in\n" << Scrape();
-    return -1;
+    return value;
   }
 
   FakeClock clock_;

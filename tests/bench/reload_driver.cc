@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -27,11 +28,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/support/process_stats.h"
 
 ABSL_FLAG(std::string, watched, "", "the database path the server watches");
 ABSL_FLAG(std::vector<std::string>, files, {},
@@ -58,20 +57,6 @@ int ReloadsLogged(const std::string& log) {
   return count;
 }
 
-// VmRSS of `pid` in kB, or -1.
-long ResidentKb(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  for (std::string line; std::getline(in, line);) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      std::vector<std::string> fields =
-          absl::StrSplit(line, ' ', absl::SkipEmpty());
-      long kb = -1;
-      if (fields.size() >= 2 && absl::SimpleAtoi(fields[1], &kb)) return kb;
-    }
-  }
-  return -1;
-}
-
 class Sampler {
  public:
   Sampler(int pid, const std::string& path)
@@ -81,7 +66,7 @@ class Sampler {
   void MaybeSample() {
     if (pid_ <= 0 || !out_ || absl::Now() - last_ < kSampleEvery) return;
     last_ = absl::Now();
-    const long kb = ResidentKb(pid_);
+    const int64_t kb = geo::testing::ProcStatusKiB(pid_, "VmRSS");
     if (kb >= 0) out_ << kb << "\n" << std::flush;
   }
   // Sleeps until `deadline`, sampling on the way.

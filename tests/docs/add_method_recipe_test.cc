@@ -15,9 +15,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "geo/data/test_data.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
+#include "tests/support/test_files.h"
 
 namespace geo::docs {
 namespace {

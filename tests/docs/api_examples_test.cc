@@ -33,7 +33,6 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -45,7 +44,8 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
-#include "tests/e2e/server_process.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::docs {
 namespace {

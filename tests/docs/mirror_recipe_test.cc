@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -18,22 +19,22 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "geo/data/test_data.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
+#include "tests/support/child_process.h"
+#include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/subprocess.h"
-#include "tests/updater/test_archives.h"
 
 namespace geo::docs {
 namespace {
 
+using ::geo::testing::AddSanitizerOptions;
+using ::geo::testing::ChildProcess;
+using ::geo::testing::MaxmindTestDataFile;
+using ::geo::testing::NewTempDir;
+using ::geo::testing::ReadFile;
+using ::geo::testing::UpdaterBinary;
 using ::geo::updater::testing::FakeMaxMindServer;
-using ::geo::updater::testing::MakeTempDirectory;
-using ::geo::updater::testing::ReadFileOrDie;
-using ::geo::updater::testing::ReadTestDatabase;
-using ::geo::updater::testing::Subprocess;
-using ::geo::updater::testing::UpdaterBinary;
 
 struct Recipe {
   std::string sha256sum_command;
@@ -92,10 +93,10 @@ TEST(MirrorRecipeTest, TheRecipeInstallsEveryEditionFromOneChecksumFile) {
   // Two editions, as the manifests install them. MaxMind's test data has
   // no GeoLite2-City, so the City edition is GeoIP2-City here.
   const std::map<std::string, std::string> editions = {
-      {"GeoIP2-City", ReadTestDatabase("GeoIP2-City-Test.mmdb")},
-      {"GeoLite2-ASN", ReadTestDatabase("GeoLite2-ASN-Test.mmdb")},
+      {"GeoIP2-City", ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))},
+      {"GeoLite2-ASN", ReadFile(MaxmindTestDataFile("GeoLite2-ASN-Test.mmdb"))},
   };
-  const std::string published = MakeTempDirectory();
+  const std::string published = NewTempDir();
   FakeMaxMindServer mirror;
   for (const auto& [edition, bytes] : editions) {
     const std::string name = LastSegment(
@@ -108,7 +109,7 @@ TEST(MirrorRecipeTest, TheRecipeInstallsEveryEditionFromOneChecksumFile) {
       absl::StrCat("cd '", published, "' && ", recipe.sha256sum_command);
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   const std::string checksums =
-      ReadFileOrDie(published + "/" + LastSegment(recipe.sha256_url));
+      ReadFile(published + "/" + LastSegment(recipe.sha256_url));
   ASSERT_EQ(std::count(checksums.begin(), checksums.end(), '\n'), 2)
       << "one line per edition expected:\n"
       << checksums;
@@ -120,24 +121,24 @@ TEST(MirrorRecipeTest, TheRecipeInstallsEveryEditionFromOneChecksumFile) {
   auto local = [&](const std::string& url) {
     return absl::StrCat(mirror.url(), "/files/", LastSegment(url));
   };
-  const std::string data_dir = MakeTempDirectory();
+  const std::string data_dir = NewTempDir();
   std::map<std::string, std::string> env = {
       {"GEO_MIRROR_URL", local(recipe.mirror_url)},
       {"GEO_MIRROR_SHA256_URL", local(recipe.sha256_url)},
       {"MAXMIND_EDITION_IDS", "GeoIP2-City,GeoLite2-ASN"},
       {"GEO_DATA_DIR", data_dir},
   };
-  for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
-    if (const char* value = std::getenv(name)) env[name] = value;
-  }
-  Subprocess updater({UpdaterBinary(), "--once", "--retries=1"}, env);
-  absl::optional<int> exit_code = updater.Wait(absl::Seconds(60));
+  AddSanitizerOptions(&env);
+  absl::StatusOr<ChildProcess> updater =
+      ChildProcess::Start({{UpdaterBinary(), "--once", "--retries=1"}, env});
+  ASSERT_TRUE(updater.ok()) << updater.status();
+  std::optional<int> exit_code = updater->Wait(absl::Seconds(60));
   ASSERT_TRUE(exit_code.has_value()) << "the updater did not finish";
-  EXPECT_EQ(*exit_code, 0) << updater.Stderr();
+  EXPECT_EQ(*exit_code, 0) << updater->Stderr();
   for (const auto& [edition, bytes] : editions) {
-    EXPECT_EQ(ReadFileOrDie(data_dir + "/" + edition + ".mmdb"), bytes)
+    EXPECT_EQ(ReadFile(data_dir + "/" + edition + ".mmdb"), bytes)
         << edition << " was not installed:\n"
-        << updater.Stderr();
+        << updater->Stderr();
   }
 }
 

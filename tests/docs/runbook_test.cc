@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "geo/data/test_data.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
+#include "tests/support/test_files.h"
 #include "yaml-cpp/yaml.h"
 
 namespace geo::docs {

@@ -15,7 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "tests/e2e/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace geo::testing {
 

@@ -17,7 +17,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -26,8 +25,10 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/load_clients.h"
-#include "tests/e2e/server_process.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -39,8 +40,7 @@ class LoadE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = NewTempDir();
-    city_bytes_ = ReadFile(
-        absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"));
+    city_bytes_ = ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
     ASSERT_FALSE(city_bytes_.empty());
     city_path_ = absl::StrCat(dir_, "/GeoIP2-City-Test.mmdb");
     ASSERT_TRUE(ReplaceFile(city_path_, city_bytes_));
@@ -64,15 +64,6 @@ class LoadE2eTest : public ::testing::Test {
   std::string country_;
 };
 
-double Sample(const std::string& exposition, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      return std::stod(std::string(line.substr(series.size() + 1)));
-    }
-  }
-  return -1;
-}
-
 TEST_F(LoadE2eTest, HotReloadsUnderHttpAndGrpcLoadLoseNoRequest) {
   auto server = ServerProcess::Start(
       GeoServerBinary(), {"--db=" + city_path_, "--poll_interval=20ms"});
@@ -83,8 +74,8 @@ TEST_F(LoadE2eTest, HotReloadsUnderHttpAndGrpcLoadLoseNoRequest) {
       StartLookupClients(*server, expect(), 2, stop, &outcomes);
   // A fresh connection per scrape, as Prometheus scrapes.
   auto reloads = [&] {
-    return Sample(CurlClient().Get(server->metrics_url())->body,
-                  R"(geofence_database_reloads_total{result="success"})");
+    return MetricSample(CurlClient().Get(server->metrics_url())->body,
+                        R"(geofence_database_reloads_total{result="success"})");
   };
   constexpr int kReloads = 20;
   const double initial = reloads();

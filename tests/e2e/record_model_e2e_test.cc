@@ -12,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/data/test_data.h"
 #include "geo/http/gateway.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
@@ -21,8 +20,9 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -73,8 +73,7 @@ class RecordModelE2eTest : public ::testing::Test {
     for (const char* name : kDatabases) {
       const std::string target = absl::StrCat(dir_, "/", name, ".mmdb");
       ASSERT_TRUE(ReplaceFile(
-          target, ReadFile(absl::StrCat(MaxmindTestDataDir(), "/test-data/",
-                                        name, ".mmdb"))));
+          target, ReadFile(MaxmindTestDataFile(absl::StrCat(name, ".mmdb")))));
       paths_.push_back(target);
     }
   }

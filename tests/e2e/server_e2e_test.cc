@@ -16,7 +16,6 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/data/test_data.h"
 #include "geo/http/gateway.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
@@ -28,8 +27,10 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -41,8 +42,7 @@ using ::testing::HasSubstr;
 // A copy of a MaxMind test database in a directory the server watches.
 std::string CopyDatabase(const std::string& dir, const std::string& name) {
   const std::string target = absl::StrCat(dir, "/", name);
-  EXPECT_TRUE(ReplaceFile(target, ReadFile(absl::StrCat(MaxmindTestDataDir(),
-                                                        "/test-data/", name))));
+  EXPECT_TRUE(ReplaceFile(target, ReadFile(MaxmindTestDataFile(name))));
   return target;
 }
 
@@ -52,16 +52,6 @@ Message ParseJson(const std::string& json) {
   auto status = google::protobuf::util::JsonStringToMessage(json, &message);
   EXPECT_TRUE(status.ok()) << status.ToString() << " in " << json;
   return message;
-}
-
-// One metric sample from Prometheus text, or -1.
-double Sample(const std::string& exposition, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      return std::stod(std::string(line.substr(series.size() + 1)));
-    }
-  }
-  return -1;
 }
 
 class ServerE2eTest : public ::testing::Test {
@@ -522,25 +512,27 @@ TEST_F(ServerE2eTest, MetricsCountExactlyTheCallsMade) {
     ASSERT_TRUE(stub->Lookup(&context, request, &response).ok());
   }
   const std::string after = scrape();
-  EXPECT_EQ(
-      Sample(after, http_found) - std::max(0.0, Sample(before, http_found)),
-      kHttpCalls);
-  EXPECT_EQ(
-      Sample(after, grpc_found) - std::max(0.0, Sample(before, grpc_found)),
-      kGrpcCalls);
-  EXPECT_EQ(
-      Sample(after, http_invalid) - std::max(0.0, Sample(before, http_invalid)),
-      1);
-  EXPECT_EQ(
-      Sample(after, by_country) - std::max(0.0, Sample(before, by_country)),
-      kHttpCalls + kGrpcCalls);
-  EXPECT_EQ(Sample(after, histogram_count) -
-                std::max(0.0, Sample(before, histogram_count)),
+  EXPECT_EQ(MetricSample(after, http_found) -
+                std::max(0.0, MetricSample(before, http_found)),
+            kHttpCalls);
+  EXPECT_EQ(MetricSample(after, grpc_found) -
+                std::max(0.0, MetricSample(before, grpc_found)),
+            kGrpcCalls);
+  EXPECT_EQ(MetricSample(after, http_invalid) -
+                std::max(0.0, MetricSample(before, http_invalid)),
+            1);
+  EXPECT_EQ(MetricSample(after, by_country) -
+                std::max(0.0, MetricSample(before, by_country)),
+            kHttpCalls + kGrpcCalls);
+  EXPECT_EQ(MetricSample(after, histogram_count) -
+                std::max(0.0, MetricSample(before, histogram_count)),
             kHttpCalls + 1);
-  EXPECT_EQ(
-      Sample(after, R"(geofence_database_reloads_total{result="success"})"), 2);
-  EXPECT_GT(
-      Sample(after, R"(geofence_database_age_seconds{type="GeoIP2-City"})"), 0);
+  EXPECT_EQ(MetricSample(
+                after, R"(geofence_database_reloads_total{result="success"})"),
+            2);
+  EXPECT_GT(MetricSample(
+                after, R"(geofence_database_age_seconds{type="GeoIP2-City"})"),
+            0);
 
   // The exposition passes Prometheus' own linter.
   const std::string file = absl::StrCat(dir_, "/metrics.txt");

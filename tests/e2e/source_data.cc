@@ -5,8 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "geo/data/test_data.h"
 #include "google/protobuf/util/json_util.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {

@@ -14,7 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "geo/data/test_data.h"
+#include "geo/common/file_descriptor.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -230,13 +231,13 @@ absl::StatusOr<RawResponse> ParseResponse(absl::string_view bytes) {
 absl::StatusOr<RawResponse> RawExchange(int port, absl::string_view request,
                                         const std::string& source,
                                         absl::Duration timeout) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket failed");
+  FileDescriptor socket_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket_fd.valid()) return absl::InternalError("socket failed");
+  const int fd = socket_fd.get();
   sockaddr_in local{};
   local.sin_family = AF_INET;
   if (inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
       bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
-    close(fd);
     return absl::FailedPreconditionError(
         absl::StrCat("cannot bind the client to ", source));
   }
@@ -245,7 +246,6 @@ absl::StatusOr<RawResponse> RawExchange(int port, absl::string_view request,
   remote.sin_port = htons(port);
   remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-    close(fd);
     return absl::UnavailableError(absl::StrCat("cannot connect to ", port));
   }
   size_t sent = 0;
@@ -268,7 +268,6 @@ absl::StatusOr<RawResponse> RawExchange(int port, absl::string_view request,
     bytes.append(buffer, n);
     if (AnswerComplete(bytes)) break;
   }
-  close(fd);
   if (bytes.empty()) {
     return absl::UnavailableError("no answer before the connection ended");
   }

@@ -12,8 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "tests/e2e/server_process.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/server_process.h"
 
 namespace geo::testing {
 

@@ -16,12 +16,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
 #include "tests/edge/edge_fixture.h"
-#include "tests/faults/metrics_text.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {

@@ -13,13 +13,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
 #include "tests/edge/doc_config.h"
 #include "tests/edge/edge_fixture.h"
 #include "tests/edge/ingress_process.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {

@@ -1,9 +1,5 @@
 #include "tests/edge/ingress_process.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <utility>
@@ -13,13 +9,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "geo/data/test_data.h"
+#include "tests/support/loopback_ports.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
 
 constexpr char kNginx[] = "/usr/sbin/nginx";
 constexpr char kCaddy[] = "/usr/bin/caddy";
+// SIGTERM first; SIGKILL when the ingress has not exited by then.
+constexpr absl::Duration kStopGrace = absl::Seconds(10);
 
 // The X-Geo-* headers the echo upstream reports (lower case).
 const std::vector<std::string>& EchoedHeaders() {
@@ -28,19 +27,6 @@ const std::vector<std::string>& EchoedHeaders() {
       "x-geo-policy",    "x-geo-country",  "x-geo-subdivision",
       "x-geo-city",      "x-geo-asn",      "x-geo-reason"};
   return *headers;
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok =
-      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  close(fd);
-  return ok;
 }
 
 // The harness's nginx.conf: a main context for a test (foreground, one
@@ -116,23 +102,6 @@ std::string CaddyFile(const std::string& dir, int upstream_port,
 
 }  // namespace
 
-absl::StatusOr<int> PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = 0;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    return absl::InternalError("cannot bind a loopback port");
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartNginx(
     const SiteRenderer& site) {
   return Start(
@@ -206,23 +175,19 @@ absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
     std::unique_ptr<IngressProcess> ingress(new IngressProcess());
     ingress->name_ = name;
     ingress->ports_ = ports;
-    ingress->process_ = std::make_unique<updater::testing::Subprocess>(
-        launch->argv, launch->env);
+    ChildOptions options{launch->argv, launch->env};
+    options.stop_grace = kStopGrace;
+    absl::StatusOr<ChildProcess> child = ChildProcess::Start(options);
+    if (!child.ok()) return child.status();
+    ingress->process_.emplace(*std::move(child));
     ingress->log_path_ = launch->log_path;
 
     // Generous: a loaded 2-core machine running sanitized servers next door.
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    bool exited = false;
-    while (absl::Now() < deadline) {
-      if (ingress->process_->Wait(absl::ZeroDuration()).has_value()) {
-        exited = true;
-        break;
-      }
-      if (Accepts(ports.listen) && Accepts(ports.upstream)) {
-        return ingress;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
+    if (ingress->process_->WaitForPort(ports.listen, absl::Seconds(30)) &&
+        ingress->process_->WaitForPort(ports.upstream, absl::Seconds(30))) {
+      return ingress;
     }
+    const bool exited = !ingress->process_->running();
     last_error = absl::StrCat(name, exited ? " exited" : " did not listen",
                               " on ports ", ports.listen, " and ",
                               ports.upstream, ":\n", ingress->Log());
@@ -234,7 +199,7 @@ absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
   return absl::InternalError(last_error);
 }
 
-IngressProcess::~IngressProcess() { Stop(absl::Seconds(10)).IgnoreError(); }
+IngressProcess::~IngressProcess() { Stop(kStopGrace).IgnoreError(); }
 
 std::string IngressProcess::url(const std::string& path) const {
   return absl::StrCat("http://127.0.0.1:", ports_.listen, path);
@@ -246,21 +211,9 @@ std::string IngressProcess::Log() const {
   return log;
 }
 
-absl::StatusOr<int> IngressProcess::Stop(absl::Duration timeout) {
+absl::StatusOr<int> IngressProcess::Stop(absl::Duration grace) {
   if (!process_) return absl::FailedPreconditionError("not running");
-  absl::optional<int> code = process_->Wait(absl::ZeroDuration());
-  if (!code.has_value()) {
-    process_->Signal(SIGTERM);
-    code = process_->Wait(timeout);
-  }
-  if (!code.has_value()) {
-    process_->Signal(SIGKILL);
-    code = process_->Wait(absl::Seconds(10));
-  }
-  if (!code.has_value()) {
-    return absl::DeadlineExceededError(absl::StrCat(name_, " did not stop"));
-  }
-  return *code;
+  return process_->Stop(grace);
 }
 
 }  // namespace geo::testing

@@ -8,17 +8,17 @@
 #define TESTS_EDGE_INGRESS_PROCESS_H_
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tests/updater/subprocess.h"
+#include "tests/support/child_process.h"
 
 namespace geo::testing {
-
-// A port on 127.0.0.1 that was free a moment ago (bound to 0, then released).
-absl::StatusOr<int> PickFreePort();
 
 struct IngressPorts {
   int listen = 0;    // where the ingress serves clients
@@ -53,8 +53,9 @@ class IngressProcess {
   std::string url(const std::string& path) const;
   // The process's error log and stderr, for failure messages.
   std::string Log() const;
-  // SIGTERM and wait; the exit status (128 + signal when killed).
-  absl::StatusOr<int> Stop(absl::Duration timeout);
+  // SIGTERM, up to `grace` for the exit, then SIGKILL; the exit status (128 +
+  // signal when killed).
+  absl::StatusOr<int> Stop(absl::Duration grace);
 
  private:
   struct Launch {
@@ -72,7 +73,7 @@ class IngressProcess {
   std::string name_;
   IngressPorts ports_;
   std::string log_path_;
-  std::unique_ptr<updater::testing::Subprocess> process_;
+  std::optional<ChildProcess> process_;
 };
 
 }  // namespace geo::testing

@@ -15,11 +15,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -33,8 +33,7 @@ class LimitsTest : public ::testing::Test {
   void Start(std::vector<std::string> flags) {
     const std::string path = NewTempDir() + "/City.mmdb";
     ASSERT_TRUE(ReplaceFile(
-        path,
-        ReadFile(MaxmindTestDataDir() + "/test-data/GeoIP2-City-Test.mmdb")));
+        path, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
     flags.push_back("--db=" + path);
     flags.push_back("--http_threads=2");
     auto server = ServerProcess::Start(GeoServerBinary(), flags);
@@ -193,8 +192,8 @@ TEST(CpuBudgetE2eTest, HttpThreadsFollowTheAffinityMask) {
   CPU_SET(first_cpu, &one);
   ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   const std::string path = NewTempDir() + "/City.mmdb";
-  ASSERT_TRUE(ReplaceFile(path, ReadFile(MaxmindTestDataDir() +
-                                         "/test-data/GeoIP2-City-Test.mmdb")));
+  ASSERT_TRUE(ReplaceFile(
+      path, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
   auto server = ServerProcess::Start(GeoServerBinary(),
                                      {"--db=" + path, "--http_threads=0"});
   ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);

@@ -30,11 +30,12 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/support/process_stats.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -53,29 +54,16 @@ constexpr size_t kFloodWriteBytes = 64 * 1024;
 // How much a refused flood may grow the server's memory.
 constexpr int64_t kFloodGrowthBoundKiB = 16 * 1024;
 
-// RssAnon of `pid` in KiB; -1 when it cannot be read.
-int64_t AnonymousRssKiB(pid_t pid) {
-  const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
-  for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    if (!absl::ConsumePrefix(&line, "RssAnon:")) continue;
-    line = absl::StripAsciiWhitespace(line);
-    absl::ConsumeSuffix(&line, "kB");
-    int64_t kib = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib)) return kib;
-  }
-  return -1;
-}
-
 // Samples a process's RssAnon every few milliseconds while it lives and
 // keeps the highest value: the peak of an attack, not what is left after
 // the server has freed the memory on closing the connection.
 class PeakSampler {
  public:
   explicit PeakSampler(pid_t pid) : pid_(pid) {
-    peak_ = AnonymousRssKiB(pid_);
+    peak_ = ProcStatusKiB(pid_, "RssAnon");
     thread_ = std::thread([this] {
       while (!stop_.load()) {
-        peak_ = std::max(peak_.load(), AnonymousRssKiB(pid_));
+        peak_ = std::max(peak_.load(), ProcStatusKiB(pid_, "RssAnon"));
         absl::SleepFor(absl::Milliseconds(5));
       }
     });
@@ -87,7 +75,7 @@ class PeakSampler {
       stop_.store(true);
       thread_.join();
     }
-    peak_ = std::max(peak_.load(), AnonymousRssKiB(pid_));
+    peak_ = std::max(peak_.load(), ProcStatusKiB(pid_, "RssAnon"));
     return peak_.load();
   }
 
@@ -121,7 +109,7 @@ class HttpHardeningTest : public ::testing::Test {
     std::string database = GeoLite2CityPath();
     if (database.empty()) {
       std::fprintf(stderr, "GeoLite2-City absent; using GeoIP2-City-Test\n");
-      database = MaxmindTestDataDir() + "/test-data/GeoIP2-City-Test.mmdb";
+      database = MaxmindTestDataFile("GeoIP2-City-Test.mmdb");
     }
     auto server = ServerProcess::Start(
         GeoServerBinary(), {"--db=" + database, "--http_threads=2",
@@ -138,7 +126,7 @@ class HttpHardeningTest : public ::testing::Test {
   // the server's memory grew at most meanwhile.
   std::string Flood(absl::string_view prefix, absl::string_view filler,
                     int64_t* peak_growth_kib) {
-    const int64_t baseline = AnonymousRssKiB(server_->pid());
+    const int64_t baseline = ProcStatusKiB(server_->pid(), "RssAnon");
     PeakSampler sampler(server_->pid());
     auto connection = RawConnection::Connect(port());
     EXPECT_TRUE(connection.ok()) << connection.status();
@@ -240,7 +228,7 @@ TEST_F(HttpHardeningTest, IdleConnectionsAfterLargeBatchesHoldLittle) {
     }
   }
   absl::SleepFor(absl::Milliseconds(500));
-  const int64_t baseline = AnonymousRssKiB(server_->pid());
+  const int64_t baseline = ProcStatusKiB(server_->pid(), "RssAnon");
   std::vector<RawConnection> idle;
   for (int i = 0; i < kConnections; ++i) {
     auto connection = RawConnection::Connect(port());
@@ -250,7 +238,7 @@ TEST_F(HttpHardeningTest, IdleConnectionsAfterLargeBatchesHoldLittle) {
     idle.push_back(*std::move(connection));
   }
   absl::SleepFor(absl::Milliseconds(500));
-  const int64_t idle_kib = AnonymousRssKiB(server_->pid());
+  const int64_t idle_kib = ProcStatusKiB(server_->pid(), "RssAnon");
   std::fprintf(stderr,
                "idle: %d connections, RssAnon %lld kB -> %lld kB (%+lld kB)\n",
                kConnections, static_cast<long long>(baseline),

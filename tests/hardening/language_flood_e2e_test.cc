@@ -32,7 +32,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/data/test_data.h"
 #include "geo/data/test_mmdb_writer.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
@@ -40,7 +39,10 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/process_stats.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -52,32 +54,6 @@ using ::testing::HasSubstr;
 constexpr int64_t kGrowthBoundKiB = 16 * 1024;
 constexpr char kLanguageError[] =
     "language must be a BCP 47 tag such as de or pt-BR";
-
-// RssAnon of `pid` in KiB; -1 when it cannot be read.
-int64_t AnonymousRssKiB(pid_t pid) {
-  const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
-  for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    if (!absl::ConsumePrefix(&line, "RssAnon:")) continue;
-    line = absl::StripAsciiWhitespace(line);
-    absl::ConsumeSuffix(&line, "kB");
-    int64_t kib = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib)) return kib;
-  }
-  return -1;
-}
-
-// One sample of Prometheus text, or -1.
-double Sample(const std::string& exposition, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      double value = -1;
-      if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) {
-        return value;
-      }
-    }
-  }
-  return -1;
-}
 
 std::string RandomLetters(std::mt19937* random, size_t size) {
   static constexpr char kLetters[] =
@@ -93,8 +69,7 @@ class LanguageFloodTest : public ::testing::Test {
     const std::string dir = NewTempDir();
     const std::string city = absl::StrCat(dir, "/GeoIP2-City-Test.mmdb");
     ASSERT_TRUE(ReplaceFile(
-        city, ReadFile(absl::StrCat(MaxmindTestDataDir(),
-                                    "/test-data/GeoIP2-City-Test.mmdb"))));
+        city, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
     // Headers up to 64 KiB, so a 16 KB language reaches the lookup instead
     // of being refused as an oversized request line (431).
     auto server = ServerProcess::Start(
@@ -158,11 +133,11 @@ TEST_F(LanguageFloodTest, HugeAndRandomLanguagesAreRefusedAndKeepNoMemory) {
   }
   // Warm-up: the same attack, twice the size, before the baseline.
   ASSERT_NO_FATAL_FAILURE(Flood(&http, &random, 4000));
-  const int64_t before = AnonymousRssKiB(server_->pid());
+  const int64_t before = ProcStatusKiB(server_->pid(), "RssAnon");
   ASSERT_GT(before, 0);
   const absl::Time start = absl::Now();
   ASSERT_NO_FATAL_FAILURE(Flood(&http, &random, 2000));
-  const int64_t after = AnonymousRssKiB(server_->pid());
+  const int64_t after = ProcStatusKiB(server_->pid(), "RssAnon");
   std::printf("language flood: RssAnon %lld -> %lld KiB in %s\n",
               static_cast<long long>(before), static_cast<long long>(after),
               absl::FormatDuration(absl::Now() - start).c_str());
@@ -252,7 +227,7 @@ TEST(CraftedDatabaseTest, PointerFanOutFailsFastWithBoundedMemory) {
       http.Get(server->http_url("/v1/lookup/20.0.0.1"));
   ASSERT_TRUE(good.ok());
   ASSERT_EQ(good->status, 200) << good->body;
-  const int64_t before = AnonymousRssKiB(server->pid());
+  const int64_t before = ProcStatusKiB(server->pid(), "RssAnon");
   const absl::Time start = absl::Now();
   absl::StatusOr<CurlResponse> first =
       http.Get(server->http_url("/v1/lookup/10.0.0.1"));
@@ -267,13 +242,14 @@ TEST(CraftedDatabaseTest, PointerFanOutFailsFastWithBoundedMemory) {
     ASSERT_TRUE(again.ok());
     ASSERT_EQ(again->status, 500);
   }
-  const int64_t after = AnonymousRssKiB(server->pid());
+  const int64_t after = ProcStatusKiB(server->pid(), "RssAnon");
   EXPECT_LT(after - before, kGrowthBoundKiB);
   absl::StatusOr<CurlResponse> metrics = http.Get(server->metrics_url());
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(
-      Sample(metrics->body,
-             R"(geofence_record_decode_failures_total{reason="entry_budget"})"),
+      MetricSample(
+          metrics->body,
+          R"(geofence_record_decode_failures_total{reason="entry_budget"})"),
       201);
   // The file still serves its other records.
   good = http.Get(server->http_url("/v1/lookup/20.0.0.1"));

@@ -21,12 +21,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/subprocess.h"
 #include "tests/updater/test_archives.h"
 
 namespace geo::testing {
@@ -34,7 +34,6 @@ namespace {
 
 using ::geo::updater::testing::FakeMaxMindServer;
 using ::geo::updater::testing::FakeResponse;
-using ::geo::updater::testing::Subprocess;
 
 constexpr char kAccountId[] = "424242";
 constexpr char kLicenseKey[] = "SeCrEt-LiCeNsE-9f8e7d6c";
@@ -75,11 +74,9 @@ class SecretsTest : public ::testing::Test {
         {"MAXMIND_LICENSE_KEY", kLicenseKey},
         {"MAXMIND_EDITION_IDS", kEdition},
         {"MAXMIND_HOST", host},
-        {"GEO_DATA_DIR", updater::testing::MakeTempDirectory()},
+        {"GEO_DATA_DIR", NewTempDir()},
     };
-    for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
-      if (const char* value = std::getenv(name)) env[name] = value;
-    }
+    AddSanitizerOptions(&env);
     return env;
   }
 
@@ -87,18 +84,20 @@ class SecretsTest : public ::testing::Test {
   void RunOnce(const std::string& scenario, std::vector<std::string> flags,
                int expected_exit, const std::string& host = "") {
     SCOPED_TRACE(scenario);
-    std::vector<std::string> argv = {updater::testing::UpdaterBinary(),
-                                     "--once"};
+    std::vector<std::string> argv = {UpdaterBinary(), "--once"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    Subprocess child(argv, Environment(host.empty() ? server_.url() : host));
-    ExpectNoSecret(scenario + ": cmdline", ReadProc(child.pid(), "cmdline"));
-    const auto code = child.Wait(absl::Seconds(60));
+    absl::StatusOr<ChildProcess> child = ChildProcess::Start(
+        {argv, Environment(host.empty() ? server_.url() : host)});
+    ASSERT_TRUE(child.ok()) << child.status();
+    ExpectNoSecret(scenario + ": cmdline", ReadProc(child->pid(), "cmdline"));
+    const auto code = child->Wait(absl::Seconds(60));
     ASSERT_TRUE(code.has_value()) << scenario << ": updater did not exit";
-    EXPECT_EQ(*code, expected_exit) << scenario << "\n" << child.Stderr();
-    ExpectNoSecret(scenario + ": stdout", child.Stdout());
-    ExpectNoSecret(scenario + ": stderr", child.Stderr());
+    EXPECT_EQ(*code, expected_exit) << scenario << "\n" << child->Stderr();
+    ExpectNoSecret(scenario + ": stdout", child->Stdout());
+    ExpectNoSecret(scenario + ": stderr", child->Stderr());
     // Proof that the run said something: an empty log would pass vacuously.
-    EXPECT_FALSE(child.Stderr().empty() && child.Stdout().empty()) << scenario;
+    EXPECT_FALSE(child->Stderr().empty() && child->Stdout().empty())
+        << scenario;
     ++runs_;
   }
 
@@ -191,13 +190,14 @@ TEST_F(SecretsTest, UpdaterLoopModeMetricsAndCmdline) {
   FakeResponse error;
   error.status = 500;
   for (int i = 0; i < 2; ++i) server_.Enqueue("/geoip/databases/", error);
-  Subprocess child({updater::testing::UpdaterBinary(), "--interval=1h",
-                    "--status_address=127.0.0.1", "--status_port=0",
-                    "--retries=1", "--backoff_initial=10ms"},
-                   Environment(server_.url()));
+  absl::StatusOr<ChildProcess> child = ChildProcess::Start(
+      {{UpdaterBinary(), "--interval=1h", "--status_address=127.0.0.1",
+        "--status_port=0", "--retries=1", "--backoff_initial=10ms"},
+       Environment(server_.url())});
+  ASSERT_TRUE(child.ok()) << child.status();
   int port = 0;
   for (int i = 0; i < 3000 && port == 0; ++i) {
-    const std::string log = child.Stderr();
+    const std::string log = child->Stderr();
     const size_t at = log.find("\"Serving /healthz and /metrics\"");
     const size_t key = at == std::string::npos ? at : log.find("\"port\":", at);
     if (key != std::string::npos) {
@@ -206,7 +206,7 @@ TEST_F(SecretsTest, UpdaterLoopModeMetricsAndCmdline) {
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
-  ASSERT_NE(port, 0) << child.Stderr();
+  ASSERT_NE(port, 0) << child->Stderr();
   geo::http::CurlClient http;
   std::string metrics;
   for (int i = 0; i < 500; ++i) {
@@ -223,11 +223,11 @@ TEST_F(SecretsTest, UpdaterLoopModeMetricsAndCmdline) {
     auto response = http.Get(absl::StrCat("http://127.0.0.1:", port, path));
     if (response.ok()) ExpectNoSecret(path, response->body);
   }
-  ExpectNoSecret("updater cmdline", ReadProc(child.pid(), "cmdline"));
-  child.Signal(SIGTERM);
-  EXPECT_EQ(child.Wait(absl::Seconds(20)), 0);
-  ExpectNoSecret("updater stderr", child.Stderr());
-  ExpectNoSecret("updater stdout", child.Stdout());
+  ExpectNoSecret("updater cmdline", ReadProc(child->pid(), "cmdline"));
+  child->Signal(SIGTERM);
+  EXPECT_EQ(child->Wait(absl::Seconds(20)), 0);
+  ExpectNoSecret("updater stderr", child->Stderr());
+  ExpectNoSecret("updater stdout", child->Stdout());
 }
 
 TEST_F(SecretsTest, ServerWithTheKeyInItsEnvironment) {

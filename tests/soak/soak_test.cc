@@ -25,14 +25,15 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/data/test_data.h"
 #include "geo/http/test_http_client.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
-#include "tests/faults/metrics_text.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/process_stats.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
@@ -67,39 +68,13 @@ absl::Duration SoakDuration() {
   return absl::Seconds(std::max(seconds, 10));
 }
 
-int64_t RssKb(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    absl::string_view rest = line;
-    if (absl::ConsumePrefix(&rest, "VmRSS:")) {
-      rest = absl::StripAsciiWhitespace(rest);
-      absl::ConsumeSuffix(&rest, " kB");
-      int64_t kb = -1;
-      if (absl::SimpleAtoi(rest, &kb)) return kb;
-    }
-  }
-  return -1;
-}
-
-int OpenFds(pid_t pid) {
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
-  if (dir == nullptr) return -1;
-  int count = 0;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count;
-}
-
 // The least fd count over a few samples: a reload in progress holds the new
 // file open for a moment, which is not drift.
 int SteadyFds(pid_t pid) {
-  int least = OpenFds(pid);
+  int least = OpenDescriptorCount(pid);
   for (int i = 0; i < 10; ++i) {
     absl::SleepFor(absl::Milliseconds(30));
-    least = std::min(least, OpenFds(pid));
+    least = std::min(least, OpenDescriptorCount(pid));
   }
   return least;
 }
@@ -122,9 +97,9 @@ TEST(SoakTest, MixedLoadWithReloadEverySecond) {
   const absl::Duration warm_up = std::min(absl::Seconds(10), duration / 6);
   const std::string dir = NewTempDir();
   const std::string city =
-      ReadFile(MaxmindTestDataDir() + "/test-data/GeoIP2-City-Test.mmdb");
+      ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   const std::string asn =
-      ReadFile(MaxmindTestDataDir() + "/test-data/GeoLite2-ASN-Test.mmdb");
+      ReadFile(MaxmindTestDataFile("GeoLite2-ASN-Test.mmdb"));
   ASSERT_FALSE(city.empty());
   ASSERT_FALSE(asn.empty());
   const std::string city_path = dir + "/City.mmdb";
@@ -217,11 +192,11 @@ TEST(SoakTest, MixedLoadWithReloadEverySecond) {
   }
 
   absl::SleepFor(warm_up);
-  const int64_t rss_warm = RssKb(server->pid());
+  const int64_t rss_warm = ProcStatusKiB(server->pid(), "VmRSS");
   const int fds_warm = SteadyFds(server->pid());
   const int64_t ok_warm = http.ok.load() + grpc_calls.ok.load();
   absl::SleepFor(duration - warm_up);
-  const int64_t rss_end = RssKb(server->pid());
+  const int64_t rss_end = ProcStatusKiB(server->pid(), "VmRSS");
   stop.store(true);
   for (std::thread& thread : threads) thread.join();
   // With the clients gone, the server must be back at (or below) the count it

@@ -1,0 +1,39 @@
+#include "tests/support/process_stats.h"
+
+#include <dirent.h>
+
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace geo::testing {
+
+int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  const std::string prefix = field + ":";
+  for (std::string text; std::getline(status, text);) {
+    absl::string_view line = text;
+    if (!absl::ConsumePrefix(&line, prefix)) continue;
+    line = absl::StripAsciiWhitespace(line);
+    absl::ConsumeSuffix(&line, "kB");
+    int64_t kib = 0;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib)) return kib;
+  }
+  return -1;
+}
+
+int OpenDescriptorCount(pid_t pid) {
+  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
+  if (dir == nullptr) return -1;
+  int count = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count;
+}
+
+}  // namespace geo::testing

@@ -1,0 +1,48 @@
+#include "tests/support/test_files.h"
+
+#include <sys/stat.h>
+
+#include "gtest/gtest.h"
+
+namespace geo::testing {
+namespace {
+
+ino_t Inode(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? info.st_ino : 0;
+}
+
+TEST(TestFilesTest, TempDirsAreFreshAndEmpty) {
+  const std::string first = NewTempDir();
+  const std::string second = NewTempDir();
+  EXPECT_NE(first, second);
+  EXPECT_TRUE(FilesUnder(first, "").empty());
+}
+
+TEST(TestFilesTest, ReplaceFileWritesANewInode) {
+  const std::string path = NewTempDir() + "/file";
+  ASSERT_TRUE(WriteFile(path, "one"));
+  const ino_t before = Inode(path);
+  ASSERT_TRUE(ReplaceFile(path, "two"));
+  EXPECT_EQ(ReadFile(path), "two");
+  EXPECT_NE(Inode(path), before);
+  EXPECT_EQ(ReadFile(path + ".missing"), "");
+}
+
+TEST(TestFilesTest, FilesUnderRecursesAndSorts) {
+  const std::string dir = NewTempDir();
+  ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir + "/sub/b.mmdb", ""));
+  ASSERT_TRUE(WriteFile(dir + "/a.mmdb", ""));
+  ASSERT_TRUE(WriteFile(dir + "/c.txt", ""));
+  EXPECT_EQ(FilesUnder(dir, ".mmdb"),
+            (std::vector<std::string>{dir + "/a.mmdb", dir + "/sub/b.mmdb"}));
+}
+
+TEST(TestFilesTest, FindsMaxmindTestData) {
+  ASSERT_FALSE(MaxmindTestDataDir().empty());
+  EXPECT_NE(Inode(MaxmindTestDataFile("GeoIP2-City-Test.mmdb")), 0u);
+}
+
+}  // namespace
+}  // namespace geo::testing
