@@ -7,11 +7,13 @@ output are plain functions of their text.
 """
 
 import ctypes
+import http.client
 import json
 import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -85,10 +87,13 @@ def wait_for(predicate, seconds, what):
     raise BenchError("timed out waiting for " + what)
 
 
-def http_get(port, path, headers=None, timeout=5):
-    """(status, [(header, value)], body) of a GET on 127.0.0.1."""
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def http_get(port, path, headers=None, timeout=5, cafile=None):
+    """(status, [(header, value)], body) of a GET on 127.0.0.1 (HTTPS with cafile)."""
+    if cafile:
+        context = ssl.create_default_context(cafile=cafile)
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
@@ -264,10 +269,10 @@ class LoadGenerator:
         self.cpu = cpu
         self.work = work
 
-    def wrk(self, name, port, connections, seconds, script):
+    def wrk(self, name, port, connections, seconds, script, scheme="http"):
         argv = ["taskset", "-c", str(self.cpu), "wrk", "-t1", "-c%d" % connections,
                 "-d%ds" % seconds, "--timeout", "5s", "--latency", "-s", script,
-                "http://127.0.0.1:%d" % port]
+                "%s://127.0.0.1:%d" % (scheme, port)]
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=seconds + 30, check=False)
         text = done.stdout.decode(errors="replace")
@@ -280,13 +285,14 @@ class LoadGenerator:
                                                          result["failed"]))
         return result
 
-    def h2load(self, name, port, connections, streams, seconds, body):
+    def h2load(self, name, port, connections, streams, seconds, body, scheme="http"):
+        """gRPC Lookup calls; scheme "https" is gRPC over TLS (ALPN h2)."""
         request_log = os.path.join(self.work, name + ".h2log")
         argv = ["taskset", "-c", str(self.cpu), "h2load", "-t1", "-c%d" % connections,
                 "-m%d" % streams, "-D", str(seconds), "-d", body,
                 "-H", "content-type: application/grpc", "-H", "te: trailers",
                 "--log-file=" + request_log,
-                "http://127.0.0.1:%d/geo.v1.GeoService/Lookup" % port]
+                "%s://127.0.0.1:%d/geo.v1.GeoService/Lookup" % (scheme, port)]
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=seconds + 30, check=False)
         text = done.stdout.decode(errors="replace")
@@ -306,12 +312,44 @@ class LoadGenerator:
 
 
 # ---------------------------------------------------------------------------
+# TLS.
+
+def make_certificate(directory):
+    """A self-signed P-256 certificate for 127.0.0.1: (cert.pem, key.pem)."""
+    os.makedirs(directory, exist_ok=True)
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    return cert, key
+
+
+def tls_flags(help_text, cert, key, template=None):
+    """geo_server's flags serving `cert`/`key`, or None when it has no TLS flags.
+
+    `template` (BENCH_TLS_FLAGS) wins: flags separated by spaces, with {cert}
+    and {key} replaced. Otherwise the flags are found in `geo_server --help`:
+    one flag whose name has tls and cert in it, one with tls and key.
+    """
+    if template:
+        return [flag.format(cert=cert, key=key) for flag in template.split()]
+    names = re.findall(r"^\s*--([a-z0-9_]+)", help_text, re.M)
+    cert_flags = [n for n in names if "tls" in n and "cert" in n and "ca" not in n.split("_")]
+    key_flags = [n for n in names if "tls" in n and "key" in n]
+    if len(cert_flags) != 1 or len(key_flags) != 1:
+        return None
+    return ["--%s=%s" % (cert_flags[0], cert), "--%s=%s" % (key_flags[0], key)]
+
+
+# ---------------------------------------------------------------------------
 # Servers.
 
 class GeoServer:
     """A geo_server pinned to one CPU, on ports the kernel picks."""
 
-    def __init__(self, processes, binary, cpu, work, name, db_paths, policy, extra_flags=()):
+    def __init__(self, processes, binary, cpu, work, name, db_paths, policy, extra_flags=(),
+                 scheme="http"):
         self.log_path = os.path.join(work, name + ".log")
         open(self.log_path, "w").close()
         argv = [binary, "--db=" + ",".join(db_paths), "--listen_address=127.0.0.1",
@@ -319,6 +357,7 @@ class GeoServer:
                 "--trusted_proxies=127.0.0.1/32", "--policy=" + policy, "--http_threads=1",
                 "--poll_interval=20ms", "--drain_delay=0s", "--log_level=info"] + list(extra_flags)
         self.argv = argv
+        self.scheme = scheme
         self.process = processes.start(argv, cpu=cpu, log_path=self.log_path)
         serving = wait_for(self._serving_line, 20, name + " to serve")
         self.pid = self.process.pid  # taskset execs the server

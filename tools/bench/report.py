@@ -126,6 +126,36 @@ def extra_databases_text(run):
                      for d in extra)
 
 
+def tls_section(result):
+    """Section c2: the TLS tables, or why they were not measured."""
+    comparisons = result.get("comparisons", {})
+    tls = result.get("tls", {})
+    if "tls_http" not in comparisons and "tls_grpc" not in comparisons:
+        return "Not measured: %s." % tls.get("skipped", "no TLS runs in this result")
+    parts = [
+        "A second geo_server serves both listeners over TLS (`%s`; %s); the plaintext side is "
+        "the geo_server of section b. Interleaved %s-second pairs, the order swapped from pair "
+        "to pair; one handshake per connection, then keep-alive." % (tls.get("flags", "?"), tls.get("certificate", "?"),
+                          result.get("run", {}).get("seconds", NOT_MEASURED))]
+    for name, what, unit in (("tls_http", "HTTPS keep-alive against plain HTTP, 32 connections, "
+                                          "the lookup rotation", "wrk"),
+                             ("tls_grpc", "gRPC over TLS against plaintext, 16 × 16, one "
+                                          "pre-framed Lookup", "h2load")):
+        comparison = comparisons.get(name, {"pairs": []})
+        parts.append("### %s (%s)" % (what, unit))
+        parts.append(pair_table(comparison, [
+            ("plaintext req/s", run_text("plain", "rps")),
+            ("p99 ms", run_text("plain", "p99_ms", 3)),
+            ("TLS req/s", run_text("tls", "rps")), ("p99 ms", run_text("tls", "p99_ms", 3)),
+            ("TLS failed", run_text("tls", "failed", 0)),
+            ("TLS ÷ plaintext (req/s, p99)", lambda p: ratio_text("tls", "plain")(p) + ", " +
+             ratio_text("tls", "plain", "p99_ms")(p))]))
+        parts.append("Median ratio %s (req/s), %s (p99)." % (
+            times(stats.median_ratio(comparison, "tls", "plain")),
+            times(stats.median_ratio(comparison, "tls", "plain", "p99_ms"))))
+    return "\n\n".join(parts)
+
+
 def values(result):
     run = result.get("run", {})
     comparisons = result.get("comparisons", {})
@@ -292,6 +322,9 @@ def values(result):
     v["grpc_errors_after"] = str(grpc.get("errors_after", NOT_MEASURED))
     v["grpc_check_ok"] = "yes" if grpc.get("check_ok") else "**no**"
     v["grpc_check"] = grpc.get("check_text", "").rstrip("\n")
+
+    # c2. TLS.
+    v["tls_section"] = tls_section(result)
 
     # d. reload under load.
     reload_ratios = {}

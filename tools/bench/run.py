@@ -89,11 +89,12 @@ class Settings:
         multi = 2 * s + p * 2 * s         # warm-ups, City / all
         profile = 2 * (self.profile_seconds + 2)
         grpc = p * 2 * 2 * s              # two shapes, empty / geo
+        tls = s + p * 2 * 2 * s           # warm-up, HTTP and gRPC, plain / TLS
         reload = p * 2 * 2 * self.reload_seconds
         long = min(self.long_budget, self.long_reloads * 0.08)
         metrics = self.metrics_seconds * (1 + 2 * self.metrics_pairs)
         startup = 30                      # servers starting, correctness checks
-        return int(core + http + edge + multi + profile + grpc + reload + long + metrics + startup)
+        return int(core + http + edge + multi + profile + grpc + tls + reload + long + metrics + startup)
 
 
 def lua_script(work, mode):
@@ -438,6 +439,56 @@ class Bench:
             "taskset -c 1 h2load -t1 -c4 -m1 ...               # latency",
         ]
 
+    def tls(self):
+        """HTTPS keep-alive against plain HTTP, gRPC over TLS against plaintext.
+
+        A second geo_server serves both listeners with a certificate made here;
+        the plain side is the geo_server of section b. Skipped (and reported as
+        not measured) when geo_server has no TLS flags.
+        """
+        s, geo = self.s, self.geo
+        binary = os.path.join(self.bin, "geo_server")
+        cert, key = measure.make_certificate(os.path.join(self.work, "tls"))
+        help_text = subprocess.run([binary, "--help"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=30, check=False).stdout.decode()
+        flags = measure.tls_flags(help_text, cert, key, os.environ.get("BENCH_TLS_FLAGS"))
+        if flags is None:
+            log("TLS rows skipped: geo_server has no TLS flags (set BENCH_TLS_FLAGS)")
+            self.result["tls"] = {"skipped": "geo_server in this build has no TLS certificate flags"}
+            return
+        log("TLS: HTTPS and gRPC over TLS against plaintext")
+        secure = measure.GeoServer(self.processes, binary, s.server_cpu, self.work, "geo-tls",
+                                   [self.db], self.policy, extra_flags=flags, scheme="https")
+        status, _, _ = measure.http_get(secure.http_port, "/v1/lookup/81.2.69.160", cafile=cert)
+        if status != 200:
+            raise measure.BenchError("geo over HTTPS answered %d" % status)
+        lookup = lua_script(self.work, "lookup")
+        body = os.path.join(self.work, "lookup.grpc")
+        self.load.wrk("geo_tls_warmup", secure.http_port, 32, s.seconds, lookup, scheme="https")
+        http = self.comparison("tls_http", "HTTPS keep-alive against plain HTTP, 32 connections")
+        grpc = self.comparison("tls_grpc", "gRPC over TLS against plaintext, 16 × 16")
+        for round_index in range(s.pairs):
+            n = round_index + 1
+            self.pair(http, self.rotated([
+                ("plain", lambda: self.load.wrk("tls_http_plain_%d" % n, geo.http_port, 32,
+                                                s.seconds, lookup)),
+                ("tls", lambda: self.load.wrk("tls_http_tls_%d" % n, secure.http_port, 32,
+                                              s.seconds, lookup, scheme="https"))], round_index))
+            self.pair(grpc, self.rotated([
+                ("plain", lambda: self.load.h2load("tls_grpc_plain_%d" % n, geo.grpc_port, 16, 16,
+                                                   s.seconds, body)),
+                ("tls", lambda: self.load.h2load("tls_grpc_tls_%d" % n, secure.grpc_port, 16, 16,
+                                                 s.seconds, body, scheme="https"))], round_index))
+        self.processes.stop(secure.process)
+        self.result["tls"] = {"flags": " ".join(_generic(flags)),
+                              "certificate": "self-signed ECDSA P-256, made with openssl at bench time"}
+        self.commands += [
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+            "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem",
+            "taskset -c 0 geo_server ... " + " ".join(_generic(flags)),
+            "taskset -c 1 wrk ... https://127.0.0.1:PORT; taskset -c 1 h2load ... https://127.0.0.1:PORT/geo.v1.GeoService/Lookup",
+        ]
+
     def reloads_under_load(self):
         """Section d: 20 reloads per run, driven by tests/bench/reload_driver.
 
@@ -611,7 +662,7 @@ class Bench:
                     "geo_profiled_grpc", self.geo.grpc_port, 16, 16, s.profile_seconds,
                     os.path.join(self.work, "lookup.grpc")))
             self.result["profile"] = {k: v for k, v in profile.items() if v}
-            # TLS rows plug in here (tools/bench/README.md, "TLS rows").
+            self.tls()
             self.reloads_under_load()
             self.many_reloads()
             self.instrumentation()

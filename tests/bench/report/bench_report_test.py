@@ -201,6 +201,32 @@ class TemplateTest(unittest.TestCase):
             self.assertIn(name, text)
 
 
+class TlsSectionTest(unittest.TestCase):
+
+    def test_tls_ratios_are_medians(self):
+        result = load("quiet_run.json")
+        text = render(result).split("## c2. TLS")[1].split("## d.")[0]
+        for name in ("tls_http", "tls_grpc"):
+            pairs = result["comparisons"][name]["pairs"]
+            median = statistics.median(p["runs"]["tls"]["rps"] / p["runs"]["plain"]["rps"]
+                                       for p in pairs)
+            self.assertIn("Median ratio %.2f× (req/s)" % median, text)
+        self.assertIn("--tls_cert_file=DIR/cert.pem", text)
+
+    def test_skipped_tls_says_why(self):
+        text = render(load("busy_run.json")).split("## c2. TLS")[1].split("## d.")[0]
+        self.assertIn("Not measured: geo_server in this build has no TLS certificate flags", text)
+
+    def test_tls_flags_from_help(self):
+        help_text = ("  --db (GEO_DB_PATHS)\n  --tls_cert_file (GEO_TLS_CERT_FILE)\n"
+                     "  --tls_key_file (GEO_TLS_KEY_FILE)\n  --tls_client_ca_file (X)\n")
+        self.assertEqual(measure.tls_flags(help_text, "c.pem", "k.pem"),
+                         ["--tls_cert_file=c.pem", "--tls_key_file=k.pem"])
+        self.assertIsNone(measure.tls_flags("  --db (GEO_DB_PATHS)\n", "c.pem", "k.pem"))
+        self.assertEqual(measure.tls_flags("", "c.pem", "k.pem", "--a={cert} --b={key}"),
+                         ["--a=c.pem", "--b=k.pem"])
+
+
 class ParserTest(unittest.TestCase):
 
     WRK = """Running 10s test @ http://127.0.0.1:8080
