@@ -34,7 +34,7 @@ bool PrefixEquals(const uint8_t* a, const uint8_t* b, int bits) {
 }
 
 // inet_ntop's text form without its sprintf, which was most of a cached
-// lookup's time (issue 8). ip_address_test compares both with inet_ntop over
+// lookup's time. ip_address_test compares both with inet_ntop over
 // every pattern of zero groups.
 char* WriteV4(const uint8_t* bytes, char* out) {
   for (int i = 0; i < 4; ++i) {

@@ -64,8 +64,8 @@ struct PollingWatcherOptions {
   // Niceness of the watcher's thread, on which the callback (a reload) runs.
   // Positive values make a reload yield the CPU to lookups: on a busy core,
   // opening, prefaulting and validating a file in a few tens of milliseconds
-  // at full priority stalls every request queued behind it (issue 8: p99
-  // during reloads). Linux sets niceness per thread.
+  // at full priority stalls every request queued behind it, which shows as
+  // the p99 during reloads. Linux sets niceness per thread.
   int nice = 0;
 };
 

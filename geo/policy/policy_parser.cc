@@ -40,7 +40,7 @@ int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
 // YAML aliases make the node graph a DAG or even a cycle ("&a [*a]"), and
 // both walkers below recurse: without bounds a self-referencing alias
 // overflowed the stack and a "billion laughs" document expanded without end
-// (found by //tests/fuzz:policy_parser_fuzzer, issue 9). A policy is a few
+// (found by //tests/fuzz:policy_parser_fuzzer). A policy is a few
 // levels deep and its lists are operator-sized, so these bounds cost nothing.
 constexpr int kMaxYamlDepth = 32;
 constexpr int64_t kMaxYamlNodes = 100000;

@@ -145,7 +145,7 @@ TEST_F(ServerE2eTest, GrpcLookupRefusesABodyThatIsNotALookupRequest) {
   EXPECT_TRUE(answer.found());
 }
 
-// The HTTP answer is rendered from each cached record's template (issue 8):
+// The HTTP answer is rendered from each cached record's template:
 // it must be byte for byte what protobuf's JSON printer makes of the gRPC
 // answer, for records of either database, in IPv4 and IPv6, in several
 // languages, and on the first (uncached) and a later (cached) call. (MaxMind's

@@ -1,4 +1,4 @@
-// The HTTP limits of the real geo_server, set by its flags (issue 9): body
+// The HTTP limits of the real geo_server, set by its flags: body
 // size (413), batch size (400), header size (431), connection count (503
 // with Retry-After), idle keep-alive timeout, and the request deadline that
 // stops a slowloris client from holding a connection (408). Each refusal is a

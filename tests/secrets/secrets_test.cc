@@ -1,4 +1,4 @@
-// The MaxMind license key never leaks (issue 9). The real updater runs
+// The MaxMind license key never leaks. The real updater runs
 // against the fake MaxMind server through success and every failure path
 // (401, 429 with and without the daily limit, 500s until retries run out,
 // MD5 mismatch, a slow body that times out, a truncated body, a corrupt
