@@ -20,16 +20,17 @@ absl::Status SetThisThreadNiceness(int nice) {
   return absl::OkStatus();
 }
 
-void YieldToRequests() {
-  // Per thread: the time of this thread's last yield. A yield on a busy core
-  // costs the yielding thread a whole turn, so yielding after every small
-  // step would stretch a reload far more than it helps requests.
-  constexpr auto kInterval = std::chrono::microseconds(200);
-  thread_local std::chrono::steady_clock::time_point last_yield;
+BackgroundWork::BackgroundWork(absl::Duration slice)
+    : slice_(slice), last_yield_(std::chrono::steady_clock::now()) {}
+
+void BackgroundWork::Step() {
+  ++steps_;
+  if (slice_ == absl::InfiniteDuration()) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_yield < kInterval) return;
+  if (absl::FromChrono(now - last_yield_) < slice_) return;
   sched_yield();
-  last_yield = std::chrono::steady_clock::now();
+  ++yields_;
+  last_yield_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace geo

@@ -1,22 +1,18 @@
 #include "geo/data/database.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "geo/common/background_work.h"
 #include "geo/data/language.h"
 
 namespace geo {
@@ -31,15 +27,6 @@ constexpr uint64_t kMaxBuildEpoch = 253402300799;
 constexpr const char* kProbeAddresses[] = {"1.1.1.1", "8.8.8.8", "81.2.69.160",
                                            "2001:4860:4860::8888",
                                            "2a02:ff00::1"};
-
-// `status` with `prefix` before its message, payloads kept.
-absl::Status WithContext(const absl::Status& status, absl::string_view prefix) {
-  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
-}
 
 absl::Status OpenError(const std::string& path, int status, int os_errno) {
   if (status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) {
@@ -101,62 +88,13 @@ absl::Status CheckMetadataBudget(const std::string& path,
 
 }  // namespace
 
-// The records whose decode failed, so that asking again (a client retrying,
-// every replica's load balancer retrying) answers with the error at once
-// instead of paying the decode budget again. Bounded: one slot per offset
-// hash, a new failure replacing the slot's occupant, so a file full of bad
-// records costs one budget per lookup at worst, never unbounded memory.
-// A failure of the walk (budget, malformed data) holds for every language;
-// one found while reading fields (a name of the wrong type) only for the
-// language asked, identified by a 31-bit hash. Thread-safe; a lookup that
-// misses the cache reads one atomic here, and takes the lock only when the
-// slot holds its offset.
-class FailedDecodes {
- public:
-  // `language_tag`: 0 for a failure in any language, else LanguageTag().
-  static uint32_t LanguageTag(absl::string_view language) {
-    return static_cast<uint32_t>(absl::HashOf(language) & 0x7fffffff) | 1;
-  }
-
-  absl::optional<absl::Status> Find(uint32_t offset,
-                                    absl::string_view language) const {
-    const size_t slot = SlotOf(offset);
-    const uint64_t key = keys_[slot].load(std::memory_order_acquire);
-    if (!Matches(key, offset, language)) return absl::nullopt;
-    absl::MutexLock lock(&mu_);
-    if (keys_[slot].load(std::memory_order_relaxed) != key) {
-      return absl::nullopt;
-    }
-    return statuses_[slot];
-  }
-
-  void Remember(uint32_t offset, uint32_t language_tag,
-                const absl::Status& error) {
-    const size_t slot = SlotOf(offset);
-    absl::MutexLock lock(&mu_);
-    statuses_[slot] = error;
-    keys_[slot].store((uint64_t{offset} << 32) | (language_tag << 1) | 1,
-                      std::memory_order_release);
-  }
-
- private:
-  static constexpr size_t kSlots = 1024;
-  static size_t SlotOf(uint32_t offset) {
-    return absl::HashOf(offset) & (kSlots - 1);
-  }
-  // Key: offset << 32 | tag << 1 | 1; 0 marks an empty slot.
-  static bool Matches(uint64_t key, uint32_t offset,
-                      absl::string_view language) {
-    if ((key & 1) == 0 || (key >> 32) != offset) return false;
-    const uint32_t tag = static_cast<uint32_t>(key >> 1) & 0x7fffffff;
-    return tag == 0 || tag == LanguageTag(language);
-  }
-
-  std::array<std::atomic<uint64_t>, kSlots> keys_{};
-  mutable absl::Mutex mu_;
-  // The error for keys_[i]; written under mu_ before the key is published.
-  std::array<absl::Status, kSlots> statuses_ ABSL_GUARDED_BY(mu_);
-};
+absl::Status WithContext(const absl::Status& status, absl::string_view prefix) {
+  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
 
 absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
     const std::string& path, const DatabaseOptions& options) {
@@ -174,81 +112,15 @@ absl::StatusOr<std::shared_ptr<const Database>> Database::Open(
     return OpenError(path, status, os_errno);
   }
   database->open_ = true;
-  database->loaded_at_ = absl::Now();
+  database->loaded_at_ =
+      (options.clock != nullptr ? options.clock : Clock::Real())->Now();
   database->decoder_ = decoder;
-  database->failed_decodes_ = std::make_unique<FailedDecodes>();
-  database->Prefault();
-  if (options.record_cache_slots > 0) {
-    database->record_cache_ =
-        std::make_unique<RecordCache>(options.record_cache_slots);
-  }
   absl::Status valid = database->ValidateAfterOpen();
   if (!valid.ok()) {
     return absl::Status(valid.code(), absl::StrCat("invalid database ", path,
                                                    ": ", valid.message()));
   }
   return std::shared_ptr<const Database>(std::move(database));
-}
-
-void Database::Prefault() const {
-  // A fresh mapping has no page-table entries: without this, the first
-  // lookups after a reload take a page fault per tree page they touch (the
-  // 43 MB tree of GeoLite2-City is ~10,000 pages), on the serving threads,
-  // and in a paravirtualised guest each fault is expensive; `make bench`
-  // measured p99 during reloads at many times the steady p99. Mapping the
-  // pages in here moves that work to the reloading thread, before the swap.
-  // The pages are in the page cache already (the file was just written or
-  // read), so this costs page-table work, not I/O.
-  // Only the search tree: every lookup walks it, while the data section is
-  // read by cache misses alone, which decode anyway. Leaving those pages to
-  // fault in keeps the reload's memory peak (two mappings at once) inside
-  // issue 8's budget of two files + 64 MB: `make bench` measured 202 MiB
-  // against 190 with the whole file populated.
-  // In 1 MiB chunks (~0.2 ms each), yielding in between: in one call the
-  // tree is ~10 ms that a request thread sharing the core would wait.
-  if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return;
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  constexpr size_t kChunkBytes = size_t{1} << 20;
-  uint8_t* start = const_cast<uint8_t*>(mmdb_.file_content);
-  size_t length = static_cast<size_t>(mmdb_.file_size);
-  if (mmdb_.data_section != nullptr && mmdb_.data_section > start &&
-      mmdb_.data_section < start + length) {
-    length = static_cast<size_t>(mmdb_.data_section - start);
-  }
-  volatile uint8_t sink = 0;
-  for (size_t chunk = 0; chunk < length; chunk += kChunkBytes) {
-    const size_t chunk_length = std::min(kChunkBytes, length - chunk);
-    bool populated = false;
-#ifdef MADV_POPULATE_READ
-    // madvise wants a page-aligned start; the mapping's is, and so is every
-    // chunk's.
-    populated = madvise(start + chunk, chunk_length, MADV_POPULATE_READ) == 0;
-#endif
-    if (!populated) {  // Older kernels (< 5.14): touch one byte per page.
-      for (size_t offset = chunk; offset < chunk + chunk_length;
-           offset += page) {
-        sink = sink + start[offset];
-      }
-    }
-    YieldToRequests();
-  }
-  (void)sink;
-}
-
-void Database::Retire() const {
-  if (record_cache_ != nullptr) record_cache_->Clear();
-  ReleaseInheritedRecords();
-  if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return;
-  constexpr size_t kChunkBytes = size_t{1} << 20;
-  uint8_t* start = const_cast<uint8_t*>(mmdb_.file_content);
-  const size_t length = static_cast<size_t>(mmdb_.file_size);
-  for (size_t chunk = 0; chunk < length; chunk += kChunkBytes) {
-    // Drops page-table entries only: the file's pages stay in the page cache
-    // and a lookup still reading them faults them back in.
-    madvise(start + chunk, std::min(kChunkBytes, length - chunk),
-            MADV_DONTNEED);
-    YieldToRequests();
-  }
 }
 
 Database::~Database() {
@@ -345,10 +217,8 @@ absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
   return absl::OkStatus();
 }
 
-absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
-                            LookupAnswer* answer) const {
-  absl::Status valid_language = ValidateLanguage(language);
-  if (!valid_language.ok()) return valid_language;
+absl::StatusOr<std::optional<RecordLocation>> Database::Locate(
+    const IpAddress& ip) const {
   const IpAddress address = ip.Unmapped();
   if (ip_version_ == 4 && !address.is_v4()) {
     return absl::InvalidArgumentError(
@@ -363,9 +233,7 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
         absl::StrCat("lookup of ", ip.ToString(), " in ", path_,
                      " failed: ", MMDB_strerror(mmdb_error)));
   }
-  if (answer->ip.empty()) answer->ip = ip.ToString();
-  if (!result.found_entry) return absl::OkStatus();
-
+  if (!result.found_entry) return std::nullopt;
   // For an IPv4 address in an IPv6 tree libmaxminddb counts the 96 bits of
   // the ::/96 prefix above the IPv4 subtree; a record above that subtree
   // (netmask < 96) covers all of IPv4.
@@ -378,157 +246,61 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
                                             path_, " returned netmask ",
                                             result.netmask));
   }
-  absl::StatusOr<std::shared_ptr<const DecodedRecord>> record =
-      DecodeRecord(result.entry, language);
-  if (!record.ok()) {
-    return WithContext(
-        record.status(),
-        absl::StrCat("record for ", ip.ToString(), " in ", path_, ": "));
-  }
-  answer->parts.push_back(AnswerPart{*std::move(record), network->ToString()});
-  return absl::OkStatus();
+  return RecordLocation{result.entry.offset, *std::move(network)};
 }
 
-void Database::InheritRenderedAnswers(const Database& previous) const {
-  if (record_cache_ == nullptr || previous.record_cache_ == nullptr) return;
-  // Only what `previous` cached, not what it inherited in turn: passing
-  // inheritances on kept renders across a run of quick reloads, but held two
-  // generations of records during the next open and pushed the reload's
-  // memory peak past issue 8's budget (ADR 0010).
-  auto records = std::make_shared<const PreviousRecords>(
-      previous.record_cache_->Records(), record_cache_->capacity());
-  if (records->size() == 0) return;
-  // The probe lookups at open cached a few records already: give them their
-  // predecessors' answers too (a shared record is immutable, so replace it).
-  for (const std::shared_ptr<const DecodedRecord>& cached :
-       record_cache_->Records()) {
-    if (const DecodedRecord* same = records->Find(*cached)) {
-      DecodedRecord sharing = *cached;
-      sharing.ShareRenderedAnswer(*same);
-      record_cache_->Insert(std::move(sharing));
-    }
-  }
-  absl::MutexLock lock(&previous_mu_);
-  misses_until_release_ = 2 * records->size();
-  previous_records_ = std::move(records);
-}
-
-void Database::ReleaseInheritedRecords() const {
-  std::shared_ptr<const PreviousRecords> released;
-  absl::MutexLock lock(&previous_mu_);
-  // Freed after the lock is released (destruction order: lock first).
-  released = std::move(previous_records_);
-}
-
-RecordCacheStats Database::record_cache_stats() const {
-  if (record_cache_ == nullptr) return RecordCacheStats();
-  return record_cache_->Stats();
-}
-
-RecordDecodeStats Database::record_decode_stats() const {
-  RecordDecodeStats stats;
-  stats.decodes = decodes_.load(std::memory_order_relaxed);
-  stats.failures = decode_failures_.load(std::memory_order_relaxed);
-  stats.remembered_failures =
-      remembered_failures_.load(std::memory_order_relaxed);
-  return stats;
-}
-
-absl::StatusOr<std::shared_ptr<const DecodedRecord>> Database::DecodeRecord(
-    const MMDB_entry_s& entry, absl::string_view language) const {
-  // The offset identifies the record within this file only; the cache dies
-  // with this Database, so a reload can never serve the old file's records.
-  // A record is cached under a language only when it has names in it, and
-  // otherwise under "en" (its answer in such a language is its English
-  // answer, and name_languages says which languages those are): so the
-  // number of cached copies of a record is bounded by the languages of the
-  // file, never by the languages clients ask for.
-  std::shared_ptr<const DecodedRecord> english;
-  if (record_cache_ != nullptr) {
-    // The default (empty) language almost never has names of its own: try
-    // English first for it, the language itself first for the others.
-    const bool english_first = language.empty();
-    std::shared_ptr<const DecodedRecord> cached;
-    if (!english_first) {
-      cached = record_cache_->Find(entry.offset, language);
-      if (cached != nullptr) return cached;
-    }
-    if (language != "en") {
-      english = record_cache_->Find(entry.offset, "en");
-      if (english != nullptr &&
-          (english->name_languages & NameLanguageBit(language)) == 0) {
-        return english;
-      }
-    }
-    if (english_first) {
-      cached = record_cache_->Find(entry.offset, language);
-      if (cached != nullptr) return cached;
-    }
-  }
-  if (absl::optional<absl::Status> failed =
-          failed_decodes_->Find(entry.offset, language)) {
-    remembered_failures_.fetch_add(1, std::memory_order_relaxed);
-    return *std::move(failed);
-  }
-  decodes_.fetch_add(1, std::memory_order_relaxed);
-  DecodedRecord decoded;
-  bool language_found = false;
-  bool fields_failed = false;
-  absl::Status status = DecodeUncached(entry, language, &decoded,
-                                       &language_found, &fields_failed);
-  // Damaged records are not cached, but remembered: every lookup reports
-  // them, and none decodes them again.
-  if (!status.ok()) {
-    decode_failures_.fetch_add(1, std::memory_order_relaxed);
-    failed_decodes_->Remember(
-        entry.offset, fields_failed ? FailedDecodes::LanguageTag(language) : 0,
-        status);
-    return status;
-  }
-  if (!language_found && language != "en") {
-    // Exactly the English answer: keep one copy, under "en".
-    if (english != nullptr) return english;
-    decoded.language = "en";
-  }
-  if (record_cache_ == nullptr) {
-    return std::make_shared<const DecodedRecord>(std::move(decoded));
-  }
-  std::shared_ptr<const PreviousRecords> previous;
-  {
-    absl::MutexLock lock(&previous_mu_);
-    if (previous_records_ != nullptr && --misses_until_release_ == 0) {
-      // Released outside the lock (below), when `previous` goes.
-      previous = std::move(previous_records_);
-    } else {
-      previous = previous_records_;
-    }
-  }
-  if (previous != nullptr) {
-    if (const DecodedRecord* same = previous->Find(decoded)) {
-      decoded.ShareRenderedAnswer(*same);
-    }
-  }
-  return record_cache_->Insert(std::move(decoded));
-}
-
-absl::Status Database::DecodeUncached(const MMDB_entry_s& entry,
-                                      absl::string_view language,
-                                      DecodedRecord* record,
-                                      bool* language_found,
-                                      bool* fields_failed) const {
+absl::Status Database::Decode(uint32_t offset, absl::string_view language,
+                              DecodedRecord* record, bool* language_found,
+                              bool* failed_in_fields) const {
   DecodedFields decoded;
-  absl::Status status = decoder_.Decode(*entry.mmdb, entry.offset, language,
-                                        &decoded, fields_failed);
+  absl::Status status =
+      decoder_.Decode(mmdb_, offset, language, &decoded, failed_in_fields);
   if (!status.ok()) return status;
-  // A failed decode leaves the record unset; the caller drops it, so no
-  // response ever sees half a record.
-  record->offset = entry.offset;
+  record->offset = offset;
   record->language = std::string(language);
   record->has_subdivisions = decoded.has_subdivisions;
-  record->SetFields(decoded.fields);
   record->name_languages = decoded.name_languages;
+  record->SetFields(decoded.fields);
   *language_found = decoded.language_found;
   return absl::OkStatus();
+}
+
+absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
+                            LookupAnswer* answer) const {
+  absl::Status valid_language = ValidateLanguage(language);
+  if (!valid_language.ok()) return valid_language;
+  absl::StatusOr<std::optional<RecordLocation>> location = Locate(ip);
+  if (!location.ok()) return location.status();
+  if (answer->ip.empty()) answer->ip = ip.ToString();
+  if (!location->has_value()) return absl::OkStatus();
+  DecodedRecord record;
+  bool language_found = false;
+  bool failed_in_fields = false;
+  absl::Status decoded = Decode((*location)->offset, language, &record,
+                                &language_found, &failed_in_fields);
+  if (!decoded.ok()) {
+    return WithContext(decoded, absl::StrCat("record for ", ip.ToString(),
+                                             " in ", path_, ": "));
+  }
+  answer->parts.push_back(
+      AnswerPart{std::make_shared<const DecodedRecord>(std::move(record)),
+                 (*location)->network.ToString()});
+  return absl::OkStatus();
+}
+
+absl::Span<const uint8_t> Database::mapped_file() const {
+  if (mmdb_.file_content == nullptr || mmdb_.file_size <= 0) return {};
+  return absl::MakeConstSpan(mmdb_.file_content,
+                             static_cast<size_t>(mmdb_.file_size));
+}
+
+absl::Span<const uint8_t> Database::search_tree() const {
+  const absl::Span<const uint8_t> file = mapped_file();
+  if (mmdb_.data_section == nullptr || mmdb_.data_section <= file.data() ||
+      mmdb_.data_section >= file.data() + file.size()) {
+    return file;
+  }
+  return file.first(static_cast<size_t>(mmdb_.data_section - file.data()));
 }
 
 }  // namespace geo

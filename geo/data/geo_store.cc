@@ -4,76 +4,101 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "geo/common/logging.h"
 #include "geo/data/language.h"
 
 namespace geo {
 
 GeoStore::GeoStore(GeoStoreOptions options)
-    : options_(std::move(options)), slots_(options_.paths.size()) {}
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
+      slots_(options_.paths.size()) {}
 
 absl::Status GeoStore::Reload(const std::string& path) {
-  const absl::Time start = absl::Now();
-  size_t slot = options_.paths.size();
-  for (size_t i = 0; i < options_.paths.size(); ++i) {
-    if (options_.paths[i] == path) {
-      slot = i;
-      break;
-    }
+  BackgroundWork work;
+  return Reload(path, work);
+}
+
+absl::Status GeoStore::Reload(const std::string& path, BackgroundWork& work) {
+  const absl::Time start = clock_->Now();
+  const std::optional<size_t> slot = SlotOf(path);
+  if (!slot.has_value()) {
+    return Finish(path,
+                  absl::NotFoundError(absl::StrCat(
+                      "cannot reload ", path, ": not a configured database")),
+                  nullptr, start);
   }
-  if (slot == options_.paths.size()) {
-    absl::Status status = absl::NotFoundError(
-        absl::StrCat("cannot reload ", path, ": not a configured database"));
-    Report(path, status, nullptr, absl::Now() - start);
-    return status;
-  }
-  const std::shared_ptr<const Database> current = Get(path);
-  // Before the open, so that a reload holds one generation of inherited
-  // records at most: the reload's memory peak is two files and two caches.
-  if (current != nullptr) current->ReleaseInheritedRecords();
-  // The expensive part (mmap, validation, probe lookups) runs with no lock.
+  const std::shared_ptr<DatabaseGeneration> current = SlotGeneration(*slot);
+
+  // 1. The current generation lets go of what it inherited, before the open:
+  //    a reload holds one generation of inherited records at most, so its
+  //    memory peak is two files and two caches.
+  if (current != nullptr) current->ReleaseInheritedAnswers();
+
+  // 2. Open and validate the file (mmap, metadata, probe lookups), no lock
+  //    held.
+  DatabaseOptions database_options;
+  database_options.clock = clock_;
   absl::StatusOr<std::shared_ptr<const Database>> database =
-      options_.opener ? options_.opener(path) : Database::Open(path);
-  absl::Status status = database.status();
-  if (status.ok()) {
-    // Still outside the lock: the new database takes the records the one it
-    // replaces has cached, to reuse their rendered answers.
-    if (current != nullptr) (*database)->InheritRenderedAnswers(*current);
-    std::shared_ptr<const Database> replaced;
-    status = Install(slot, *database, &replaced);
-    // Freeing the replaced database (its cache, its mappings) is work too:
-    // done here in small steps, not by whichever lookup lets go of it last.
-    if (replaced != nullptr) replaced->Retire();
+      options_.opener ? options_.opener(path)
+                      : Database::Open(path, database_options);
+  if (!database.ok()) return Finish(path, database.status(), nullptr, start);
+
+  // 3. The next generation, still outside the lock: an empty cache, the
+  //    current generation's records to reuse their rendered answers, and
+  //    the search tree mapped in so that the first lookups do not fault.
+  auto next =
+      std::make_shared<DatabaseGeneration>(*database, options_.generation);
+  if (current != nullptr) next->InheritRenderedAnswers(*current, work);
+  next->MapSearchTree(work);
+
+  // 4. The swap, under the writer lock.
+  std::shared_ptr<DatabaseGeneration> replaced;
+  const absl::Status installed = Install(*slot, next, &replaced);
+  if (!installed.ok()) return Finish(path, installed, nullptr, start);
+
+  // 5. The replaced generation is retired here, in small steps, not freed by
+  //    whichever lookup lets go of it last.
+  if (replaced != nullptr) replaced->Retire(work);
+  return Finish(path, absl::OkStatus(), database->get(), start);
+}
+
+std::optional<size_t> GeoStore::SlotOf(const std::string& path) const {
+  for (size_t i = 0; i < options_.paths.size(); ++i) {
+    if (options_.paths[i] == path) return i;
   }
-  Report(path, status, status.ok() ? database->get() : nullptr,
-         absl::Now() - start);
-  return status;
+  return std::nullopt;
+}
+
+std::shared_ptr<DatabaseGeneration> GeoStore::SlotGeneration(
+    size_t slot) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return slots_[slot];
 }
 
 absl::Status GeoStore::Install(size_t slot,
-                               std::shared_ptr<const Database> database,
-                               std::shared_ptr<const Database>* replaced) {
-  std::shared_ptr<const Database>& previous = *replaced;
-  {
-    absl::MutexLock lock(&mu_);
-    const std::shared_ptr<const Database>& current = slots_[slot];
-    if (current != nullptr && !options_.allow_type_change &&
-        current->type() != database->type()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "refusing to replace ", current->type(), " database with ",
-          database->type(), " from ", database->path(),
-          " (database_type changed; set allow_type_change to permit)"));
-    }
-    previous = std::move(slots_[slot]);
-    slots_[slot] = std::move(database);
+                               std::shared_ptr<DatabaseGeneration> next,
+                               std::shared_ptr<DatabaseGeneration>* replaced) {
+  absl::MutexLock lock(&mu_);
+  const std::shared_ptr<DatabaseGeneration>& current = slots_[slot];
+  const Database& database = next->database();
+  if (current != nullptr && !options_.allow_type_change &&
+      current->database().type() != database.type()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to replace ", current->database().type(), " database with ",
+        database.type(), " from ", database.path(),
+        " (database_type changed; set allow_type_change to permit)"));
   }
-  // The caller releases `previous`, outside the lock.
+  // The caller releases what was there, outside the lock.
+  *replaced = std::exchange(slots_[slot], std::move(next));
   return absl::OkStatus();
 }
 
-void GeoStore::Report(const std::string& path, const absl::Status& status,
-                      const Database* database, absl::Duration duration) const {
+absl::Status GeoStore::Finish(const std::string& path,
+                              const absl::Status& status,
+                              const Database* database,
+                              absl::Time start) const {
+  const absl::Duration duration = clock_->Now() - start;
   if (options_.log_reloads) {
     if (status.ok()) {
       Log(LogLevel::kInfo, "Database reloaded",
@@ -90,12 +115,14 @@ void GeoStore::Report(const std::string& path, const absl::Status& status,
   if (options_.observer != nullptr) {
     options_.observer->OnReload(path, status, database, duration);
   }
+  return status;
 }
 
 absl::Status GeoStore::ReloadAll() {
+  BackgroundWork work;
   absl::Status first;
   for (const std::string& path : options_.paths) {
-    absl::Status status = Reload(path);
+    absl::Status status = Reload(path, work);
     if (first.ok()) first = status;
   }
   return first;
@@ -115,17 +142,18 @@ absl::StatusOr<LookupAnswer> GeoStore::Find(const IpAddress& ip,
   absl::Status valid_language = ValidateLanguage(language);
   if (!valid_language.ok()) return valid_language;
   std::shared_ptr<const Overrides> overrides;
-  const absl::InlinedVector<std::shared_ptr<const Database>, 2> databases =
-      Snapshot(&overrides);
-  if (databases.empty()) {
+  const absl::InlinedVector<std::shared_ptr<const DatabaseGeneration>, 2>
+      generations = Snapshot(&overrides);
+  if (generations.empty()) {
     return absl::UnavailableError("no geo-IP database loaded yet");
   }
   LookupAnswer answer;
   answer.ip = ip.ToString();
   const bool v6_only = !ip.Unmapped().is_v4();
-  for (const std::shared_ptr<const Database>& database : databases) {
-    if (v6_only && database->ip_version() == 4) continue;
-    absl::Status status = database->Find(ip, language, &answer);
+  for (const std::shared_ptr<const DatabaseGeneration>& generation :
+       generations) {
+    if (v6_only && generation->database().ip_version() == 4) continue;
+    absl::Status status = generation->Find(ip, language, &answer);
     if (!status.ok()) {
       if (options_.observer != nullptr) {
         if (std::optional<RecordDecodeFailure> failure =
@@ -159,39 +187,45 @@ std::shared_ptr<const Overrides> GeoStore::overrides() const {
   return overrides_;
 }
 
-absl::InlinedVector<std::shared_ptr<const Database>, 2> GeoStore::Snapshot(
-    std::shared_ptr<const Overrides>* overrides) const {
-  absl::InlinedVector<std::shared_ptr<const Database>, 2> databases;
+absl::InlinedVector<std::shared_ptr<const DatabaseGeneration>, 2>
+GeoStore::Snapshot(std::shared_ptr<const Overrides>* overrides) const {
+  absl::InlinedVector<std::shared_ptr<const DatabaseGeneration>, 2> generations;
   absl::ReaderMutexLock lock(&mu_);
   if (overrides != nullptr) *overrides = overrides_;
-  for (const std::shared_ptr<const Database>& database : slots_) {
-    if (database != nullptr) databases.push_back(database);
+  for (const std::shared_ptr<DatabaseGeneration>& generation : slots_) {
+    if (generation != nullptr) generations.push_back(generation);
   }
-  return databases;
+  return generations;
 }
 
 std::vector<std::shared_ptr<const Database>> GeoStore::Databases() const {
   std::vector<std::shared_ptr<const Database>> databases;
   databases.reserve(options_.paths.size());
   absl::ReaderMutexLock lock(&mu_);
-  for (const std::shared_ptr<const Database>& database : slots_) {
-    if (database != nullptr) databases.push_back(database);
+  for (const std::shared_ptr<DatabaseGeneration>& generation : slots_) {
+    if (generation != nullptr) {
+      databases.push_back(generation->shared_database());
+    }
   }
   return databases;
 }
 
 std::shared_ptr<const Database> GeoStore::Get(const std::string& path) const {
-  absl::ReaderMutexLock lock(&mu_);
-  for (size_t i = 0; i < options_.paths.size(); ++i) {
-    if (options_.paths[i] == path) return slots_[i];
-  }
-  return nullptr;
+  const std::shared_ptr<const DatabaseGeneration> generation = Generation(path);
+  return generation != nullptr ? generation->shared_database() : nullptr;
+}
+
+std::shared_ptr<const DatabaseGeneration> GeoStore::Generation(
+    const std::string& path) const {
+  const std::optional<size_t> slot = SlotOf(path);
+  if (!slot.has_value()) return nullptr;
+  return SlotGeneration(*slot);
 }
 
 bool GeoStore::ready() const {
   absl::ReaderMutexLock lock(&mu_);
-  for (const std::shared_ptr<const Database>& database : slots_) {
-    if (database == nullptr) return false;
+  for (const std::shared_ptr<DatabaseGeneration>& generation : slots_) {
+    if (generation == nullptr) return false;
   }
   return !slots_.empty();
 }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/geo/v1/geo.pb.h"
+#include "geo/common/background_work.h"
+#include "geo/common/clock.h"
 #include "geo/data/database.h"
+#include "geo/data/database_generation.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/overrides.h"
@@ -50,21 +54,28 @@ struct GeoStoreOptions {
   // A reload that changes a slot's database_type (an ASN file where the City
   // file lives) is refused unless this is set.
   bool allow_type_change = false;
-  // Opens and validates a file; Database::Open when empty. Tests inject
-  // failures here.
+  // Opens and validates a file; Database::Open (with `clock`) when empty.
+  // Tests inject failures here.
   std::function<absl::StatusOr<std::shared_ptr<const Database>>(
       const std::string&)>
       opener;
+  // The decoded-record cache of each generation.
+  GenerationOptions generation;
+  // Where reload durations and databases' loaded_at come from; the real
+  // clock when null. Not owned; must outlive the store.
+  Clock* clock = nullptr;
   // Not owned; may be null. Must outlive the store.
   GeoStoreObserver* observer = nullptr;
   // Log "Database reloaded" / "Database reload failed" lines.
   bool log_reloads = true;
 };
 
-// Thread-safe. Readers copy shared_ptr snapshots under a reader lock and look
-// up with no lock held; Reload opens and validates with no lock held and
-// swaps under the writer lock. A replaced database closes (munmap) when the
-// last lookup still using it lets go, so no lookup sees a closed database.
+// Thread-safe. Each slot holds a DatabaseGeneration: readers copy shared_ptr
+// snapshots under a reader lock and look up with no lock held; Reload opens
+// and validates with no lock held, builds the next generation, and swaps
+// under the writer lock. A replaced generation closes its file (munmap) when
+// the last lookup still using it lets go, so no lookup sees a closed
+// database.
 class GeoStore {
  public:
   explicit GeoStore(GeoStoreOptions options);
@@ -72,10 +83,16 @@ class GeoStore {
   GeoStore(const GeoStore&) = delete;
   GeoStore& operator=(const GeoStore&) = delete;
 
-  // Opens `path` (one of the configured paths) and installs it in its slot.
-  // On any failure the slot keeps its current database and the status says
-  // why (NotFound for an unconfigured path, FailedPrecondition for a refused
-  // type change, the opener's error otherwise).
+  // Opens `path` (one of the configured paths) and installs it in its slot
+  // as a new generation; the work around the swap (inheriting rendered
+  // answers, mapping the tree in, retiring the replaced generation) takes
+  // its turns on the CPU from `work`. On any failure the slot keeps its
+  // current generation and the status says why (NotFound for an
+  // unconfigured path, FailedPrecondition for a refused type change, the
+  // opener's error otherwise).
+  absl::Status Reload(const std::string& path, BackgroundWork& work)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The same with a budget of its own (BackgroundWork's default slice).
   absl::Status Reload(const std::string& path) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Reloads every slot; returns the first error, having tried them all.
@@ -110,6 +127,10 @@ class GeoStore {
   // The database in `path`'s slot, or null.
   std::shared_ptr<const Database> Get(const std::string& path) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The generation in `path`'s slot (its cache and decode statistics), or
+  // null.
+  std::shared_ptr<const DatabaseGeneration> Generation(
+      const std::string& path) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // True when every slot holds a database.
   bool ready() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -117,22 +138,32 @@ class GeoStore {
   const std::vector<std::string>& paths() const { return options_.paths; }
 
  private:
-  // Databases() without a heap allocation for the usual one or two slots.
-  // `overrides`, when not null, receives the overrides under the same lock.
-  absl::InlinedVector<std::shared_ptr<const Database>, 2> Snapshot(
+  // The loaded generations in slot order, without a heap allocation for the
+  // usual one or two slots. `overrides`, when not null, receives the
+  // overrides under the same lock.
+  absl::InlinedVector<std::shared_ptr<const DatabaseGeneration>, 2> Snapshot(
       std::shared_ptr<const Overrides>* overrides = nullptr) const
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Puts `database` in `slot`; `replaced` receives what was there.
-  absl::Status Install(size_t slot, std::shared_ptr<const Database> database,
-                       std::shared_ptr<const Database>* replaced)
+  // The index of `path` in options_.paths, or nullopt.
+  std::optional<size_t> SlotOf(const std::string& path) const;
+  std::shared_ptr<DatabaseGeneration> SlotGeneration(size_t slot) const
       ABSL_LOCKS_EXCLUDED(mu_);
-  void Report(const std::string& path, const absl::Status& status,
-              const Database* database, absl::Duration duration) const;
+  // Puts `next` in `slot`; `replaced` receives what was there.
+  absl::Status Install(size_t slot, std::shared_ptr<DatabaseGeneration> next,
+                       std::shared_ptr<DatabaseGeneration>* replaced)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Logs and tells the observer how a reload that started at `start` ended;
+  // returns `status`.
+  absl::Status Finish(const std::string& path, const absl::Status& status,
+                      const Database* database, absl::Time start) const;
 
   const GeoStoreOptions options_;
+  Clock* const clock_;
   mutable absl::Mutex mu_;
   // One per options_.paths entry; null until the first successful load.
-  std::vector<std::shared_ptr<const Database>> slots_ ABSL_GUARDED_BY(mu_);
+  // Non-const: the reload sequence drives each generation's lifecycle;
+  // lookups see them as const.
+  std::vector<std::shared_ptr<DatabaseGeneration>> slots_ ABSL_GUARDED_BY(mu_);
   // Null, or non-empty overrides.
   std::shared_ptr<const Overrides> overrides_ ABSL_GUARDED_BY(mu_);
 };

@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "geo/common/background_work.h"
+#include "geo/common/fake_clock.h"
 #include "geo/data/test_data.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -34,7 +37,8 @@ GeoStoreOptions Options(std::vector<std::string> paths) {
 class RecordingObserver : public GeoStoreObserver {
  public:
   void OnReload(const std::string& path, const absl::Status& status,
-                const Database* database, absl::Duration) override {
+                const Database* database, absl::Duration duration) override {
+    durations.push_back(duration);
     paths.push_back(path);
     statuses.push_back(status);
     types.push_back(database != nullptr ? database->type() : "");
@@ -42,6 +46,7 @@ class RecordingObserver : public GeoStoreObserver {
   std::vector<std::string> paths;
   std::vector<absl::Status> statuses;
   std::vector<std::string> types;
+  std::vector<absl::Duration> durations;
 };
 
 // A slot path in a temp dir, filled by copying a test database into it.
@@ -257,6 +262,38 @@ TEST_F(GeoStoreTest, MalformedDatabasesAreRejectedOrFailCleanly) {
   std::cout << rejected << " rejected at reload, " << opened
             << " opened (damage beyond the probes)\n";
   EXPECT_GT(rejected, 0);
+}
+
+// Time comes from the injected clock (loaded_at, reload durations), and the
+// work around the swap takes its turns from the budget the reload is given.
+TEST_F(GeoStoreTest, ReloadTakesTimeFromTheClockAndTurnsFromTheBudget) {
+  Install(city_path_, "GeoIP2-City-Test.mmdb");
+  const absl::Time start = absl::FromUnixSeconds(1800000000);
+  FakeClock clock(start);
+  RecordingObserver observer;
+  GeoStoreOptions options = Options({city_path_});
+  options.clock = &clock;
+  options.observer = &observer;
+  options.log_reloads = false;
+  GeoStore store(options);
+  BackgroundWork first(absl::ZeroDuration());
+  ASSERT_TRUE(store.Reload(city_path_, first).ok());
+  EXPECT_EQ(store.Get(city_path_)->loaded_at(), start);
+  ASSERT_TRUE(store.Lookup(Ip("81.2.69.160"), "en").ok());
+
+  clock.Advance(absl::Hours(1));
+  Install(city_path_, "GeoIP2-City-Test.mmdb");
+  BackgroundWork second(absl::ZeroDuration());
+  ASSERT_TRUE(store.Reload(city_path_, second).ok());
+  EXPECT_EQ(store.Get(city_path_)->loaded_at(), start + absl::Hours(1));
+  EXPECT_EQ(store.Generation(city_path_)->record_cache_stats().entries, 0u);
+  // Both mapped a tree; the second also retired the replaced generation, a
+  // step per cache shard.
+  EXPECT_GT(second.steps(), first.steps() + RecordCache::kShards);
+  EXPECT_EQ(second.yields(), second.steps());
+  // The fake clock stood still during each reload.
+  EXPECT_EQ(observer.durations,
+            std::vector<absl::Duration>(2, absl::ZeroDuration()));
 }
 
 }  // namespace

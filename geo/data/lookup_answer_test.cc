@@ -183,9 +183,9 @@ std::vector<std::string> RenderAll(const GeoStore& store,
   return bodies;
 }
 
-// A reload hands the new database the records the old one cached
-// (Database::InheritRenderedAnswers): an unchanged record keeps its rendered
-// answer, a changed one is rendered afresh.
+// A reload hands the new generation the records the old one cached
+// (DatabaseGeneration::InheritRenderedAnswers): an unchanged record keeps
+// its rendered answer, a changed one is rendered afresh.
 TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
   const std::string dir = testing::NewTempDir();
   const std::string path = dir + "/City.mmdb";

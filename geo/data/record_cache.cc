@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
-#include "geo/common/background_work.h"
 
 namespace geo {
 namespace {
@@ -49,14 +48,12 @@ void DecodedRecord::ShareRenderedAnswer(const DecodedRecord& same) {
 
 PreviousRecords::PreviousRecords(
     std::vector<std::shared_ptr<const DecodedRecord>> records,
-    size_t max_records) {
+    size_t max_records, BackgroundWork& work) {
   by_content_.reserve(std::min(records.size(), max_records));
   size_t hashed = 0;
   for (std::shared_ptr<const DecodedRecord>& record : records) {
     if (by_content_.size() >= max_records) break;
-    // Built on the reloading thread: hashing 64 Ki records' wire takes
-    // milliseconds, so give a request thread sharing the core its turn.
-    if (++hashed % 64 == 0) YieldToRequests();
+    if (++hashed % 64 == 0) work.Step();
     const std::pair<absl::string_view, absl::string_view> key(record->wire(),
                                                               record->language);
     by_content_.emplace(key, std::move(record));
@@ -166,7 +163,7 @@ std::vector<std::shared_ptr<const DecodedRecord>> RecordCache::Records() const {
   return records;
 }
 
-void RecordCache::Clear() {
+void RecordCache::Clear(BackgroundWork& work) {
   for (size_t i = 0; i < kShards; ++i) {
     Shard& shard = shards_[i];
     std::vector<std::shared_ptr<const DecodedRecord>> cleared;
@@ -179,7 +176,7 @@ void RecordCache::Clear() {
       }
     }
     cleared.clear();  // Freed outside the lock.
-    YieldToRequests();
+    work.Step();
   }
 }
 

@@ -1,5 +1,5 @@
 // A bounded cache of decoded MaxMind records, keyed by data-section offset and
-// language. Owned by one Database, so it is dropped with the database it
+// language. Owned by one DatabaseGeneration, so it is dropped with the file it
 // describes and a reload starts with an empty cache.
 #ifndef GEO_DATA_RECORD_CACHE_H_
 #define GEO_DATA_RECORD_CACHE_H_
@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "api/geo/v1/geo.pb.h"
+#include "geo/common/background_work.h"
 #include "geo/data/answer_template.h"
 
 namespace geo {
@@ -81,17 +82,18 @@ class DecodedRecord {
       std::make_shared<RenderedAnswer>();
 };
 
-// The records a replaced database had cached, found by language and fields.
-// A reload hands them to the new database: most records of a new release
-// (and all of a re-installed file) are unchanged, and reusing their rendered
-// answers keeps the first seconds after a reload from rendering every answer
-// again (issue 8: p99 during reloads). Immutable, so thread-safe.
+// The records a replaced generation had cached, found by language and
+// fields. A reload hands them to the new generation: most records of a new
+// release (and all of a re-installed file) are unchanged, and reusing their
+// rendered answers keeps the first seconds after a reload from rendering
+// every answer again (p99 during reloads). Immutable, so thread-safe.
 class PreviousRecords {
  public:
   // Keeps the first `max_records` distinct ones, so put the most wanted
-  // first.
+  // first. Hashing tens of thousands of records' content takes milliseconds:
+  // built on the reloading thread, a step of `work` every 64 records.
   PreviousRecords(std::vector<std::shared_ptr<const DecodedRecord>> records,
-                  size_t max_records);
+                  size_t max_records, BackgroundWork& work);
 
   // The previous record with `record`'s language and fields, or null.
   const DecodedRecord* Find(const DecodedRecord& record) const;
@@ -145,9 +147,9 @@ class RecordCache {
   size_t capacity() const { return 2 * (set_mask_ + 1); }
   // Every record cached now.
   std::vector<std::shared_ptr<const DecodedRecord>> Records() const;
-  // Empties every slot, one shard at a time, yielding the CPU in between
-  // (YieldToRequests): for the reloading thread, on a replaced database.
-  void Clear();
+  // Empties every slot, one shard at a time, a step of `work` after each:
+  // for the reloading thread, on a replaced generation.
+  void Clear(BackgroundWork& work);
   // Approximate while lookups run (counters are relaxed).
   RecordCacheStats Stats() const;
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "geo/data/database.h"
+#include "geo/data/database_generation.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/test_data.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -108,12 +109,12 @@ std::vector<IpAddress> RandomAddresses(size_t count, uint32_t seed) {
   return addresses;
 }
 
-std::shared_ptr<const Database> OpenOrDie(const std::string& path,
-                                          size_t slots) {
-  DatabaseOptions options;
+std::shared_ptr<const DatabaseGeneration> OpenOrDie(const std::string& path,
+                                                    size_t slots) {
+  GenerationOptions options;
   options.record_cache_slots = slots;
-  absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(path, options);
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(path, DatabaseOptions(), options);
   EXPECT_TRUE(database.ok()) << database.status();
   return database.ok() ? *database : nullptr;
 }
@@ -124,8 +125,8 @@ TEST(RecordCacheTest, CachedLookupsEqualUncachedOnRealGeoLite2City) {
   const std::string path = testing::GeoLite2CityPath();
   if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
   // A small cache, so the run mixes hits, misses and evictions.
-  std::shared_ptr<const Database> cached = OpenOrDie(path, 1024);
-  std::shared_ptr<const Database> uncached = OpenOrDie(path, 0);
+  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(path, 1024);
+  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(path, 0);
   ASSERT_NE(cached, nullptr);
   ASSERT_NE(uncached, nullptr);
   // Each address twice: the second lookup of a found record is a hit unless
@@ -161,8 +162,8 @@ TEST(RecordCacheTest, MergeSemanticsMatchUncached) {
   const std::string dir = testing::MaxmindTestDataDir();
   ASSERT_FALSE(dir.empty());
   const std::string city = dir + "/test-data/GeoIP2-City-Test.mmdb";
-  std::shared_ptr<const Database> cached = OpenOrDie(city, 64);
-  std::shared_ptr<const Database> uncached = OpenOrDie(city, 0);
+  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(city, 64);
+  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(city, 0);
   ASSERT_NE(cached, nullptr);
   ASSERT_NE(uncached, nullptr);
   absl::StatusOr<IpAddress> ip = IpAddress::Parse("81.2.69.160");
@@ -188,8 +189,8 @@ TEST(RecordCacheTest, MergeSemanticsMatchUncached) {
 TEST(RecordCacheTest, ConcurrentLookupsMatchUncached) {
   const std::string path = testing::GeoLite2CityPath();
   if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
-  std::shared_ptr<const Database> cached = OpenOrDie(path, 128);
-  std::shared_ptr<const Database> uncached = OpenOrDie(path, 0);
+  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(path, 128);
+  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(path, 0);
   ASSERT_NE(cached, nullptr);
   ASSERT_NE(uncached, nullptr);
   // A few hundred addresses, so threads keep hitting (and evicting) the same
@@ -231,7 +232,8 @@ TEST(PreviousRecordsTest, FindsByContentKeepsTheFirstOfEachAndCaps) {
       std::make_shared<const DecodedRecord>(Record(20, "de", "DE")),
       std::make_shared<const DecodedRecord>(Record(30, "en", "FR")),
   };
-  const PreviousRecords capped(records, 2);
+  BackgroundWork work = BackgroundWork::Unyielding();
+  const PreviousRecords capped(records, 2, work);
   EXPECT_EQ(capped.size(), 2u);
   const DecodedRecord* german = capped.Find(Record(500, "en", "DE"));
   ASSERT_NE(german, nullptr);
@@ -240,7 +242,7 @@ TEST(PreviousRecordsTest, FindsByContentKeepsTheFirstOfEachAndCaps) {
   // Beyond the cap.
   EXPECT_EQ(capped.Find(Record(500, "en", "FR")), nullptr);
 
-  const PreviousRecords all(records, records.size());
+  const PreviousRecords all(records, records.size(), work);
   EXPECT_EQ(all.size(), 3u);
 }
 

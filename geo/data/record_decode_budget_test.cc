@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "geo/data/database.h"
+#include "geo/data/database_generation.h"
 #include "geo/data/geo_store.h"
 #include "geo/data/language.h"
 #include "geo/data/test_data.h"
@@ -86,8 +87,9 @@ uint32_t WriteCountry(MmdbDataWriter* data) {
 TEST(CraftedDatabaseTest, WriterProducesADatabaseThatDecodes) {
   MmdbDataWriter data;
   const uint32_t country = WriteCountry(&data);
-  absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(WriteDatabase("country", {{"10.0.0.0/8", country}}, data));
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(
+          WriteDatabase("country", {{"10.0.0.0/8", country}}, data));
   ASSERT_TRUE(database.ok()) << database.status();
   geo::v1::LookupResponse german;
   ASSERT_TRUE((*database)->Lookup(Ip("10.1.2.3"), "de", &german).ok());
@@ -106,8 +108,8 @@ TEST(CraftedDatabaseTest, PointerFanOutFailsWithinTheBudgetAndIsRemembered) {
   const uint32_t country = WriteCountry(&data);
   const uint32_t bomb = WritePointerFanOut(&data, 30);
   ASSERT_LT(data.bytes().size(), 1024u);
-  absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(WriteDatabase(
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(WriteDatabase(
           "fan_out", {{"10.0.0.0/8", bomb}, {"20.0.0.0/8", country}}, data));
   ASSERT_TRUE(database.ok()) << database.status();
 
@@ -154,8 +156,9 @@ TEST(CraftedDatabaseTest, ByteBudgetStopsRepeatedLongStrings) {
   const uint32_t record = data.offset();
   data.Map(1).String("subdivisions").Array(64);
   for (int i = 0; i < 64; ++i) data.Pointer(text);
-  absl::StatusOr<std::shared_ptr<const Database>> database = Database::Open(
-      WriteDatabase("long_strings", {{"10.0.0.0/8", record}}, data));
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(
+          WriteDatabase("long_strings", {{"10.0.0.0/8", record}}, data));
   ASSERT_TRUE(database.ok()) << database.status();
   geo::v1::LookupResponse response;
   const absl::Status status =
@@ -172,7 +175,7 @@ TEST(CraftedDatabaseTest, BudgetIsAnOption) {
       WriteDatabase("small_fan_out", {{"10.0.0.0/8", bomb}}, data);
   geo::v1::LookupResponse response;
   DatabaseOptions roomy;
-  auto fits = Database::Open(path, roomy);
+  auto fits = DatabaseGeneration::Open(path, roomy);
   ASSERT_TRUE(fits.ok());
   // Fields of the wrong shape ("city" is a map of maps), but decoded.
   EXPECT_NE(
@@ -180,7 +183,7 @@ TEST(CraftedDatabaseTest, BudgetIsAnOption) {
       RecordDecodeFailure::kEntryBudget);
   DatabaseOptions tight;
   tight.max_record_entries = 64;
-  auto refused = Database::Open(path, tight);
+  auto refused = DatabaseGeneration::Open(path, tight);
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(RecordDecodeFailureOf(
                 (*refused)->Lookup(Ip("10.0.0.1"), "en", &response)),
@@ -199,8 +202,9 @@ TEST(CraftedDatabaseTest, AFieldFailureInOneLanguageDoesNotFailOthers) {
       .Uint32(7)  // Not a string.
       .String("en")
       .String("Germany");
-  absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(WriteDatabase("bad_name", {{"10.0.0.0/8", record}}, data));
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(
+          WriteDatabase("bad_name", {{"10.0.0.0/8", record}}, data));
   ASSERT_TRUE(database.ok());
   geo::v1::LookupResponse response;
   const absl::Status german =
@@ -270,7 +274,7 @@ TEST(CraftedDatabaseTest, GeoStoreReportsDecodeFailuresToItsObserver) {
     EXPECT_EQ(answer.status().code(), absl::StatusCode::kDataLoss);
   }
   EXPECT_EQ(observer.entry_budget.load(), 3);
-  EXPECT_EQ(store.Get(path)->record_decode_stats().decodes, 1u);
+  EXPECT_EQ(store.Generation(path)->record_decode_stats().decodes, 1u);
 }
 
 // ---------------------------------------------------------------------------
@@ -281,8 +285,8 @@ TEST(LanguageTest, InvalidLanguagesAreRefusedAtEveryEntryPoint) {
   const uint32_t country = WriteCountry(&data);
   const std::string path =
       WriteDatabase("languages", {{"10.0.0.0/8", country}}, data);
-  absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(path);
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(path);
   ASSERT_TRUE(database.ok());
   GeoStoreOptions options;
   options.paths = {path};
@@ -313,8 +317,9 @@ TEST(LanguageTest, InvalidLanguagesAreRefusedAtEveryEntryPoint) {
 TEST(LanguageTest, CacheHoldsOneCopyPerLanguageOfTheFile) {
   MmdbDataWriter data;
   const uint32_t country = WriteCountry(&data);
-  absl::StatusOr<std::shared_ptr<const Database>> database = Database::Open(
-      WriteDatabase("cache_keys", {{"10.0.0.0/8", country}}, data));
+  absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
+      DatabaseGeneration::Open(
+          WriteDatabase("cache_keys", {{"10.0.0.0/8", country}}, data));
   ASSERT_TRUE(database.ok());
   std::mt19937 random(42);
   const std::string alphabet =

@@ -114,11 +114,7 @@ std::unique_ptr<GeoStore> NewStore(size_t cache_slots) {
   GeoStoreOptions options;
   options.paths = {g_db_path};
   options.log_reloads = false;
-  options.opener = [cache_slots](const std::string& path) {
-    DatabaseOptions database_options;
-    database_options.record_cache_slots = cache_slots;
-    return Database::Open(path, database_options);
-  };
+  options.generation.record_cache_slots = cache_slots;
   auto store = std::make_unique<GeoStore>(std::move(options));
   const absl::Status status = store->ReloadAll();
   if (!status.ok()) {
@@ -189,9 +185,10 @@ void BM_GeoStoreUncached(benchmark::State& state) {
 // reload costs until the cache has filled.
 void BM_GeoStoreColdCache(benchmark::State& state) {
   std::unique_ptr<GeoStore> store =
-      NewStore(DatabaseOptions().record_cache_slots);
+      NewStore(GenerationOptions().record_cache_slots);
   RunGeoStore(state, *store);
-  const RecordCacheStats stats = store->Databases()[0]->record_cache_stats();
+  const RecordCacheStats stats =
+      store->Generation(g_db_path)->record_cache_stats();
   state.counters["hit_rate"] =
       static_cast<double>(stats.hits) /
       static_cast<double>(stats.hits + stats.misses + (stats.hits == 0));
@@ -203,7 +200,7 @@ void BM_GeoStoreColdCache(benchmark::State& state) {
 const GeoStore& WarmStore(bool v6) {
   static GeoStore* stores[2] = {nullptr, nullptr};
   if (stores[v6] == nullptr) {
-    stores[v6] = NewStore(DatabaseOptions().record_cache_slots).release();
+    stores[v6] = NewStore(GenerationOptions().record_cache_slots).release();
     for (const IpAddress& address : Addresses(v6)) {
       absl::StatusOr<LookupAnswer> answer = stores[v6]->Find(address, "");
       std::string json;
@@ -218,9 +215,11 @@ const GeoStore& WarmStore(bool v6) {
 template <typename Run>
 void RunWarm(benchmark::State& state, Run run) {
   const GeoStore& store = WarmStore(state.range(0));
-  const RecordCacheStats before = store.Databases()[0]->record_cache_stats();
+  const RecordCacheStats before =
+      store.Generation(g_db_path)->record_cache_stats();
   run(store);
-  const RecordCacheStats after = store.Databases()[0]->record_cache_stats();
+  const RecordCacheStats after =
+      store.Generation(g_db_path)->record_cache_stats();
   const double hits = static_cast<double>(after.hits - before.hits);
   const double misses = static_cast<double>(after.misses - before.misses);
   state.counters["hit_rate"] = hits / (hits + misses + (hits + misses == 0));
@@ -299,7 +298,7 @@ void BM_RecordDistribution(benchmark::State& state) {
     counts.push_back(count);
   std::sort(counts.begin(), counts.end(), std::greater<int64_t>());
   const size_t slots =
-      RecordCache(DatabaseOptions().record_cache_slots).capacity();
+      RecordCache(GenerationOptions().record_cache_slots).capacity();
   int64_t top = 0;
   for (size_t i = 0; i < counts.size() && i < slots; ++i) top += counts[i];
   state.counters["distinct_records"] = static_cast<double>(counts.size());

@@ -1,11 +1,12 @@
 // Database::Open on arbitrary bytes written to a file: what the watcher
 // does with whatever lands at the watched path. Oracle: a refused file is
 // DATA_LOSS (the server keeps its old database); an accepted one answers
-// lookups (in several languages, each twice) and metadata queries without
-// crashing, any failure being a status; asking again gives the same status
-// (failed records are remembered, not decoded again). Every lookup decodes
-// within the default decode budget (4096 entries, 1 MiB of strings), so a
-// memory limit on the fuzzer (-malloc_limit_mb) catches a decode that is not
+// lookups through a DatabaseGeneration (in several languages, each twice)
+// and metadata queries without crashing, any failure being a status; asking
+// again gives the same status (failed records are remembered, not decoded
+// again), and the uncached Database::Lookup the same status too. Every lookup
+// decodes within the default decode budget (4096 entries, 1 MiB of strings), so
+// a memory limit on the fuzzer (-malloc_limit_mb) catches a decode that is not
 // bounded.
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/data/database.h"
+#include "geo/data/database_generation.h"
 #include "geo/data/ip_address.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/temp_input_file.h"
@@ -42,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   (void)(*database)->Info();
+  const geo::DatabaseGeneration generation(*database);
   for (const char* text : {"1.2.3.4", "81.2.69.160", "9.9.9.9", "::1.1.1.1",
                            "2001:218::1", "::ffff:1.2.3.4", "255.255.255.255",
                            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}) {
@@ -49,17 +52,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(ip.ok(), text);
     for (const char* language : {"de", "", "en", "zh-CN"}) {
       geo::v1::LookupResponse response;
-      absl::Status status = (*database)->Lookup(*ip, language, &response);
+      absl::Status status = generation.Lookup(*ip, language, &response);
       FUZZ_CHECK(status.ok() ||
                      status.code() == absl::StatusCode::kInvalidArgument ||
                      status.code() == absl::StatusCode::kDataLoss,
                  status.ToString());
       geo::v1::LookupResponse again;
-      absl::Status repeated = (*database)->Lookup(*ip, language, &again);
+      absl::Status repeated = generation.Lookup(*ip, language, &again);
       FUZZ_CHECK(repeated.code() == status.code(), repeated.ToString());
+      geo::v1::LookupResponse uncached;
+      absl::Status direct = (*database)->Lookup(*ip, language, &uncached);
+      FUZZ_CHECK(direct.code() == status.code(), direct.ToString());
     }
   }
-  const geo::RecordDecodeStats stats = (*database)->record_decode_stats();
+  const geo::RecordDecodeStats stats = generation.record_decode_stats();
   FUZZ_CHECK(stats.failures <= stats.decodes, "decode counters");
   return 0;
 }
