@@ -201,6 +201,26 @@ absl::Status GeoServer::Init() {
       store_.get(), policies_.get(), callers_.get(), metrics_.get(), clock_,
       service_options);
 
+  // TLS: one certificate set for gRPC, HTTP and (optionally) metrics; a bad
+  // set at start is an error, a bad set later keeps the one in force.
+  ServerTlsSettings tls_settings;
+  tls_settings.tls.certificate_path = options_.tls_certificate_path;
+  tls_settings.tls.private_key_path = options_.tls_private_key_path;
+  tls_settings.tls.client_ca_path = options_.tls_client_ca_path;
+  tls_settings.tls.client_certificates = options_.tls_client_certificates;
+  tls_settings.tls.min_version = options_.tls_min_version;
+  tls_settings.grpc_client_identities = options_.grpc_client_identities;
+  tls_settings.http_client_identities = options_.http_client_identities;
+  tls_settings.metrics_tls = options_.metrics_tls;
+  absl::StatusOr<std::unique_ptr<ServerTls>> server_tls =
+      ServerTls::Create(tls_settings, *registry_, clock_);
+  if (!server_tls.ok()) return server_tls.status();
+  tls_ = *std::move(server_tls);
+  if (tls_ != nullptr) {
+    return absl::UnimplementedError(
+        "TLS on the HTTP listener is not available in this build");
+  }
+
   // gRPC: health (NOT_SERVING until ready) and reflection.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -208,7 +228,9 @@ absl::Status GeoServer::Init() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(
       HostPort(options_.listen_address, options_.grpc_port),
-      grpc::InsecureServerCredentials(), &grpc_port_);
+      tls_ != nullptr ? tls_->GrpcCredentials()
+                      : grpc::InsecureServerCredentials(),
+      &grpc_port_);
   builder.RegisterService(grpc_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port_ == 0) {
@@ -279,6 +301,7 @@ absl::Status GeoServer::Init() {
   if (!health.ok()) return health;
 
   for (auto& watcher : watchers_) watcher->Start();
+  if (tls_ != nullptr) tls_->StartWatching(options_.poll_interval, clock_);
 
   Log(LogLevel::kInfo, "Serving",
       {{"grpc_port", grpc_port_},
@@ -363,6 +386,7 @@ void GeoServer::Shutdown() {
 
   Log(LogLevel::kInfo, "Shutdown: stopping watchers");
   for (auto& watcher : watchers_) watcher->Stop();
+  if (tls_ != nullptr) tls_->StopWatching();
 
   if (metrics_server_ != nullptr) metrics_server_->Shutdown(clock_->Now());
   if (health_server_ != nullptr) health_server_->Shutdown(clock_->Now());
@@ -377,6 +401,7 @@ GeoServer::~GeoServer() {
     draining_.store(true);
     StopListeners(absl::Now());
     for (auto& watcher : watchers_) watcher->Stop();
+    if (tls_ != nullptr) tls_->StopWatching();
     if (metrics_server_ != nullptr) metrics_server_->Shutdown(absl::Now());
     if (health_server_ != nullptr) health_server_->Shutdown(absl::Now());
   }

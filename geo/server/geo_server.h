@@ -20,6 +20,7 @@
 #include "geo/server/lookup_service.h"
 #include "geo/server/server_metrics.h"
 #include "geo/server/server_options.h"
+#include "geo/server/server_tls.h"
 #include "grpcpp/server.h"
 #include "prometheus/collectable.h"
 
@@ -77,6 +78,8 @@ class GeoServer {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<ServerMetrics> metrics_;
+  // Before the listeners: they serve its certificates until they stop.
+  std::unique_ptr<ServerTls> tls_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<GeoStore> store_;
   std::unique_ptr<policy::PolicyStore> policies_;

@@ -147,6 +147,46 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Env({"GEO_EDGE_HEADER_PREFIX"})
               .Default("X-Geo-")
               .Help("prefix of the forward-auth decision headers"),
+          Setting<O>("tls_cert_file", settings::Path(&O::tls_certificate_path))
+              .Env({"GEO_TLS_CERT_FILE"})
+              .Help("PEM certificate chain, leaf first (tls.crt): gRPC and "
+                    "HTTP serve TLS; empty: plaintext"),
+          Setting<O>("tls_key_file", settings::Path(&O::tls_private_key_path))
+              .Env({"GEO_TLS_KEY_FILE"})
+              .Help("PEM private key of the certificate (tls.key)"),
+          Setting<O>("tls_client_ca_file",
+                     settings::Path(&O::tls_client_ca_path))
+              .Env({"GEO_TLS_CLIENT_CA_FILE"})
+              .Help("PEM CA bundle client certificates must chain to "
+                    "(ca.crt)"),
+          Setting<O>("tls_client_auth",
+                     settings::Parsed<O, tls::ClientCertificates>(
+                         &O::tls_client_certificates, "off, request or require",
+                         tls::ParseClientCertificates))
+              .Env({"GEO_TLS_CLIENT_AUTH"})
+              .Default("off")
+              .Help("client certificates (mutual TLS): off, request (verified "
+                    "when sent) or require"),
+          Setting<O>("tls_min_version", settings::Parsed<O, tls::TlsVersion>(
+                                            &O::tls_min_version, "1.2 or 1.3",
+                                            tls::ParseTlsVersion))
+              .Env({"GEO_TLS_MIN_VERSION"})
+              .Default("1.2")
+              .Help("lowest TLS version the HTTP listeners accept"),
+          Setting<O>("grpc_client_identities",
+                     settings::CommaList(&O::grpc_client_identities))
+              .Env({"GEO_GRPC_CLIENT_IDENTITIES"})
+              .Help("comma-separated client identities (SAN URI, DNS or CN) "
+                    "allowed on gRPC; others: PERMISSION_DENIED"),
+          Setting<O>("http_client_identities",
+                     settings::CommaList(&O::http_client_identities))
+              .Env({"GEO_HTTP_CLIENT_IDENTITIES"})
+              .Help("comma-separated client identities allowed on HTTP; "
+                    "others: 403"),
+          Setting<O>("metrics_tls", settings::Bool(&O::metrics_tls))
+              .Env({"GEO_METRICS_TLS"})
+              .Default("false")
+              .Help("serve /metrics over TLS too"),
       });
   return *table;
 }

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "geo/common/logging.h"
 #include "geo/common/settings.h"
+#include "geo/tls/tls_options.h"
 
 namespace geo {
 
@@ -67,6 +68,19 @@ struct ServerOptions {
   std::vector<std::string> client_ip_headers;
   // Prefix of the forward-auth decision headers (X-Geo-Decision, ...).
   std::string edge_header_prefix;
+  // TLS for the gRPC and HTTP listeners (and metrics with metrics_tls), as
+  // geo::tls::TlsOptions documents it; empty certificate: plaintext. The
+  // health listener stays plaintext for probes (docs/tls.md).
+  std::string tls_certificate_path;
+  std::string tls_private_key_path;
+  std::string tls_client_ca_path;
+  tls::ClientCertificates tls_client_certificates{};
+  tls::TlsVersion tls_min_version{};
+  // Client identities allowed per listener (SAN URI, SAN DNS or CN); empty:
+  // any client the handshake accepts.
+  std::vector<std::string> grpc_client_identities;
+  std::vector<std::string> http_client_identities;
+  bool metrics_tls{};
 };
 
 // The server's settings table: every flag, its variable, default and help.
