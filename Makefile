@@ -62,8 +62,9 @@ soak: setup
 lint: setup
 	@bash tools/lint.sh
 
-fmt:
+fmt: setup
 	@git ls-files --cached --others --exclude-standard '*.cc' '*.h' '*.proto' | grep -v '^third_party/' | xargs -r clang-format -i
+	@bash tools/build_files.sh | xargs -r .deps/node_modules/.bin/buildifier
 
 bench: setup
 	@bash tools/bench.sh

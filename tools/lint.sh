@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make lint: formatting of our C++ and protos, buf lint, and buf breaking of api/
+# make lint: formatting of our C++, protos and BUILD files, buf lint, and buf breaking of api/
 # against the previous commit (so a change that breaks the wire or JSON contract
 # of geo.v1 fails before it lands).
 set -euo pipefail
@@ -12,6 +12,14 @@ mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cc' 
 if [ ${#sources[@]} -gt 0 ]; then
   if ! clang-format --dry-run --Werror "${sources[@]}"; then
     echo "lint: clang-format differs; run 'make fmt'"; status=1
+  fi
+fi
+
+# BUILD, .bzl and WORKSPACE files: buildifier's formatting.
+mapfile -t build_files < <(bash tools/build_files.sh)
+if [ ${#build_files[@]} -gt 0 ]; then
+  if ! .deps/node_modules/.bin/buildifier -mode=check "${build_files[@]}"; then
+    echo "lint: buildifier differs; run 'make fmt'"; status=1
   fi
 fi
 

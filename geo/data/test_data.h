@@ -1,44 +1,9 @@
-// Locates the test data repositories in a test's runfiles.
+// The test data and scratch-file helpers of tests/support/test_files.h
+// (MaxmindTestDataDir, MaxmindTestDataFile, ReadFile, NewTempDir, ...) under
+// the include path geo/data's tests use.
 #ifndef GEO_DATA_TEST_DATA_H_
 #define GEO_DATA_TEST_DATA_H_
 
-#include <string>
-#include <vector>
-
-namespace geo {
-namespace testing {
-
-// MaxMind's maxmind-db tree from Debian's libmaxminddb source (test-data/,
-// source-data/, bad-data/). Empty when the repository is missing from the
-// runfiles (a BUILD mistake: callers fail the test).
-std::string MaxmindTestDataDir();
-
-// The newer copy in ../shared/testdata/maxmind, or empty when it is absent
-// (its ROOT file says "absent"). Callers say so in the test log.
-std::string SharedMaxmindTestDataDir();
-
-// The real GeoLite2-City.mmdb, or empty when absent.
-std::string GeoLite2CityPath();
-
-// Regular files under `dir` (recursively, following symlinks) whose names end
-// with `suffix`, sorted.
-std::vector<std::string> FilesUnder(const std::string& dir,
-                                    const std::string& suffix);
-
-// Whole file; empty on error.
-std::string ReadFile(const std::string& path);
-
-// Writes `content` to `path` directly (not atomically). False on error.
-bool WriteFile(const std::string& path, const std::string& content);
-
-// Writes to a temporary sibling, then renames it over `path` (a new inode,
-// the way the updater installs a database). False on error.
-bool ReplaceFile(const std::string& path, const std::string& content);
-
-// A fresh, empty directory under $TEST_TMPDIR.
-std::string NewTempDir();
-
-}  // namespace testing
-}  // namespace geo
+#include "tests/support/test_files.h"
 
 #endif  // GEO_DATA_TEST_DATA_H_
