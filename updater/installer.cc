@@ -133,7 +133,13 @@ absl::Status SyncDirectory(const std::string& directory) {
 absl::StatusOr<DirectoryLock> DirectoryLock::Acquire(
     const std::string& directory, absl::Duration timeout, Clock* clock,
     absl::Notification* cancel) {
-  std::string path = absl::StrCat(directory, "/.geo-updater.lock");
+  return AcquireFile(absl::StrCat(directory, "/.geo-updater.lock"), timeout,
+                     clock, cancel);
+}
+
+absl::StatusOr<DirectoryLock> DirectoryLock::AcquireFile(
+    const std::string& path, absl::Duration timeout, Clock* clock,
+    absl::Notification* cancel) {
   FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open ", path));
   const absl::Time deadline = clock->Now() + timeout;
@@ -145,9 +151,9 @@ absl::StatusOr<DirectoryLock> DirectoryLock::Acquire(
     if (errno != EWOULDBLOCK)
       return ErrnoStatus(errno, absl::StrCat("flock ", path));
     if (clock->Now() >= deadline) {
-      return absl::AbortedError(absl::StrCat(
-          "another updater holds the lock on ", directory, " (", path,
-          "); gave up after ", absl::FormatDuration(timeout)));
+      return absl::AbortedError(absl::StrCat("another updater holds the lock ",
+                                             path, "; gave up after ",
+                                             absl::FormatDuration(timeout)));
     }
     if (!logged) {
       Log(LogLevel::kInfo, "Waiting for another updater to release the lock",

@@ -82,6 +82,12 @@ class DirectoryLock {
                                                absl::Duration timeout,
                                                Clock* clock,
                                                absl::Notification* cancel);
+  // The same on the file `lock_path` (geoipupdate's LockFile), created when
+  // missing.
+  static absl::StatusOr<DirectoryLock> AcquireFile(const std::string& lock_path,
+                                                   absl::Duration timeout,
+                                                   Clock* clock,
+                                                   absl::Notification* cancel);
 
   DirectoryLock(DirectoryLock&&) = default;
   DirectoryLock& operator=(DirectoryLock&&) = default;

@@ -122,6 +122,23 @@ TEST_F(InstallerTest, LockIsExclusive) {
           .ok());
 }
 
+TEST_F(InstallerTest, LockFileElsewhereExcludesTheSameWay) {
+  testing::InstantClock clock;
+  const std::string lock_path = directory_ + "/custom.lock";
+  absl::StatusOr<DirectoryLock> first = DirectoryLock::AcquireFile(
+      lock_path, absl::ZeroDuration(), &clock, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<DirectoryLock> second = DirectoryLock::AcquireFile(
+      lock_path, absl::ZeroDuration(), &clock, nullptr);
+  EXPECT_TRUE(absl::IsAborted(second.status())) << second.status();
+  EXPECT_THAT(std::string(second.status().message()),
+              ::testing::HasSubstr(lock_path));
+  // The data directory's own lock is another file.
+  EXPECT_TRUE(
+      DirectoryLock::Acquire(directory_, absl::ZeroDuration(), &clock, nullptr)
+          .ok());
+}
+
 TEST_F(InstallerTest, PrepareCreatesTheDirectory) {
   Installer installer(directory_ + "/sub");
   EXPECT_TRUE(installer.Prepare().ok());
