@@ -3,7 +3,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "geo/data/geo_store.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/test_data.h"
@@ -93,10 +92,6 @@ TEST(OverridesParseTest, BadLinesRejectTheFileWithTheirLineNumber) {
               HasSubstr("has 8 columns"));
 }
 
-std::string TestDataFile(const std::string& name) {
-  return absl::StrCat(testing::MaxmindTestDataDir(), "/test-data/", name);
-}
-
 std::string Render(const geo::v1::LookupResponse& response) {
   return http::MessageToGatewayJson(response);
 }
@@ -105,8 +100,8 @@ std::string Render(const geo::v1::LookupResponse& response) {
 // and names what it replaced; other fields stay; every view agrees.
 TEST(OverridesStoreTest, OverrideWinsOverDatabaseData) {
   GeoStoreOptions options;
-  options.paths = {TestDataFile("GeoIP2-City-Test.mmdb"),
-                   TestDataFile("GeoLite2-ASN-Test.mmdb")};
+  options.paths = {testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+                   testing::MaxmindTestDataFile("GeoLite2-ASN-Test.mmdb")};
   options.log_reloads = false;
   GeoStore store(std::move(options));
   ASSERT_TRUE(store.ReloadAll().ok());

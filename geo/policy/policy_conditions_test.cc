@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "geo/data/ip_address.h"
 #include "geo/policy/policy.h"
+#include "geo/policy/policy_from_yaml.h"
 #include "geo/policy/policy_parser.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -13,21 +14,6 @@ namespace geo::policy {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::shared_ptr<const Policy> PolicyFromYaml(const std::string& yaml) {
-  auto parsed = ParsePolicyConfig(yaml, PolicyFormat::kYaml);
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
-  if (!parsed.ok()) return nullptr;
-  auto policy = Policy::Create(parsed->config, parsed->lines);
-  EXPECT_TRUE(policy.ok()) << policy.status();
-  return policy.ok() ? *policy : nullptr;
-}
-
-absl::Status ErrorFromYaml(const std::string& yaml) {
-  auto parsed = ParsePolicyConfig(yaml, PolicyFormat::kYaml);
-  if (!parsed.ok()) return parsed.status();
-  return Policy::Create(parsed->config, parsed->lines).status();
-}
 
 PolicyInput Input(uint32_t anonymizers, absl::string_view connection_type = "",
                   absl::string_view country = "US", uint32_t asn = 0) {

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "geo/data/ip_address.h"
+#include "geo/policy/policy_from_yaml.h"
 #include "geo/policy/policy_parser.h"
 #include "geo/policy/policy_set.h"
 #include "gmock/gmock.h"
@@ -16,21 +17,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-std::shared_ptr<const Policy> PolicyFromYaml(const std::string& yaml) {
-  auto parsed = ParsePolicyConfig(yaml, PolicyFormat::kYaml);
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
-  if (!parsed.ok()) return nullptr;
-  auto policy = Policy::Create(parsed->config, parsed->lines);
-  EXPECT_TRUE(policy.ok()) << policy.status();
-  return policy.ok() ? *policy : nullptr;
-}
-
-absl::Status ErrorFromYaml(const std::string& yaml) {
-  auto parsed = ParsePolicyConfig(yaml, PolicyFormat::kYaml);
-  if (!parsed.ok()) return parsed.status();
-  return Policy::Create(parsed->config, parsed->lines).status();
-}
 
 IpAddress Ip(absl::string_view text) {
   auto address = IpAddress::Parse(text);

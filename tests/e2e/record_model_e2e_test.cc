@@ -21,6 +21,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/proto_json.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 
@@ -39,14 +40,6 @@ constexpr const char* kDatabases[] = {
     "GeoIP2-Connection-Type-Test",
     "GeoIP2-Domain-Test",
 };
-
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << " in " << json;
-  return message;
-}
 
 std::vector<SourceRecord> Source(const std::string& name) {
   auto records = LoadSourceRecords(

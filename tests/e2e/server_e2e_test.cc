@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/metrics_text.h"
+#include "tests/support/proto_json.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 
@@ -44,14 +45,6 @@ std::string CopyDatabase(const std::string& dir, const std::string& name) {
   const std::string target = absl::StrCat(dir, "/", name);
   EXPECT_TRUE(ReplaceFile(target, ReadFile(MaxmindTestDataFile(name))));
   return target;
-}
-
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << " in " << json;
-  return message;
 }
 
 class ServerE2eTest : public ::testing::Test {

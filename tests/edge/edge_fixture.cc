@@ -150,21 +150,30 @@ absl::StatusOr<ServerProcess> StartEdgeServer(const std::string& policy_path,
   const std::string dir = NewTempDir();
   const std::string city = absl::StrCat(dir, "/GeoIP2-City-Test.mmdb");
   const std::string asn = absl::StrCat(dir, "/GeoLite2-ASN-Test.mmdb");
-  const std::string test_data =
-      absl::StrCat(MaxmindTestDataDir(), "/test-data/");
-  if (databases &&
-      !ReplaceFile(city, ReadFile(test_data + "GeoIP2-City-Test.mmdb"))) {
-    return absl::InternalError("cannot copy GeoIP2-City-Test.mmdb");
-  }
-  if (databases &&
-      !ReplaceFile(asn, ReadFile(test_data + "GeoLite2-ASN-Test.mmdb"))) {
-    return absl::InternalError("cannot copy GeoLite2-ASN-Test.mmdb");
+  for (const std::string& path : {city, asn}) {
+    const std::string name = path.substr(dir.size() + 1);
+    if (databases && !ReplaceFile(path, ReadFile(MaxmindTestDataFile(name)))) {
+      return absl::InternalError(absl::StrCat("cannot copy ", name));
+    }
   }
   return ServerProcess::Start(
       GeoServerBinary(),
       {absl::StrCat("--db=", city, ",", asn),
        absl::StrCat("--policy=", policy_path), "--trusted_proxies=127.0.0.1/32",
        "--poll_interval=50ms"});
+}
+
+absl::StatusOr<std::unique_ptr<EdgeSuite>> StartEdgeSuite() {
+  absl::StatusOr<EdgeAddresses> addresses = PickEdgeAddresses();
+  if (!addresses.ok()) return addresses.status();
+  const std::string policy_path = NewTempDir() + "/policy.yaml";
+  if (!ReplaceFile(policy_path, EdgePolicyYaml(*addresses))) {
+    return absl::InternalError(absl::StrCat("cannot write ", policy_path));
+  }
+  absl::StatusOr<ServerProcess> server = StartEdgeServer(policy_path);
+  if (!server.ok()) return server.status();
+  return std::unique_ptr<EdgeSuite>(
+      new EdgeSuite{*std::move(addresses), policy_path, *std::move(server)});
 }
 
 std::string PercentEncoded(absl::string_view text) {

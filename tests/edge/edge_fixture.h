@@ -5,6 +5,7 @@
 #ifndef TESTS_EDGE_EDGE_FIXTURE_H_
 #define TESTS_EDGE_EDGE_FIXTURE_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +54,17 @@ std::string EdgePolicyYaml(const EdgeAddresses& addresses,
 // all connect from there).
 absl::StatusOr<ServerProcess> StartEdgeServer(const std::string& policy_path,
                                               bool databases = true);
+
+// What a suite shares: the addresses, the edge policy written for them (a
+// test may replace the file to see a reload) and geo_server running it.
+struct EdgeSuite {
+  EdgeAddresses addresses;
+  std::string policy_path;
+  ServerProcess server;
+};
+
+// Picks the addresses, writes the policy and starts the server.
+absl::StatusOr<std::unique_ptr<EdgeSuite>> StartEdgeSuite();
 
 // `text` percent-encoded the way geo writes header values: bytes outside
 // printable ASCII, and '%', as %XX (upper-case hex).

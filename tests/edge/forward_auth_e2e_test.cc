@@ -76,17 +76,16 @@ void ExpectCleanHead(const RawResponse& response) {
 class ForwardAuthTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<EdgeAddresses> addresses = PickEdgeAddresses();
-    ASSERT_TRUE(addresses.ok()) << addresses.status();
-    addresses_ = new EdgeAddresses(*std::move(addresses));
-    policy_path_ = new std::string(NewTempDir() + "/policy.yaml");
-    ASSERT_TRUE(ReplaceFile(*policy_path_, EdgePolicyYaml(*addresses_)));
-    absl::StatusOr<ServerProcess> server = StartEdgeServer(*policy_path_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = new ServerProcess(*std::move(server));
+    absl::StatusOr<std::unique_ptr<EdgeSuite>> suite = StartEdgeSuite();
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+    addresses_ = &suite_->addresses;
+    policy_path_ = &suite_->policy_path;
+    server_ = &suite_->server;
   }
   static void TearDownTestSuite() {
-    delete server_;
+    delete suite_;
+    suite_ = nullptr;
     server_ = nullptr;
   }
   void SetUp() override {
@@ -116,11 +115,13 @@ class ForwardAuthTest : public ::testing::Test {
   }
   const EdgeAddresses& a() const { return *addresses_; }
 
+  static EdgeSuite* suite_;
   static EdgeAddresses* addresses_;
   static std::string* policy_path_;
   static ServerProcess* server_;
 };
 
+EdgeSuite* ForwardAuthTest::suite_ = nullptr;
 EdgeAddresses* ForwardAuthTest::addresses_ = nullptr;
 std::string* ForwardAuthTest::policy_path_ = nullptr;
 ServerProcess* ForwardAuthTest::server_ = nullptr;

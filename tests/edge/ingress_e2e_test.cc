@@ -47,17 +47,15 @@ std::map<std::string, std::string> Upstream(const CurlResponse& response) {
 class IngressTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<EdgeAddresses> addresses = PickEdgeAddresses();
-    ASSERT_TRUE(addresses.ok()) << addresses.status();
-    addresses_ = new EdgeAddresses(*std::move(addresses));
-    const std::string policy = NewTempDir() + "/policy.yaml";
-    ASSERT_TRUE(ReplaceFile(policy, EdgePolicyYaml(*addresses_)));
-    absl::StatusOr<ServerProcess> server = StartEdgeServer(policy);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = new ServerProcess(*std::move(server));
+    absl::StatusOr<std::unique_ptr<EdgeSuite>> suite = StartEdgeSuite();
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+    addresses_ = &suite_->addresses;
+    server_ = &suite_->server;
   }
   static void TearDownTestSuite() {
-    delete server_;
+    delete suite_;
+    suite_ = nullptr;
     server_ = nullptr;
   }
 
@@ -121,12 +119,14 @@ class IngressTest : public ::testing::TestWithParam<std::string> {
     return absl::StrCat("X-Forwarded-For: ", address.ip);
   }
 
+  static EdgeSuite* suite_;
   static EdgeAddresses* addresses_;
   static ServerProcess* server_;
   std::unique_ptr<IngressProcess> ingress_;
   CurlClient client_;
 };
 
+EdgeSuite* IngressTest::suite_ = nullptr;
 EdgeAddresses* IngressTest::addresses_ = nullptr;
 ServerProcess* IngressTest::server_ = nullptr;
 
