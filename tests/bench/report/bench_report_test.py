@@ -218,8 +218,12 @@ class TlsSectionTest(unittest.TestCase):
         self.assertIn("Not measured: geo_server in this build has no TLS certificate flags", text)
 
     def test_tls_flags_from_help(self):
-        help_text = ("  --db (GEO_DB_PATHS)\n  --tls_cert_file (GEO_TLS_CERT_FILE)\n"
-                     "  --tls_key_file (GEO_TLS_KEY_FILE)\n  --tls_client_ca_file (X)\n")
+        # The shape of `geo_server --help`.
+        help_text = ("  --db=<comma-separated list>\n      database files\n"
+                     "  --tls_cert_file=<path>\n      PEM certificate chain\n"
+                     "  --tls_key_file=<path>\n      PEM private key\n"
+                     "  --tls_client_ca_file=<path>\n      PEM CA bundle\n"
+                     "  --tls_client_auth=<off, request or require>\n")
         self.assertEqual(measure.tls_flags(help_text, "c.pem", "k.pem"),
                          ["--tls_cert_file=c.pem", "--tls_key_file=k.pem"])
         self.assertIsNone(measure.tls_flags("  --db (GEO_DB_PATHS)\n", "c.pem", "k.pem"))
