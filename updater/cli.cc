@@ -19,6 +19,7 @@
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
 #include "geo/common/settings.h"
+#include "geo/common/status_macros.h"
 #include "prometheus/registry.h"
 #include "updater/config.h"
 #include "updater/database_validator.h"
@@ -210,21 +211,20 @@ class UpdaterProcess {
 // when --help was asked for (the usage is then on stdout).
 absl::StatusOr<std::optional<UpdaterOptions>> OptionsFromCommandLine(
     int argc, char** argv) {
-  absl::StatusOr<settings::CommandLine> command_line =
-      settings::ParseCommandLine(UpdaterSettings().specs(), argc, argv);
-  if (!command_line.ok()) return command_line.status();
-  if (command_line->help_requested) {
+  GEO_ASSIGN_OR_RETURN(
+      settings::CommandLine command_line,
+      settings::ParseCommandLine(UpdaterSettings().specs(), argc, argv));
+  if (command_line.help_requested) {
     const std::string usage = UpdaterSettings().Usage();
     std::fwrite(usage.data(), 1, usage.size(), stdout);
     std::fflush(stdout);
     return std::optional<UpdaterOptions>();
   }
   ConfigSources sources;
-  sources.flags = std::move(command_line->flags);
+  sources.flags = std::move(command_line.flags);
   sources.env = settings::ProcessEnvironment();
-  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
-  if (!options.ok()) return options.status();
-  return std::optional<UpdaterOptions>(*std::move(options));
+  GEO_ASSIGN_OR_RETURN(UpdaterOptions options, ResolveOptions(sources));
+  return std::optional<UpdaterOptions>(std::move(options));
 }
 
 void LogStart(const UpdaterOptions& options) {

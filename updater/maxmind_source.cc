@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "geo/common/logging.h"
+#include "geo/common/status_macros.h"
 #include "updater/digest.h"
 
 namespace geo::updater {
@@ -96,12 +97,11 @@ absl::StatusOr<MaxMindEditionMetadata> MaxMindSource::FetchMetadata(
       absl::StrCat(host_, "/geoip/updates/metadata?edition_id=", edition);
   request.username = account_id_;
   request.password = license_key_;
-  absl::StatusOr<std::string> body =
-      FetchSmallBody(context_, request, kMaxMetadataBytes,
-                     absl::StrCat("metadata for ", edition));
-  if (!body.ok()) return body.status();
+  GEO_ASSIGN_OR_RETURN(std::string body,
+                       FetchSmallBody(context_, request, kMaxMetadataBytes,
+                                      absl::StrCat("metadata for ", edition)));
   absl::StatusOr<MaxMindEditionMetadata> metadata =
-      ParseMaxMindMetadata(*body, edition);
+      ParseMaxMindMetadata(body, edition);
   if (!metadata.ok()) {
     return WithFailureReason(metadata.status(), "http");
   }
@@ -110,12 +110,11 @@ absl::StatusOr<MaxMindEditionMetadata> MaxMindSource::FetchMetadata(
 
 absl::StatusOr<FetchResult> MaxMindSource::Fetch(const FetchRequest& request,
                                                  TempFile* payload) {
-  absl::StatusOr<MaxMindEditionMetadata> metadata =
-      FetchMetadata(request.edition);
-  if (!metadata.ok()) return metadata.status();
+  GEO_ASSIGN_OR_RETURN(MaxMindEditionMetadata metadata,
+                       FetchMetadata(request.edition));
   FetchResult result;
-  result.expected_mmdb_md5 = metadata->md5;
-  if (DigestsEqual(metadata->md5, request.local_md5)) {
+  result.expected_mmdb_md5 = metadata.md5;
+  if (DigestsEqual(metadata.md5, request.local_md5)) {
     result.up_to_date = true;
     return result;
   }
@@ -123,7 +122,7 @@ absl::StatusOr<FetchResult> MaxMindSource::Fetch(const FetchRequest& request,
   HttpRequest download;
   download.url = absl::StrCat(
       host_, "/geoip/databases/", request.edition,
-      "/download?date=", absl::StrReplaceAll(metadata->date, {{"-", ""}}),
+      "/download?date=", absl::StrReplaceAll(metadata.date, {{"-", ""}}),
       "&suffix=tar.gz");
   download.username = account_id_;
   download.password = license_key_;
@@ -150,7 +149,7 @@ absl::StatusOr<FetchResult> MaxMindSource::Fetch(const FetchRequest& request,
   if (!result.modified_at.has_value()) {
     absl::Time date;
     std::string error;
-    if (absl::ParseTime("%Y-%m-%d", metadata->date, absl::UTCTimeZone(), &date,
+    if (absl::ParseTime("%Y-%m-%d", metadata.date, absl::UTCTimeZone(), &date,
                         &error)) {
       result.modified_at = date;
     }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "geo/common/status_macros.h"
 
 namespace geo::updater {
 namespace {
@@ -117,11 +118,10 @@ absl::StatusOr<std::string> MirrorSource::FetchSha256(
     const std::string& edition, absl::string_view file_name) {
   HttpRequest request;
   request.url = ExpandEdition(options_.sha256_url_template, edition);
-  absl::StatusOr<std::string> body =
-      FetchSmallBody(context_, request, kMaxChecksumFileBytes,
-                     absl::StrCat("sha256 of ", edition));
-  if (!body.ok()) return body.status();
-  absl::StatusOr<std::string> digest = FindSha256ForFile(*body, file_name);
+  GEO_ASSIGN_OR_RETURN(std::string body,
+                       FetchSmallBody(context_, request, kMaxChecksumFileBytes,
+                                      absl::StrCat("sha256 of ", edition)));
+  absl::StatusOr<std::string> digest = FindSha256ForFile(body, file_name);
   if (!digest.ok()) {
     return WithFailureReason(
         absl::DataLossError(absl::StrCat(RedactUrl(request.url), ": ",
@@ -185,10 +185,8 @@ absl::StatusOr<FetchResult> MirrorSource::Fetch(const FetchRequest& request,
   if (!options_.sha256.empty()) {
     result.expected_payload_sha256 = absl::AsciiStrToLower(options_.sha256);
   } else if (!options_.sha256_url_template.empty()) {
-    absl::StatusOr<std::string> digest =
-        FetchSha256(request.edition, FileNameOfUrl(path));
-    if (!digest.ok()) return digest.status();
-    result.expected_payload_sha256 = *digest;
+    GEO_ASSIGN_OR_RETURN(result.expected_payload_sha256,
+                         FetchSha256(request.edition, FileNameOfUrl(path)));
   }
   return result;
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "geo/common/logging.h"
+#include "geo/common/status_macros.h"
 #include "updater/archive.h"
 #include "updater/digest.h"
 
@@ -290,14 +291,14 @@ absl::Status Updater::InstallPayload(const std::string& edition,
                                      TempFile payload,
                                      EditionSummary* summary) {
   if (!fetched.expected_payload_sha256.empty()) {
-    absl::StatusOr<std::string> sha256 =
-        FileDigestHex(payload.path(), DigestAlgorithm::kSha256);
-    if (!sha256.ok()) return sha256.status();
-    if (!DigestsEqual(*sha256, fetched.expected_payload_sha256)) {
+    GEO_ASSIGN_OR_RETURN(
+        std::string sha256,
+        FileDigestHex(payload.path(), DigestAlgorithm::kSha256));
+    if (!DigestsEqual(sha256, fetched.expected_payload_sha256)) {
       return WithFailureReason(
           absl::DataLossError(
               absl::StrCat("SHA-256 mismatch for ", edition, ": expected ",
-                           fetched.expected_payload_sha256, ", got ", *sha256)),
+                           fetched.expected_payload_sha256, ", got ", sha256)),
           "checksum");
     }
   }
@@ -339,10 +340,8 @@ absl::Status Updater::InstallPayload(const std::string& edition,
     md5 = hasher.FinishHex();
     database = *std::move(extracted);  // Removes the archive.
   } else {
-    absl::StatusOr<std::string> digest =
-        FileDigestHex(database.path(), DigestAlgorithm::kMd5);
-    if (!digest.ok()) return digest.status();
-    md5 = *digest;
+    GEO_ASSIGN_OR_RETURN(md5,
+                         FileDigestHex(database.path(), DigestAlgorithm::kMd5));
   }
 
   if (!fetched.expected_mmdb_md5.empty() &&

@@ -108,10 +108,9 @@ absl::StatusOr<std::optional<FoundValue>> FindValue(
     if (flag != sources.flags.end()) {
       const std::string origin = absl::StrCat("--", spec.flag);
       if (!spec.flag_names_file) return FoundValue{flag->second, origin};
-      absl::StatusOr<std::string> contents =
-          ReadValueFile(flag->second, origin);
-      if (!contents.ok()) return contents.status();
-      return FoundValue{*std::move(contents), origin};
+      GEO_ASSIGN_OR_RETURN(std::string contents,
+                           ReadValueFile(flag->second, origin));
+      return FoundValue{std::move(contents), origin};
     }
   }
   for (const EnvironmentVariable& variable : spec.env) {
@@ -132,11 +131,10 @@ absl::StatusOr<std::optional<FoundValue>> FindValue(
     const std::string file_variable = absl::StrCat(variable.name, "_FILE");
     auto file = sources.env.find(file_variable);
     if (file != sources.env.end() && !file->second.empty()) {
-      absl::StatusOr<std::string> contents =
-          ReadValueFile(file->second, file_variable);
-      if (!contents.ok()) return contents.status();
+      GEO_ASSIGN_OR_RETURN(std::string contents,
+                           ReadValueFile(file->second, file_variable));
       return FoundValue{
-          *std::move(contents),
+          std::move(contents),
           absl::StrCat("the file ", file->second, " (", file_variable, ")")};
     }
   }

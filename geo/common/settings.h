@@ -34,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "geo/common/status_macros.h"
 
 namespace geo::settings {
 
@@ -182,9 +183,7 @@ ValueType<Options> Int64AtLeast(int64_t Options::*field, int64_t min) {
   const int64_t max = std::numeric_limits<int64_t>::max();
   return {IntegerDescription(min, max), false,
           [=](absl::string_view text, Options* options) -> absl::Status {
-            absl::StatusOr<int64_t> value = ParseInteger(text, min, max);
-            if (!value.ok()) return value.status();
-            options->*field = *value;
+            GEO_ASSIGN_OR_RETURN(options->*field, ParseInteger(text, min, max));
             return absl::OkStatus();
           }};
 }
@@ -194,9 +193,7 @@ ValueType<Options> DoubleInRange(double Options::*field, double min,
                                  double max) {
   return {absl::StrCat("number from ", min, " to ", max), false,
           [=](absl::string_view text, Options* options) -> absl::Status {
-            absl::StatusOr<double> value = ParseNumber(text, min, max);
-            if (!value.ok()) return value.status();
-            options->*field = *value;
+            GEO_ASSIGN_OR_RETURN(options->*field, ParseNumber(text, min, max));
             return absl::OkStatus();
           }};
 }
@@ -205,9 +202,7 @@ template <typename Options>
 ValueType<Options> Bool(bool Options::*field) {
   return {"true or false", true,
           [=](absl::string_view text, Options* options) -> absl::Status {
-            absl::StatusOr<bool> value = ParseBool(text);
-            if (!value.ok()) return value.status();
-            options->*field = *value;
+            GEO_ASSIGN_OR_RETURN(options->*field, ParseBool(text));
             return absl::OkStatus();
           }};
 }
@@ -219,10 +214,8 @@ ValueType<Options> DurationValue(absl::Duration Options::*field,
                                  bool zero_allowed) {
   return {zero_allowed ? "duration, 0s or more" : "duration, positive", false,
           [=](absl::string_view text, Options* options) -> absl::Status {
-            absl::StatusOr<absl::Duration> value =
-                ParseDurationValue(text, zero_allowed);
-            if (!value.ok()) return value.status();
-            options->*field = *value;
+            GEO_ASSIGN_OR_RETURN(options->*field,
+                                 ParseDurationValue(text, zero_allowed));
             return absl::OkStatus();
           }};
 }
@@ -247,8 +240,7 @@ ValueType<Options> List(
             std::vector<std::string> items = SplitList(text, separators);
             if (check_item) {
               for (const std::string& item : items) {
-                absl::Status status = check_item(item);
-                if (!status.ok()) return status;
+                GEO_RETURN_IF_ERROR(check_item(item));
               }
             }
             if (at_least_one && items.empty()) {
@@ -314,9 +306,7 @@ ValueType<Options> Parsed(
     std::function<absl::StatusOr<T>(absl::string_view text)> parse) {
   return {std::move(description), false,
           [=](absl::string_view text, Options* options) -> absl::Status {
-            absl::StatusOr<T> value = parse(text);
-            if (!value.ok()) return value.status();
-            options->*field = *std::move(value);
+            GEO_ASSIGN_OR_RETURN(options->*field, parse(text));
             return absl::OkStatus();
           }};
 }
@@ -415,12 +405,11 @@ class SettingsTable {
     Options options;
     ApplyDefaults(&options);
     for (const Setting<Options>& row : rows_) {
-      absl::StatusOr<std::optional<FoundValue>> found =
-          FindValue(row.spec(), sources);
-      if (!found.ok()) return found.status();
-      if (!found->has_value()) continue;
-      absl::Status status = row.type().apply((*found)->text, &options);
-      if (!status.ok()) return ValueError(row.spec(), **found, status);
+      GEO_ASSIGN_OR_RETURN(std::optional<FoundValue> found,
+                           FindValue(row.spec(), sources));
+      if (!found.has_value()) continue;
+      absl::Status status = row.type().apply(found->text, &options);
+      if (!status.ok()) return ValueError(row.spec(), *found, status);
     }
     return options;
   }
@@ -429,21 +418,18 @@ class SettingsTable {
   absl::StatusOr<Resolved<Options>> Parse(
       int argc, const char* const* argv, Environment env,
       std::map<std::string, std::string> conf = {}) const {
-    absl::StatusOr<CommandLine> command_line =
-        ParseCommandLine(specs_, argc, argv);
-    if (!command_line.ok()) return command_line.status();
+    GEO_ASSIGN_OR_RETURN(CommandLine command_line,
+                         ParseCommandLine(specs_, argc, argv));
     Resolved<Options> resolved;
-    if (command_line->help_requested) {
+    if (command_line.help_requested) {
       resolved.help_requested = true;
       return resolved;
     }
     SettingSources sources;
-    sources.flags = std::move(command_line->flags);
+    sources.flags = std::move(command_line.flags);
     sources.env = std::move(env);
     sources.conf = std::move(conf);
-    absl::StatusOr<Options> options = Resolve(sources);
-    if (!options.ok()) return options.status();
-    resolved.options = *std::move(options);
+    GEO_ASSIGN_OR_RETURN(resolved.options, Resolve(sources));
     return resolved;
   }
 
