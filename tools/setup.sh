@@ -116,4 +116,9 @@ if [ ! -f "$k8s_tools/node_modules/@kubernetes-models/prometheus-operator/packag
   (cd "$k8s_tools" && npm install --silent --no-audit --no-fund --save-exact --prefix "$k8s_tools" \
     kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 yaml@2.9.1 >/dev/null)
 fi
+# cert-manager's Certificate (k8s/overlays/tls).
+if [ ! -f "$k8s_tools/node_modules/@kubernetes-models/cert-manager/package.json" ]; then
+  (cd "$k8s_tools" && npm install --silent --no-audit --no-fund --save-exact --prefix "$k8s_tools" \
+    @kubernetes-models/cert-manager@6.0.0 >/dev/null)
+fi
 echo "setup: ok"

@@ -210,7 +210,17 @@ function checkVariant(name, objects) {
       check(false, `${name}: geo-service ${probeName} is neither gRPC health nor HTTP`);
     }
   }
-  check(serverContainer.startupProbe?.grpc, `${name}: the startup probe must ask gRPC health (NOT_SERVING until a database is loaded)`);
+  // With TLS on the gRPC port the kubelet's gRPC probes (plaintext) cannot
+  // ask it; /readyz on the plaintext health port answers the same question.
+  const servesTls = Boolean(envValue(serverContainer, "GEO_TLS_CERT_FILE"));
+  const startup = serverContainer.startupProbe;
+  check(startup?.grpc || (servesTls && startup?.httpGet?.path === "/readyz" && resolve(serverContainer, startup.httpGet.port) === ports.health),
+    `${name}: the startup probe must ask gRPC health (NOT_SERVING until a database is loaded), or /readyz on the health port when gRPC serves TLS`);
+  if (servesTls) {
+    for (const probeName of probes) {
+      check(!serverContainer[probeName]?.grpc, `${name}: geo-service ${probeName} is a gRPC probe on a TLS port`);
+    }
+  }
   check(serverContainer.livenessProbe?.httpGet?.path === "/healthz", `${name}: liveness must be /healthz (readiness turns false while draining)`);
   check(resolve(serverContainer, serverContainer.livenessProbe?.httpGet?.port) === ports.health,
         `${name}: liveness must use the health port ${ports.health} (clients can fill the HTTP port's connection slots)`);

@@ -28,7 +28,7 @@ render() {  # render KUBECTL NAME DIR
 
 echo "kubectl: $("$kubectl" version --client --short 2>/dev/null || "$kubectl" version --client)"
 declare -A rendered
-variants=(base overlays/cronjob overlays/scale overlays/example-registry monitoring)
+variants=(base overlays/cronjob overlays/scale overlays/example-registry overlays/tls monitoring)
 for variant in "${variants[@]}"; do
   rendered[$variant]=$(render "$kubectl" debian "$variant")
 done
@@ -46,7 +46,8 @@ node "$(dirname "$0")/validate_manifests.mjs" "$node_modules" "${files[@]}" "$se
 # Every object in the namespace the docs use (the Secret is created there).
 node "$(dirname "$0")/check_namespaces.mjs" "$node_modules" \
   geo="${rendered[base]}" geo="${rendered[overlays/cronjob]}" geo="${rendered[overlays/scale]}" \
-  geo="${rendered[overlays/example-registry]}" monitoring="${rendered[monitoring]}" geo="$secret_template"
+  geo="${rendered[overlays/example-registry]}" geo="${rendered[overlays/tls]}" \
+  monitoring="${rendered[monitoring]}" geo="$secret_template"
 # The worked image overlay really moves both images to the registry.
 if grep -E '^\s*(- )?image: geo/' "${rendered[overlays/example-registry]}"; then
   echo "FAIL: k8s/overlays/example-registry leaves an image at its build name (above)"; exit 1
@@ -68,4 +69,5 @@ node "$(dirname "$0")/validate_manifests.mjs" "$node_modules" "$work/edge-standa
 
 node "$(dirname "$0")/check_manifests.mjs" "$node_modules" "$server_options" "$updater_binary" \
   "${database[@]}" --secret-template "$secret_template" \
-  base="${rendered[base]}" cronjob="${rendered[overlays/cronjob]}" scale="${rendered[overlays/scale]}"
+  base="${rendered[base]}" cronjob="${rendered[overlays/cronjob]}" scale="${rendered[overlays/scale]}" \
+  tls="${rendered[overlays/tls]}"

@@ -26,6 +26,8 @@ function modelFile(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const pkg = group === "monitoring.coreos.com"
     ? "@kubernetes-models/prometheus-operator"
+    : group === "cert-manager.io"
+    ? "@kubernetes-models/cert-manager"
     : "kubernetes-models";
   const dir = group === "" ? version : `${group}/${version}`;
   return path.join(nodeModules, pkg, dir, `${kind}.js`);
