@@ -1,6 +1,7 @@
 #include "geo/http/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -23,7 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "boost/asio/bind_executor.hpp"
+#include "boost/asio/basic_waitable_timer.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
@@ -41,6 +42,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using IoExecutor = asio::io_context::executor_type;
+// Sockets and timers bound to their io_context's own executor type: their
+// handlers are dispatched without asio::any_io_executor's type erasure.
+using PlainSocket = tcp::socket::rebind_executor<IoExecutor>::other;
+using SweepTimer =
+    asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, IoExecutor>;
 
 // Bytes asked of the kernel per read; the buffer grows beyond it if needed.
 constexpr size_t kReadChunkBytes = 4096;
@@ -58,10 +66,21 @@ constexpr size_t kIdleBufferBytes = 16 * 1024;
 // read the response (RFC 9112, "tear-down").
 constexpr absl::Duration kLingerTimeout = absl::Seconds(1);
 constexpr absl::Duration kAcceptRetryDelay = absl::Milliseconds(10);
+// A deadline is noticed within one sweep interval after it passes: an eighth
+// of the shortest timeout, within these bounds.
+constexpr absl::Duration kMinSweepInterval = absl::Milliseconds(5);
+constexpr absl::Duration kMaxSweepInterval = absl::Milliseconds(250);
 constexpr char kContinueResponse[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::chrono::nanoseconds ToChrono(absl::Duration duration) {
   return absl::ToChronoNanoseconds(duration);
+}
+
+absl::Duration SweepInterval(const HttpServerOptions& options) {
+  const absl::Duration shortest =
+      std::min({options.idle_timeout, options.request_timeout,
+                options.write_timeout, kLingerTimeout});
+  return std::clamp(shortest / 8, kMinSweepInterval, kMaxSweepInterval);
 }
 
 absl::string_view ToAbsl(beast::string_view view) {
@@ -87,7 +106,8 @@ struct Refusal {
 // final "chunked" leaves the framing sound but the content undecodable: 501.
 // With Content-Length as well, a proxy may frame the message differently
 // than we do (request smuggling): 400. HTTP/1.0 has no Transfer-Encoding.
-Refusal CheckTransferEncoding(const bhttp::fields& fields, unsigned version) {
+template <typename Fields>
+Refusal CheckTransferEncoding(const Fields& fields, unsigned version) {
   const auto range = fields.equal_range(bhttp::field::transfer_encoding);
   if (range.first == range.second) return {};
   if (fields.find(bhttp::field::content_length) != fields.end()) {
@@ -139,11 +159,99 @@ bool HoldsTrailerSection(absl::string_view pending) {
   return absl::StrContains(pending.substr(zeros), "\r\n");
 }
 
+// Memory for one request's header section: bump-allocated from blocks the
+// connection keeps, given back all at once when the next request starts.
+// Beast's fields allocate once per field and once for the request target;
+// from an arena a connection serving ordinary requests allocates nothing per
+// request. What it holds is bounded by the parser's header limit.
+class FieldArena {
+ public:
+  FieldArena() = default;
+  FieldArena(const FieldArena&) = delete;
+  FieldArena& operator=(const FieldArena&) = delete;
+
+  void* Allocate(size_t bytes, size_t alignment) {
+    while (current_ < blocks_.size()) {
+      Block& block = blocks_[current_];
+      const size_t at = (used_ + alignment - 1) & ~(alignment - 1);
+      if (at + bytes <= block.size) {
+        used_ = at + bytes;
+        return block.data.get() + at;
+      }
+      ++current_;
+      used_ = 0;
+    }
+    const size_t previous = blocks_.empty() ? 0 : blocks_.back().size;
+    const size_t size =
+        std::max({kFirstBlockBytes, previous * 2, bytes + alignment});
+    blocks_.push_back(Block{std::make_unique<char[]>(size), size});
+    current_ = blocks_.size() - 1;
+    const auto base = reinterpret_cast<uintptr_t>(blocks_.back().data.get());
+    const size_t at = ((base + alignment - 1) & ~(alignment - 1)) - base;
+    used_ = at + bytes;
+    return blocks_.back().data.get() + at;
+  }
+
+  // Everything allocated so far is free again. The caller has destroyed
+  // whatever lived in it.
+  void Reset() {
+    current_ = 0;
+    used_ = 0;
+  }
+
+  // Reset, and give the blocks back when they hold more than `keep_bytes`.
+  void Release(size_t keep_bytes) {
+    Reset();
+    size_t capacity = 0;
+    for (const Block& block : blocks_) capacity += block.size;
+    if (capacity > keep_bytes) blocks_.clear();
+  }
+
+ private:
+  static constexpr size_t kFirstBlockBytes = 2048;
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  std::vector<Block> blocks_;
+  size_t current_ = 0;
+  size_t used_ = 0;
+};
+
+// A standard allocator over a FieldArena; deallocation is a no-op.
+template <typename T>
+class ArenaAllocator {
+ public:
+  using value_type = T;
+  explicit ArenaAllocator(FieldArena* arena) noexcept : arena_(arena) {}
+  template <typename U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept  // NOLINT: rebind
+      : arena_(other.arena()) {}
+  T* allocate(size_t count) {
+    return static_cast<T*>(arena_->Allocate(count * sizeof(T), alignof(T)));
+  }
+  void deallocate(T*, size_t) noexcept {}
+  FieldArena* arena() const { return arena_; }
+  friend bool operator==(const ArenaAllocator& a, const ArenaAllocator& b) {
+    return a.arena_ == b.arena_;
+  }
+  friend bool operator!=(const ArenaAllocator& a, const ArenaAllocator& b) {
+    return a.arena_ != b.arena_;
+  }
+
+ private:
+  FieldArena* arena_;
+};
+
+using RequestFields = bhttp::basic_fields<ArenaAllocator<char>>;
+using RequestParser =
+    bhttp::request_parser<bhttp::string_body, ArenaAllocator<char>>;
+
 // HttpHeaders over the fields of a parsed Beast request (whose lookup is
 // case-insensitive).
 class BeastHeaders final : public HttpHeaders {
  public:
-  explicit BeastHeaders(const bhttp::fields& fields) : fields_(fields) {}
+  explicit BeastHeaders(const RequestFields& fields) : fields_(fields) {}
   std::optional<absl::string_view> Find(absl::string_view name) const override {
     const auto it = fields_.find(ToBeast(name));
     if (it == fields_.end()) return std::nullopt;
@@ -158,22 +266,101 @@ class BeastHeaders final : public HttpHeaders {
   }
 
  private:
-  const bhttp::fields& fields_;
+  const RequestFields& fields_;
 };
 
-class Session;
+// The status line and header section of a response, appended to `out`.
+// Content-Length is the body's (a HEAD response's is the body a GET would
+// get); Connection says what keep-alive needs for the version.
+void AppendResponseHead(const HttpResponse& response, unsigned version,
+                        bool keep_alive, size_t body_length, std::string* out) {
+  const int status = response.status();
+  absl::StrAppend(out, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", status, " ");
+  if (status == 499) {
+    // Beast knows no reason phrase for grpc-gateway's 499.
+    out->append("Client Closed Request");
+  } else {
+    const beast::string_view reason =
+        bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    out->append(reason.data(), reason.size());
+  }
+  out->append("\r\n");
+  if (!response.content_type().empty()) {
+    absl::StrAppend(out, "Content-Type: ", response.content_type(), "\r\n");
+  }
+  for (const auto& [name, value] : response.headers()) {
+    absl::StrAppend(out, name, ": ", value, "\r\n");
+  }
+  if (version >= 11 && !keep_alive) out->append("Connection: close\r\n");
+  if (version < 11 && keep_alive) out->append("Connection: keep-alive\r\n");
+  // No body, and so no length, for 1xx, 204 and 304 (RFC 9110 8.6).
+  if (status >= 200 && status != 204 && status != 304) {
+    absl::StrAppend(out, "Content-Length: ", body_length, "\r\n");
+  }
+  out->append("\r\n");
+}
 
-// One io thread with its own io_context, and the sessions living on it.
+// What a worker needs of each of its connections, whatever their stream:
+// the list it sweeps and what drain and shutdown do. Called on the worker's
+// thread, never per request.
+class ConnectionBase {
+ public:
+  // Joins the list at `*head` (a worker's), and leaves it when destroyed.
+  explicit ConnectionBase(ConnectionBase** head) : head_(head) {
+    next_ = *head_;
+    if (next_ != nullptr) next_->previous_ = this;
+    *head_ = this;
+  }
+  virtual ~ConnectionBase() {
+    if (previous_ != nullptr) {
+      previous_->next_ = next_;
+    } else {
+      *head_ = next_;
+    }
+    if (next_ != nullptr) next_->previous_ = previous_;
+  }
+  ConnectionBase(const ConnectionBase&) = delete;
+  ConnectionBase& operator=(const ConnectionBase&) = delete;
+
+  ConnectionBase* next() const { return next_; }
+  // Shutdown began: a connection waiting for its next request closes now;
+  // one in the middle of a request finishes it first.
+  virtual void OnDrain() = 0;
+  // The shutdown deadline passed.
+  virtual void ForceClose() = 0;
+  // The sweep: fails the pending operation if the deadline passed.
+  virtual void CheckDeadline(Clock::time_point now) = 0;
+
+ private:
+  ConnectionBase** const head_;
+  ConnectionBase* previous_ = nullptr;
+  ConnectionBase* next_ = nullptr;
+};
+
+// One io thread with its own io_context, and the connections living on it.
 struct Worker {
+  explicit Worker(absl::Duration sweep_interval)
+      : sweep_interval(ToChrono(sweep_interval)) {}
+
   asio::io_context io_context{1};
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
-      work_guard{io_context.get_executor()};
+  std::optional<asio::executor_work_guard<IoExecutor>> work_guard{
+      io_context.get_executor()};
   std::thread thread;
-  // Intrusive list of this worker's sessions; touched only on its thread.
-  Session* sessions = nullptr;
+  // Intrusive list of this worker's connections; touched only on its thread.
+  ConnectionBase* connections = nullptr;
+  // Checks every connection's deadline each interval while there are
+  // connections; touched only on this worker's thread.
+  SweepTimer sweep_timer{io_context.get_executor()};
+  const Clock::duration sweep_interval;
+  bool sweeping = false;
+  bool stopped = false;
+
+  // Arms the sweep when it is not running (a connection was added).
+  void StartSweep();
+  void Sweep();
 };
 
-// What sessions share with the server. Outlives every session.
+// What connections share with the server. Outlives every connection.
 struct SharedState {
   HttpServerOptions options;
   HttpHandler handler;
@@ -203,47 +390,46 @@ struct SharedState {
   }
 };
 
-// One connection. Lives on one worker thread; exactly one operation chain is
-// pending at a time, so it needs no strand. Kept alive by the shared_ptr the
-// pending operation's handler holds.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection over a byte stream: today a plain TCP socket; a stream that
+// needs a handshake first (TLS: asio::ssl::stream<PlainSocket>) does it in
+// Start, before ReadRequest. The stream must offer async_read_some, work
+// with asio::async_write, and have a lowest_layer() TCP socket.
+//
+// Lives on one worker thread, and exactly one operation chain is pending at
+// a time, so it needs no strand, no lock and no reference count: the
+// handler that ends the chain (CloseNow) deletes it. Its deadline is a time
+// point the worker's sweep compares with the clock, not a timer per
+// operation.
+template <typename Stream>
+class Connection final : public ConnectionBase {
  public:
   // `counted_peer`: the address this connection was counted under in
   // SharedState::connections_per_peer (empty when not counted).
-  Session(SharedState* state, Worker* worker, tcp::socket socket,
-          std::string counted_peer)
-      : state_(state),
+  Connection(SharedState* state, Worker* worker, Stream stream,
+             std::string counted_peer)
+      : ConnectionBase(&worker->connections),
+        state_(state),
         worker_(worker),
-        stream_(std::move(socket)),
+        stream_(std::move(stream)),
         buffer_(size_t{state->options.max_header_bytes} +
                 kReadBufferSlackBytes),
         counted_peer_(std::move(counted_peer)) {
-    next_ = worker_->sessions;
-    if (next_ != nullptr) next_->previous_ = this;
-    worker_->sessions = this;
+    worker_->StartSweep();
   }
 
-  ~Session() {
-    if (previous_ != nullptr) {
-      previous_->next_ = next_;
-    } else {
-      worker_->sessions = next_;
-    }
-    if (next_ != nullptr) next_->previous_ = previous_;
+  ~Connection() override {
     if (!counted_peer_.empty()) state_->RemovePeerConnection(counted_peer_);
     state_->active_connections.fetch_sub(1, std::memory_order_acq_rel);
   }
 
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
-
-  Session* next() const { return next_; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // `refusal`: why the connection is answered 503 and closed at once;
   // empty to serve it.
   void Start(absl::string_view refusal) {
     beast::error_code error;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(error);
+    const tcp::endpoint peer = socket().remote_endpoint(error);
     if (!error) peer_address_ = peer.address().to_string();
     if (!refusal.empty()) {
       SendErrorAndClose(503, absl::StatusCode::kUnavailable, refusal);
@@ -252,46 +438,65 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadRequest();
   }
 
-  // Shutdown began: a connection waiting for its next request closes now;
-  // one in the middle of a request finishes it first.
-  void OnDrain() {
-    if (state_kind_ == State::kIdle) stream_.cancel();
+  void OnDrain() override {
+    if (state_kind_ == State::kIdle) Cancel();
   }
 
-  // The shutdown deadline passed.
-  void ForceClose() { stream_.close(); }
+  void ForceClose() override {
+    beast::error_code ignored;
+    socket().close(ignored);
+  }
+
+  void CheckDeadline(Clock::time_point now) override {
+    if (now < deadline_) return;
+    deadline_ = Clock::time_point::max();
+    // A request being read gets 408 (see OnReadError); in any other state
+    // the pending operation fails and the connection closes.
+    if (state_kind_ == State::kReading) request_timed_out_ = true;
+    Cancel();
+  }
 
  private:
   enum class State { kIdle, kReading, kHandling, kWriting, kClosing };
 
+  auto& socket() { return stream_.lowest_layer(); }
+
+  void Cancel() {
+    beast::error_code ignored;
+    socket().cancel(ignored);
+  }
+
+  void SetDeadline(absl::Duration timeout) {
+    deadline_ = Clock::now() + ToChrono(timeout);
+  }
+
+  // Waits for the next request, or parses one already buffered (pipelined).
   void ReadRequest() {
     if (state_->draining.load(std::memory_order_acquire)) {
       CloseNow();
       return;
     }
-    if (buffer_.size() > 0) {  // A pipelined request is already here.
-      ReadHeader();
+    if (buffer_.size() > 0) {
+      BeginRequest();
+      Parse();
       return;
     }
     ReleaseIdleMemory();
     state_kind_ = State::kIdle;
-    stream_.expires_after(ToChrono(state_->options.idle_timeout));
-    stream_.async_read_some(
-        buffer_.prepare(kReadChunkBytes),
-        [self = shared_from_this()](beast::error_code error, size_t bytes) {
-          self->OnIdleRead(error, bytes);
-        });
+    SetDeadline(state_->options.idle_timeout);
+    ReadSome();
   }
 
   // Between requests a connection keeps nothing of the last one: not its
-  // body or fields (the parser), and not more than kIdleBufferBytes of
-  // buffer capacity, so idle keep-alive connections cost little memory
-  // however large their last request or response was.
+  // body or fields (the parser and its arena), and not more than
+  // kIdleBufferBytes of buffer capacity, so idle keep-alive connections
+  // cost little memory however large their last request or response was.
   void ReleaseIdleMemory() {
     parser_.reset();
-    std::vector<const bhttp::fields::value_type*>().swap(header_fields_);
+    field_arena_.Release(kIdleBufferBytes);
+    std::vector<const RequestFields::value_type*>().swap(header_fields_);
     ReleaseLargeString(handler_response_.mutable_body());
-    ReleaseLargeString(&response_.body());
+    ReleaseLargeString(&response_head_);
     // Empty here (nothing pipelined), so this frees the buffer; the next
     // read allocates kReadChunkBytes again.
     if (buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
@@ -301,97 +506,130 @@ class Session : public std::enable_shared_from_this<Session> {
     if (text->capacity() > kIdleBufferBytes) std::string().swap(*text);
   }
 
-  void OnIdleRead(beast::error_code error, size_t bytes) {
-    if (error) {  // Idle timeout, peer closed, or shutdown.
-      CloseNow();
-      return;
-    }
-    buffer_.commit(bytes);
-    ReadHeader();
-  }
-
-  void ReadHeader() {
+  // A new parser for the next request, over the reset arena.
+  void BeginRequest() {
     state_kind_ = State::kReading;
-    parser_.emplace();
+    parser_.reset();
+    field_arena_.Reset();
+    parser_.emplace(RequestParser::value_type::header_type(
+        RequestFields(ArenaAllocator<char>(&field_arena_))));
     parser_->header_limit(state_->options.max_header_bytes);
     parser_->body_limit(state_->options.max_body_bytes);
     parser_->on_chunk_header(chunk_header_callback_);
     metadata_bytes_ = 0;
+    header_checked_ = false;
     header_fields_.clear();
     chunk_extensions_too_long_ = false;
-    // One deadline for the whole request, header and body: a client trickling
-    // bytes cannot extend it. A timer of our own enforces it, because the
-    // stream's own expiry closes the socket and no 408 could be sent (issue
-    // 9: tests/faults:limits_e2e_test). The stream's expiry stays as a
-    // backstop a little later.
-    stream_.expires_after(
-        ToChrono(state_->options.request_timeout + kLingerTimeout));
-    const uint64_t request = ++request_generation_;
     request_timed_out_ = false;
-    request_timer_.expires_after(ToChrono(state_->options.request_timeout));
-    request_timer_.async_wait(
-        [weak = weak_from_this(), request](beast::error_code error) {
-          if (error) return;  // Cancelled: the request arrived in time.
-          if (auto self = weak.lock()) self->OnRequestDeadline(request);
-        });
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](
-                                 beast::error_code error, size_t header_bytes) {
-                               self->OnHeader(error, header_bytes);
-                             });
+    // One deadline for the whole request, header and body, from its first
+    // byte: a client trickling bytes cannot extend it.
+    SetDeadline(state_->options.request_timeout);
   }
 
-  void OnHeader(beast::error_code error, size_t header_bytes) {
-    if (error) {
-      OnReadError(error);
+  void ReadSome() {
+    // Room for one more read; the buffer's maximum bounds what a client can
+    // make it hold (a header section, a chunk-size line, a trailer section).
+    const size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) {
+      OnReadError(bhttp::error::buffer_overflow);
       return;
     }
-    metadata_bytes_ = header_bytes;
+    const size_t want = std::min(
+        room, std::max(kReadChunkBytes, buffer_.capacity() - buffer_.size()));
+    stream_.async_read_some(buffer_.prepare(want),
+                            [this](beast::error_code error, size_t bytes) {
+                              OnRead(error, bytes);
+                            });
+  }
+
+  void OnRead(beast::error_code error, size_t bytes) {
+    if (request_timed_out_) {
+      OnReadError(asio::error::operation_aborted);
+      return;
+    }
+    if (error) {
+      if (state_kind_ == State::kIdle) {  // Idle timeout, peer closed, drain.
+        CloseNow();
+      } else {
+        OnReadError(error);
+      }
+      return;
+    }
+    buffer_.commit(bytes);
+    if (state_kind_ == State::kIdle) BeginRequest();
+    Parse();
+  }
+
+  // Feeds the buffer to the parser until the request is complete, more
+  // bytes are needed, or it fails.
+  void Parse() {
+    while (true) {
+      beast::error_code error;
+      const size_t used = parser_->put(buffer_.data(), error);
+      buffer_.consume(used);
+      if (error == bhttp::error::need_more) {
+        ReadSome();
+        return;
+      }
+      if (error) {
+        OnReadError(error);
+        return;
+      }
+      if (!header_checked_ && parser_->is_header_done()) {
+        header_checked_ = true;
+        // The parser stops at the end of the header section and consumes
+        // nothing of an incomplete one, so this call consumed all of it.
+        metadata_bytes_ = used;
+        if (!OnHeader()) return;
+      }
+      if (parser_->is_done()) {
+        OnRequest();
+        return;
+      }
+      if (buffer_.size() == 0) {
+        ReadSome();
+        return;
+      }
+    }
+  }
+
+  // Checks the header section; false when the request was refused or a
+  // write is in progress (100 Continue), which resumes parsing itself.
+  bool OnHeader() {
     const Refusal refusal =
         CheckTransferEncoding(parser_->get().base(), parser_->get().version());
     if (refusal.status != 0) {
-      request_timer_.cancel();
       SendErrorAndClose(refusal.status, refusal.code, refusal.message);
-      return;
+      return false;
     }
-    if (parser_->is_done()) {
-      Handle();
-      return;
-    }
+    if (parser_->is_done()) return true;
+    // The body is read in as few parser calls as the buffer allows.
+    parser_->eager(true);
     const auto expect = parser_->get().find(bhttp::field::expect);
     if (expect != parser_->get().end() &&
         beast::iequals(expect->value(), "100-continue")) {
       asio::async_write(
           stream_,
           asio::buffer(kContinueResponse, sizeof kContinueResponse - 1),
-          [self = shared_from_this()](beast::error_code error, size_t) {
-            if (error) {
-              self->CloseNow();
+          [this](beast::error_code error, size_t) {
+            if (error || request_timed_out_) {
+              CloseNow();
               return;
             }
-            self->ReadBody();
+            Parse();
           });
-      return;
+      return false;
     }
-    ReadBody();
+    return true;
   }
 
-  void ReadBody() {
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code error, size_t) {
-          if (error) {
-            self->OnReadError(error);
-            return;
-          }
-          if (self->parser_->chunked() && !self->DropTrailerFields()) {
-            self->request_timer_.cancel();
-            self->SendErrorAndClose(431, absl::StatusCode::kResourceExhausted,
-                                    "request trailer fields too large");
-            return;
-          }
-          self->Handle();
-        });
+  void OnRequest() {
+    if (parser_->chunked() && !DropTrailerFields()) {
+      SendErrorAndClose(431, absl::StatusCode::kResourceExhausted,
+                        "request trailer fields too large");
+      return;
+    }
+    Handle();
   }
 
   // Each chunk's extensions count against the header budget, with the
@@ -439,19 +677,7 @@ class Session : public std::enable_shared_from_this<Session> {
     return metadata_bytes_ + trailer_bytes <= state_->options.max_header_bytes;
   }
 
-  // The request deadline passed while `request` was still being read: stop
-  // the read; OnReadError answers 408. A stale expiry (the handler was queued
-  // as the request completed) is ignored.
-  void OnRequestDeadline(uint64_t request) {
-    if (request != request_generation_ || state_kind_ != State::kReading) {
-      return;
-    }
-    request_timed_out_ = true;
-    stream_.cancel();
-  }
-
   void OnReadError(beast::error_code error) {
-    request_timer_.cancel();
     if (request_timed_out_) {
       SendErrorAndClose(408, absl::StatusCode::kDeadlineExceeded,
                         "request not received within the request timeout");
@@ -487,13 +713,12 @@ class Session : public std::enable_shared_from_this<Session> {
           400, absl::StatusCode::kInvalidArgument,
           absl::StrCat("malformed HTTP request: ", error.message()));
     } else {
-      // Peer closed or reset (or the backstop expiry closed the socket).
+      // Peer closed or reset.
       CloseNow();
     }
   }
 
   void Handle() {
-    request_timer_.cancel();
     state_kind_ = State::kHandling;
     const auto& request = parser_->get();
     const BeastHeaders headers(request.base());
@@ -528,43 +753,26 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteResponse(11);
   }
 
+  // The head and the body in one gather write: one sendmsg.
   void WriteResponse(unsigned version) {
     state_kind_ = State::kWriting;
-    response_.clear();
-    response_.version(version);
-    response_.result(static_cast<unsigned>(handler_response_.status()));
-    // Beast knows no reason phrase for grpc-gateway's 499.
-    response_.reason(handler_response_.status() == 499 ? "Client Closed Request"
-                                                       : "");
-    if (!handler_response_.content_type().empty()) {
-      response_.set(bhttp::field::content_type,
-                    ToBeast(handler_response_.content_type()));
-    }
-    for (const auto& [name, value] : handler_response_.headers()) {
-      response_.insert(ToBeast(name), ToBeast(value));
-    }
-    // Swapped back after the write, so both strings keep their capacity.
-    response_.body().swap(*handler_response_.mutable_body());
-    response_.keep_alive(keep_alive_);
-    response_.prepare_payload();
-    if (head_request_) {
-      // The length of the body a GET would get, and no body.
-      const size_t body_length = response_.body().size();
-      response_.body().swap(*handler_response_.mutable_body());
-      response_.content_length(body_length);
-    }
-    stream_.expires_after(ToChrono(state_->options.write_timeout));
-    bhttp::async_write(
-        stream_, response_,
-        [self = shared_from_this()](beast::error_code error, size_t) {
-          self->OnWrite(error);
-        });
+    const std::string& body = handler_response_.body();
+    response_head_.clear();
+    AppendResponseHead(handler_response_, version, keep_alive_, body.size(),
+                       &response_head_);
+    const int status = handler_response_.status();
+    const bool send_body =
+        !head_request_ && status >= 200 && status != 204 && status != 304;
+    const std::array<asio::const_buffer, 2> buffers = {
+        asio::buffer(response_head_),
+        send_body ? asio::buffer(body) : asio::const_buffer()};
+    SetDeadline(state_->options.write_timeout);
+    asio::async_write(
+        stream_, buffers,
+        [this](beast::error_code error, size_t) { OnWrite(error); });
   }
 
   void OnWrite(beast::error_code error) {
-    if (!head_request_) {
-      response_.body().swap(*handler_response_.mutable_body());
-    }
     if (error) {
       CloseNow();
       return;
@@ -577,72 +785,92 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Half-closes, then reads and discards until the client closes or the
-  // linger time passes.
+  // linger time passes, so that closing does not reset the connection
+  // before the client has read the response (RFC 9112, "tear-down").
   void LingerAndClose() {
     state_kind_ = State::kClosing;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(ToChrono(kLingerTimeout));
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+    SetDeadline(kLingerTimeout);
     Discard();
   }
 
   void Discard() {
     buffer_.clear();
-    stream_.async_read_some(
-        buffer_.prepare(kReadChunkBytes),
-        [self = shared_from_this()](beast::error_code error, size_t) {
-          if (error) {
-            self->CloseNow();
-            return;
-          }
-          self->Discard();
-        });
+    stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                            [this](beast::error_code error, size_t) {
+                              if (error) {
+                                CloseNow();
+                                return;
+                              }
+                              Discard();
+                            });
   }
 
+  // Ends the operation chain: closes the socket and deletes the connection.
+  // Nothing of it may be touched after this.
   void CloseNow() {
-    state_kind_ = State::kClosing;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+    delete this;
   }
 
   SharedState* const state_;
   Worker* const worker_;
-  Session* previous_ = nullptr;
-  Session* next_ = nullptr;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // Declared before the parser, whose fields live in it.
+  FieldArena field_arena_;
+  std::optional<RequestParser> parser_;
   // The parser keeps a reference to it (set per request).
   struct ChunkHeaderCallback {
-    Session* session;
+    Connection* connection;
     void operator()(uint64_t size, beast::string_view extensions,
                     beast::error_code& error) {
-      session->OnChunkHeader(size, extensions, error);
+      connection->OnChunkHeader(size, extensions, error);
     }
   };
   ChunkHeaderCallback chunk_header_callback_{this};
   // The current request's header section plus chunk extensions so far, in
   // bytes: all of it counts against options.max_header_bytes.
   size_t metadata_bytes_ = 0;
+  bool header_checked_ = false;
   // The header section's fields of a chunked request (sorted addresses),
   // taken at its last chunk; fields the parser adds after that are trailer
   // fields.
-  std::vector<const bhttp::fields::value_type*> header_fields_;
+  std::vector<const RequestFields::value_type*> header_fields_;
   bool chunk_extensions_too_long_ = false;
-  bhttp::response<bhttp::string_body> response_;
   HttpResponse handler_response_;
+  std::string response_head_;
   std::string peer_address_;
   const std::string counted_peer_;
-  // The request deadline (see ReadHeader); the generation tells a stale
-  // expiry from the current request's.
-  asio::steady_timer request_timer_{stream_.get_executor()};
-  uint64_t request_generation_ = 0;
+  // When the current state's time is up (see CheckDeadline).
+  Clock::time_point deadline_ = Clock::time_point::max();
   bool request_timed_out_ = false;
   bool keep_alive_ = false;
   bool head_request_ = false;
   State state_kind_ = State::kIdle;
 };
+
+void Worker::StartSweep() {
+  if (sweeping || stopped) return;
+  sweeping = true;
+  sweep_timer.expires_after(sweep_interval);
+  sweep_timer.async_wait([this](beast::error_code) { Sweep(); });
+}
+
+void Worker::Sweep() {
+  sweeping = false;
+  if (stopped) return;
+  const Clock::time_point now = Clock::now();
+  for (ConnectionBase* connection = connections; connection != nullptr;
+       connection = connection->next()) {
+    connection->CheckDeadline(now);
+  }
+  // Idle workers do not wake up; the next connection restarts the sweep.
+  if (connections != nullptr) StartSweep();
+}
 
 }  // namespace
 
@@ -704,16 +932,25 @@ class HttpServer::Impl {
       acceptor_.close(ignored);
       accept_retry_timer_.cancel();
     });
-    ForEachSession([](Session* session) { session->OnDrain(); });
+    ForEachConnection(
+        [](ConnectionBase* connection) { connection->OnDrain(); });
     while (active_connections() > 0 && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(1));
     }
     if (active_connections() > 0) {
       Log(LogLevel::kWarn, "HTTP shutdown deadline passed, closing connections",
           {{"connections", active_connections()}});
-      ForEachSession([](Session* session) { session->ForceClose(); });
+      ForEachConnection(
+          [](ConnectionBase* connection) { connection->ForceClose(); });
     }
-    for (auto& worker : workers_) worker->work_guard.reset();
+    for (auto& worker : workers_) {
+      Worker* raw = worker.get();
+      asio::post(raw->io_context, [raw] {
+        raw->stopped = true;
+        raw->sweep_timer.cancel();
+      });
+      worker->work_guard.reset();
+    }
     for (auto& worker : workers_) {
       if (worker->thread.joinable()) worker->thread.join();
     }
@@ -724,20 +961,20 @@ class HttpServer::Impl {
   asio::io_context& AcceptorContext(const HttpServerOptions& options) {
     const int threads = options.io_threads < 1 ? 1 : options.io_threads;
     for (int i = 0; i < threads; ++i) {
-      workers_.push_back(std::make_unique<Worker>());
+      workers_.push_back(std::make_unique<Worker>(SweepInterval(options)));
     }
     return workers_.front()->io_context;
   }
 
-  // Runs `action` on every session, each on its own worker thread.
+  // Runs `action` on every connection, each on its own worker thread.
   template <typename Action>
-  void ForEachSession(Action action) {
+  void ForEachConnection(Action action) {
     for (auto& worker : workers_) {
       Worker* raw = worker.get();
       asio::post(raw->io_context, [raw, action] {
-        for (Session* session = raw->sessions; session != nullptr;
-             session = session->next()) {
-          action(session);
+        for (ConnectionBase* connection = raw->connections;
+             connection != nullptr; connection = connection->next()) {
+          action(connection);
         }
       });
     }
@@ -748,12 +985,12 @@ class HttpServer::Impl {
     next_worker_ = (next_worker_ + 1) % workers_.size();
     acceptor_.async_accept(
         worker->io_context,
-        [this, worker](beast::error_code error, tcp::socket socket) {
+        [this, worker](beast::error_code error, PlainSocket socket) {
           OnAccept(worker, error, std::move(socket));
         });
   }
 
-  void OnAccept(Worker* worker, beast::error_code error, tcp::socket socket) {
+  void OnAccept(Worker* worker, beast::error_code error, PlainSocket socket) {
     if (!acceptor_.is_open() || error == asio::error::operation_aborted) return;
     if (error) {
       // E.g. EMFILE: back off briefly instead of spinning.
@@ -788,8 +1025,9 @@ class HttpServer::Impl {
     asio::post(worker->io_context,
                [state = &state_, worker, refusal, socket = std::move(socket),
                 counted_peer = std::move(counted_peer)]() mutable {
-                 std::make_shared<Session>(state, worker, std::move(socket),
-                                           std::move(counted_peer))
+                 // Deletes itself when its last operation ends.
+                 (new Connection<PlainSocket>(state, worker, std::move(socket),
+                                              std::move(counted_peer)))
                      ->Start(refusal);
                });
     Accept();

@@ -3,7 +3,9 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -31,6 +33,13 @@
 
 namespace geo::http {
 namespace {
+
+#ifndef GEO_HTTP_TEST_SANITIZER
+// Allocations made on the thread a test names, counted by the replacement
+// operator new below (not built with sanitizers, which have their own).
+std::atomic<std::thread::id> io_thread_to_count{};
+std::atomic<long> io_thread_allocations{0};
+#endif
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -744,5 +753,68 @@ TEST(HttpServerStartTest, ListensOnIpv6Loopback) {
   EXPECT_EQ(response->body, "::1");
 }
 
+TEST_F(HttpServerTest, Http10KeepAliveOnlyWhenAsked) {
+  StartServer();
+  auto connection = RawConnection::Connect(server_->port());
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE(connection->Send(
+      "GET /v1/lookup/1.2.3.4 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  const std::string kept = connection->ReadUntil(absl::Seconds(5), "}");
+  EXPECT_THAT(kept, StartsWith("HTTP/1.0 200 OK\r\n"));
+  EXPECT_THAT(kept, HasSubstr("Connection: keep-alive\r\n"));
+  // Still open: a second request is answered, and without keep-alive the
+  // server closes after it.
+  ASSERT_TRUE(connection->Send("GET /v1/lookup/5.6.7.8 HTTP/1.0\r\n\r\n"));
+  const std::string closed = connection->ReadUntil(absl::Seconds(5));
+  EXPECT_THAT(closed, StartsWith("HTTP/1.0 200 OK\r\n"));
+  EXPECT_THAT(closed, HasSubstr("5.6.7.8"));
+  EXPECT_THAT(closed, Not(HasSubstr("Connection:")));
+  EXPECT_TRUE(connection->WaitForClose(absl::Seconds(5)));
+}
+
+#ifndef GEO_HTTP_TEST_SANITIZER
+// A keep-alive connection serving ordinary requests allocates nothing on its
+// io thread once warm: the parser's fields, the buffers, the response head
+// and the asynchronous operations all reuse what the first requests left.
+TEST(HttpServerAllocationTest, SteadyStateRequestsAllocateNothing) {
+  HttpServerOptions options;
+  auto server = HttpServer::Start(
+      options, [](const HttpRequest& request, HttpResponse* response) {
+        io_thread_to_count.store(std::this_thread::get_id());
+        response->SetJson(
+            200, absl::StrCat(R"({"bytes":)", request.target().size(), "}"));
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto connection = RawConnection::Connect((*server)->port());
+  ASSERT_TRUE(connection.ok());
+  const std::string request =
+      "GET /v1/lookup/192.0.2.1?language=de HTTP/1.1\r\nHost: x\r\n"
+      "User-Agent: allocation-test\r\nX-Forwarded-For: 203.0.113.9\r\n"
+      "Accept: application/json\r\n\r\n";
+  const auto serve = [&] {
+    ASSERT_TRUE(connection->Send(request));
+    ASSERT_THAT(connection->ReadUntil(absl::Seconds(5), "}"),
+                StartsWith("HTTP/1.1 200 OK"));
+  };
+  for (int i = 0; i < 10; ++i) serve();
+  const long before = io_thread_allocations.load();
+  for (int i = 0; i < 200; ++i) serve();
+  EXPECT_EQ(io_thread_allocations.load() - before, 0);
+}
+#endif
+
 }  // namespace
 }  // namespace geo::http
+
+#ifndef GEO_HTTP_TEST_SANITIZER
+void* operator new(size_t size) {
+  if (geo::http::io_thread_to_count.load(std::memory_order_relaxed) ==
+      std::this_thread::get_id()) {
+    geo::http::io_thread_allocations.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  throw std::bad_alloc();
+}
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, size_t) noexcept { std::free(memory); }
+#endif
