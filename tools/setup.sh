@@ -34,8 +34,9 @@ packages=(
   # (Debian's nginx has auth_request; bookworm's nginx-light is only a
   # transitional package for it).
   nginx caddy
-  # make bench: nginx with MaxMind's module, the peer geo is compared with.
-  libnginx-mod-http-geoip2
+  # make bench: nginx with MaxMind's module, the peer geo is compared with;
+  # the bench program and its report test (standard library only).
+  libnginx-mod-http-geoip2 python3
 )
 # This machine kind ships Node.js with npm from its own image; a bare Debian needs Debian's.
 command -v npm >/dev/null || packages+=(nodejs npm)
