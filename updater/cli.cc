@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "geo/common/clock.h"
@@ -24,7 +25,9 @@
 #include "updater/config.h"
 #include "updater/database_validator.h"
 #include "updater/http_client.h"
+#include "updater/installed_databases.h"
 #include "updater/maxmind_source.h"
+#include "updater/mirror_server.h"
 #include "updater/mirror_source.h"
 #include "updater/retry.h"
 #include "updater/status_server.h"
@@ -91,6 +94,8 @@ HttpClientOptions HttpOptionsFrom(const UpdaterOptions& options) {
   http.low_speed_time = options.low_speed_time;
   http.max_body_bytes = options.max_download_bytes;
   http.ca_bundle = options.ca_bundle;
+  http.proxy = options.proxy;
+  http.proxy_user_password = options.proxy_user_password;
   return http;
 }
 
@@ -99,6 +104,9 @@ BackoffPolicy BackoffPolicyFrom(const UpdaterOptions& options) {
   policy.max_attempts = options.retries;
   policy.initial_delay = options.backoff_initial;
   policy.max_delay = options.backoff_max;
+  if (options.retry_for > absl::ZeroDuration()) {
+    policy.retry_for = options.retry_for;
+  }
   return policy;
 }
 
@@ -140,7 +148,7 @@ class UpdaterProcess {
   }
 
   // Passes until cancelled, serving /healthz and /metrics unless the status
-  // port is -1.
+  // port is -1, and with --serve what the passes installed.
   int RunLoop() {
     std::unique_ptr<http::HttpServer> status_server;
     if (options_.status_port >= 0) {
@@ -160,9 +168,30 @@ class UpdaterProcess {
           {{"address", options_.status_address},
            {"port", static_cast<int>(status_server->port())}});
     }
-    updater_.RunLoop([this](const PassResult& result) {
+    std::unique_ptr<InstalledDatabases> served;
+    std::unique_ptr<http::HttpServer> serve_server;
+    if (options_.serve) {
+      served = std::make_unique<InstalledDatabases>(
+          options_.data_dir, options_.editions, &ValidateDatabase);
+      // What an earlier run left in the volume is served (once verified)
+      // while the first pass runs.
+      (void)served->Refresh();
+      absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
+          StartServeServer(served.get());
+      if (!started.ok()) {
+        Log(LogLevel::kError, "Cannot start serving",
+            {{"error", started.status()}});
+        return kExitConfig;
+      }
+      serve_server = *std::move(started);
+    }
+    updater_.RunLoop([this, &served](const PassResult& result) {
       if (options_.output == OutputFormat::kJson) PrintJson(result.editions);
+      if (served != nullptr) (void)served->Refresh();
     });
+    if (serve_server != nullptr) {
+      serve_server->Shutdown(absl::Now() + absl::Seconds(5));
+    }
     if (status_server != nullptr) {
       status_server->Shutdown(absl::Now() + absl::Seconds(5));
     }
@@ -171,8 +200,33 @@ class UpdaterProcess {
   }
 
  private:
-  double Uniform01() {
+  // Called from every edition's thread with --parallelism.
+  double Uniform01() ABSL_LOCKS_EXCLUDED(random_mu_) {
+    absl::MutexLock lock(&random_mu_);
     return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  }
+
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> StartServeServer(
+      const InstalledDatabases* served) {
+    MirrorServerOptions serve;
+    serve.address = options_.serve_address;
+    serve.port = static_cast<uint16_t>(options_.serve_port);
+    serve.account_id = options_.serve_account_id;
+    serve.license_key = options_.serve_license_key;
+    serve.max_connections = options_.serve_max_connections;
+    serve_metrics_ = std::make_unique<MirrorServerMetrics>(*registry_);
+    auto handler = std::make_shared<const MirrorHandler>(
+        serve, served, serve_metrics_.get(),
+        [this] { return updater_.Healthy(); },
+        [this] { return metrics_.Serialize(); });
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> server =
+        StartMirrorServer(serve, std::move(handler));
+    if (!server.ok()) return server.status();
+    Log(LogLevel::kInfo, "Serving databases",
+        {{"address", options_.serve_address},
+         {"port", static_cast<int>((*server)->port())},
+         {"credentials_checked", !options_.serve_account_id.empty()}});
+    return server;
   }
 
   SourceContext SourceContextFor() {
@@ -198,13 +252,15 @@ class UpdaterProcess {
 
   const UpdaterOptions& options_;
   absl::Notification* const cancel_;
-  std::mt19937_64 random_;
+  absl::Mutex random_mu_;
+  std::mt19937_64 random_ ABSL_GUARDED_BY(random_mu_);
   HttpClient http_;
   Backoff backoff_;
   std::unique_ptr<DatabaseSource> source_;
   std::shared_ptr<prometheus::Registry> registry_;
   UpdaterMetrics metrics_;
   Updater updater_;
+  std::unique_ptr<MirrorServerMetrics> serve_metrics_;
 };
 
 // The options from the command line, the environment and GeoIP.conf; none
@@ -229,7 +285,9 @@ absl::StatusOr<std::optional<UpdaterOptions>> OptionsFromCommandLine(
 
 void LogStart(const UpdaterOptions& options) {
   Log(LogLevel::kInfo, "Updater starting",
-      {{"mode", options.once ? "once" : "loop"},
+      {{"mode", options.once    ? "once"
+                : options.serve ? "loop+serve"
+                                : "loop"},
        {"source", options.mirror_url.empty() ? options.host
                                              : RedactUrl(options.mirror_url)},
        {"editions", absl::StrJoin(options.editions, ",")},

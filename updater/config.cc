@@ -81,6 +81,19 @@ absl::Status ReadGeoIpConf(settings::SettingSources* sources) {
                        ReadSmallFile(path->text, "GeoIP.conf"));
   GEO_ASSIGN_OR_RETURN(sources->conf, ParseGeoIpConf(text));
   sources->conf_name = path->text;
+  // A key nothing reads is a typo or a setting geo does not have: say so
+  // rather than run with a configuration the user did not write.
+  for (const auto& [key, value] : sources->conf) {
+    bool known = false;
+    for (const settings::SettingSpec& spec : UpdaterSettings().specs()) {
+      for (const std::string& name : spec.conf_keys) known |= name == key;
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path->text, ": unknown GeoIP.conf key \"", key,
+          "\" (the keys the updater reads are listed in updater --help)"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -103,6 +116,16 @@ absl::Status CheckCombination(const UpdaterOptions& options) {
   }
   if (!options.once && options.interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--interval must be positive");
+  }
+  if (options.serve && options.once) {
+    return absl::InvalidArgumentError(
+        "--serve runs in loop mode: it cannot be combined with --once");
+  }
+  if (options.serve_account_id.empty() != options.serve_license_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--serve_account_id and the serve license key "
+        "(GEO_UPDATER_SERVE_LICENSE_KEY[_FILE]) go together: set both, or "
+        "neither for no check");
   }
   return absl::OkStatus();
 }
@@ -274,6 +297,88 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Env({"GEO_LOG_LEVEL"})
               .Default("info")
               .Help("least severe level logged"),
+          Setting<O>("proxy", settings::String(&O::proxy))
+              .Env({"GEO_UPDATER_PROXY", "GEOIPUPDATE_PROXY"})
+              .ConfKeys({"Proxy"})
+              .Help("proxy for every request: host[:port] (port 1080 when "
+                    "absent) or a URL (http://, https://, socks5://); unset, "
+                    "libcurl's https_proxy / HTTPS_PROXY / http_proxy apply. "
+                    "NO_PROXY is honoured either way"),
+          Setting<O>("proxy_user_password_file",
+                     settings::String(&O::proxy_user_password))
+              .FlagNamesFile()
+              .Env({"GEO_UPDATER_PROXY_USER_PASSWORD",
+                    "GEOIPUPDATE_PROXY_USER_PASSWORD"})
+              .ConfKeys({"ProxyUserPassword"})
+              .Secret()
+              .Help("user:password for the proxy; the flag names a file "
+                    "holding it"),
+          Setting<O>("preserve_file_times",
+                     settings::Bool(&O::preserve_file_times))
+              .Env({"GEO_UPDATER_PRESERVE_FILE_TIMES",
+                    "GEOIPUPDATE_PRESERVE_FILE_TIMES"})
+              .ConfKeys({"PreserveFileTimes"})
+              .Default("true")
+              .Help("give an installed file the release's time (the "
+                    "download's Last-Modified, else the release date) as its "
+                    "mtime; false: the install time. geoipupdate's default "
+                    "is false; geo's mirror mode and serve mode use the "
+                    "mtime as Last-Modified"),
+          Setting<O>("lock_file", settings::Path(&O::lock_file))
+              .Env({"GEO_UPDATER_LOCK_FILE", "GEOIPUPDATE_LOCK_FILE"})
+              .ConfKeys({"LockFile"})
+              .Help("lock file held during a pass (default "
+                    "<data_dir>/.geo-updater.lock)"),
+          Setting<O>("retry_for", settings::NonNegativeDuration(&O::retry_for))
+              .Env({"GEO_UPDATER_RETRY_FOR", "GEOIPUPDATE_RETRY_FOR"})
+              .ConfKeys({"RetryFor"})
+              .Default("0s")
+              .Help("no retry of a request starts after this long since its "
+                    "first attempt; 0s: only --retries bounds them "
+                    "(geoipupdate's default is 5m)"),
+          Setting<O>("parallelism",
+                     settings::IntInRange(&O::parallelism, 0, 64))
+              .Env({"GEO_UPDATER_PARALLELISM", "GEOIPUPDATE_PARALLELISM"})
+              .ConfKeys({"Parallelism"})
+              .Default("1")
+              .Help("editions updated at the same time (0 counts as 1)"),
+          Setting<O>("serve", settings::Bool(&O::serve))
+              .Env({"GEO_UPDATER_SERVE"})
+              .Default("false")
+              .Help("loop mode: also serve the installed, verified databases "
+                    "as MaxMind's update protocol and as plain files with "
+                    "SHA256SUMS, so the rest of the cluster downloads from "
+                    "here"),
+          Setting<O>("serve_address",
+                     settings::String(&O::serve_address, /*non_empty=*/true))
+              .Env({"GEO_UPDATER_SERVE_ADDRESS"})
+              .Default("0.0.0.0")
+              .Help("serve mode: listen address"),
+          Setting<O>("serve_port",
+                     settings::IntInRange(&O::serve_port, 0, 65535))
+              .Env({"GEO_UPDATER_SERVE_PORT"})
+              .Default("8080")
+              .Help("serve mode: port; 0 picks a free port (logged)"),
+          Setting<O>("serve_account_id", settings::String(&O::serve_account_id))
+              .Env({"GEO_UPDATER_SERVE_ACCOUNT_ID"})
+              .Secret()
+              .Help("serve mode: account ID clients must send (HTTP basic "
+                    "auth, as to MaxMind); unset: no check"),
+          Setting<O>("serve_license_key_file",
+                     settings::String(&O::serve_license_key))
+              .FlagNamesFile()
+              .Env({"GEO_UPDATER_SERVE_LICENSE_KEY"})
+              .Secret()
+              .Help("serve mode: license key clients must send with "
+                    "--serve_account_id; the flag names a file holding it"),
+          Setting<O>("serve_max_connections",
+                     settings::IntInRange(&O::serve_max_connections, 1, 1024))
+              .Env({"GEO_UPDATER_SERVE_MAX_CONNECTIONS"})
+              .Default("8")
+              .Help("serve mode: open connections at most; more get 503 "
+                    "(retried by clients). Each download is held in memory "
+                    "while written: memory is about this times the largest "
+                    "database"),
       });
   return *table;
 }

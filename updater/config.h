@@ -79,6 +79,27 @@ struct UpdaterOptions {
   absl::Duration health_grace;
 
   LogLevel log_level{};
+
+  // geoipupdate's settings of the same names (GeoIP.conf keys Proxy,
+  // ProxyUserPassword, PreserveFileTimes, LockFile, RetryFor, Parallelism).
+  std::string proxy;
+  std::string proxy_user_password;  // Secret.
+  bool preserve_file_times{};
+  // Empty: <data_dir>/.geo-updater.lock.
+  std::string lock_file;
+  // Zero: retries are bounded by `retries` only.
+  absl::Duration retry_for;
+  int parallelism{};
+
+  // Serve mode (loop mode only): serve what was installed and verified, as
+  // MaxMind's update protocol and as plain files (see mirror_server.h).
+  bool serve{};
+  std::string serve_address;
+  int serve_port{};
+  // Both set: clients must send this pair; both empty: no check.
+  std::string serve_account_id;
+  std::string serve_license_key;  // Secret.
+  int serve_max_connections{};
 };
 
 // The updater's settings table: every flag, variable, GeoIP.conf key and

@@ -22,8 +22,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "updater/database_validator.h"
 #include "geo/common/file_descriptor.h"
+#include "updater/database_validator.h"
 
 namespace geo::updater {
 

@@ -3,8 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -170,8 +173,13 @@ PassResult Updater::RunPass() {
 
   absl::Status prepared = installer_.Prepare();
   if (!prepared.ok()) return fail_all(WithFailureReason(prepared, "disk"));
-  absl::StatusOr<DirectoryLock> lock = DirectoryLock::Acquire(
-      options_.data_dir, options_.lock_timeout, deps_.clock, deps_.cancel);
+  absl::StatusOr<DirectoryLock> lock =
+      options_.lock_file.empty()
+          ? DirectoryLock::Acquire(options_.data_dir, options_.lock_timeout,
+                                   deps_.clock, deps_.cancel)
+          : DirectoryLock::AcquireFile(options_.lock_file,
+                                       options_.lock_timeout, deps_.clock,
+                                       deps_.cancel);
   if (!lock.ok()) return fail_all(lock.status());
   absl::StatusOr<int> removed = installer_.RemoveStaleTempFiles();
   if (!removed.ok()) {
@@ -179,13 +187,11 @@ PassResult Updater::RunPass() {
         {{"error", removed.status()}});
   }
 
-  for (const std::string& edition : options_.editions) {
-    EditionSummary summary = UpdateEdition(edition);
+  for (EditionSummary& summary : UpdateEditions()) {
     if (!summary.status.ok() && result.status.ok()) {
       result.status = summary.status;
     }
     result.editions.push_back(std::move(summary));
-    if (deps_.cancel != nullptr && deps_.cancel->HasBeenNotified()) break;
   }
   if (result.status.ok()) {
     absl::Time now = deps_.clock->Now();
@@ -196,6 +202,33 @@ PassResult Updater::RunPass() {
     if (deps_.metrics != nullptr) deps_.metrics->RecordSuccess(now);
   }
   return result;
+}
+
+std::vector<EditionSummary> Updater::UpdateEditions() {
+  const size_t count = options_.editions.size();
+  const size_t workers = std::min<size_t>(
+      count, static_cast<size_t>(std::max(options_.parallelism, 1)));
+  auto cancelled = [this] {
+    return deps_.cancel != nullptr && deps_.cancel->HasBeenNotified();
+  };
+  // Slots in edition order, so the summary does not depend on timing;
+  // editions not started because of a cancellation stay empty.
+  std::vector<std::optional<EditionSummary>> slots(count);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t index = next++; index < count && !cancelled(); index = next++) {
+      slots[index] = UpdateEdition(options_.editions[index]);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
+  std::vector<EditionSummary> summaries;
+  for (std::optional<EditionSummary>& slot : slots) {
+    if (slot.has_value()) summaries.push_back(*std::move(slot));
+  }
+  return summaries;
 }
 
 EditionSummary Updater::UpdateEdition(const std::string& edition) {
@@ -367,7 +400,9 @@ absl::Status Updater::InstallPayload(const std::string& edition,
                          " is not a usable database: ", valid.message())),
         "invalid_database");
   }
-  absl::Status committed = database.Commit(final_path, fetched.modified_at);
+  absl::Status committed = database.Commit(
+      final_path,
+      options_.preserve_file_times ? fetched.modified_at : absl::nullopt);
   if (!committed.ok()) return committed;
 
   const std::string etag_path = installer_.PathOf(EtagFileName(edition));

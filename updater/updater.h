@@ -60,7 +60,10 @@ struct UpdaterDependencies {
   const FreeSpace* free_space = nullptr;
 };
 
-// Thread-safe: RunPass/RunLoop on one thread, Healthy from any.
+// Thread-safe: RunPass/RunLoop on one thread, Healthy from any. With
+// options.parallelism above 1 a pass updates editions on that many threads,
+// so the source, the metrics and the validator must be thread-safe (and
+// `uniform01`, which the source's backoff may call).
 class Updater {
  public:
   Updater(UpdaterOptions options, UpdaterDependencies dependencies);
@@ -79,6 +82,9 @@ class Updater {
   absl::optional<absl::Time> last_success() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Every edition, `parallelism` at a time; summaries in edition order.
+  std::vector<EditionSummary> UpdateEditions();
+  // Thread-safe: called concurrently for different editions.
   EditionSummary UpdateEdition(const std::string& edition);
   absl::Status InstallPayload(const std::string& edition,
                               const FetchResult& fetched, TempFile payload,
