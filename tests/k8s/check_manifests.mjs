@@ -318,7 +318,7 @@ function checkVariant(name, objects) {
     check(serverMount.volume.emptyDir, `${name}: the pod's data volume is not an emptyDir`);
     check(sidecar?.name === "db-updater", `${name}: the sidecar is not named db-updater`);
   }
-  if (name === "cronjob" || name === "scale") {
+  if (name === "cronjob") {
     check(cronJob && onceArg(cronJob.spec.jobTemplate.spec.template.spec.containers[0]), `${name}: no updater CronJob running --once`);
     const claim = objects.find((o) => o.kind === "PersistentVolumeClaim");
     check(claim?.spec.accessModes.includes("ReadWriteMany"), `${name}: the shared claim is not ReadWriteMany`);
@@ -340,9 +340,26 @@ function checkVariant(name, objects) {
     const host = (envValue(sidecar || {}, "GEO_MIRROR_URL") || "").match(/^https?:\/\/([^/:]+)(?::(\d+))?/);
     check(host && host[1] === mirrorService?.metadata.name && Number(host[2] || 80) === mirrorService?.spec.ports[0].port,
       `${name}: GEO_MIRROR_URL does not point at the geo-mirror Service`);
-    const mirrorVolume = mirror?.spec.template.spec.volumes.find((v) => v.persistentVolumeClaim);
-    check(mirrorVolume?.persistentVolumeClaim.claimName === cronJob?.spec.jobTemplate.spec.template.spec.volumes.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName,
-      `${name}: the mirror does not serve the claim the CronJob writes`);
+    // The mirror is the updater's serve mode, from the project's image: the
+    // only holder of the MaxMind credentials, in loop mode, on its own volume.
+    const mirrorContainer = mirror?.spec.template.spec.containers[0];
+    check(mirrorContainer && isUpdater(mirrorContainer) && (mirrorContainer.args || []).includes("--serve") && !onceArg(mirrorContainer),
+      `${name}: geo-mirror does not run the updater image with --serve in loop mode`);
+    check(envValue(mirrorContainer || {}, "GEO_UPDATER_SERVE_PORT") === String(mirrorService?.spec.ports[0].port),
+      `${name}: geo-mirror does not serve on the Service's port`);
+    check((mirrorContainer?.env || []).some((e) => e.name === "MAXMIND_ACCOUNT_ID"), `${name}: geo-mirror has no MaxMind credentials`);
+    check(mirror?.spec.template.spec.volumes.find((v) => v.name === "geo-data")?.emptyDir, `${name}: geo-mirror's data volume is not an emptyDir`);
+    for (const c of [init, sidecar].filter(Boolean)) {
+      check((envValue(c, "GEO_MIRROR_SHA256_URL") || "").startsWith(`http://${mirrorService?.metadata.name}:`),
+        `${name}: ${c.name} does not check the mirror's SHA256SUMS`);
+    }
+    check(!cronJob && !objects.some((o) => o.kind === "PersistentVolumeClaim"), `${name}: renders a CronJob or a claim; the mirror downloads itself`);
+    // One image set: nothing but the project's images.
+    for (const { owner, template } of podSpecs(objects)) {
+      for (const c of containersOf(template.spec)) {
+        check(isUpdater(c) || isServer(c), where(owner, ` container ${c.name}: image "${c.image}" is not one of the project's images`));
+      }
+    }
   }
   if (name === "base") {
     check(!cronJob, `${name}: the sidecar topology renders a CronJob`);
