@@ -269,3 +269,86 @@ TEST(ConfigTest, ParseGeoIpConf) {
 
 }  // namespace
 }  // namespace geo::updater
+
+namespace geo::updater {
+namespace {
+
+TEST(ConfigGeoIpUpdateParityTest, GeoIpConfKeysOfGeoIpUpdate) {
+  const std::string conf =
+      WriteTemp("GeoIP-parity.conf",
+                "AccountID 1\nLicenseKey k\nProxy 127.0.0.1:8888\n"
+                "ProxyUserPassword user:proxy-secret\nPreserveFileTimes 0\n"
+                "LockFile /run/geo/updater.lock\nRetryFor 5m\nParallelism 2\n");
+  ConfigSources sources;
+  sources.flags = {{"config", conf}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->proxy, "127.0.0.1:8888");
+  EXPECT_EQ(options->proxy_user_password, "user:proxy-secret");
+  EXPECT_FALSE(options->preserve_file_times);
+  EXPECT_EQ(options->lock_file, "/run/geo/updater.lock");
+  EXPECT_EQ(options->retry_for, absl::Minutes(5));
+  EXPECT_EQ(options->parallelism, 2);
+
+  // geoipupdate's variables too, above GeoIP.conf.
+  sources.env = {{"GEOIPUPDATE_PROXY", "proxy.internal"},
+                 {"GEOIPUPDATE_PARALLELISM", "3"}};
+  options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->proxy, "proxy.internal");
+  EXPECT_EQ(options->parallelism, 3);
+
+  // Defaults: geo keeps release times, one edition at a time, no time
+  // bound on retries beyond --retries.
+  UpdaterOptions defaults;
+  EXPECT_TRUE(defaults.preserve_file_times);
+  EXPECT_EQ(defaults.parallelism, 1);
+  EXPECT_EQ(defaults.retry_for, absl::ZeroDuration());
+  EXPECT_FALSE(defaults.serve);
+  EXPECT_EQ(defaults.serve_port, 8080);
+}
+
+TEST(ConfigGeoIpUpdateParityTest, UnknownGeoIpConfKeyIsAnErrorNamingIt) {
+  const std::string conf =
+      WriteTemp("GeoIP-typo.conf", "AccountID 1\nLicenseKey k\nProxyy p\n");
+  ConfigSources sources;
+  sources.flags = {{"config", conf}};
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_FALSE(options.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(options.status()));
+  EXPECT_THAT(std::string(options.status().message()),
+              HasSubstr("unknown GeoIP.conf key \"Proxyy\""));
+}
+
+TEST(ConfigServeTest, ServeSettingsAndTheirChecks) {
+  ConfigSources sources = WithCredentials();
+  sources.flags = {{"serve", "true"}, {"serve_port", "0"}};
+  sources.env["GEO_UPDATER_SERVE_ACCOUNT_ID"] = "7";
+  sources.env["GEO_UPDATER_SERVE_LICENSE_KEY"] = "serve-key";
+  absl::StatusOr<UpdaterOptions> options = ResolveOptions(sources);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->serve);
+  EXPECT_EQ(options->serve_port, 0);
+  EXPECT_EQ(options->serve_account_id, "7");
+  EXPECT_EQ(options->serve_license_key, "serve-key");
+
+  // An account without a key (or the reverse) would be a check nobody can
+  // pass, or none at all: refused.
+  sources.env.erase("GEO_UPDATER_SERVE_LICENSE_KEY");
+  options = ResolveOptions(sources);
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(std::string(options.status().message()),
+              HasSubstr("go together"));
+  EXPECT_THAT(std::string(options.status().message()),
+              Not(HasSubstr("serve-key")));
+
+  sources.env.erase("GEO_UPDATER_SERVE_ACCOUNT_ID");
+  sources.flags["once"] = "true";
+  options = ResolveOptions(sources);
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(std::string(options.status().message()),
+              HasSubstr("cannot be combined with --once"));
+}
+
+}  // namespace
+}  // namespace geo::updater

@@ -1,5 +1,8 @@
 #include "updater/updater.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
@@ -7,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/updater/instant_clock.h"
@@ -309,6 +313,140 @@ TEST_F(UpdaterTest, HealthFollowsTheLastSuccess) {
   EXPECT_TRUE(updater->Healthy());
   clock_.WaitFor(absl::Minutes(11), nullptr);
   EXPECT_FALSE(updater->Healthy());
+}
+
+}  // namespace
+}  // namespace geo::updater
+
+namespace geo::updater {
+namespace {
+
+// Answers "up to date" for every edition, after waiting (real time, bounded)
+// for a second call to be in flight, and records how many ran at once.
+class ConcurrencyProbeSource final : public DatabaseSource {
+ public:
+  // How long a call waits for company: long enough for a second thread to
+  // arrive on a loaded machine when one is expected.
+  explicit ConcurrencyProbeSource(absl::Duration wait = absl::Seconds(5))
+      : wait_(wait) {}
+  absl::StatusOr<FetchResult> Fetch(const FetchRequest& request,
+                                    TempFile*) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++in_flight_;
+      max_in_flight_ = std::max(max_in_flight_, in_flight_);
+      editions_.push_back(request.edition);
+      auto two = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return max_in_flight_ >= 2;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&two), wait_);
+      --in_flight_;
+    }
+    FetchResult result;
+    result.up_to_date = true;
+    return result;
+  }
+  int max_in_flight() const {
+    absl::MutexLock lock(&mu_);
+    return max_in_flight_;
+  }
+
+ private:
+  const absl::Duration wait_;
+  mutable absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> editions_ ABSL_GUARDED_BY(mu_);
+};
+
+class UpdaterParityTest : public ::testing::Test {
+ protected:
+  UpdaterParityTest() {
+    options_.editions = {"GeoIP2-City", "GeoIP2-ASN", "GeoIP2-ISP"};
+    options_.data_dir = MakeTempDirectory();
+    options_.interval = absl::Hours(1);
+    options_.free_space_margin_bytes = 0;
+  }
+  std::unique_ptr<Updater> MakeUpdater(DatabaseSource* source) {
+    UpdaterDependencies deps;
+    deps.source = source;
+    deps.clock = &clock_;
+    deps.uniform01 = [] { return 0.5; };
+    deps.validator = &ValidateDatabase;
+    deps.cancel = &cancel_;
+    deps.free_space = &free_space_;
+    return std::make_unique<Updater>(options_, deps);
+  }
+
+  UpdaterOptions options_;
+  InstantClock clock_;
+  absl::Notification cancel_;
+  FakeFreeSpace free_space_;
+};
+
+TEST_F(UpdaterParityTest, ParallelismRunsEditionsAtOnceInEditionOrder) {
+  options_.parallelism = 2;
+  ConcurrencyProbeSource source;
+  PassResult result = MakeUpdater(&source)->RunPass();
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(source.max_in_flight(), 2);
+  ASSERT_EQ(result.editions.size(), 3u);
+  EXPECT_EQ(result.editions[0].edition, "GeoIP2-City");
+  EXPECT_EQ(result.editions[1].edition, "GeoIP2-ASN");
+  EXPECT_EQ(result.editions[2].edition, "GeoIP2-ISP");
+}
+
+TEST_F(UpdaterParityTest, ParallelismOneIsOneAtATime) {
+  options_.parallelism = 1;
+  options_.editions = {"GeoIP2-City", "GeoIP2-ASN"};
+  ConcurrencyProbeSource source(absl::Milliseconds(200));
+  PassResult result = MakeUpdater(&source)->RunPass();
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(source.max_in_flight(), 1);
+  EXPECT_EQ(result.editions.size(), 2u);
+}
+
+TEST_F(UpdaterParityTest, PreserveFileTimesOffUsesTheInstallTime) {
+  const std::string city = ReadTestDatabase("GeoIP2-City-Test.mmdb");
+  const absl::Time release = absl::FromUnixSeconds(1715083200);
+  options_.editions = {"GeoIP2-City"};
+  for (bool preserve : {true, false}) {
+    options_.preserve_file_times = preserve;
+    options_.data_dir = MakeTempDirectory();
+    ScriptedSource source;
+    FetchResult fetched;
+    fetched.format = PayloadFormat::kTarGz;
+    fetched.expected_mmdb_md5 = Md5Hex(city);
+    fetched.modified_at = release;
+    source.steps.push_back({fetched, MakeMaxMindArchive("GeoIP2-City", city)});
+    const absl::Time before = absl::Now();
+    PassResult result = MakeUpdater(&source)->RunPass();
+    ASSERT_TRUE(result.status.ok()) << result.status;
+    struct stat info;
+    ASSERT_EQ(::stat((options_.data_dir + "/GeoIP2-City.mmdb").c_str(), &info),
+              0);
+    const absl::Time mtime = absl::TimeFromTimespec(info.st_mtim);
+    if (preserve) {
+      EXPECT_EQ(mtime, release);
+    } else {
+      EXPECT_GE(mtime, before - absl::Seconds(2));
+    }
+  }
+}
+
+TEST_F(UpdaterParityTest, LockFileIsTheLockTaken) {
+  options_.lock_file = MakeTempDirectory() + "/updater.lock";
+  options_.lock_timeout = absl::ZeroDuration();
+  absl::StatusOr<DirectoryLock> held = DirectoryLock::AcquireFile(
+      options_.lock_file, absl::ZeroDuration(), &clock_, nullptr);
+  ASSERT_TRUE(held.ok()) << held.status();
+  ConcurrencyProbeSource source(absl::ZeroDuration());
+  PassResult result = MakeUpdater(&source)->RunPass();
+  EXPECT_TRUE(absl::IsAborted(result.status)) << result.status;
+  EXPECT_THAT(std::string(result.status.message()),
+              HasSubstr(options_.lock_file));
+  // The data directory's own lock file is not used.
+  EXPECT_FALSE(FileExists(options_.data_dir + "/.geo-updater.lock"));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/updater/fake_maxmind_server.h"
+#include "tests/updater/forward_proxy.h"
 #include "tests/updater/subprocess.h"
 #include "tests/updater/test_archives.h"
 
@@ -483,6 +484,47 @@ TEST_F(UpdaterCliTest, MirrorWithConditionalGetAndSha256) {
 TEST_F(UpdaterCliTest, MissingCredentialsIsAConfigurationError) {
   EXPECT_EQ(Run({"--once"}, {{"MAXMIND_LICENSE_KEY", ""}}), 2);
   EXPECT_THAT(stderr_, HasSubstr("MAXMIND_LICENSE_KEY"));
+}
+
+}  // namespace
+}  // namespace geo::updater::testing
+
+namespace geo::updater::testing {
+namespace {
+
+TEST_F(UpdaterCliTest, ProxyFromGeoIpConfAndNoProxy) {
+  ForwardProxy proxy;
+  proxy.RequireAuthorization("Basic dXNlcjpwcm94eS1wYXNz");  // user:proxy-pass
+  const std::string conf_dir = MakeTempDirectory();
+  WriteFileOrDie(conf_dir + "/GeoIP.conf",
+                 absl::StrCat("Proxy ", proxy.address(),
+                              "\nProxyUserPassword user:proxy-pass\n"));
+  ASSERT_EQ(Run({"--once", "--config=" + conf_dir + "/GeoIP.conf"}), 0)
+      << stderr_;
+  EXPECT_EQ(ReadFileOrDie(final_path_), city_);
+  // Every request went through the proxy, none around it.
+  const int through_proxy = static_cast<int>(proxy.requests().size());
+  EXPECT_EQ(through_proxy, 2);  // metadata and download
+  EXPECT_EQ(server_.requests().size(), 2u);
+  EXPECT_THAT(stderr_, Not(HasSubstr("proxy-pass")));
+
+  // NO_PROXY names the update host: straight there, the proxy sees nothing.
+  ::unlink(final_path_.c_str());
+  ASSERT_EQ(Run({"--once", "--config=" + conf_dir + "/GeoIP.conf"},
+                {{"NO_PROXY", "127.0.0.1"}}),
+            0)
+      << stderr_;
+  EXPECT_EQ(ReadFileOrDie(final_path_), city_);
+  EXPECT_EQ(static_cast<int>(proxy.requests().size()), through_proxy);
+  EXPECT_EQ(server_.requests().size(), 4u);
+}
+
+TEST_F(UpdaterCliTest, UnknownGeoIpConfKeyFailsNamingIt) {
+  const std::string conf_dir = MakeTempDirectory();
+  WriteFileOrDie(conf_dir + "/GeoIP.conf", "PreserveFileTime 1\n");
+  EXPECT_EQ(Run({"--once", "--config=" + conf_dir + "/GeoIP.conf"}), 2);
+  EXPECT_THAT(stderr_, HasSubstr("unknown GeoIP.conf key"));
+  EXPECT_THAT(stderr_, HasSubstr("PreserveFileTime"));
 }
 
 }  // namespace
