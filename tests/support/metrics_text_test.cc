@@ -11,12 +11,13 @@ constexpr char kExposition[] =
     "x_total{result=\"success\"} 3\n"
     "x_total{result=\"failure\"} 2.5\n"
     "x_total_other 100\n"
+    "y1 6\n"
     "y 7\n";
 
 TEST(MetricsTextTest, SampleMatchesTheWholeSeries) {
   EXPECT_EQ(MetricSample(kExposition, "x_total{result=\"success\"}"), 3);
   EXPECT_EQ(MetricSample(kExposition, "x_total{result=\"failure\"}"), 2.5);
-  EXPECT_EQ(MetricSample(kExposition, "y"), 7);
+  EXPECT_EQ(MetricSample(kExposition, "y"), 7) << "not y1, a longer name";
   EXPECT_EQ(MetricSample(kExposition, "x_total"), -1) << "labels differ";
   EXPECT_EQ(MetricSample(kExposition, "z"), -1);
 }
