@@ -246,7 +246,7 @@ absl::StatusOr<std::optional<RecordLocation>> Database::Locate(
                                             path_, " returned netmask ",
                                             result.netmask));
   }
-  return RecordLocation{result.entry.offset, *std::move(network)};
+  return RecordLocation{result.entry.offset, network->ToString()};
 }
 
 absl::Status Database::Decode(uint32_t offset, absl::string_view language,
@@ -284,7 +284,7 @@ absl::Status Database::Find(const IpAddress& ip, absl::string_view language,
   }
   answer->parts.push_back(
       AnswerPart{std::make_shared<const DecodedRecord>(std::move(record)),
-                 (*location)->network.ToString()});
+                 std::move((*location)->network)});
   return absl::OkStatus();
 }
 

@@ -37,10 +37,11 @@ struct DatabaseOptions {
 };
 
 // Where the search tree leads for an address: the record's data-section
-// offset and the network it was found for.
+// offset and the network it was found for, in CIDR form (the text a lookup
+// answers with; small, where an IpNetwork holds a sockaddr_storage).
 struct RecordLocation {
   uint32_t offset = 0;
-  IpNetwork network;
+  std::string network;
 };
 
 // RAII over an MMDB_s opened with MMDB_MODE_MMAP. Immutable after Open (no

@@ -131,7 +131,7 @@ absl::Status DatabaseGeneration::Find(const IpAddress& ip,
                                     database_->path(), ": "));
   }
   answer->parts.push_back(
-      AnswerPart{*std::move(record), (*location)->network.ToString()});
+      AnswerPart{*std::move(record), std::move((*location)->network)});
   return absl::OkStatus();
 }
 
