@@ -34,10 +34,17 @@ while (argv.length) {
 // --- what the programs really listen on --------------------------------------
 
 function serverDefaults(text) {
-  // {{"grpc_port", "GEO_GRPC_PORT"}, "help", "50051", ...}
+  // The server's settings table: Setting<O>("grpc_port", ...)
+  //     .Env({"GEO_GRPC_PORT"}).Default("50051")...
   const settings = {};
-  const re = /\{\{"([a-z_]+)", "([A-Z_]+)"\},\s*"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*,\s*"([^"]*)",/g;
-  for (const m of text.matchAll(re)) settings[m[1]] = { env: m[2], value: m[3] };
+  for (const row of text.split("Setting<O>(").slice(1)) {
+    const flag = row.match(/^\s*"([a-z0-9_]+)"/);
+    if (!flag) continue;
+    const env = row.match(/\.Env\(\{([^}]*)\}\)/);
+    const envs = env ? [...env[1].matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1]) : [];
+    const value = row.match(/\.Default\("([^"]*)"\)/);
+    settings[flag[1]] = { env: envs[0], envs, value: value ? value[1] : undefined };
+  }
   for (const flag of ["grpc_port", "http_port", "metrics_port", "health_port", "drain_delay", "shutdown_timeout"]) {
     if (!settings[flag]) throw new Error(`${serverOptionsCc}: no setting "${flag}" found`);
   }
@@ -45,7 +52,7 @@ function serverDefaults(text) {
 }
 const server = serverDefaults(fs.readFileSync(serverOptionsCc, "utf8"));
 const updaterStrings = fs.readFileSync(updaterBinary).toString("latin1");
-const serverEnv = new Set(Object.values(server).map((s) => s.env));
+const serverEnv = new Set(Object.values(server).flatMap((s) => s.envs));
 
 // The value a program sees for `flag`: --flag=value / --flag value in args,
 // else the env variable, else the default.
