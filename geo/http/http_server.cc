@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,8 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl/context.hpp"
+#include "boost/asio/ssl/stream.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
@@ -47,6 +50,7 @@ using IoExecutor = asio::io_context::executor_type;
 // Sockets and timers bound to their io_context's own executor type: their
 // handlers are dispatched without asio::any_io_executor's type erasure.
 using PlainSocket = tcp::socket::rebind_executor<IoExecutor>::other;
+using TlsStream = asio::ssl::stream<PlainSocket>;
 using SweepTimer =
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, IoExecutor>;
 
@@ -405,12 +409,15 @@ class Connection final : public ConnectionBase {
  public:
   // `counted_peer`: the address this connection was counted under in
   // SharedState::connections_per_peer (empty when not counted).
-  Connection(SharedState* state, Worker* worker, Stream stream,
-             std::string counted_peer)
+  // `stream_arguments` construct the stream (a socket; a socket and an SSL
+  // context).
+  template <typename... StreamArguments>
+  Connection(SharedState* state, Worker* worker, std::string counted_peer,
+             StreamArguments&&... stream_arguments)
       : ConnectionBase(&worker->connections),
         state_(state),
         worker_(worker),
-        stream_(std::move(stream)),
+        stream_(std::forward<StreamArguments>(stream_arguments)...),
         buffer_(size_t{state->options.max_header_bytes} +
                 kReadBufferSlackBytes),
         counted_peer_(std::move(counted_peer)) {
@@ -431,6 +438,19 @@ class Connection final : public ConnectionBase {
     beast::error_code error;
     const tcp::endpoint peer = socket().remote_endpoint(error);
     if (!error) peer_address_ = peer.address().to_string();
+    if constexpr (kTls) {
+      // Over the limit: closed before the handshake costs anything.
+      if (!refusal.empty()) {
+        CloseNow();
+        return;
+      }
+      state_kind_ = State::kHandshaking;
+      SetDeadline(state_->options.request_timeout);
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [this](beast::error_code error) { OnHandshake(error); });
+      return;
+    }
     if (!refusal.empty()) {
       SendErrorAndClose(503, absl::StatusCode::kUnavailable, refusal);
       return;
@@ -457,9 +477,45 @@ class Connection final : public ConnectionBase {
   }
 
  private:
-  enum class State { kIdle, kReading, kHandling, kWriting, kClosing };
+  enum class State {
+    kHandshaking,
+    kIdle,
+    kReading,
+    kHandling,
+    kWriting,
+    kClosing
+  };
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
   auto& socket() { return stream_.lowest_layer(); }
+
+  // The client's identity is checked once, here: every request on a
+  // connection whose client is not allowed is refused.
+  void OnHandshake(beast::error_code error) {
+    if (error) {
+      CloseNow();
+      return;
+    }
+    if constexpr (kTls) {
+      const HttpTlsOptions& tls = state_->options.tls;
+      if (!tls.allowed_clients.empty()) {
+        X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
+        const tls::PeerIdentity identity = tls::IdentityOf(peer);
+        client_denied_ = !tls.allowed_clients.Allows(identity);
+        if (client_denied_) {
+          if (tls.metrics != nullptr)
+            tls.metrics->RecordClientDenied(tls.listener);
+          if (MinLogLevel() <= LogLevel::kDebug) {
+            Log(LogLevel::kDebug, "Client identity not allowed",
+                {{"listener", tls::ListenerName(tls.listener)},
+                 {"client_identity", identity.primary()},
+                 {"peer", peer_address_}});
+          }
+        }
+      }
+    }
+    ReadRequest();
+  }
 
   void Cancel() {
     beast::error_code ignored;
@@ -719,6 +775,11 @@ class Connection final : public ConnectionBase {
   }
 
   void Handle() {
+    if (client_denied_) {
+      SendErrorAndClose(403, absl::StatusCode::kPermissionDenied,
+                        "client identity not allowed on this listener");
+      return;
+    }
     state_kind_ = State::kHandling;
     const auto& request = parser_->get();
     const BeastHeaders headers(request.base());
@@ -789,9 +850,14 @@ class Connection final : public ConnectionBase {
   // before the client has read the response (RFC 9112, "tear-down").
   void LingerAndClose() {
     state_kind_ = State::kClosing;
+    SetDeadline(kLingerTimeout);
+    if constexpr (kTls) {
+      // close_notify, then the client's (or the linger deadline).
+      stream_.async_shutdown([this](beast::error_code) { CloseNow(); });
+      return;
+    }
     beast::error_code ignored;
     socket().shutdown(tcp::socket::shutdown_send, ignored);
-    SetDeadline(kLingerTimeout);
     Discard();
   }
 
@@ -848,6 +914,8 @@ class Connection final : public ConnectionBase {
   // When the current state's time is up (see CheckDeadline).
   Clock::time_point deadline_ = Clock::time_point::max();
   bool request_timed_out_ = false;
+  // TLS: the client's identity is not on the listener's allow-list.
+  bool client_denied_ = false;
   bool keep_alive_ = false;
   bool head_request_ = false;
   State state_kind_ = State::kIdle;
@@ -1022,14 +1090,27 @@ class HttpServer::Impl {
         }
       }
     }
-    asio::post(worker->io_context,
-               [state = &state_, worker, refusal, socket = std::move(socket),
-                counted_peer = std::move(counted_peer)]() mutable {
-                 // Deletes itself when its last operation ends.
-                 (new Connection<PlainSocket>(state, worker, std::move(socket),
-                                              std::move(counted_peer)))
-                     ->Start(refusal);
-               });
+    asio::post(
+        worker->io_context,
+        [state = &state_, worker, refusal, socket = std::move(socket),
+         counted_peer = std::move(counted_peer)]() mutable {
+          // Each deletes itself when its last operation ends.
+          if (state->options.tls.certificates == nullptr) {
+            (new Connection<PlainSocket>(state, worker, std::move(counted_peer),
+                                         std::move(socket)))
+                ->Start(refusal);
+            return;
+          }
+          // The set in force now; the SSL object keeps its context
+          // alive after a rotation (the wrapper only borrows it).
+          const std::shared_ptr<const tls::TlsSnapshot> snapshot =
+              state->options.tls.certificates->Current();
+          SSL_CTX_up_ref(snapshot->context.get());
+          asio::ssl::context context(snapshot->context.get());
+          (new Connection<TlsStream>(state, worker, std::move(counted_peer),
+                                     std::move(socket), context))
+              ->Start(refusal);
+        });
     Accept();
   }
 

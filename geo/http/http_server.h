@@ -43,12 +43,30 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "geo/http/http_message.h"
+#include "geo/tls/certificate_reloader.h"
+#include "geo/tls/identity.h"
+#include "geo/tls/tls_metrics.h"
 
 namespace geo::http {
 
 // Called once per request, on an io thread. May be called concurrently from
 // different io threads.
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
+
+// TLS on a listener: every accepted connection takes the certificate set in
+// force (so a rotation applies to new connections, and open ones finish on
+// theirs), handshakes within request_timeout, and is checked once against
+// the client-identity allow-list; a connection whose client is not on it is
+// answered 403 (PERMISSION_DENIED) and closed.
+struct HttpTlsOptions {
+  // Not owned; must outlive the server.
+  const tls::CertificateReloader* certificates = nullptr;
+  // Empty: any client the handshake accepts.
+  tls::ClientIdentityAllowList allowed_clients;
+  // Not owned; may be null. Counts allow-list refusals under `listener`.
+  tls::TlsMetrics* metrics = nullptr;
+  tls::Listener listener = tls::Listener::kHttp;
+};
 
 struct HttpServerOptions {
   // An IPv4 or IPv6 literal ("0.0.0.0", "::" for all interfaces).
@@ -80,6 +98,8 @@ struct HttpServerOptions {
   absl::Duration request_timeout = absl::Seconds(10);
   // For writing one response; a client that does not read is disconnected.
   absl::Duration write_timeout = absl::Seconds(10);
+  // TLS when `tls.certificates` is set; plaintext otherwise.
+  HttpTlsOptions tls;
 };
 
 // Thread-safe.

@@ -216,10 +216,6 @@ absl::Status GeoServer::Init() {
       ServerTls::Create(tls_settings, *registry_, clock_);
   if (!server_tls.ok()) return server_tls.status();
   tls_ = *std::move(server_tls);
-  if (tls_ != nullptr) {
-    return absl::UnimplementedError(
-        "TLS on the HTTP listener is not available in this build");
-  }
 
   // gRPC: health (NOT_SERVING until ready) and reflection.
   grpc::EnableDefaultHealthCheckService(true);
@@ -267,6 +263,12 @@ absl::Status GeoServer::Init() {
   http_options.max_connections = options_.http_max_connections;
   http_options.idle_timeout = options_.http_idle_timeout;
   http_options.request_timeout = options_.http_request_timeout;
+  if (tls_ != nullptr) {
+    http_options.tls.certificates = tls_->reloader();
+    http_options.tls.allowed_clients = tls_->http_allowed();
+    http_options.tls.metrics = tls_->metrics();
+    http_options.tls.listener = tls::Listener::kHttp;
+  }
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http_server =
       http::HttpServer::Start(http_options, router_->AsHandler());
   if (!http_server.ok()) return http_server.status();
@@ -291,6 +293,11 @@ absl::Status GeoServer::Init() {
   metrics_options.address = options_.listen_address;
   metrics_options.port = static_cast<uint16_t>(options_.metrics_port);
   metrics_options.io_threads = 1;
+  if (tls_ != nullptr && options_.metrics_tls) {
+    metrics_options.tls.certificates = tls_->reloader();
+    metrics_options.tls.metrics = tls_->metrics();
+    metrics_options.tls.listener = tls::Listener::kMetrics;
+  }
   absl::StatusOr<std::unique_ptr<http::HttpServer>> metrics_server =
       http::HttpServer::Start(metrics_options, metrics_router_->AsHandler());
   if (!metrics_server.ok()) return metrics_server.status();

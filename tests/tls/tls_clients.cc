@@ -140,12 +140,23 @@ CurlResult Curl(const std::string& url,
   return result;
 }
 
-absl::StatusOr<std::string> ServedSerialOverTls(int port,
-                                                const std::string& ca_path) {
-  CommandResult connect =
-      RunCommand({"openssl", "s_client", "-connect",
-                  absl::StrCat("127.0.0.1:", port), "-servername", "localhost",
-                  "-CAfile", ca_path, "-verify_return_error", "-showcerts"});
+absl::StatusOr<std::string> ServedSerialOverTls(
+    int port, const std::string& ca_path, const CertificateFiles* client) {
+  std::vector<std::string> argv = {"openssl",
+                                   "s_client",
+                                   "-connect",
+                                   absl::StrCat("127.0.0.1:", port),
+                                   "-servername",
+                                   "localhost",
+                                   "-CAfile",
+                                   ca_path,
+                                   "-verify_return_error",
+                                   "-showcerts"};
+  if (client != nullptr) {
+    argv.insert(argv.end(),
+                {"-cert", client->certificate, "-key", client->key});
+  }
+  CommandResult connect = RunCommand(argv);
   // s_client prints the chain; the first block is the leaf.
   const size_t begin = connect.output.find("-----BEGIN CERTIFICATE-----");
   if (begin == std::string::npos) {

@@ -52,9 +52,11 @@ CurlResult Curl(const std::string& url,
                 const std::vector<std::string>& arguments);
 
 // The serial of the certificate a TLS server on 127.0.0.1:`port` presents
-// to a new connection (openssl s_client), upper-case hex.
-absl::StatusOr<std::string> ServedSerialOverTls(int port,
-                                                const std::string& ca_path);
+// to a new connection (openssl s_client, presenting `client` when not
+// null), upper-case hex.
+absl::StatusOr<std::string> ServedSerialOverTls(
+    int port, const std::string& ca_path,
+    const CertificateFiles* client = nullptr);
 
 }  // namespace geo::tls::testing
 

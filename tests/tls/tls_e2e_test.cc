@@ -1,0 +1,327 @@
+// The real geo_server with TLS and mutual TLS on gRPC and HTTP, real
+// clients: curl (--cacert, --cert), gRPC C++ with SslCredentials, openssl
+// s_client, Python's ssl. Refusals: plaintext, a wrong CA, no client
+// certificate, an identity not on the allow-list (403 / PERMISSION_DENIED);
+// the health listener stays plaintext; metrics. Rotation under load: new
+// certificates by Kubernetes-style ..data swap while HTTP (keep-alive and
+// new connections) and gRPC clients run: zero failed requests, new
+// connections see the new serial, and a bad pair dropped in keeps the old
+// one serving.
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "api/geo/v1/geo.grpc.pb.h"
+#include "geo/tls/test_certificates.h"
+#include "gtest/gtest.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
+#include "tests/tls/secret_volume.h"
+#include "tests/tls/tls_clients.h"
+
+namespace geo {
+namespace {
+
+using tls::testing::CertificateFiles;
+using tls::testing::Curl;
+using tls::testing::CurlResult;
+using tls::testing::SecretVolume;
+using tls::testing::TestCertificates;
+
+struct LookupResult {
+  grpc::Status status;
+  std::string serial;
+};
+
+LookupResult GrpcLookup(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = v1::GeoService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::LookupRequest request;
+  request.set_ip("81.2.69.142");
+  v1::LookupResponse response;
+  LookupResult result;
+  result.status = stub->Lookup(&context, request, &response);
+  if (result.status.ok()) {
+    result.serial = tls::testing::ServedSerial(context);
+    if (response.country().iso_code() != "GB") {
+      result.status = grpc::Status(grpc::StatusCode::INTERNAL, "wrong answer");
+    }
+  }
+  return result;
+}
+
+class TlsE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    root_ = new std::string(
+        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/tls_e2e"));
+    absl::StatusOr<TestCertificates> made =
+        tls::testing::MakeTestCertificates(*root_ + "/certificates");
+    ASSERT_TRUE(made.ok()) << made.status();
+    certificates_ = new TestCertificates(*std::move(made));
+  }
+  static void TearDownTestSuite() {
+    delete certificates_;
+    delete root_;
+  }
+
+  void StartServer(std::vector<std::string> extra) {
+    volume_ = std::make_unique<SecretVolume>(absl::StrCat(
+        *root_, "/volume-",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    ASSERT_TRUE(
+        volume_->Publish(certificates_->server, certificates_->ca.certificate)
+            .ok());
+    std::vector<std::string> args = {
+        "--db=" + testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+        "--poll_interval=50ms",
+        "--drain_delay=0s",
+        "--tls_cert_file=" + volume_->certificate(),
+        "--tls_key_file=" + volume_->key(),
+        "--tls_client_ca_file=" + volume_->ca(),
+        "--tls_client_auth=require",
+        absl::StrCat("--grpc_client_identities=",
+                     tls::testing::kIngressIdentity),
+        absl::StrCat("--http_client_identities=",
+                     tls::testing::kIngressIdentity)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    absl::StatusOr<testing::ServerProcess> server =
+        testing::ServerProcess::Start(testing::GeoServerBinary(), args);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::make_unique<testing::ServerProcess>(*std::move(server));
+  }
+
+  std::string HttpsUrl(const std::string& path) const {
+    return absl::StrCat("https://localhost:", server_->ports().http, path);
+  }
+  std::vector<std::string> ClientArguments(const CertificateFiles& client) {
+    return {"--cacert", certificates_->ca.certificate,
+            "--cert",   client.certificate,
+            "--key",    client.key};
+  }
+  std::string ca() const { return certificates_->ca.certificate; }
+  std::string Metrics() { return Curl(server_->metrics_url(), {}).body; }
+
+  static std::string* root_;
+  static TestCertificates* certificates_;
+  std::unique_ptr<SecretVolume> volume_;
+  std::unique_ptr<testing::ServerProcess> server_;
+};
+
+std::string* TlsE2eTest::root_ = nullptr;
+TestCertificates* TlsE2eTest::certificates_ = nullptr;
+
+TEST_F(TlsE2eTest, MutualTlsOnHttpWithCurl) {
+  StartServer({});
+  if (HasFatalFailure()) return;
+  const CurlResult allowed = Curl(HttpsUrl("/v1/lookup/81.2.69.142"),
+                                  ClientArguments(certificates_->client));
+  EXPECT_EQ(allowed.status, 200) << allowed.errors;
+  EXPECT_TRUE(absl::StrContains(allowed.body, "\"isoCode\":\"GB\""))
+      << allowed.body;
+
+  const CurlResult other = Curl(HttpsUrl("/v1/lookup/81.2.69.142"),
+                                ClientArguments(certificates_->other_client));
+  EXPECT_EQ(other.status, 403) << other.errors;
+  EXPECT_TRUE(absl::StrContains(other.body, "\"code\":7")) << other.body;
+
+  const CurlResult anonymous =
+      Curl(HttpsUrl("/v1/lookup/81.2.69.142"), {"--cacert", ca()});
+  EXPECT_NE(anonymous.exit_code, 0);
+  EXPECT_EQ(anonymous.status, 0);
+  const CurlResult untrusted =
+      Curl(HttpsUrl("/v1/lookup/81.2.69.142"),
+           ClientArguments(certificates_->untrusted_client));
+  EXPECT_EQ(untrusted.status, 0);
+  const CurlResult wrong_ca = Curl(
+      HttpsUrl("/v1/lookup/81.2.69.142"),
+      {"--cacert", certificates_->other_ca.certificate, "--cert",
+       certificates_->client.certificate, "--key", certificates_->client.key});
+  EXPECT_EQ(wrong_ca.exit_code, 60) << wrong_ca.errors;  // peer not verified
+  const CurlResult plaintext =
+      Curl(absl::StrCat("http://localhost:", server_->ports().http,
+                        "/v1/lookup/81.2.69.142"),
+           {});
+  EXPECT_EQ(plaintext.status, 0);
+
+  // Probes stay plaintext.
+  EXPECT_EQ(Curl(server_->health_url("/readyz"), {}).status, 200);
+  const std::string metrics = Metrics();
+  EXPECT_GE(
+      testing::MetricSample(
+          metrics, "geofence_tls_client_denials_total{listener=\"http\"}"),
+      1);
+  EXPECT_EQ(testing::MetricSample(
+                metrics, "geofence_tls_reloads_total{result=\"success\"}"),
+            1);
+}
+
+TEST_F(TlsE2eTest, MutualTlsOnGrpcWithSslCredentials) {
+  StartServer({});
+  if (HasFatalFailure()) return;
+  const std::string target = server_->grpc_target();
+  LookupResult allowed = GrpcLookup(
+      tls::testing::TlsChannel(target, ca(), &certificates_->client));
+  EXPECT_TRUE(allowed.status.ok()) << allowed.status.error_message();
+  EXPECT_EQ(allowed.serial,
+            *tls::testing::SerialOf(certificates_->server.certificate));
+  EXPECT_EQ(GrpcLookup(tls::testing::TlsChannel(target, ca(),
+                                                &certificates_->other_client))
+                .status.error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(GrpcLookup(tls::testing::TlsChannel(target, ca(), nullptr))
+                .status.error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      GrpcLookup(tls::testing::PlaintextChannel(target)).status.error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(GrpcLookup(tls::testing::TlsChannel(
+                           target, certificates_->other_ca.certificate,
+                           &certificates_->client))
+                .status.error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_GE(
+      testing::MetricSample(
+          Metrics(), "geofence_tls_client_denials_total{listener=\"grpc\"}"),
+      1);
+}
+
+TEST_F(TlsE2eTest, RefusesToStartWithABadPair) {
+  volume_ = std::make_unique<SecretVolume>(*root_ + "/volume-bad-start");
+  ASSERT_TRUE(volume_
+                  ->Publish(certificates_->wrong_key_server,
+                            certificates_->ca.certificate)
+                  .ok());
+  absl::StatusOr<testing::ServerProcess> server = testing::ServerProcess::Start(
+      testing::GeoServerBinary(),
+      {"--db=" + testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+       "--tls_cert_file=" + volume_->certificate(),
+       "--tls_key_file=" + volume_->key()},
+      absl::Seconds(20));
+  EXPECT_FALSE(server.ok());
+}
+
+TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
+  StartServer({});
+  if (HasFatalFailure()) return;
+  const std::string target = server_->grpc_target();
+  const int http_port = server_->ports().http;
+  // HTTP: Python's ssl, one keep-alive connection and one new connection
+  // per request, for the whole rotation.
+  tls::testing::CommandResult http_load;
+  std::thread http_client([&] {
+    http_load = tls::testing::RunCommand(
+        {"python3", "tests/tls/https_load_client.py", absl::StrCat(http_port),
+         ca(), certificates_->client.certificate, certificates_->client.key,
+         "/v1/lookup/81.2.69.142", "8"},
+        absl::Seconds(60));
+  });
+  // gRPC: one long-lived channel and one new channel per call.
+  std::atomic<bool> stop{false};
+  std::atomic<int> grpc_calls{0};
+  absl::Mutex mu;
+  std::vector<std::string> grpc_failures;
+  std::vector<std::thread> grpc_clients;
+  for (int i = 0; i < 2; ++i) {
+    grpc_clients.emplace_back([&, i] {
+      std::shared_ptr<grpc::Channel> kept =
+          tls::testing::TlsChannel(target, ca(), &certificates_->client);
+      while (!stop.load()) {
+        LookupResult result =
+            GrpcLookup(i == 0 ? kept
+                              : tls::testing::TlsChannel(
+                                    target, ca(), &certificates_->client));
+        grpc_calls.fetch_add(1);
+        if (!result.status.ok()) {
+          absl::MutexLock lock(&mu);
+          grpc_failures.push_back(result.status.error_message());
+          if (grpc_failures.size() > 50) return;
+        }
+      }
+    });
+  }
+  auto http_serial = [&] {
+    absl::StatusOr<std::string> serial = tls::testing::ServedSerialOverTls(
+        http_port, ca(), &certificates_->client);
+    return serial.ok() ? *serial : serial.status().ToString();
+  };
+  auto grpc_serial = [&] {
+    return GrpcLookup(
+               tls::testing::TlsChannel(target, ca(), &certificates_->client))
+        .serial;
+  };
+  auto wait_for = [&](const std::string& serial) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      if (http_serial() == serial && grpc_serial() == serial) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  };
+  absl::SleepFor(absl::Seconds(1));
+  for (int round = 0; round < 2; ++round) {
+    absl::StatusOr<CertificateFiles> renewed =
+        tls::testing::IssueServerCertificate(
+            certificates_->ca, certificates_->directory,
+            absl::StrCat("e2e-renewed-", round));
+    ASSERT_TRUE(renewed.ok()) << renewed.status();
+    ASSERT_TRUE(volume_->Publish(*renewed, certificates_->ca.certificate).ok());
+    const std::string serial = *tls::testing::SerialOf(renewed->certificate);
+    EXPECT_TRUE(wait_for(serial))
+        << "round " << round << ": HTTP serves " << http_serial() << ", gRPC "
+        << grpc_serial() << ", want " << serial;
+    // A bad pair dropped in: refused; the renewed one keeps serving.
+    ASSERT_TRUE(volume_
+                    ->Publish(certificates_->expired_server,
+                              certificates_->ca.certificate)
+                    .ok());
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (testing::MetricSample(
+               Metrics(), "geofence_tls_reloads_total{result=\"failure\"}") <
+               round + 1 &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_TRUE(
+        server_->WaitForLog("TLS certificate refused", absl::Seconds(1)));
+    EXPECT_EQ(http_serial(), serial);
+    EXPECT_EQ(grpc_serial(), serial);
+  }
+  http_client.join();
+  stop.store(true);
+  for (std::thread& client : grpc_clients) client.join();
+
+  EXPECT_EQ(http_load.exit_code, 0) << http_load.errors;
+  EXPECT_TRUE(absl::StrContains(http_load.output, "\"failures\": []"))
+      << http_load.output;
+  EXPECT_FALSE(absl::StrContains(http_load.output, "\"requests\": 0,"))
+      << http_load.output;
+  EXPECT_GT(grpc_calls.load(), 0);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(grpc_failures.empty())
+        << grpc_failures.size()
+        << " failed gRPC calls, first: " << grpc_failures.front();
+  }
+  const std::string metrics = Metrics();
+  EXPECT_EQ(testing::MetricSample(
+                metrics, "geofence_tls_reloads_total{result=\"success\"}"),
+            3);
+  EXPECT_EQ(testing::MetricSample(
+                metrics, "geofence_tls_reloads_total{result=\"failure\"}"),
+            2);
+}
+
+}  // namespace
+}  // namespace geo
