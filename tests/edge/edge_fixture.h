@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/server_process.h"
 
@@ -65,6 +66,35 @@ struct EdgeSuite {
 
 // Picks the addresses, writes the policy and starts the server.
 absl::StatusOr<std::unique_ptr<EdgeSuite>> StartEdgeSuite();
+
+// A fixture whose tests share one EdgeSuite, started before the suite's
+// first test and stopped after its last. `Base` is ::testing::Test or a
+// ::testing::TestWithParam.
+template <typename Base>
+class EdgeSuiteTest : public Base {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<EdgeSuite>> suite = StartEdgeSuite();
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+    addresses_ = &suite_->addresses;
+    policy_path_ = &suite_->policy_path;
+    server_ = &suite_->server;
+  }
+  static void TearDownTestSuite() {
+    delete suite_;
+    suite_ = nullptr;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "geo_server did not start";
+  }
+
+  static inline EdgeSuite* suite_ = nullptr;
+  static inline EdgeAddresses* addresses_ = nullptr;
+  static inline std::string* policy_path_ = nullptr;
+  static inline ServerProcess* server_ = nullptr;
+};
 
 // `text` percent-encoded the way geo writes header values: bytes outside
 // printable ASCII, and '%', as %XX (upper-case hex).

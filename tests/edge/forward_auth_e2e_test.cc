@@ -73,25 +73,8 @@ void ExpectCleanHead(const RawResponse& response) {
   }
 }
 
-class ForwardAuthTest : public ::testing::Test {
+class ForwardAuthTest : public EdgeSuiteTest<::testing::Test> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<EdgeSuite>> suite = StartEdgeSuite();
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    addresses_ = &suite_->addresses;
-    policy_path_ = &suite_->policy_path;
-    server_ = &suite_->server;
-  }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "geo_server did not start";
-  }
-
   // A raw exchange with geo; fails the test on a transport error.
   RawResponse Exchange(const std::string& request,
                        const std::string& source = "127.0.0.1") {
@@ -114,17 +97,7 @@ class ForwardAuthTest : public ::testing::Test {
     return response.ok() ? response->body : "";
   }
   const EdgeAddresses& a() const { return *addresses_; }
-
-  static EdgeSuite* suite_;
-  static EdgeAddresses* addresses_;
-  static std::string* policy_path_;
-  static ServerProcess* server_;
 };
-
-EdgeSuite* ForwardAuthTest::suite_ = nullptr;
-EdgeAddresses* ForwardAuthTest::addresses_ = nullptr;
-std::string* ForwardAuthTest::policy_path_ = nullptr;
-ServerProcess* ForwardAuthTest::server_ = nullptr;
 
 TEST_F(ForwardAuthTest, AllowsAndDeniesWithTheDecisionHeaders) {
   RawResponse allowed =

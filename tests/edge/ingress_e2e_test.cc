@@ -44,21 +44,9 @@ std::map<std::string, std::string> Upstream(const CurlResponse& response) {
   return seen;
 }
 
-class IngressTest : public ::testing::TestWithParam<std::string> {
+class IngressTest
+    : public EdgeSuiteTest<::testing::TestWithParam<std::string>> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<EdgeSuite>> suite = StartEdgeSuite();
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-    addresses_ = &suite_->addresses;
-    server_ = &suite_->server;
-  }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(server_, nullptr) << "geo_server did not start";
     const std::string doc = ReadFile(kEdgeDoc);
@@ -119,16 +107,9 @@ class IngressTest : public ::testing::TestWithParam<std::string> {
     return absl::StrCat("X-Forwarded-For: ", address.ip);
   }
 
-  static EdgeSuite* suite_;
-  static EdgeAddresses* addresses_;
-  static ServerProcess* server_;
   std::unique_ptr<IngressProcess> ingress_;
   CurlClient client_;
 };
-
-EdgeSuite* IngressTest::suite_ = nullptr;
-EdgeAddresses* IngressTest::addresses_ = nullptr;
-ServerProcess* IngressTest::server_ = nullptr;
 
 TEST_P(IngressTest, DeniedCountryGets403AndNeverReachesTheUpstream) {
   CurlResponse response = Get("/shop/cart", {From(a().denied)});
