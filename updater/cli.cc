@@ -21,6 +21,9 @@
 #include "geo/common/logging.h"
 #include "geo/common/settings.h"
 #include "geo/common/status_macros.h"
+#include "geo/data/polling_watcher.h"
+#include "geo/tls/certificate_reloader.h"
+#include "geo/tls/tls_metrics.h"
 #include "prometheus/registry.h"
 #include "updater/config.h"
 #include "updater/database_validator.h"
@@ -152,12 +155,23 @@ class UpdaterProcess {
   int RunLoop() {
     std::unique_ptr<http::HttpServer> status_server;
     if (options_.status_port >= 0) {
+      http::HttpTlsOptions tls;
+      if (!options_.status_tls_certificate_path.empty()) {
+        absl::Status loaded = LoadStatusCertificates();
+        if (!loaded.ok()) {
+          Log(LogLevel::kError, "Cannot load the status port's certificate",
+              {{"error", loaded}});
+          return kExitConfig;
+        }
+        tls.certificates = status_certificates_.get();
+        tls.metrics = status_tls_metrics_.get();
+      }
       absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
           StartStatusServer(
               options_.status_address,
               static_cast<uint16_t>(options_.status_port),
               [this] { return updater_.Healthy(); },
-              [this] { return metrics_.Serialize(); });
+              [this] { return metrics_.Serialize(); }, tls);
       if (!started.ok()) {
         Log(LogLevel::kError, "Cannot start the status server",
             {{"error", started.status()}});
@@ -257,7 +271,31 @@ class UpdaterProcess {
   HttpClient http_;
   Backoff backoff_;
   std::unique_ptr<DatabaseSource> source_;
+  // The status port's certificates, watched and rotated like the server's.
+  absl::Status LoadStatusCertificates() {
+    status_tls_metrics_ = std::make_unique<tls::TlsMetrics>(
+        *registry_, tls::kUpdaterTlsMetricNames);
+    tls::CertificateReloader::Options reloader;
+    reloader.tls.certificate_path = options_.status_tls_certificate_path;
+    reloader.tls.private_key_path = options_.status_tls_private_key_path;
+    reloader.tls.client_ca_path = options_.status_tls_client_ca_path;
+    reloader.tls.client_certificates = options_.status_tls_client_certificates;
+    reloader.tls.min_version = options_.status_tls_min_version;
+    reloader.metrics = status_tls_metrics_.get();
+    absl::StatusOr<std::unique_ptr<tls::CertificateReloader>> created =
+        tls::CertificateReloader::Create(std::move(reloader));
+    if (!created.ok()) return created.status();
+    status_certificates_ = *std::move(created);
+    PollingWatcherOptions watch;
+    watch.interval = absl::Seconds(1);
+    status_certificates_->StartWatching(watch);
+    return absl::OkStatus();
+  }
+
   std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<tls::TlsMetrics> status_tls_metrics_;
+  // Outlives the status server (declared before it goes, in RunLoop).
+  std::unique_ptr<tls::CertificateReloader> status_certificates_;
   UpdaterMetrics metrics_;
   Updater updater_;
   std::unique_ptr<MirrorServerMetrics> serve_metrics_;

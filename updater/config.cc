@@ -285,6 +285,35 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Default("9102")
               .Help("loop mode: port of /healthz and /metrics; -1 disables, "
                     "0 picks a free port"),
+          Setting<O>("status_tls_cert_file",
+                     settings::Path(&O::status_tls_certificate_path))
+              .Env({"GEO_UPDATER_STATUS_TLS_CERT_FILE"})
+              .Help("loop mode: PEM certificate chain for /healthz and "
+                    "/metrics over TLS; empty: plaintext"),
+          Setting<O>("status_tls_key_file",
+                     settings::Path(&O::status_tls_private_key_path))
+              .Env({"GEO_UPDATER_STATUS_TLS_KEY_FILE"})
+              .Help("loop mode: PEM private key of that certificate"),
+          Setting<O>("status_tls_client_ca_file",
+                     settings::Path(&O::status_tls_client_ca_path))
+              .Env({"GEO_UPDATER_STATUS_TLS_CLIENT_CA_FILE"})
+              .Help("loop mode: PEM CA bundle status clients' certificates "
+                    "must chain to"),
+          Setting<O>(
+              "status_tls_client_auth",
+              settings::Parsed<O, tls::ClientCertificates>(
+                  &O::status_tls_client_certificates, "off, request or require",
+                  tls::ParseClientCertificates))
+              .Env({"GEO_UPDATER_STATUS_TLS_CLIENT_AUTH"})
+              .Default("off")
+              .Help("loop mode: client certificates on the status port"),
+          Setting<O>("status_tls_min_version",
+                     settings::Parsed<O, tls::TlsVersion>(
+                         &O::status_tls_min_version, "1.2 or 1.3",
+                         tls::ParseTlsVersion))
+              .Env({"GEO_UPDATER_STATUS_TLS_MIN_VERSION"})
+              .Default("1.2")
+              .Help("loop mode: lowest TLS version of the status port"),
           Setting<O>("health_grace",
                      settings::NonNegativeDuration(&O::health_grace))
               .Default("30m")

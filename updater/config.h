@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "geo/common/logging.h"
 #include "geo/common/settings.h"
+#include "geo/tls/tls_options.h"
 
 namespace geo::updater {
 
@@ -77,6 +78,13 @@ struct UpdaterOptions {
   std::string status_address;
   int status_port{};
   absl::Duration health_grace;
+  // TLS for /healthz and /metrics, as geo::tls::TlsOptions documents it;
+  // empty certificate: plaintext.
+  std::string status_tls_certificate_path;
+  std::string status_tls_private_key_path;
+  std::string status_tls_client_ca_path;
+  tls::ClientCertificates status_tls_client_certificates{};
+  tls::TlsVersion status_tls_min_version{};
 
   LogLevel log_level{};
 

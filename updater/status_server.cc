@@ -31,12 +31,13 @@ void RouteStatusRequest(const http::HttpRequest& request,
 
 absl::StatusOr<std::unique_ptr<http::HttpServer>> StartStatusServer(
     const std::string& address, uint16_t port, std::function<bool()> healthy,
-    std::function<std::string()> metrics) {
+    std::function<std::string()> metrics, const http::HttpTlsOptions& tls) {
   http::HttpServerOptions options;
   options.address = address;
   options.port = port;
   options.io_threads = 1;
   options.max_connections = 64;
+  options.tls = tls;
   return http::HttpServer::Start(
       options,
       [healthy = std::move(healthy), metrics = std::move(metrics)](

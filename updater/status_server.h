@@ -23,10 +23,11 @@ void RouteStatusRequest(const http::HttpRequest& request,
                         http::HttpResponse* response);
 
 // Starts serving the two endpoints on `address`:`port` (0: ephemeral; read
-// it back with port()). The functions are called on the server's io thread.
+// it back with port()), over TLS when `tls.certificates` is set. The
+// functions are called on the server's io thread.
 absl::StatusOr<std::unique_ptr<http::HttpServer>> StartStatusServer(
     const std::string& address, uint16_t port, std::function<bool()> healthy,
-    std::function<std::string()> metrics);
+    std::function<std::string()> metrics, const http::HttpTlsOptions& tls = {});
 
 }  // namespace geo::updater
 
