@@ -172,11 +172,16 @@ bool MirrorHandler::Authorized(const http::HttpRequest& request) const {
       !absl::EqualsIgnoreCase(value.substr(0, 6), "Basic ")) {
     return false;
   }
-  std::string decoded;
-  if (!absl::Base64Unescape(absl::StripAsciiWhitespace(value.substr(6)),
-                            &decoded)) {
-    return false;
+  // The token exactly, in the base64 alphabet: Base64Unescape would skip
+  // whitespace inside it, and a credential has one spelling.
+  const absl::string_view token = absl::StripAsciiWhitespace(value.substr(6));
+  for (char c : token) {
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '/' && c != '=') {
+      return false;
+    }
   }
+  std::string decoded;
+  if (!absl::Base64Unescape(token, &decoded)) return false;
   const std::string expected =
       absl::StrCat(options_.account_id, ":", options_.license_key);
   // Constant time in the content, so the key cannot be guessed byte by byte.

@@ -235,6 +235,12 @@ TEST_F(MirrorServerTest, CredentialsAreChecked) {
   EXPECT_EQ(Get(target, {Authorization(kAccount, "wrong-key")}).status, 401);
   EXPECT_EQ(Get(target, {Authorization("1", kKey)}).status, 401);
   EXPECT_EQ(Get(target, {"Authorization: Basic !!!"}).status, 401);
+  // One spelling of the credential: no whitespace inside the token.
+  EXPECT_EQ(
+      Get(target, {absl::StrCat(Authorization(kAccount, kKey).substr(0, 25),
+                                " ", Authorization(kAccount, kKey).substr(25))})
+          .status,
+      401);
   EXPECT_EQ(Get("/GeoIP2-City.mmdb").status, 401);
   EXPECT_EQ(Get("/SHA256SUMS").status, 401);
   // An unknown edition is not revealed before authentication either.
