@@ -1,5 +1,6 @@
 // A rendered answer with holes where the per-lookup strings go, so a cached
-// record is rendered (by protobuf's JSON printer) once instead of per lookup.
+// record is rendered (by the gateway's JSON printer) once instead of per
+// lookup.
 #ifndef GEO_DATA_ANSWER_TEMPLATE_H_
 #define GEO_DATA_ANSWER_TEMPLATE_H_
 

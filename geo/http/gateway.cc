@@ -1,7 +1,15 @@
 #include "geo/http/gateway.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
@@ -65,18 +73,311 @@ std::string GatewayErrorBody(const absl::Status& status) {
   return GatewayErrorBody(status.code(), status.message());
 }
 
-std::string MessageToGatewayJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = false;
-  std::string json;
-  // Printing a valid in-memory message only fails for Any with an unknown
-  // type; the API has none, so a failure here is a programming error.
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
-           .ok()) {
-    return GatewayErrorBody(absl::StatusCode::kInternal,
-                            "failed to encode response as JSON");
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+// A JSON string as Go's protojson writes it: only '"', '\\' and control
+// characters are escaped (\b \f \n \r \t, else \u00XX); everything else,
+// '<', '>', '&' and non-ASCII included, is copied as is.
+void AppendJsonString(absl::string_view text, std::string* out) {
+  out->push_back('"');
+  size_t copied = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(text.data() + copied, i - copied);
+    copied = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default: {
+        constexpr char kHex[] = "0123456789abcdef";
+        const char escaped[] = {'\\', 'u',          '0',
+                                '0',  kHex[c >> 4], kHex[c & 15]};
+        out->append(escaped, sizeof escaped);
+      }
+    }
   }
+  out->append(text.data() + copied, text.size() - copied);
+  out->push_back('"');
+}
+
+// A float or double as protojson writes it: the shortest text that reads
+// back as the same value, in fixed notation unless the magnitude is below
+// 1e-6 or at least 1e21 (then e-notation, "1e-07" shortened to "1e-7");
+// NaN and infinities as quoted names.
+template <typename Float>
+void AppendJsonFloat(Float value, std::string* out) {
+  if (std::isnan(value)) {
+    out->append("\"NaN\"");
+    return;
+  }
+  if (std::isinf(value)) {
+    out->append(value > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    return;
+  }
+  const Float magnitude = std::fabs(value);
+  const bool scientific =
+      magnitude != 0 && (magnitude < Float(1e-6) || magnitude >= Float(1e21));
+  char text[64];
+  const auto [end, error] = std::to_chars(
+      text, text + sizeof text, value,
+      scientific ? std::chars_format::scientific : std::chars_format::fixed);
+  size_t length = error == std::errc() ? static_cast<size_t>(end - text) : 0;
+  if (scientific && length >= 4 && text[length - 4] == 'e' &&
+      text[length - 3] == '-' && text[length - 2] == '0') {
+    text[length - 2] = text[length - 1];
+    --length;
+  }
+  out->append(text, length);
+}
+
+void AppendMessageJson(const Message& message, std::string* out);
+
+// One value of `field` (element `index` when repeated, -1 when singular).
+void AppendValueJson(const Message& message, const FieldDescriptor* field,
+                     int index, std::string* out) {
+  const Reflection* reflection = message.GetReflection();
+  const bool repeated = index >= 0;
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      absl::StrAppend(
+          out, repeated ? reflection->GetRepeatedInt32(message, field, index)
+                        : reflection->GetInt32(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      absl::StrAppend(
+          out, repeated ? reflection->GetRepeatedUInt32(message, field, index)
+                        : reflection->GetUInt32(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      absl::StrAppend(out, "\"",
+                      repeated
+                          ? reflection->GetRepeatedInt64(message, field, index)
+                          : reflection->GetInt64(message, field),
+                      "\"");
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      absl::StrAppend(out, "\"",
+                      repeated
+                          ? reflection->GetRepeatedUInt64(message, field, index)
+                          : reflection->GetUInt64(message, field),
+                      "\"");
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      AppendJsonFloat(repeated
+                          ? reflection->GetRepeatedDouble(message, field, index)
+                          : reflection->GetDouble(message, field),
+                      out);
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      AppendJsonFloat(repeated
+                          ? reflection->GetRepeatedFloat(message, field, index)
+                          : reflection->GetFloat(message, field),
+                      out);
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      out->append((repeated ? reflection->GetRepeatedBool(message, field, index)
+                            : reflection->GetBool(message, field))
+                      ? "true"
+                      : "false");
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const int number =
+          repeated ? reflection->GetRepeatedEnumValue(message, field, index)
+                   : reflection->GetEnumValue(message, field);
+      if (field->enum_type()->full_name() == "google.protobuf.NullValue") {
+        out->append("null");
+        break;
+      }
+      const auto* value = field->enum_type()->FindValueByNumber(number);
+      if (value != nullptr) {
+        AppendJsonString(value->name(), out);
+      } else {
+        absl::StrAppend(out, number);  // An unknown value: its number.
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& text =
+          repeated ? reflection->GetRepeatedStringReference(message, field,
+                                                            index, &scratch)
+                   : reflection->GetStringReference(message, field, &scratch);
+      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+        out->push_back('"');
+        out->append(absl::Base64Escape(text));
+        out->push_back('"');
+      } else {
+        AppendJsonString(text, out);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      AppendMessageJson(
+          repeated ? reflection->GetRepeatedMessage(message, field, index)
+                   : reflection->GetMessage(message, field),
+          out);
+      break;
+  }
+}
+
+// A map field as protojson writes it: an object keyed by the keys' text,
+// in key order (false before true, numbers ascending, strings by code point).
+void AppendMapJson(const Message& message, const FieldDescriptor* field,
+                   std::string* out) {
+  const Reflection* reflection = message.GetReflection();
+  const FieldDescriptor* key_field = field->message_type()->map_key();
+  const FieldDescriptor* value_field = field->message_type()->map_value();
+  struct Entry {
+    const Message* entry;
+    std::string text;
+    int64_t signed_key = 0;
+    uint64_t unsigned_key = 0;
+  };
+  std::vector<Entry> entries;
+  const int size = reflection->FieldSize(message, field);
+  entries.reserve(size);
+  for (int i = 0; i < size; ++i) {
+    const Message& entry = reflection->GetRepeatedMessage(message, field, i);
+    const Reflection* entry_reflection = entry.GetReflection();
+    Entry item{&entry, ""};
+    switch (key_field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        item.text = entry_reflection->GetString(entry, key_field);
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        item.unsigned_key = entry_reflection->GetBool(entry, key_field);
+        item.text = item.unsigned_key ? "true" : "false";
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        item.signed_key = entry_reflection->GetInt32(entry, key_field);
+        item.text = absl::StrCat(item.signed_key);
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        item.signed_key = entry_reflection->GetInt64(entry, key_field);
+        item.text = absl::StrCat(item.signed_key);
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        item.unsigned_key = entry_reflection->GetUInt32(entry, key_field);
+        item.text = absl::StrCat(item.unsigned_key);
+        break;
+      default:
+        item.unsigned_key = entry_reflection->GetUInt64(entry, key_field);
+        item.text = absl::StrCat(item.unsigned_key);
+        break;
+    }
+    entries.push_back(std::move(item));
+  }
+  const auto cpp_type = key_field->cpp_type();
+  std::sort(entries.begin(), entries.end(),
+            [cpp_type](const Entry& a, const Entry& b) {
+              switch (cpp_type) {
+                case FieldDescriptor::CPPTYPE_STRING:
+                  return a.text < b.text;
+                case FieldDescriptor::CPPTYPE_INT32:
+                case FieldDescriptor::CPPTYPE_INT64:
+                  return a.signed_key < b.signed_key;
+                default:
+                  return a.unsigned_key < b.unsigned_key;
+              }
+            });
+  out->push_back('{');
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(entries[i].text, out);
+    out->push_back(':');
+    AppendValueJson(*entries[i].entry, value_field, -1, out);
+  }
+  out->push_back('}');
+}
+
+// A well-known type (Any, Timestamp, Struct, wrappers, ...) has a JSON form
+// of its own; protobuf's printer writes it.
+bool IsWellKnownType(const Descriptor* descriptor) {
+  return descriptor->file()->package() == "google.protobuf";
+}
+
+// A message as protojson with EmitUnpopulated writes it: fields in
+// declaration order under their JSON names; an unset singular message field
+// is null; an unset field of a oneof (proto3 `optional` included) is left
+// out; other unset fields print their default; repeated fields are lists.
+void AppendMessageJson(const Message& message, std::string* out) {
+  const Descriptor* descriptor = message.GetDescriptor();
+  if (IsWellKnownType(descriptor)) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    std::string json;
+    if (google::protobuf::util::MessageToJsonString(message, &json, options)
+            .ok()) {
+      out->append(json);
+    } else {
+      out->append("null");
+    }
+    return;
+  }
+  const Reflection* reflection = message.GetReflection();
+  out->push_back('{');
+  bool first = true;
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    const bool is_message =
+        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!field->is_repeated() && field->containing_oneof() != nullptr &&
+        !reflection->HasField(message, field)) {
+      continue;
+    }
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(field->json_name(), out);
+    out->push_back(':');
+    if (field->is_map()) {
+      AppendMapJson(message, field, out);
+    } else if (field->is_repeated()) {
+      out->push_back('[');
+      const int size = reflection->FieldSize(message, field);
+      for (int j = 0; j < size; ++j) {
+        if (j > 0) out->push_back(',');
+        AppendValueJson(message, field, j, out);
+      }
+      out->push_back(']');
+    } else if (is_message && !reflection->HasField(message, field)) {
+      out->append("null");
+    } else {
+      AppendValueJson(message, field, -1, out);
+    }
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+std::string MessageToGatewayJson(const google::protobuf::Message& message) {
+  std::string json;
+  AppendMessageJson(message, &json);
   return json;
 }
 

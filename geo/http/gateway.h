@@ -24,10 +24,16 @@ int HttpStatusFromGrpcCode(grpc::StatusCode code);
 std::string GatewayErrorBody(absl::StatusCode code, absl::string_view message);
 std::string GatewayErrorBody(const absl::Status& status);
 
-// Protobuf JSON mapping with lowerCamelCase names and unpopulated primitive and
-// repeated fields emitted (grpc-gateway's EmitUnpopulated). 64-bit integers
-// print as strings, as the mapping says. Unset message fields are omitted:
-// protobuf C++ has no way to print them as `null`.
+// The bytes grpc-gateway v2's default marshaler writes for `message`: Go's
+// protojson with EmitUnpopulated. Fields in declaration order under their
+// lowerCamelCase JSON names; an unset singular message field is `null`; an
+// unset scalar prints its default; an unset field of a oneof (proto3
+// `optional` included) is left out; repeated fields are lists (`[]` when
+// empty), maps objects in key order; 64-bit integers are strings, enums
+// their names, floats the shortest text that reads back the same. Strings
+// escape only '"', '\\' and control characters. Compact, with no spaces
+// (protojson adds a space after some commas at random, per build, so that
+// no client relies on its bytes; without them is one of its outputs).
 std::string MessageToGatewayJson(const google::protobuf::Message& message);
 
 // Parses a request body in protobuf JSON into `message`. Malformed JSON,

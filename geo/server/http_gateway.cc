@@ -30,7 +30,7 @@ void Reply(const absl::Status& status, const google::protobuf::Message& body,
 }
 
 // GET /v1/lookup/{ip}, the hot path: the answer's cached records are
-// rendered once each by protobuf's JSON printer and then only filled in
+// rendered once each by MessageToGatewayJson and then only filled in
 // (LookupAnswer::AppendRendered), instead of a message copied and printed
 // per request. The bytes are identical; tests/e2e compares them.
 void ServeLookup(const LookupService* service,
