@@ -197,6 +197,30 @@ TEST_F(TlsE2eTest, MutualTlsOnGrpcWithSslCredentials) {
       1);
 }
 
+// Session resumption (TLS 1.3 tickets, the TLS 1.2 session cache): a
+// second connection with the first one's session is "Reused".
+TEST_F(TlsE2eTest, ResumesSessions) {
+  StartServer({});
+  if (HasFatalFailure()) return;
+  for (const char* version : {"-tls1_3", "-tls1_2"}) {
+    const std::string session =
+        absl::StrCat(*root_, "/session", version, ".pem");
+    const std::string connect =
+        absl::StrCat("sleep 0.5 | openssl s_client -connect 127.0.0.1:",
+                     server_->ports().http, " -CAfile ", ca(), " -cert ",
+                     certificates_->client.certificate, " -key ",
+                     certificates_->client.key, " ", version);
+    const tls::testing::CommandResult first = tls::testing::RunCommand(
+        {"bash", "-c", absl::StrCat(connect, " -sess_out ", session)});
+    EXPECT_TRUE(absl::StrContains(first.output, "\nNew, TLSv1."))
+        << version << first.output;
+    const tls::testing::CommandResult second = tls::testing::RunCommand(
+        {"bash", "-c", absl::StrCat(connect, " -sess_in ", session)});
+    EXPECT_TRUE(absl::StrContains(second.output, "\nReused, TLSv1."))
+        << version << second.output;
+  }
+}
+
 TEST_F(TlsE2eTest, RefusesToStartWithABadPair) {
   volume_ = std::make_unique<SecretVolume>(*root_ + "/volume-bad-start");
   ASSERT_TRUE(volume_
