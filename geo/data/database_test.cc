@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "geo/data/test_data.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {
@@ -24,15 +24,11 @@ using ::testing::HasSubstr;
 // The record model against MaxMind's source JSON, for every test database:
 // record_conformance_test.cc.
 
-std::string TestDataFile(const std::string& name) {
-  return absl::StrCat(testing::MaxmindTestDataDir(), "/test-data/", name);
-}
-
 IpAddress Ip(const std::string& text) { return *IpAddress::Parse(text); }
 
 TEST(DatabaseTest, OpenReadsMetadata) {
   absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(TestDataFile("GeoIP2-City-Test.mmdb"));
+      Database::Open(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   ASSERT_TRUE(database.ok()) << database.status();
   EXPECT_EQ((*database)->type(), "GeoIP2-City");
   EXPECT_EQ((*database)->ip_version(), 6);
@@ -40,14 +36,15 @@ TEST(DatabaseTest, OpenReadsMetadata) {
   EXPECT_GT((*database)->build_epoch(), 0);
   EXPECT_THAT((*database)->languages(), ::testing::Contains("en"));
   EXPECT_THAT((*database)->description(), HasSubstr("City"));
-  EXPECT_EQ((*database)->path(), TestDataFile("GeoIP2-City-Test.mmdb"));
+  EXPECT_EQ((*database)->path(),
+            testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   const geo::v1::DatabaseInfo info = (*database)->Info();
   EXPECT_EQ(info.type(), "GeoIP2-City");
   EXPECT_EQ(info.node_count(), (*database)->node_count());
 }
 
 TEST(DatabaseTest, MissingFileIsNotFoundNamingPath) {
-  const std::string path = TestDataFile("does-not-exist.mmdb");
+  const std::string path = testing::MaxmindTestDataFile("does-not-exist.mmdb");
   absl::StatusOr<std::shared_ptr<const Database>> database =
       Database::Open(path);
   EXPECT_EQ(database.status().code(), absl::StatusCode::kNotFound);
@@ -65,7 +62,7 @@ TEST(DatabaseTest, ForeignFileIsDataLossNamingPath) {
 
 TEST(DatabaseTest, NotFoundIsNotAnError) {
   absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(TestDataFile("GeoIP2-City-Test.mmdb"));
+      Database::Open(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   ASSERT_TRUE(database.ok());
   geo::v1::LookupResponse response;
   ASSERT_TRUE((*database)->Lookup(Ip("10.0.0.1"), "en", &response).ok());
@@ -75,8 +72,8 @@ TEST(DatabaseTest, NotFoundIsNotAnError) {
 }
 
 TEST(DatabaseTest, IPv4OnlyDatabase) {
-  absl::StatusOr<std::shared_ptr<const Database>> database =
-      Database::Open(TestDataFile("MaxMind-DB-test-ipv4-24.mmdb"));
+  absl::StatusOr<std::shared_ptr<const Database>> database = Database::Open(
+      testing::MaxmindTestDataFile("MaxMind-DB-test-ipv4-24.mmdb"));
   ASSERT_TRUE(database.ok()) << database.status();
   EXPECT_EQ((*database)->ip_version(), 4);
   geo::v1::LookupResponse response;
@@ -94,9 +91,9 @@ TEST(DatabaseTest, IPv4OnlyDatabase) {
 
 TEST(DatabaseTest, MergesCityAndAsnDatabases) {
   absl::StatusOr<std::shared_ptr<const Database>> city =
-      Database::Open(TestDataFile("GeoIP2-City-Test.mmdb"));
+      Database::Open(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   absl::StatusOr<std::shared_ptr<const Database>> asn =
-      Database::Open(TestDataFile("GeoLite2-ASN-Test.mmdb"));
+      Database::Open(testing::MaxmindTestDataFile("GeoLite2-ASN-Test.mmdb"));
   ASSERT_TRUE(city.ok() && asn.ok());
   // 2001:218::/32 is in the City source and 2600:6000::/20 in the ASN one;
   // pick an address of the ASN file and check the City answer stays.

@@ -15,18 +15,14 @@
 #include "absl/time/clock.h"
 #include "geo/data/database.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/test_data.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
-
-std::string TestDataFile(const std::string& name) {
-  return testing::MaxmindTestDataDir() + "/test-data/" + name;
-}
 
 // Addresses with records in the City or the Country test database (and one
 // in neither), IPv4, IPv6 and IPv4-mapped.
@@ -46,8 +42,10 @@ geo::v1::LookupResponse Answer(const std::string& file, const IpAddress& ip) {
 }
 
 TEST(GeoStoreStressTest, ReadersSeeOneWholeDatabaseWhileAWriterSwaps) {
-  const std::string city = TestDataFile("GeoIP2-City-Test.mmdb");
-  const std::string country = TestDataFile("GeoIP2-Country-Test.mmdb");
+  const std::string city =
+      testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb");
+  const std::string country =
+      testing::MaxmindTestDataFile("GeoIP2-Country-Test.mmdb");
   std::vector<IpAddress> addresses;
   std::vector<geo::v1::LookupResponse> from_city;
   std::vector<geo::v1::LookupResponse> from_country;
@@ -165,7 +163,7 @@ TEST(GeoStoreStressTest, ThousandReloadsLeakNoDescriptorsOrMappings) {
   const std::string dir = testing::NewTempDir();
   const std::string path = dir + "/City.mmdb";
   const std::string content =
-      testing::ReadFile(TestDataFile("GeoIP2-City-Test.mmdb"));
+      testing::ReadFile(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   ASSERT_TRUE(testing::ReplaceFile(path, content));
   GeoStoreOptions options;
   options.paths = {path};

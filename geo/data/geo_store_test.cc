@@ -4,23 +4,18 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "geo/common/background_work.h"
 #include "geo/common/fake_clock.h"
-#include "geo/data/test_data.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string TestDataFile(const std::string& name) {
-  return absl::StrCat(testing::MaxmindTestDataDir(), "/test-data/", name);
-}
 
 IpAddress Ip(const std::string& text) { return *IpAddress::Parse(text); }
 
@@ -58,7 +53,8 @@ class GeoStoreTest : public ::testing::Test {
     asn_path_ = dir_ + "/ASN.mmdb";
   }
   void Install(const std::string& path, const std::string& test_data_name) {
-    const std::string content = testing::ReadFile(TestDataFile(test_data_name));
+    const std::string content =
+        testing::ReadFile(testing::MaxmindTestDataFile(test_data_name));
     ASSERT_FALSE(content.empty()) << test_data_name;
     ASSERT_TRUE(testing::ReplaceFile(path, content));
   }
@@ -198,10 +194,14 @@ std::vector<IpAddress> SweepAddresses() {
 TEST_F(GeoStoreTest, MalformedDatabasesAreRejectedOrFailCleanly) {
   std::vector<std::string> files =
       testing::FilesUnder(testing::MaxmindTestDataDir() + "/bad-data", ".mmdb");
-  files.push_back(TestDataFile("GeoIP2-City-Test-Broken-Double-Format.mmdb"));
-  files.push_back(TestDataFile("GeoIP2-City-Test-Invalid-Node-Count.mmdb"));
-  files.push_back(TestDataFile("MaxMind-DB-test-broken-pointers-24.mmdb"));
-  files.push_back(TestDataFile("MaxMind-DB-test-broken-search-tree-24.mmdb"));
+  files.push_back(testing::MaxmindTestDataFile(
+      "GeoIP2-City-Test-Broken-Double-Format.mmdb"));
+  files.push_back(
+      testing::MaxmindTestDataFile("GeoIP2-City-Test-Invalid-Node-Count.mmdb"));
+  files.push_back(
+      testing::MaxmindTestDataFile("MaxMind-DB-test-broken-pointers-24.mmdb"));
+  files.push_back(testing::MaxmindTestDataFile(
+      "MaxMind-DB-test-broken-search-tree-24.mmdb"));
   const std::string shared = testing::SharedMaxmindTestDataDir();
   if (shared.empty()) {
     std::cout << "../shared/testdata/maxmind absent: shared bad-data not run\n";

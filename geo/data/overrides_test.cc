@@ -5,10 +5,10 @@
 
 #include "geo/data/geo_store.h"
 #include "geo/data/lookup_answer.h"
-#include "geo/data/test_data.h"
 #include "geo/http/gateway.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {

@@ -17,8 +17,8 @@
 #include "geo/common/fake_clock.h"
 #include "geo/common/logging.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/test_data.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {

@@ -11,9 +11,9 @@
 #include "geo/data/database.h"
 #include "geo/data/database_generation.h"
 #include "geo/data/ip_address.h"
-#include "geo/data/test_data.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {

@@ -18,10 +18,10 @@
 #include "geo/data/database_generation.h"
 #include "geo/data/geo_store.h"
 #include "geo/data/language.h"
-#include "geo/data/test_data.h"
 #include "geo/data/test_mmdb_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo {
 namespace {

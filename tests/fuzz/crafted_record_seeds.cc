@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include "geo/data/test_data.h"
 #include "geo/data/test_mmdb_writer.h"
+#include "tests/support/test_files.h"
 
 namespace {
 

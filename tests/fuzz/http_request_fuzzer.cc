@@ -29,7 +29,6 @@
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/test_data.h"
 #include "geo/http/http_server.h"
 #include "geo/http/router.h"
 #include "geo/policy/policy_store.h"
@@ -39,6 +38,7 @@
 #include "geo/server/server_metrics.h"
 #include "prometheus/registry.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/support/test_files.h"
 
 namespace {
 
