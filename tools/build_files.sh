@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 # Files being rewritten in parallel work when buildifier was turned on; each
 # is formatted (make fmt) and taken off this list once that work has landed.
 pending=(
-  geo/data/BUILD.bazel
   geo/http/BUILD.bazel
   geo/server/BUILD.bazel
   tests/updater/BUILD.bazel
