@@ -676,7 +676,7 @@ absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure) {
 std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
     const absl::Status& status) {
   if (status.ok()) return std::nullopt;
-  const absl::optional<absl::Cord> payload =
+  const std::optional<absl::Cord> payload =
       status.GetPayload(kDecodeFailurePayload);
   if (!payload.has_value()) return std::nullopt;
   for (RecordDecodeFailure failure :
