@@ -6,7 +6,6 @@
 // from MaxMind, counted in the fake's request log, and none of the lookups
 // fails while a new release travels down the chain.
 #include <atomic>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -25,10 +25,10 @@
 #include "gtest/gtest.h"
 #include "tests/e2e/load_clients.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/child_process.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/subprocess.h"
 #include "tests/updater/test_archives.h"
 
 namespace geo::testing {
@@ -37,8 +37,6 @@ namespace {
 using ::geo::updater::testing::FakeMaxMindServer;
 using ::geo::updater::testing::MakeMaxMindArchive;
 using ::geo::updater::testing::Md5Hex;
-using ::geo::updater::testing::Subprocess;
-using ::geo::updater::testing::UpdaterBinary;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -60,16 +58,14 @@ std::string ReadIfExists(const std::string& path) {
 
 std::map<std::string, std::string> BaseEnvironment() {
   std::map<std::string, std::string> env;
-  for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
-    if (const char* value = std::getenv(name)) env[name] = value;
-  }
+  AddSanitizerOptions(&env);
   env["MAXMIND_EDITION_IDS"] = kEdition;
   env["GEO_UPDATER_STATUS_PORT"] = "-1";
   return env;
 }
 
 // The port the serving updater logged ("Serving databases" ... "port":N).
-int ServePort(const Subprocess& updater, absl::Duration timeout) {
+int ServePort(const ChildProcess& updater, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     const std::string log = updater.Stderr();
@@ -158,10 +154,11 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
   serving_env["GEO_UPDATER_SERVE_PORT"] = "0";
   serving_env["GEO_UPDATER_SERVE_ACCOUNT_ID"] = kMirrorAccount;
   serving_env["GEO_UPDATER_SERVE_LICENSE_KEY"] = kMirrorKey;
-  Subprocess serving({UpdaterBinary(), "--serve", "--interval=1s"},
-                     serving_env);
-  const int port = ServePort(serving, kPatience);
-  ASSERT_GT(port, 0) << serving.Stderr();
+  absl::StatusOr<ChildProcess> serving = ChildProcess::Start(
+      {{UpdaterBinary(), "--serve", "--interval=1s"}, serving_env});
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  const int port = ServePort(*serving, kPatience);
+  ASSERT_GT(port, 0) << serving->Stderr();
   const std::string mirror = absl::StrCat("127.0.0.1:", port);
 
   // geo's own updater in MaxMind mode, Host pointed at the serving updater.
@@ -170,7 +167,9 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
   maxmind_env["MAXMIND_LICENSE_KEY"] = kMirrorKey;
   maxmind_env["MAXMIND_HOST"] = absl::StrCat("http://", mirror);
   maxmind_env["GEO_DATA_DIR"] = maxmind_client_dir;
-  Subprocess maxmind_client({UpdaterBinary(), "--interval=1s"}, maxmind_env);
+  absl::StatusOr<ChildProcess> maxmind_client =
+      ChildProcess::Start({{UpdaterBinary(), "--interval=1s"}, maxmind_env});
+  ASSERT_TRUE(maxmind_client.ok()) << maxmind_client.status();
 
   // Mirror mode: plain files, each checked against SHA256SUMS.
   std::map<std::string, std::string> mirror_env = BaseEnvironment();
@@ -179,12 +178,14 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
   mirror_env["GEO_MIRROR_URL"] = base + "/{edition}.mmdb";
   mirror_env["GEO_MIRROR_SHA256_URL"] = base + "/SHA256SUMS";
   mirror_env["GEO_DATA_DIR"] = mirror_client_dir;
-  Subprocess mirror_client({UpdaterBinary(), "--interval=1s"}, mirror_env);
+  absl::StatusOr<ChildProcess> mirror_client =
+      ChildProcess::Start({{UpdaterBinary(), "--interval=1s"}, mirror_env});
+  ASSERT_TRUE(mirror_client.ok()) << mirror_client.status();
 
   ASSERT_TRUE(AwaitFile(maxmind_client_dir + file, original_, kPatience))
-      << maxmind_client.Stderr() << serving.Stderr();
+      << maxmind_client->Stderr() << serving->Stderr();
   ASSERT_TRUE(AwaitFile(mirror_client_dir + file, original_, kPatience))
-      << mirror_client.Stderr() << serving.Stderr();
+      << mirror_client->Stderr() << serving->Stderr();
 
   auto server = ServerProcess::Start(
       GeoServerBinary(),
@@ -220,8 +221,8 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
   stop = true;
   for (auto& client : clients) client.join();
 
-  EXPECT_TRUE(maxmind_client_updated) << maxmind_client.Stderr();
-  EXPECT_TRUE(mirror_client_updated) << mirror_client.Stderr();
+  EXPECT_TRUE(maxmind_client_updated) << maxmind_client->Stderr();
+  EXPECT_TRUE(mirror_client_updated) << mirror_client->Stderr();
   EXPECT_EQ(served, renamed_city) << server->Log();
   EXPECT_EQ(outcomes.failed(), 0) << outcomes.examples();
   EXPECT_EQ(outcomes.not_accepted(), 0);
@@ -233,14 +234,14 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
   for (const auto& request : upstream_.requests()) {
     EXPECT_EQ(request.headers.count("authorization"), 1u) << request.target;
   }
-  for (Subprocess* updater : {&serving, &maxmind_client, &mirror_client}) {
+  for (ChildProcess* updater : {&*serving, &*maxmind_client, &*mirror_client}) {
     updater->Signal(SIGTERM);
     EXPECT_EQ(updater->Wait(absl::Seconds(30)), 0) << updater->Stderr();
     for (const char* secret : {kUpstreamKey, kMirrorKey}) {
       EXPECT_THAT(updater->Stderr(), Not(HasSubstr(secret)));
     }
   }
-  EXPECT_THAT(serving.Stderr(), HasSubstr("\"msg\":\"Served\""));
+  EXPECT_THAT(serving->Stderr(), HasSubstr("\"msg\":\"Served\""));
 }
 
 }  // namespace

@@ -5,10 +5,13 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -18,11 +21,11 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/load_clients.h"
-#include "tests/e2e/server_process.h"
 #include "tests/e2e/source_data.h"
+#include "tests/support/child_process.h"
+#include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/subprocess.h"
 #include "tests/updater/test_archives.h"
 
 namespace geo::testing {
@@ -31,8 +34,6 @@ namespace {
 using ::geo::updater::testing::FakeMaxMindServer;
 using ::geo::updater::testing::MakeMaxMindArchive;
 using ::geo::updater::testing::Md5Hex;
-using ::geo::updater::testing::Subprocess;
-using ::geo::updater::testing::UpdaterBinary;
 
 constexpr char kAccountId[] = "424242";
 constexpr char kLicenseKey[] = "e2e-fake-license-key-0000";
@@ -73,12 +74,15 @@ class UpdaterServerE2eTest : public ::testing::Test {
         {"MAXMIND_HOST", server_.url()},
         {"GEO_DATA_DIR", data_dir_},
     };
-    for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
-      if (const char* value = std::getenv(name)) env[name] = value;
+    AddSanitizerOptions(&env);
+    absl::StatusOr<ChildProcess> updater =
+        ChildProcess::Start({{UpdaterBinary(), "--once"}, std::move(env)});
+    if (!updater.ok()) {
+      ADD_FAILURE() << updater.status();
+      return -1;
     }
-    Subprocess updater({UpdaterBinary(), "--once"}, env);
-    absl::optional<int> code = updater.Wait(absl::Seconds(60));
-    updater_log_ = updater.Stderr();
+    std::optional<int> code = updater->Wait(absl::Seconds(60));
+    updater_log_ = updater->Stderr();
     EXPECT_THAT(updater_log_,
                 ::testing::Not(::testing::HasSubstr(kLicenseKey)));
     return code.value_or(-1);

@@ -9,23 +9,31 @@
 
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_process.h"
+#include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
 #include "tests/updater/forward_proxy.h"
-#include "tests/updater/subprocess.h"
 #include "tests/updater/test_archives.h"
 
 namespace geo::updater::testing {
 namespace {
 
+using ::geo::testing::AddSanitizerOptions;
+using ::geo::testing::ChildOptions;
+using ::geo::testing::ChildProcess;
+using ::geo::testing::UpdaterBinary;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -81,13 +89,11 @@ class UpdaterCliTest : public ::testing::Test {
         {"MAXMIND_HOST", server_.url()},
         {"GEO_DATA_DIR", data_dir_},
     };
-    for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
-      if (const char* value = std::getenv(name)) env[name] = value;
-    }
+    AddSanitizerOptions(&env);
     return env;
   }
 
-  std::unique_ptr<Subprocess> Start(
+  absl::StatusOr<ChildProcess> Start(
       std::vector<std::string> flags,
       const std::map<std::string, std::string>& extra_env = {},
       std::vector<std::string> prefix = {}) {
@@ -96,22 +102,29 @@ class UpdaterCliTest : public ::testing::Test {
     argv.insert(argv.end(), flags.begin(), flags.end());
     std::map<std::string, std::string> env = Environment();
     for (const auto& [name, value] : extra_env) env[name] = value;
-    return std::make_unique<Subprocess>(argv, env);
+    ChildOptions options;
+    options.argv = std::move(argv);
+    options.environment = std::move(env);
+    return ChildProcess::Start(std::move(options));
   }
 
   // Runs to completion; returns the exit code and keeps the output.
   int Run(std::vector<std::string> flags,
           const std::map<std::string, std::string>& extra_env = {},
           std::vector<std::string> prefix = {}) {
-    std::unique_ptr<Subprocess> child =
+    absl::StatusOr<ChildProcess> child =
         Start(std::move(flags), extra_env, std::move(prefix));
-    absl::optional<int> code = child->Wait(kRunTimeout);
+    if (!child.ok()) {
+      ADD_FAILURE() << child.status();
+      return -1;
+    }
+    std::optional<int> code = child->Wait(kRunTimeout);
     EXPECT_TRUE(code.has_value()) << "updater did not exit";
     Collect(*child);
     return code.value_or(-1);
   }
 
-  void Collect(const Subprocess& child) {
+  void Collect(const ChildProcess& child) {
     stdout_ = child.Stdout();
     stderr_ = child.Stderr();
     ExpectNoSecret(stdout_);
@@ -342,7 +355,8 @@ TEST_F(UpdaterCliTest, FullDiskKeepsTheOldFile) {
 TEST_F(UpdaterCliTest, ConcurrentUpdatersShareTheLock) {
   server_.SetDelays("/geoip/databases/", absl::Seconds(2),
                     absl::ZeroDuration());
-  std::unique_ptr<Subprocess> first = Start({"--once"});
+  absl::StatusOr<ChildProcess> first = Start({"--once"});
+  ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(server_.AwaitRequests("/geoip/databases/", 1, kRunTimeout));
 
   // One that will not wait fails on the lock.
@@ -350,7 +364,8 @@ TEST_F(UpdaterCliTest, ConcurrentUpdatersShareTheLock) {
   EXPECT_THAT(stderr_, HasSubstr("another updater holds the lock"));
 
   // One that waits finds the database current once the first is done.
-  std::unique_ptr<Subprocess> second = Start({"--once", "--lock_timeout=30s"});
+  absl::StatusOr<ChildProcess> second = Start({"--once", "--lock_timeout=30s"});
+  ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(first->Wait(kRunTimeout), 0);
   Collect(*first);
   EXPECT_EQ(second->Wait(kRunTimeout), 0);
@@ -365,7 +380,8 @@ TEST_F(UpdaterCliTest, SigtermMidDownloadRemovesTheTempFile) {
   WriteFileOrDie(final_path_, "the old database");
   server_.SetDelays("/geoip/databases/", absl::ZeroDuration(),
                     absl::Milliseconds(200));
-  std::unique_ptr<Subprocess> child = Start({"--once"});
+  absl::StatusOr<ChildProcess> child = Start({"--once"});
+  ASSERT_TRUE(child.ok()) << child.status();
   ASSERT_TRUE(server_.AwaitRequests("/geoip/databases/", 1, kRunTimeout));
   // Wait until a partial temp file exists, then stop the updater.
   bool saw_temp = false;
@@ -377,7 +393,7 @@ TEST_F(UpdaterCliTest, SigtermMidDownloadRemovesTheTempFile) {
   }
   EXPECT_TRUE(saw_temp);
   child->Signal(SIGTERM);
-  absl::optional<int> code = child->Wait(absl::Seconds(10));
+  std::optional<int> code = child->Wait(absl::Seconds(10));
   ASSERT_TRUE(code.has_value()) << "no exit after SIGTERM";
   EXPECT_EQ(*code, 143);
   Collect(*child);
@@ -387,8 +403,9 @@ TEST_F(UpdaterCliTest, SigtermMidDownloadRemovesTheTempFile) {
 }
 
 TEST_F(UpdaterCliTest, LoopModeServesHealthAndMetricsAndStopsOnSigterm) {
-  std::unique_ptr<Subprocess> child =
+  absl::StatusOr<ChildProcess> child =
       Start({"--interval=1h", "--status_address=127.0.0.1", "--status_port=0"});
+  ASSERT_TRUE(child.ok()) << child.status();
   // The port is in the log line "Serving /healthz and /metrics".
   int port = 0;
   for (int i = 0; i < 2000 && port == 0; ++i) {
