@@ -676,7 +676,9 @@ absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure) {
 std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
     const absl::Status& status) {
   if (status.ok()) return std::nullopt;
-  const std::optional<absl::Cord> payload =
+  // absl::optional, not std::optional: Debian's abseil is built with its own
+  // optional type, which absl::Status::GetPayload returns.
+  const absl::optional<absl::Cord> payload =
       status.GetPayload(kDecodeFailurePayload);
   if (!payload.has_value()) return std::nullopt;
   for (RecordDecodeFailure failure :
