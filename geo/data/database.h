@@ -20,10 +20,10 @@
 #include "absl/types/span.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/common/clock.h"
+#include "geo/data/decoded_record.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/maxmind_decoder.h"
-#include "geo/data/record_cache.h"
 
 namespace geo {
 

@@ -23,6 +23,7 @@
 #include "geo/data/database.h"
 #include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
+#include "geo/data/previous_records.h"
 #include "geo/data/record_cache.h"
 
 namespace geo {

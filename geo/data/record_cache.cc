@@ -16,57 +16,6 @@ size_t RoundUpToPowerOfTwo(size_t n) {
 
 }  // namespace
 
-void DecodedRecord::SetFields(const geo::v1::LookupResponse& fields) {
-  wire_ = fields.SerializeAsString();
-  country_iso_code_ = fields.country().iso_code();
-  has_autonomous_system_ = HasAutonomousSystem(fields);
-}
-
-geo::v1::LookupResponse DecodedRecord::Fields() const {
-  geo::v1::LookupResponse fields;
-  // Our own serialization of a valid message: parsing cannot fail.
-  fields.ParseFromString(wire_);
-  return fields;
-}
-
-void DecodedRecord::MergeInto(geo::v1::LookupResponse* response) const {
-  if (has_subdivisions) response->clear_subdivisions();
-  response->MergeFromString(wire_);
-}
-
-const AnswerTemplate* DecodedRecord::Rendered(
-    const AnswerRenderer& render) const {
-  absl::call_once(rendered_->once, [&] {
-    rendered_->answer = AnswerTemplate::Build(Fields(), render);
-  });
-  return rendered_->answer.has_value() ? &*rendered_->answer : nullptr;
-}
-
-void DecodedRecord::ShareRenderedAnswer(const DecodedRecord& same) {
-  rendered_ = same.rendered_;
-}
-
-PreviousRecords::PreviousRecords(
-    std::vector<std::shared_ptr<const DecodedRecord>> records,
-    size_t max_records, BackgroundWork& work) {
-  by_content_.reserve(std::min(records.size(), max_records));
-  size_t hashed = 0;
-  for (std::shared_ptr<const DecodedRecord>& record : records) {
-    if (by_content_.size() >= max_records) break;
-    if (++hashed % 64 == 0) work.Step();
-    const std::pair<absl::string_view, absl::string_view> key(record->wire(),
-                                                              record->language);
-    by_content_.emplace(key, std::move(record));
-  }
-}
-
-const DecodedRecord* PreviousRecords::Find(const DecodedRecord& record) const {
-  const auto it =
-      by_content_.find(std::pair<absl::string_view, absl::string_view>(
-          record.wire(), record.language));
-  return it == by_content_.end() ? nullptr : it->second.get();
-}
-
 RecordCache::RecordCache(size_t slots)
     : set_mask_(RoundUpToPowerOfTwo(std::max(slots, 2 * kShards)) / 2 - 1),
       shards_(new Shard[kShards]) {
