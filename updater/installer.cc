@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -93,7 +94,7 @@ absl::Status TempFile::Truncate() {
 }
 
 absl::Status TempFile::Commit(const std::string& final_path,
-                              absl::optional<absl::Time> modified_at) {
+                              std::optional<absl::Time> modified_at) {
   if (::fchmod(fd_.get(), 0644) != 0) {
     return ErrnoStatus(errno, absl::StrCat("chmod ", path_));
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,7 +20,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "absl/types/optional.h"
 #include "geo/common/clock.h"
 #include "geo/common/file_descriptor.h"
 
@@ -54,7 +54,7 @@ class TempFile {
   // fsync, close, rename to `final_path` (in the same directory), fsync the
   // directory. `modified_at`, when set, becomes the file's mtime.
   absl::Status Commit(const std::string& final_path,
-                      absl::optional<absl::Time> modified_at);
+                      std::optional<absl::Time> modified_at);
 
   const std::string& path() const { return path_; }
 

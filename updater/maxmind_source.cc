@@ -3,6 +3,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,14 +27,14 @@ std::string StringField(const google::protobuf::Struct& object,
   return it->second.string_value();
 }
 
-absl::optional<absl::Time> ParseHttpDate(absl::string_view value) {
+std::optional<absl::Time> ParseHttpDate(absl::string_view value) {
   absl::Time time;
   std::string error;
   if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", value, absl::UTCTimeZone(),
                       &time, &error)) {
     return time;
   }
-  return absl::nullopt;
+  return std::nullopt;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "updater/maxmind_source.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -80,7 +81,7 @@ class MaxMindSourceTest : public ::testing::Test {
   Backoff backoff_;
   Installer installer_;
   std::string archive_;
-  absl::optional<TempFile> temp_;
+  std::optional<TempFile> temp_;
 };
 
 TEST_F(MaxMindSourceTest, DownloadsWhenTheLocalCopyDiffers) {

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <optional>
 #include <utility>
 #include <vector>
 

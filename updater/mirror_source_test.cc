@@ -1,5 +1,6 @@
 #include "updater/mirror_source.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -45,7 +46,7 @@ class MirrorSourceTest : public ::testing::Test {
   HttpClient http_;
   Backoff backoff_;
   Installer installer_;
-  absl::optional<TempFile> temp_;
+  std::optional<TempFile> temp_;
 };
 
 TEST_F(MirrorSourceTest, DownloadsABareDatabaseWithSha256FromAUrl) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -39,11 +40,13 @@ absl::Status WithRetryAfter(absl::Status status, absl::Duration delay) {
   return status;
 }
 
-absl::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
-  absl::optional<absl::Cord> payload = status.GetPayload(kRetryAfterPayload);
-  if (!payload.has_value()) return absl::nullopt;
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
+  // GetPayload returns absl::optional: this Abseil does not alias it to
+  // std::optional.
+  auto payload = status.GetPayload(kRetryAfterPayload);
+  if (!payload.has_value()) return std::nullopt;
   int64_t seconds = 0;
-  if (!absl::SimpleAtoi(std::string(*payload), &seconds)) return absl::nullopt;
+  if (!absl::SimpleAtoi(std::string(*payload), &seconds)) return std::nullopt;
   return absl::Seconds(seconds);
 }
 
@@ -52,12 +55,12 @@ bool IsTransient(const absl::Status& status) {
          RetryAfterOf(status).has_value();
 }
 
-absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
-                                               absl::Time now) {
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now) {
   value = absl::StripAsciiWhitespace(value);
   int64_t seconds = 0;
   if (absl::SimpleAtoi(value, &seconds)) {
-    if (seconds < 0) return absl::nullopt;
+    if (seconds < 0) return std::nullopt;
     return absl::Seconds(seconds);
   }
   absl::Time when;
@@ -66,7 +69,7 @@ absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
                       &when, &error)) {
     return std::max(when - now, absl::ZeroDuration());
   }
-  return absl::nullopt;
+  return std::nullopt;
 }
 
 absl::Status RetryWithBackoff(const Backoff& backoff, Clock* clock,
@@ -90,7 +93,7 @@ absl::Status RetryWithBackoff(const Backoff& backoff, Clock* clock,
                        number == 1 ? " attempt)" : " attempts)"));
     }
     absl::Duration delay = backoff.Delay(number - 1);
-    if (absl::optional<absl::Duration> asked = RetryAfterOf(status)) {
+    if (std::optional<absl::Duration> asked = RetryAfterOf(status)) {
       delay = std::max(delay, *asked);
     }
     const absl::Duration retry_for = backoff.policy().retry_for;

@@ -9,13 +9,13 @@
 #define UPDATER_RETRY_H_
 
 #include <functional>
+#include <optional>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "absl/types/optional.h"
 #include "geo/common/clock.h"
 
 namespace geo::updater {
@@ -53,14 +53,14 @@ class Backoff {
 // Attaches the delay a server asked for (HTTP 429 Retry-After): such a status
 // is retried after at least that delay.
 absl::Status WithRetryAfter(absl::Status status, absl::Duration delay);
-absl::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
 
 // UNAVAILABLE, DEADLINE_EXCEEDED, or anything carrying a Retry-After.
 bool IsTransient(const absl::Status& status);
 
 // Parses an HTTP Retry-After value: delta-seconds or an IMF-fixdate.
-absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
-                                               absl::Time now);
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now);
 
 // Runs `attempt` until it succeeds, fails permanently, runs out of attempts,
 // or `cancel` is notified (then CANCELLED). Waits on `clock`. `what` names the

@@ -1,5 +1,7 @@
 #include "updater/source.h"
 
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
@@ -28,7 +30,9 @@ absl::Status WithFailureReason(absl::Status status, absl::string_view reason) {
 }
 
 std::string FailureReasonOf(const absl::Status& status) {
-  if (absl::optional<absl::Cord> reason = status.GetPayload(kReasonPayload)) {
+  // GetPayload returns absl::optional: this Abseil does not alias it to
+  // std::optional.
+  if (auto reason = status.GetPayload(kReasonPayload)) {
     return std::string(*reason);
   }
   switch (status.code()) {
@@ -79,7 +83,7 @@ absl::Status StatusForHttpResponse(const HttpResponse& response,
         "not_found");
   }
   if (code == 429) {
-    absl::optional<absl::Duration> delay =
+    std::optional<absl::Duration> delay =
         ParseRetryAfter(response.retry_after, now);
     if (delay.has_value() && *delay <= max_retry_after) {
       return WithFailureReason(

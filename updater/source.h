@@ -5,6 +5,7 @@
 #define UPDATER_SOURCE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -12,7 +13,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "absl/types/optional.h"
 #include "geo/common/clock.h"
 #include "updater/http_client.h"
 #include "updater/installer.h"
@@ -24,7 +24,7 @@ namespace geo::updater {
 struct FetchRequest {
   std::string edition;
   std::string local_md5;  // Empty when nothing is installed.
-  absl::optional<absl::Time> local_modified_at;
+  std::optional<absl::Time> local_modified_at;
   std::string local_etag;  // From the previous download, if kept.
 };
 
@@ -38,7 +38,7 @@ struct FetchResult {
   std::string expected_mmdb_md5;
   // SHA-256 of the downloaded payload (mirror); empty when not configured.
   std::string expected_payload_sha256;
-  absl::optional<absl::Time> modified_at;
+  std::optional<absl::Time> modified_at;
   std::string etag;
   int64_t bytes = 0;
 };

@@ -147,7 +147,7 @@ bool Updater::Healthy() const {
          2 * options_.interval + options_.health_grace;
 }
 
-absl::optional<absl::Time> Updater::last_success() const {
+std::optional<absl::Time> Updater::last_success() const {
   absl::MutexLock lock(&mu_);
   return last_success_;
 }
@@ -402,14 +402,14 @@ absl::Status Updater::InstallPayload(const std::string& edition,
   }
   absl::Status committed = database.Commit(
       final_path,
-      options_.preserve_file_times ? fetched.modified_at : absl::nullopt);
+      options_.preserve_file_times ? fetched.modified_at : std::nullopt);
   if (!committed.ok()) return committed;
 
   const std::string etag_path = installer_.PathOf(EtagFileName(edition));
   if (!fetched.etag.empty()) {
     absl::StatusOr<TempFile> etag = installer_.CreateTemp("etag");
     if (etag.ok() && etag->Write(fetched.etag).ok()) {
-      (void)etag->Commit(etag_path, absl::nullopt);
+      (void)etag->Commit(etag_path, std::nullopt);
     }
   } else {
     ::unlink(etag_path.c_str());

@@ -7,6 +7,7 @@
 #define UPDATER_UPDATER_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "absl/types/optional.h"
 #include "geo/common/clock.h"
 #include "updater/config.h"
 #include "updater/database_validator.h"
@@ -31,7 +31,7 @@ struct EditionSummary {
   std::string edition;
   std::string old_hash;  // MD5 of the file before; all zeros when none.
   std::string new_hash;  // MD5 of the file after.
-  absl::optional<absl::Time> modified_at;
+  std::optional<absl::Time> modified_at;
   absl::Time checked_at;
   bool updated = false;
   absl::Status status;
@@ -79,7 +79,7 @@ class Updater {
   // False when the last successful pass (or the start, before the first) is
   // older than two intervals plus the grace period.
   bool Healthy() const ABSL_LOCKS_EXCLUDED(mu_);
-  absl::optional<absl::Time> last_success() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<absl::Time> last_success() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // Every edition, `parallelism` at a time; summaries in edition order.
@@ -106,7 +106,7 @@ class Updater {
   const FreeSpace* const free_space_;
   const absl::Time started_;
   mutable absl::Mutex mu_;
-  absl::optional<absl::Time> last_success_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> last_success_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace geo::updater
