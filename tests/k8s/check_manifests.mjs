@@ -177,7 +177,8 @@ function checkVariant(name, objects) {
     for (const c of containersOf(template.spec)) {
       for (const e of c.env || []) {
         const at = where(owner, ` container ${c.name} env ${e.name}`);
-        if (isServer(c)) check(serverEnv.has(e.name), `${at}: not a setting of the server (${serverOptionsCc})`);
+        // TMPDIR: where the server stages gRPC's verified TLS set (geo/tls).
+        if (isServer(c)) check(serverEnv.has(e.name) || e.name === "TMPDIR", `${at}: not a setting of the server (${serverOptionsCc})`);
         if (isUpdater(c)) {
           // A NUL-terminated string literal; *_FILE is the base name plus a suffix.
           const known = (n) => updaterStrings.includes(`${n}\0`);
