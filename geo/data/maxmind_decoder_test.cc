@@ -214,11 +214,7 @@ TEST(MaxmindDecoderTest, PointerFanOutStopsAtTheEntryBudget) {
 
 TEST(MaxmindDecoderTest, RepeatedLongStringsStopAtTheByteBudget) {
   MmdbDataWriter data;
-  const uint32_t text = data.offset();
-  data.String(std::string(64 * 1024, 'x'));
-  const uint32_t record = data.offset();
-  data.Map(1).String("subdivisions").Array(64);
-  for (int i = 0; i < 64; ++i) data.Pointer(text);
+  const uint32_t record = testing::WriteRepeatedLongStrings(&data);
   DecodedFields decoded;
   const absl::Status status =
       MaxmindDecoder().Decode(Section(data), record, "en", &decoded);

@@ -151,11 +151,7 @@ TEST(CraftedDatabaseTest, PointerFanOutFailsWithinTheBudgetAndIsRemembered) {
 
 TEST(CraftedDatabaseTest, ByteBudgetStopsRepeatedLongStrings) {
   MmdbDataWriter data;
-  const uint32_t text = data.offset();
-  data.String(std::string(64 * 1024, 'x'));
-  const uint32_t record = data.offset();
-  data.Map(1).String("subdivisions").Array(64);
-  for (int i = 0; i < 64; ++i) data.Pointer(text);
+  const uint32_t record = testing::WriteRepeatedLongStrings(&data);
   absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
       DatabaseGeneration::Open(
           WriteDatabase("long_strings", {{"10.0.0.0/8", record}}, data));

@@ -224,5 +224,14 @@ uint32_t WritePointerFanOut(MmdbDataWriter* data, int levels) {
   return record;
 }
 
+uint32_t WriteRepeatedLongStrings(MmdbDataWriter* data) {
+  const uint32_t text = data->offset();
+  data->String(std::string(64 * 1024, 'x'));
+  const uint32_t record = data->offset();
+  data->Map(1).String("subdivisions").Array(64);
+  for (int i = 0; i < 64; ++i) data->Pointer(text);
+  return record;
+}
+
 }  // namespace testing
 }  // namespace geo

@@ -62,6 +62,11 @@ struct MmdbFileOptions {
 // file. Returns the record's offset.
 uint32_t WritePointerFanOut(MmdbDataWriter* data, int levels);
 
+// Writes one 64 KiB string and a record {"subdivisions": [64 pointers to
+// it]} that expands to 4 MiB of text from a 64 KiB file: the input the
+// decoder's byte budget stops. Returns the record's offset.
+uint32_t WriteRepeatedLongStrings(MmdbDataWriter* data);
+
 // An IPv4 database (ip_version 4, 24-bit records) mapping `networks` to
 // their records in `data`; every other address has no record.
 std::string BuildMmdb(const std::vector<MmdbNetwork>& networks,

@@ -15,11 +15,7 @@ int main(int argc, char** argv) {
   }
   geo::testing::MmdbDataWriter data;
   const uint32_t fan_out = geo::testing::WritePointerFanOut(&data, 30);
-  const uint32_t text = data.offset();
-  data.String(std::string(64 * 1024, 'x'));
-  const uint32_t long_strings = data.offset();
-  data.Map(1).String("subdivisions").Array(64);
-  for (int i = 0; i < 64; ++i) data.Pointer(text);
+  const uint32_t long_strings = geo::testing::WriteRepeatedLongStrings(&data);
   const std::string file = geo::testing::BuildMmdb(
       {{"10.0.0.0/8", fan_out}, {"20.0.0.0/8", long_strings}}, data);
   return geo::testing::WriteFile(argv[1], file) ? 0 : 1;

@@ -56,11 +56,7 @@ std::string FanOut() {
 
 std::string LongStrings() {
   MmdbDataWriter data;
-  const uint32_t text = data.offset();
-  data.String(std::string(64 * 1024, 'x'));
-  const uint32_t record = data.offset();
-  data.Map(1).String("subdivisions").Array(64);
-  for (int i = 0; i < 64; ++i) data.Pointer(text);
+  const uint32_t record = geo::testing::WriteRepeatedLongStrings(&data);
   return Seed(record, data);
 }
 
