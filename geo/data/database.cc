@@ -207,14 +207,22 @@ geo::v1::DatabaseInfo Database::Info() const {
   return info;
 }
 
-absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
-                              geo::v1::LookupResponse* response) const {
+absl::Status FindIntoResponse(
+    const IpAddress& ip, geo::v1::LookupResponse* response,
+    absl::FunctionRef<absl::Status(LookupAnswer*)> find) {
   LookupAnswer answer;
   answer.ip = response->ip().empty() ? ip.ToString() : response->ip();
-  absl::Status status = Find(ip, language, &answer);
+  absl::Status status = find(&answer);
   if (!status.ok()) return status;
   answer.ToResponse(response);
   return absl::OkStatus();
+}
+
+absl::Status Database::Lookup(const IpAddress& ip, absl::string_view language,
+                              geo::v1::LookupResponse* response) const {
+  return FindIntoResponse(ip, response, [&](LookupAnswer* answer) {
+    return Find(ip, language, answer);
+  });
 }
 
 absl::StatusOr<std::optional<RecordLocation>> Database::Locate(

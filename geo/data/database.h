@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -43,6 +44,14 @@ struct RecordLocation {
   uint32_t offset = 0;
   std::string network;
 };
+
+// The message form of a Find, shared by Database::Lookup and
+// DatabaseGeneration::Lookup: runs `find` on an answer for `response->ip()`
+// (`ip` when that is empty) and, when it succeeds, merges the answer into
+// `response`. Returns `find`'s status.
+absl::Status FindIntoResponse(
+    const IpAddress& ip, geo::v1::LookupResponse* response,
+    absl::FunctionRef<absl::Status(LookupAnswer*)> find);
 
 // RAII over an MMDB_s opened with MMDB_MODE_MMAP. Immutable after Open (no
 // mutable state), so thread-safe: libmaxminddb lookups on one MMDB_s need no

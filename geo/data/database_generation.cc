@@ -105,12 +105,9 @@ absl::StatusOr<std::shared_ptr<DatabaseGeneration>> DatabaseGeneration::Open(
 absl::Status DatabaseGeneration::Lookup(
     const IpAddress& ip, absl::string_view language,
     geo::v1::LookupResponse* response) const {
-  LookupAnswer answer;
-  answer.ip = response->ip().empty() ? ip.ToString() : response->ip();
-  absl::Status status = Find(ip, language, &answer);
-  if (!status.ok()) return status;
-  answer.ToResponse(response);
-  return absl::OkStatus();
+  return FindIntoResponse(ip, response, [&](LookupAnswer* answer) {
+    return Find(ip, language, answer);
+  });
 }
 
 absl::Status DatabaseGeneration::Find(const IpAddress& ip,
