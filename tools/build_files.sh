@@ -9,9 +9,7 @@ cd "$(dirname "$0")/.."
 pending=(
   geo/http/BUILD.bazel
   geo/server/BUILD.bazel
-  tests/updater/BUILD.bazel
   third_party/BUILD.bazel
-  updater/BUILD.bazel
 )
 git ls-files --cached --others --exclude-standard \
   'BUILD.bazel' '*/BUILD.bazel' '*.bzl' 'WORKSPACE' |
