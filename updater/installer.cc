@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,42 +128,6 @@ absl::Status SyncDirectory(const std::string& directory) {
     return ErrnoStatus(errno, absl::StrCat("fsync ", directory));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<DirectoryLock> DirectoryLock::Acquire(
-    const std::string& directory, absl::Duration timeout, Clock* clock,
-    absl::Notification* cancel) {
-  return AcquireFile(absl::StrCat(directory, "/.geo-updater.lock"), timeout,
-                     clock, cancel);
-}
-
-absl::StatusOr<DirectoryLock> DirectoryLock::AcquireFile(
-    const std::string& path, absl::Duration timeout, Clock* clock,
-    absl::Notification* cancel) {
-  FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open ", path));
-  const absl::Time deadline = clock->Now() + timeout;
-  bool logged = false;
-  while (true) {
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
-      return DirectoryLock(std::move(fd));
-    if (errno == EINTR) continue;
-    if (errno != EWOULDBLOCK)
-      return ErrnoStatus(errno, absl::StrCat("flock ", path));
-    if (clock->Now() >= deadline) {
-      return absl::AbortedError(absl::StrCat("another updater holds the lock ",
-                                             path, "; gave up after ",
-                                             absl::FormatDuration(timeout)));
-    }
-    if (!logged) {
-      Log(LogLevel::kInfo, "Waiting for another updater to release the lock",
-          {{"path", path}, {"timeout_seconds", timeout}});
-      logged = true;
-    }
-    if (clock->WaitFor(absl::Milliseconds(100), cancel)) {
-      return absl::CancelledError("cancelled while waiting for the lock");
-    }
-  }
 }
 
 Installer::Installer(std::string directory) : directory_(std::move(directory)) {

@@ -5,7 +5,8 @@
 // directory is fsync'ed so the rename survives a crash. Readers (the geo
 // server's watcher) therefore only ever see a complete old or a complete new
 // file. Temp files are dot-files with a fixed prefix so that stale ones left
-// by a killed updater can be found and removed, under the directory lock.
+// by a killed updater can be found and removed, under the directory lock
+// (updater/directory_lock.h).
 #ifndef UPDATER_INSTALLER_H_
 #define UPDATER_INSTALLER_H_
 
@@ -18,9 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "geo/common/clock.h"
 #include "geo/common/file_descriptor.h"
 
 namespace geo::updater {
@@ -70,31 +69,6 @@ class TempFile {
   bool committed_ = false;
   int64_t size_ = 0;
   WriteCheck write_check_;
-};
-
-// An exclusive flock(2) on `<directory>/.geo-updater.lock`, released on
-// destruction (and by the kernel if the process dies).
-class DirectoryLock {
- public:
-  // Tries for up to `timeout` (zero: once), polling on `clock`. ABORTED when
-  // another process still holds the lock; CANCELLED when `cancel` fires.
-  static absl::StatusOr<DirectoryLock> Acquire(const std::string& directory,
-                                               absl::Duration timeout,
-                                               Clock* clock,
-                                               absl::Notification* cancel);
-  // The same on the file `lock_path` (geoipupdate's LockFile), created when
-  // missing.
-  static absl::StatusOr<DirectoryLock> AcquireFile(const std::string& lock_path,
-                                                   absl::Duration timeout,
-                                                   Clock* clock,
-                                                   absl::Notification* cancel);
-
-  DirectoryLock(DirectoryLock&&) = default;
-  DirectoryLock& operator=(DirectoryLock&&) = default;
-
- private:
-  explicit DirectoryLock(FileDescriptor fd) : fd_(std::move(fd)) {}
-  FileDescriptor fd_;
 };
 
 // Thread-compatible.

@@ -15,7 +15,6 @@
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/updater/instant_clock.h"
 
 namespace geo::updater {
 namespace {
@@ -103,40 +102,6 @@ TEST_F(InstallerTest, FileSizeLimitIsResourceExhausted) {
   absl::Status status = temp->Write(std::string(4096, 'x'));
   ::setrlimit(RLIMIT_FSIZE, &old_limit);
   EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
-}
-
-TEST_F(InstallerTest, LockIsExclusive) {
-  testing::InstantClock clock;
-  absl::StatusOr<DirectoryLock> first =
-      DirectoryLock::Acquire(directory_, absl::ZeroDuration(), &clock, nullptr);
-  ASSERT_TRUE(first.ok()) << first.status();
-  // flock locks belong to the open file description: a second open conflicts
-  // even in the same process.
-  absl::StatusOr<DirectoryLock> second =
-      DirectoryLock::Acquire(directory_, absl::Seconds(1), &clock, nullptr);
-  EXPECT_TRUE(absl::IsAborted(second.status())) << second.status();
-  EXPECT_GE(clock.waits().size(), 9u);  // Polled for the whole second.
-  first = absl::AbortedError("released");
-  EXPECT_TRUE(
-      DirectoryLock::Acquire(directory_, absl::ZeroDuration(), &clock, nullptr)
-          .ok());
-}
-
-TEST_F(InstallerTest, LockFileElsewhereExcludesTheSameWay) {
-  testing::InstantClock clock;
-  const std::string lock_path = directory_ + "/custom.lock";
-  absl::StatusOr<DirectoryLock> first = DirectoryLock::AcquireFile(
-      lock_path, absl::ZeroDuration(), &clock, nullptr);
-  ASSERT_TRUE(first.ok()) << first.status();
-  absl::StatusOr<DirectoryLock> second = DirectoryLock::AcquireFile(
-      lock_path, absl::ZeroDuration(), &clock, nullptr);
-  EXPECT_TRUE(absl::IsAborted(second.status())) << second.status();
-  EXPECT_THAT(std::string(second.status().message()),
-              ::testing::HasSubstr(lock_path));
-  // The data directory's own lock is another file.
-  EXPECT_TRUE(
-      DirectoryLock::Acquire(directory_, absl::ZeroDuration(), &clock, nullptr)
-          .ok());
 }
 
 TEST_F(InstallerTest, PrepareCreatesTheDirectory) {

@@ -16,6 +16,7 @@
 #include "geo/common/status_macros.h"
 #include "updater/archive.h"
 #include "updater/digest.h"
+#include "updater/directory_lock.h"
 
 namespace geo::updater {
 namespace {

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/updater/instant_clock.h"
 #include "tests/updater/test_archives.h"
+#include "updater/directory_lock.h"
 
 namespace geo::updater {
 namespace {
