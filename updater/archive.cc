@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "geo/common/status_macros.h"
 
 namespace geo::updater {
 namespace {
@@ -133,16 +134,15 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
   // malicious archive is refused before any byte of it is used.
   std::string database_entry;
   {
-    absl::StatusOr<std::unique_ptr<LimitedTarReader>> reader =
-        LimitedTarReader::Open(archive_path, pass_limit);
-    if (!reader.ok()) return reader.status();
-    struct archive* tar = (*reader)->tar();
+    GEO_ASSIGN_OR_RETURN(std::unique_ptr<LimitedTarReader> reader,
+                         LimitedTarReader::Open(archive_path, pass_limit));
+    struct archive* tar = reader->tar();
     struct archive_entry* entry = nullptr;
     while (true) {
       int result = archive_read_next_header(tar, &entry);
       if (result == ARCHIVE_EOF) break;
       if (result != ARCHIVE_OK && result != ARCHIVE_WARN) {
-        return (*reader)->Error("corrupt archive");
+        return reader->Error("corrupt archive");
       }
       const char* name = archive_entry_pathname(entry);
       std::string path = name != nullptr ? name : "";
@@ -168,7 +168,7 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
         }
       }
       if (archive_read_data_skip(tar) != ARCHIVE_OK) {
-        return (*reader)->Error("corrupt archive");
+        return reader->Error("corrupt archive");
       }
     }
   }
@@ -176,10 +176,9 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
     return absl::DataLossError("archive has no .mmdb member");
   }
 
-  absl::StatusOr<std::unique_ptr<LimitedTarReader>> reader =
-      LimitedTarReader::Open(archive_path, pass_limit);
-  if (!reader.ok()) return reader.status();
-  struct archive* tar = (*reader)->tar();
+  GEO_ASSIGN_OR_RETURN(std::unique_ptr<LimitedTarReader> reader,
+                       LimitedTarReader::Open(archive_path, pass_limit));
+  struct archive* tar = reader->tar();
   struct archive_entry* entry = nullptr;
   while (true) {
     int result = archive_read_next_header(tar, &entry);
@@ -187,7 +186,7 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
       return absl::DataLossError("archive changed while reading it");
     }
     if (result != ARCHIVE_OK && result != ARCHIVE_WARN) {
-      return (*reader)->Error("corrupt archive");
+      return reader->Error("corrupt archive");
     }
     const char* name = archive_entry_pathname(entry);
     if (name == nullptr || database_entry != name) continue;
@@ -197,7 +196,7 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
       la_ssize_t n = archive_read_data(tar, buffer.data(), buffer.size());
       if (n == 0) return database_entry;
       if (n < 0) {
-        return (*reader)->Error(
+        return reader->Error(
             absl::StrCat("corrupt archive member ", database_entry));
       }
       total += n;
@@ -206,9 +205,8 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
             absl::StrCat("archive member ", database_entry, " is larger than ",
                          max_bytes, " bytes"));
       }
-      absl::Status status =
-          sink(absl::string_view(buffer.data(), static_cast<size_t>(n)));
-      if (!status.ok()) return status;
+      GEO_RETURN_IF_ERROR(
+          sink(absl::string_view(buffer.data(), static_cast<size_t>(n))));
     }
   }
 }
