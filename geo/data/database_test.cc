@@ -110,6 +110,21 @@ TEST(DatabaseTest, MergesCityAndAsnDatabases) {
   EXPECT_EQ(asn_only.autonomous_system().network(), asn_only.network());
 }
 
+TEST(DatabaseTest, LookupKeepsTheAddressTheResponseAlreadyNames) {
+  absl::StatusOr<std::shared_ptr<const Database>> city =
+      Database::Open(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
+  ASSERT_TRUE(city.ok()) << city.status();
+  geo::v1::LookupResponse fresh;
+  ASSERT_TRUE((*city)->Lookup(Ip("::ffff:81.2.69.160"), "en", &fresh).ok());
+  EXPECT_EQ(fresh.ip(), Ip("::ffff:81.2.69.160").ToString());
+  geo::v1::LookupResponse named;
+  named.set_ip("81.2.69.160");
+  ASSERT_TRUE((*city)->Lookup(Ip("::ffff:81.2.69.160"), "en", &named).ok());
+  EXPECT_EQ(named.ip(), "81.2.69.160");
+  EXPECT_FALSE(named.country().iso_code().empty());
+  EXPECT_EQ(named.country().iso_code(), fresh.country().iso_code());
+}
+
 TEST(DatabaseTest, RealGeoLite2City) {
   const std::string path = testing::GeoLite2CityPath();
   if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
