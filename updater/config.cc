@@ -302,16 +302,12 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
                     "must chain to"),
           Setting<O>(
               "status_tls_client_auth",
-              settings::Parsed<O, tls::ClientCertificates>(
-                  &O::status_tls_client_certificates, "off, request or require",
-                  tls::ParseClientCertificates))
+              tls::ClientCertificatesValue(&O::status_tls_client_certificates))
               .Env({"GEO_UPDATER_STATUS_TLS_CLIENT_AUTH"})
               .Default("off")
               .Help("loop mode: client certificates on the status port"),
           Setting<O>("status_tls_min_version",
-                     settings::Parsed<O, tls::TlsVersion>(
-                         &O::status_tls_min_version, "1.2 or 1.3",
-                         tls::ParseTlsVersion))
+                     tls::TlsVersionValue(&O::status_tls_min_version))
               .Env({"GEO_UPDATER_STATUS_TLS_MIN_VERSION"})
               .Default("1.2")
               .Help("loop mode: lowest TLS version of the status port"),
@@ -320,10 +316,7 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Default("30m")
               .Help("loop mode: /healthz fails when the last success is "
                     "older than two intervals plus this"),
-          Setting<O>(
-              "log_level",
-              settings::Parsed<O, LogLevel>(
-                  &O::log_level, "debug, info, warn or error", ParseLogLevel))
+          Setting<O>("log_level", LogLevelValue(&O::log_level))
               .Env({"GEO_LOG_LEVEL"})
               .Default("info")
               .Help("least severe level logged"),

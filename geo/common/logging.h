@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "geo/common/settings.h"
 
 namespace geo {
 
@@ -27,6 +28,13 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 // "debug", "info", "warn" (or "warning"), "error".
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
+
+// The settings-table value type of a log level, shared by both binaries.
+template <typename Options>
+settings::ValueType<Options> LogLevelValue(LogLevel Options::*field) {
+  return settings::Parsed<Options, LogLevel>(
+      field, "debug, info, warn or error", ParseLogLevel);
+}
 absl::string_view LogLevelName(LogLevel level);
 
 // One key/value of a log line. Strings are JSON-quoted; numbers and booleans

@@ -83,10 +83,7 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Env({"GEO_TRUSTED_PROXIES"})
               .Help("comma-separated CIDRs whose forwarding headers are "
                     "trusted"),
-          Setting<O>(
-              "log_level",
-              settings::Parsed<O, LogLevel>(
-                  &O::log_level, "debug, info, warn or error", ParseLogLevel))
+          Setting<O>("log_level", LogLevelValue(&O::log_level))
               .Env({"GEO_LOG_LEVEL"})
               .Default("info")
               .Help("least severe level logged"),
@@ -160,16 +157,13 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Help("PEM CA bundle client certificates must chain to "
                     "(ca.crt)"),
           Setting<O>("tls_client_auth",
-                     settings::Parsed<O, tls::ClientCertificates>(
-                         &O::tls_client_certificates, "off, request or require",
-                         tls::ParseClientCertificates))
+                     tls::ClientCertificatesValue(&O::tls_client_certificates))
               .Env({"GEO_TLS_CLIENT_AUTH"})
               .Default("off")
               .Help("client certificates (mutual TLS): off, request (verified "
                     "when sent) or require"),
-          Setting<O>("tls_min_version", settings::Parsed<O, tls::TlsVersion>(
-                                            &O::tls_min_version, "1.2 or 1.3",
-                                            tls::ParseTlsVersion))
+          Setting<O>("tls_min_version",
+                     tls::TlsVersionValue(&O::tls_min_version))
               .Env({"GEO_TLS_MIN_VERSION"})
               .Default("1.2")
               .Help("lowest TLS version the HTTP listeners accept"),

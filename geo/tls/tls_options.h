@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "geo/common/settings.h"
 
 namespace geo::tls {
 
@@ -30,6 +31,20 @@ absl::StatusOr<ClientCertificates> ParseClientCertificates(
 absl::string_view ClientCertificatesName(ClientCertificates mode);
 // "1.2", "1.3".
 absl::StatusOr<TlsVersion> ParseTlsVersion(absl::string_view text);
+
+// The settings-table value types of the two enums, for every binary that
+// serves TLS (one description and parser each).
+template <typename Options>
+settings::ValueType<Options> ClientCertificatesValue(
+    ClientCertificates Options::*field) {
+  return settings::Parsed<Options, ClientCertificates>(
+      field, "off, request or require", ParseClientCertificates);
+}
+template <typename Options>
+settings::ValueType<Options> TlsVersionValue(TlsVersion Options::*field) {
+  return settings::Parsed<Options, TlsVersion>(field, "1.2 or 1.3",
+                                               ParseTlsVersion);
+}
 absl::string_view TlsVersionName(TlsVersion version);
 
 struct TlsOptions {
