@@ -21,8 +21,8 @@
 #include "absl/types/span.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/common/clock.h"
+#include "geo/common/ip_address.h"
 #include "geo/data/decoded_record.h"
-#include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/maxmind_decoder.h"
 

@@ -18,9 +18,9 @@
 #include "api/geo/v1/geo.pb.h"
 #include "geo/common/background_work.h"
 #include "geo/common/clock.h"
+#include "geo/common/ip_address.h"
 #include "geo/data/database.h"
 #include "geo/data/database_generation.h"
-#include "geo/data/ip_address.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/overrides.h"
 

@@ -42,7 +42,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "api/geo/v1/geo.pb.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 
 namespace geo {
 

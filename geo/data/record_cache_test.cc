@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "geo/common/ip_address.h"
 #include "geo/data/database.h"
 #include "geo/data/database_generation.h"
 #include "geo/data/decoded_record.h"
-#include "geo/data/ip_address.h"
 #include "geo/data/previous_records.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "api/geo/v1/geo.pb.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace geo {

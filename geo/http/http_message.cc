@@ -31,12 +31,14 @@ void HttpHeaderList::FindAll(absl::string_view name,
 
 HttpRequest::HttpRequest(absl::string_view method, absl::string_view target,
                          const HttpHeaders* headers, absl::string_view body,
-                         absl::string_view peer_address)
+                         absl::string_view peer_address,
+                         const tls::PeerIdentity* client_identity)
     : method_(method),
       target_(target),
       headers_(headers),
       body_(body),
-      peer_address_(peer_address) {
+      peer_address_(peer_address),
+      client_identity_(client_identity) {
   const size_t question_mark = target.find('?');
   if (question_mark == absl::string_view::npos) {
     path_ = target;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "geo/tls/peer_identity.h"
 
 namespace geo::http {
 
@@ -45,9 +46,11 @@ class HttpHeaderList final : public HttpHeaders {
 // by the connection and is valid only while the handler runs.
 class HttpRequest {
  public:
+  // `client_identity` (may be null) must outlive the request.
   HttpRequest(absl::string_view method, absl::string_view target,
               const HttpHeaders* headers, absl::string_view body,
-              absl::string_view peer_address);
+              absl::string_view peer_address,
+              const tls::PeerIdentity* client_identity = nullptr);
 
   // "GET", "POST", ... as sent (methods are case-sensitive).
   absl::string_view method() const { return method_; }
@@ -67,6 +70,9 @@ class HttpRequest {
   absl::string_view body() const { return body_; }
   // The TCP peer's IP address in text form ("127.0.0.1", "::1").
   absl::string_view peer_address() const { return peer_address_; }
+  // The names of the client certificate the TLS handshake verified; null on
+  // a plaintext connection or when the client sent no certificate.
+  const tls::PeerIdentity* client_identity() const { return client_identity_; }
 
  private:
   absl::string_view method_;
@@ -76,6 +82,7 @@ class HttpRequest {
   const HttpHeaders* headers_;
   absl::string_view body_;
   absl::string_view peer_address_;
+  const tls::PeerIdentity* client_identity_;
 };
 
 // The response a handler fills in. The server reuses one per connection, so

@@ -489,26 +489,32 @@ class Connection final : public ConnectionBase {
 
   auto& socket() { return stream_.lowest_layer(); }
 
-  // The client's identity is checked once, here: every request on a
-  // connection whose client is not allowed is refused.
+  // The client's identity is read and checked once, here: every request on
+  // the connection carries it, and every request on a connection whose
+  // client is not allowed is refused.
   void OnHandshake(beast::error_code error) {
     if (error) {
       CloseNow();
       return;
     }
     if constexpr (kTls) {
+      // Non-null only when the client sent a certificate the handshake
+      // verified (with client certificates off the server never asks).
+      X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
+      if (peer != nullptr) {
+        client_identity_ = tls::IdentityOf(peer);
+        has_client_identity_ = true;
+      }
       const HttpTlsOptions& tls = state_->options.tls;
       if (!tls.allowed_clients.empty()) {
-        X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
-        const tls::PeerIdentity identity = tls::IdentityOf(peer);
-        client_denied_ = !tls.allowed_clients.Allows(identity);
+        client_denied_ = !tls.allowed_clients.Allows(client_identity_);
         if (client_denied_) {
           if (tls.metrics != nullptr)
             tls.metrics->RecordClientDenied(tls.listener);
           if (MinLogLevel() <= LogLevel::kDebug) {
             Log(LogLevel::kDebug, "Client identity not allowed",
                 {{"listener", tls::ListenerName(tls.listener)},
-                 {"client_identity", identity.primary()},
+                 {"client_identity", client_identity_.primary()},
                  {"peer", peer_address_}});
           }
         }
@@ -783,9 +789,10 @@ class Connection final : public ConnectionBase {
     state_kind_ = State::kHandling;
     const auto& request = parser_->get();
     const BeastHeaders headers(request.base());
-    const HttpRequest handler_request(ToAbsl(request.method_string()),
-                                      ToAbsl(request.target()), &headers,
-                                      request.body(), peer_address_);
+    const HttpRequest handler_request(
+        ToAbsl(request.method_string()), ToAbsl(request.target()), &headers,
+        request.body(), peer_address_,
+        has_client_identity_ ? &client_identity_ : nullptr);
     handler_response_.Reset();
     try {
       state_->handler(handler_request, &handler_response_);
@@ -914,6 +921,9 @@ class Connection final : public ConnectionBase {
   // When the current state's time is up (see CheckDeadline).
   Clock::time_point deadline_ = Clock::time_point::max();
   bool request_timed_out_ = false;
+  // TLS: the names of the client's verified certificate, when it sent one.
+  tls::PeerIdentity client_identity_;
+  bool has_client_identity_ = false;
   // TLS: the client's identity is not on the listener's allow-list.
   bool client_denied_ = false;
   bool keep_alive_ = false;

@@ -1,6 +1,6 @@
 // Requests per second of HttpServer on one io thread with a constant JSON
-// body (the nginx comparison in DESIGN.md): keep-alive clients on loopback,
-// one request in flight per connection.
+// body (the figure make bench compares with nginx, docs/benchmarks.md):
+// keep-alive clients on loopback, one request in flight per connection.
 //
 //   bazel run --config=opt //geo/http:http_server_benchmark -- 16 5
 //   (connections, seconds)

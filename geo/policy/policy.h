@@ -47,7 +47,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "geo/policy/policy_config.pb.h"
 #include "geo/policy/policy_parser.h"
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "geo/policy/policy.h"
 #include "geo/policy/policy_from_yaml.h"
 #include "geo/policy/policy_parser.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

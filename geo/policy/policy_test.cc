@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "geo/policy/policy_from_yaml.h"
 #include "geo/policy/policy_parser.h"
 #include "geo/policy/policy_set.h"

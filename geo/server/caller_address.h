@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 
 namespace geo {
 

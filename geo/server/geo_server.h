@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "geo/common/clock.h"
+#include "geo/common/polling_watcher.h"
 #include "geo/data/geo_store.h"
-#include "geo/data/polling_watcher.h"
 #include "geo/http/http_server.h"
 #include "geo/http/router.h"
 #include "geo/policy/policy_store.h"

@@ -1,5 +1,5 @@
-// The CallOrigin of an HTTP request: its peer, and its header fields read on
-// demand as forwarding headers.
+// The CallOrigin of an HTTP request: its peer, its verified client identity,
+// and its header fields read on demand as forwarding headers.
 #ifndef GEO_SERVER_HTTP_CALL_ORIGIN_H_
 #define GEO_SERVER_HTTP_CALL_ORIGIN_H_
 
@@ -21,6 +21,7 @@ class HttpCallOrigin final : private ForwardingHeaders {
     origin_.protocol = Protocol::kHttp;
     origin_.peer = request.peer_address();
     origin_.headers = this;
+    origin_.client_identity = request.client_identity();
   }
   HttpCallOrigin(const HttpCallOrigin&) = delete;
   HttpCallOrigin& operator=(const HttpCallOrigin&) = delete;

@@ -19,6 +19,7 @@
 #include "geo/policy/policy_store.h"
 #include "geo/server/caller_address.h"
 #include "geo/server/server_metrics.h"
+#include "geo/tls/peer_identity.h"
 
 namespace geo {
 
@@ -30,6 +31,10 @@ struct CallOrigin {
   // The call's headers or metadata (X-Forwarded-For, Forwarded, ...); may be
   // null. Not owned; valid for the call.
   const ForwardingHeaders* headers = nullptr;
+  // The names of the client certificate the TLS handshake verified; null on
+  // a plaintext listener or without a client certificate. Not owned; valid
+  // for the call.
+  const tls::PeerIdentity* client_identity = nullptr;
 };
 
 // One geofence decision and the facts it was made from: what Check answers

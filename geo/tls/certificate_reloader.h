@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "geo/common/clock.h"
-#include "geo/data/polling_watcher.h"
+#include "geo/common/polling_watcher.h"
 #include "geo/tls/certificate.h"
 #include "geo/tls/tls_metrics.h"
 #include "geo/tls/tls_options.h"

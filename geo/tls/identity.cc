@@ -22,12 +22,6 @@ struct GeneralNamesFree {
 
 }  // namespace
 
-const std::string& PeerIdentity::primary() const {
-  if (!uris.empty()) return uris.front();
-  if (!dns_names.empty()) return dns_names.front();
-  return common_name;
-}
-
 PeerIdentity IdentityOf(X509* certificate) {
   PeerIdentity identity;
   if (certificate == nullptr) return identity;

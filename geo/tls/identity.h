@@ -10,27 +10,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "geo/tls/openssl_handles.h"
+#include "geo/tls/peer_identity.h"
 
 namespace geo::tls {
 
-// The names a client certificate carries. Only meaningful for a certificate
-// the TLS handshake has verified against the client CA bundle.
-struct PeerIdentity {
-  // subjectAltName URIs (SPIFFE IDs: spiffe://cluster.local/ns/x/sa/y).
-  std::vector<std::string> uris;
-  // subjectAltName DNS names.
-  std::vector<std::string> dns_names;
-  // The subject's commonName, empty when it has none.
-  std::string common_name;
-
-  bool empty() const {
-    return uris.empty() && dns_names.empty() && common_name.empty();
-  }
-  // The one name for logs: the first URI, else the first DNS name, else the
-  // common name ("" for no certificate).
-  const std::string& primary() const;
-};
-
+// The names of a certificate the handshake has verified; empty for null.
 PeerIdentity IdentityOf(X509* certificate);
 
 // The client identities allowed on one listener. Empty: every client the

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace geo::testing {

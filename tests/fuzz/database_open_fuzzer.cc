@@ -15,9 +15,9 @@
 
 #include "absl/status/status.h"
 #include "api/geo/v1/geo.pb.h"
+#include "geo/common/ip_address.h"
 #include "geo/data/database.h"
 #include "geo/data/database_generation.h"
-#include "geo/data/ip_address.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/temp_input_file.h"
 

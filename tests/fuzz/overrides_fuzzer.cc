@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "api/geo/v1/geo.pb.h"
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 #include "geo/data/overrides.h"
 #include "tests/fuzz/fuzz_check.h"
 

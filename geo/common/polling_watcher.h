@@ -1,7 +1,7 @@
 // Watches one file by polling stat(2) and calls back when a new, settled
 // version appears. Used for the databases and, later, the policy file.
-#ifndef GEO_DATA_POLLING_WATCHER_H_
-#define GEO_DATA_POLLING_WATCHER_H_
+#ifndef GEO_COMMON_POLLING_WATCHER_H_
+#define GEO_COMMON_POLLING_WATCHER_H_
 
 #include <sys/types.h>
 
@@ -168,4 +168,4 @@ class PollingWatcher {
 
 }  // namespace geo
 
-#endif  // GEO_DATA_POLLING_WATCHER_H_
+#endif  // GEO_COMMON_POLLING_WATCHER_H_

@@ -1,4 +1,4 @@
-#include "geo/data/polling_watcher.h"
+#include "geo/common/polling_watcher.h"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
 // IP addresses and CIDR networks, parsed once with inet_pton (never through a
 // resolver) and kept in the sockaddr form libmaxminddb looks up.
-#ifndef GEO_DATA_IP_ADDRESS_H_
-#define GEO_DATA_IP_ADDRESS_H_
+#ifndef GEO_COMMON_IP_ADDRESS_H_
+#define GEO_COMMON_IP_ADDRESS_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -122,4 +122,4 @@ AddressHalves MaskHalves(AddressHalves halves, int prefix_length);
 
 }  // namespace geo
 
-#endif  // GEO_DATA_IP_ADDRESS_H_
+#endif  // GEO_COMMON_IP_ADDRESS_H_

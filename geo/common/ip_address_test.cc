@@ -1,4 +1,4 @@
-#include "geo/data/ip_address.h"
+#include "geo/common/ip_address.h"
 
 #include <arpa/inet.h>
 
