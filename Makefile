@@ -32,8 +32,10 @@ test-plain:
 # whose subject is not geo_server's memory or threads (nginx and Caddy in
 # front of it, the license key in logs, the 60 s soak, the container images).
 # The server code they drive runs under TSan and ASan in the other end-to-end
-# suites (docs/testing.md, "Under the sanitizers").
-SANITIZER_TEST_FLAGS := --test_tag_filters=-plain_only
+# suites (docs/testing.md, "Under the sanitizers"). --build_tests_only: the
+# plain run already builds every target (images, bench tools); a sanitizer
+# build of those would test nothing.
+SANITIZER_TEST_FLAGS := --test_tag_filters=-plain_only --build_tests_only
 
 test-tsan:
 	$(BAZEL) test --config=tsan $(SANITIZER_TEST_FLAGS) //...
