@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "geo/common/cpu_budget.h"
 #include "geo/common/logging.h"
+#include "geo/common/status_macros.h"
 #include "geo/data/overrides.h"
 #include "geo/server/http_gateway.h"
 #include "geo/server/policy_data.h"
@@ -83,15 +84,51 @@ absl::StatusOr<std::unique_ptr<GeoServer>> GeoServer::Start(
 
 absl::Status GeoServer::Init() {
   SetMinLogLevel(options_.log_level);
+  CreateMetrics();
+  GEO_RETURN_IF_ERROR(CreateCallerResolver());
+  LoadDatabases();
+  GEO_RETURN_IF_ERROR(LoadPolicies());
+  GEO_RETURN_IF_ERROR(LoadOverrides());
+  CreateLookupService();
+  GEO_RETURN_IF_ERROR(LoadTls());
+  GEO_RETURN_IF_ERROR(StartGrpcListener());
+  GEO_RETURN_IF_ERROR(StartHttpListener());
+  GEO_RETURN_IF_ERROR(StartMetricsListener());
+  GEO_RETURN_IF_ERROR(StartHealthListener());
+  StartWatching();
+  Log(LogLevel::kInfo, "Serving",
+      {{"grpc_port", grpc_port_},
+       {"http_port", http_port_},
+       {"metrics_port", metrics_port_},
+       {"health_port", health_port_},
+       {"listen_address", options_.listen_address},
+       {"ready", ready()}});
+  return absl::OkStatus();
+}
+
+PollingWatcherOptions GeoServer::WatcherOptions() const {
+  PollingWatcherOptions watch;
+  watch.interval = options_.poll_interval;
+  watch.clock = clock_;
+  watch.observer = observer_.get();
+  return watch;
+}
+
+void GeoServer::CreateMetrics() {
   registry_ = std::make_shared<prometheus::Registry>();
   metrics_ = std::make_unique<ServerMetrics>(registry_, clock_);
   observer_ = std::make_unique<Observer>(this);
+}
 
-  absl::StatusOr<CallerResolver> callers = CallerResolver::Create(
-      options_.trusted_proxies, options_.client_ip_headers);
-  if (!callers.ok()) return callers.status();
-  callers_ = std::make_unique<CallerResolver>(*std::move(callers));
+absl::Status GeoServer::CreateCallerResolver() {
+  GEO_ASSIGN_OR_RETURN(CallerResolver callers,
+                       CallerResolver::Create(options_.trusted_proxies,
+                                              options_.client_ip_headers));
+  callers_ = std::make_unique<CallerResolver>(std::move(callers));
+  return absl::OkStatus();
+}
 
+void GeoServer::LoadDatabases() {
   // Databases: a file that is missing or bad at start is not fatal. The
   // updater's initContainer may still be writing it, or an operator is about
   // to drop it in; readiness stays false until its watcher loads it. Each
@@ -103,10 +140,7 @@ absl::Status GeoServer::Init() {
   store_options.observer = observer_.get();
   store_ = std::make_unique<GeoStore>(store_options);
   for (const std::string& path : options_.db_paths) {
-    PollingWatcherOptions watch;
-    watch.interval = options_.poll_interval;
-    watch.clock = clock_;
-    watch.observer = observer_.get();
+    PollingWatcherOptions watch = WatcherOptions();
     watch.reloaded_message = "";  // GeoStore logs "Database reloaded".
     // Reloads yield to lookups on a busy core (see PollingWatcherOptions).
     watch.nice = 10;
@@ -117,7 +151,9 @@ absl::Status GeoServer::Init() {
     // GeoStore logged and counted a failure; the watcher retries it.
     watchers_.back()->LoadNow().IgnoreError();
   }
+}
 
+absl::Status GeoServer::LoadPolicies() {
   // The policy: an unreadable or invalid file at start is an error, because
   // starting without it would allow everything the operator meant to deny.
   ServerMetrics* metrics = metrics_.get();
@@ -125,82 +161,78 @@ absl::Status GeoServer::Init() {
       [metrics](absl::string_view policy_name) {
         return metrics->DecisionCounterFor(policy_name);
       });
-  if (!options_.policy_path.empty()) {
-    PollingWatcherOptions watch;
-    watch.interval = options_.poll_interval;
-    watch.clock = clock_;
-    watch.observer = observer_.get();
-    watch.reloaded_message = "Policy reloaded";
-    policy::PolicyStore* policies = policies_.get();
-    const GeoStore* store = store_.get();
-    watchers_.push_back(std::make_unique<PollingWatcher>(
-        options_.policy_path,
-        [policies, metrics, store](const std::string& path) {
-          absl::Status status = policies->Reload(path);
-          metrics->RecordPolicyReload(status.ok());
-          if (!status.ok()) {
-            Log(LogLevel::kError, "Policy reload failed; keeping the old one",
-                {{"path", path}, {"error", status}});
-          } else {
-            WarnAboutMissingPolicyData(path, *policies->Current(),
-                                       store->Databases());
-          }
-          return status;
-        },
-        watch));
-    absl::Status status = watchers_.back()->LoadNow();
-    if (!status.ok()) return status;
-    const std::shared_ptr<const policy::PolicySet> loaded =
-        policies_->Current();
-    Log(LogLevel::kInfo, "Policy loaded",
-        {{"path", options_.policy_path},
-         {"policies", static_cast<int>(loaded->policies().size())},
-         {"routes", static_cast<int>(loaded->route_count())},
-         {"default_policy", loaded->default_policy().name()}});
-    WarnAboutMissingPolicyData(options_.policy_path, *loaded,
-                               store_->Databases());
-  }
+  if (options_.policy_path.empty()) return absl::OkStatus();
+  PollingWatcherOptions watch = WatcherOptions();
+  watch.reloaded_message = "Policy reloaded";
+  policy::PolicyStore* policies = policies_.get();
+  const GeoStore* store = store_.get();
+  watchers_.push_back(std::make_unique<PollingWatcher>(
+      options_.policy_path,
+      [policies, metrics, store](const std::string& path) {
+        absl::Status status = policies->Reload(path);
+        metrics->RecordPolicyReload(status.ok());
+        if (!status.ok()) {
+          Log(LogLevel::kError, "Policy reload failed; keeping the old one",
+              {{"path", path}, {"error", status}});
+        } else {
+          WarnAboutMissingPolicyData(path, *policies->Current(),
+                                     store->Databases());
+        }
+        return status;
+      },
+      watch));
+  GEO_RETURN_IF_ERROR(watchers_.back()->LoadNow());
+  const std::shared_ptr<const policy::PolicySet> loaded = policies_->Current();
+  Log(LogLevel::kInfo, "Policy loaded",
+      {{"path", options_.policy_path},
+       {"policies", static_cast<int>(loaded->policies().size())},
+       {"routes", static_cast<int>(loaded->route_count())},
+       {"default_policy", loaded->default_policy().name()}});
+  WarnAboutMissingPolicyData(options_.policy_path, *loaded,
+                             store_->Databases());
+  return absl::OkStatus();
+}
 
+absl::Status GeoServer::LoadOverrides() {
   // Local overrides: like the policy, a bad file at start is an error (the
   // operator's corrections would silently not apply); a bad file later is
   // logged and counted, and the previous overrides stay in force.
-  if (!options_.overrides_path.empty()) {
-    PollingWatcherOptions watch;
-    watch.interval = options_.poll_interval;
-    watch.clock = clock_;
-    watch.observer = observer_.get();
-    watch.reloaded_message = "";  // Logged below, with the entry count.
-    GeoStore* store = store_.get();
-    watchers_.push_back(std::make_unique<PollingWatcher>(
-        options_.overrides_path,
-        [store, metrics](const std::string& path) -> absl::Status {
-          absl::StatusOr<std::shared_ptr<const Overrides>> overrides =
-              Overrides::FromFile(path);
-          if (!overrides.ok()) {
-            metrics->RecordOverridesReload(false, 0);
-            Log(LogLevel::kError,
-                "Overrides reload failed; keeping the old ones",
-                {{"path", path}, {"error", overrides.status()}});
-            return overrides.status();
-          }
-          const size_t entries = (*overrides)->size();
-          store->SetOverrides(*std::move(overrides));
-          metrics->RecordOverridesReload(true, entries);
-          Log(LogLevel::kInfo, "Overrides loaded",
-              {{"path", path}, {"entries", static_cast<int>(entries)}});
-          return absl::OkStatus();
-        },
-        watch));
-    absl::Status status = watchers_.back()->LoadNow();
-    if (!status.ok()) return status;
-  }
+  if (options_.overrides_path.empty()) return absl::OkStatus();
+  ServerMetrics* metrics = metrics_.get();
+  PollingWatcherOptions watch = WatcherOptions();
+  watch.reloaded_message = "";  // Logged below, with the entry count.
+  GeoStore* store = store_.get();
+  watchers_.push_back(std::make_unique<PollingWatcher>(
+      options_.overrides_path,
+      [store, metrics](const std::string& path) -> absl::Status {
+        absl::StatusOr<std::shared_ptr<const Overrides>> overrides =
+            Overrides::FromFile(path);
+        if (!overrides.ok()) {
+          metrics->RecordOverridesReload(false, 0);
+          Log(LogLevel::kError, "Overrides reload failed; keeping the old ones",
+              {{"path", path}, {"error", overrides.status()}});
+          return overrides.status();
+        }
+        const size_t entries = (*overrides)->size();
+        store->SetOverrides(*std::move(overrides));
+        metrics->RecordOverridesReload(true, entries);
+        Log(LogLevel::kInfo, "Overrides loaded",
+            {{"path", path}, {"entries", static_cast<int>(entries)}});
+        return absl::OkStatus();
+      },
+      watch));
+  return watchers_.back()->LoadNow();
+}
 
+void GeoServer::CreateLookupService() {
   LookupService::Options service_options;
   service_options.max_batch_size = options_.max_batch_size;
   lookup_service_ = std::make_unique<LookupService>(
       store_.get(), policies_.get(), callers_.get(), metrics_.get(), clock_,
       service_options);
+}
 
+absl::Status GeoServer::LoadTls() {
   // TLS: one certificate set for gRPC, HTTP and (optionally) metrics; a bad
   // set at start is an error, a bad set later keeps the one in force.
   ServerTlsSettings tls_settings;
@@ -212,11 +244,12 @@ absl::Status GeoServer::Init() {
   tls_settings.grpc_client_identities = options_.grpc_client_identities;
   tls_settings.http_client_identities = options_.http_client_identities;
   tls_settings.metrics_tls = options_.metrics_tls;
-  absl::StatusOr<std::unique_ptr<ServerTls>> server_tls =
-      ServerTls::Create(tls_settings, *registry_, clock_);
-  if (!server_tls.ok()) return server_tls.status();
-  tls_ = *std::move(server_tls);
+  GEO_ASSIGN_OR_RETURN(tls_,
+                       ServerTls::Create(tls_settings, *registry_, clock_));
+  return absl::OkStatus();
+}
 
+absl::Status GeoServer::StartGrpcListener() {
   // gRPC: health (NOT_SERVING until ready) and reflection.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -235,14 +268,15 @@ absl::Status GeoServer::Init() {
                      HostPort(options_.listen_address, options_.grpc_port)));
   }
   UpdateHealth();
+  return absl::OkStatus();
+}
 
-  // HTTP/JSON.
+absl::Status GeoServer::StartHttpListener() {
   ForwardAuthOptions forward_auth;
   forward_auth.header_prefix = options_.edge_header_prefix;
-  absl::StatusOr<std::unique_ptr<http::Router>> router = BuildHttpGateway(
-      lookup_service_.get(), [this] { return ready(); }, forward_auth);
-  if (!router.ok()) return router.status();
-  router_ = *std::move(router);
+  GEO_ASSIGN_OR_RETURN(router_, BuildHttpGateway(
+                                    lookup_service_.get(),
+                                    [this] { return ready(); }, forward_auth));
   http::HttpServerOptions http_options;
   http_options.address = options_.listen_address;
   http_options.port = static_cast<uint16_t>(options_.http_port);
@@ -269,17 +303,18 @@ absl::Status GeoServer::Init() {
     http_options.tls.metrics = tls_->metrics();
     http_options.tls.listener = tls::Listener::kHttp;
   }
-  absl::StatusOr<std::unique_ptr<http::HttpServer>> http_server =
-      http::HttpServer::Start(http_options, router_->AsHandler());
-  if (!http_server.ok()) return http_server.status();
-  http_server_ = *std::move(http_server);
+  GEO_ASSIGN_OR_RETURN(http_server_, http::HttpServer::Start(
+                                         http_options, router_->AsHandler()));
   http_port_ = http_server_->port();
+  return absl::OkStatus();
+}
 
+absl::Status GeoServer::StartMetricsListener() {
   // Prometheus text exposition, on the same HTTP stack as the API (one io
   // thread is plenty for scrapes).
   scrape_target_ = metrics_->ScrapeTarget();
   metrics_router_ = std::make_unique<http::Router>();
-  absl::Status routed = metrics_router_->Add(
+  GEO_RETURN_IF_ERROR(metrics_router_->Add(
       "GET", "/metrics",
       [this](const http::HttpRequest&, const http::PathVariables&,
              http::HttpResponse* response) {
@@ -287,8 +322,7 @@ absl::Status GeoServer::Init() {
         response->set_content_type("text/plain; version=0.0.4; charset=utf-8");
         response->set_body(
             prometheus::TextSerializer().Serialize(scrape_target_->Collect()));
-      });
-  if (!routed.ok()) return routed;
+      }));
   http::HttpServerOptions metrics_options;
   metrics_options.address = options_.listen_address;
   metrics_options.port = static_cast<uint16_t>(options_.metrics_port);
@@ -298,26 +332,16 @@ absl::Status GeoServer::Init() {
     metrics_options.tls.metrics = tls_->metrics();
     metrics_options.tls.listener = tls::Listener::kMetrics;
   }
-  absl::StatusOr<std::unique_ptr<http::HttpServer>> metrics_server =
-      http::HttpServer::Start(metrics_options, metrics_router_->AsHandler());
-  if (!metrics_server.ok()) return metrics_server.status();
-  metrics_server_ = *std::move(metrics_server);
+  GEO_ASSIGN_OR_RETURN(
+      metrics_server_,
+      http::HttpServer::Start(metrics_options, metrics_router_->AsHandler()));
   metrics_port_ = metrics_server_->port();
+  return absl::OkStatus();
+}
 
-  absl::Status health = StartHealthListener();
-  if (!health.ok()) return health;
-
+void GeoServer::StartWatching() {
   for (auto& watcher : watchers_) watcher->Start();
   if (tls_ != nullptr) tls_->StartWatching(options_.poll_interval, clock_);
-
-  Log(LogLevel::kInfo, "Serving",
-      {{"grpc_port", grpc_port_},
-       {"http_port", http_port_},
-       {"metrics_port", metrics_port_},
-       {"health_port", health_port_},
-       {"listen_address", options_.listen_address},
-       {"ready", ready()}});
-  return absl::OkStatus();
 }
 
 absl::Status GeoServer::StartHealthListener() {

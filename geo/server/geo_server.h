@@ -60,11 +60,40 @@ class GeoServer {
   class Observer;
 
   GeoServer(const ServerOptions& options, Clock* clock);
+  // The start-up sequence: the steps below, in the order they are declared.
   absl::Status Init();
-  void UpdateHealth();
-  void StopListeners(absl::Time deadline);
+
+  // The registry, ServerMetrics and the observer the data watchers report to.
+  void CreateMetrics();
+  // The trusted proxies and client-IP headers; a bad setting is an error.
+  absl::Status CreateCallerResolver();
+  // The GeoStore and one watcher per database file. A missing or bad file is
+  // not an error: the server starts not ready until its watcher loads it.
+  void LoadDatabases();
+  // The policy file, if set; unreadable or invalid at start is an error.
+  absl::Status LoadPolicies();
+  // The local overrides file, if set; unreadable or invalid at start is an
+  // error.
+  absl::Status LoadOverrides();
+  void CreateLookupService();
+  // The certificate set shared by every listener, if TLS is configured.
+  absl::Status LoadTls();
+  // gRPC with health (NOT_SERVING until ready) and reflection.
+  absl::Status StartGrpcListener();
+  // The HTTP/JSON routes (http_gateway.h) on the API port.
+  absl::Status StartHttpListener();
+  // /metrics in the Prometheus text format on its own port.
+  absl::Status StartMetricsListener();
   // /healthz and /readyz on their own listener (ServerOptions::health_port).
   absl::Status StartHealthListener();
+  // Starts the polling threads of the watchers and of the TLS files, after
+  // the first loads the steps above made themselves.
+  void StartWatching();
+  // The poll interval, clock and observer every watcher shares.
+  PollingWatcherOptions WatcherOptions() const;
+
+  void UpdateHealth();
+  void StopListeners(absl::Time deadline);
 
   // The health listener's caps: probes need a connection or two; one peer
   // may hold at most a few, so a flood from one pod cannot take them all.
