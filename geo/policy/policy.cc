@@ -1,6 +1,7 @@
 #include "geo/policy/policy.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -9,6 +10,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "geo/data/country_codes.h"
@@ -42,6 +45,29 @@ std::optional<bool> ParseAction(absl::string_view text, const std::string& path,
 
 absl::string_view ListName(bool allow) { return allow ? "allow" : "deny"; }
 
+// Why `entry` cannot be a client identity rule; "" when it can. The names
+// compared are a certificate's, which never hold spaces or control
+// characters; '*' only makes sense as the final segment of a prefix.
+std::string ClientIdentityEntryProblem(absl::string_view entry) {
+  if (entry.empty()) return "is empty";
+  for (const char c : entry) {
+    const unsigned char byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) {
+      return absl::StrCat("\"", absl::CHexEscape(entry),
+                          "\" contains a space or control character");
+    }
+  }
+  const size_t star = entry.find('*');
+  if (star == absl::string_view::npos) return "";
+  if (star != entry.size() - 1 || !absl::EndsWith(entry, "/*") ||
+      entry.size() < 3) {
+    return absl::StrCat("\"", entry,
+                        "\": '*' is only allowed as a final \"/*\" (a prefix "
+                        "like \"spiffe://cluster.local/ns/payments/*\")");
+  }
+  return "";
+}
+
 // In order of precedence (see policy.h).
 constexpr AnonymizerKind kAnonymizerKinds[] = {
     kTorExitNode,  kPublicProxy,     kResidentialProxy,
@@ -58,6 +84,8 @@ absl::string_view RuleKindName(RuleKind kind) {
   switch (kind) {
     case RuleKind::kNone:
       return "none";
+    case RuleKind::kClientIdentity:
+      return "client_identity";
     case RuleKind::kNetwork:
       return "cidr";
     case RuleKind::kPrivate:
@@ -138,198 +166,333 @@ std::shared_ptr<const Policy> Policy::AllowAll(
   return policy;
 }
 
-absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
-    const PolicyConfig& config, const FieldLines& lines, absl::string_view name,
-    absl::string_view field_prefix,
-    std::shared_ptr<const DecisionCounter> counter) {
-  std::shared_ptr<Policy> policy(new Policy());
-  policy->name_ = std::string(name);
-  policy->counter_ = std::move(counter);
-  policy->dry_run_ = config.dry_run();
-  PolicyErrors errors(lines, field_prefix);
+// Fills a Policy from a PolicyConfig one part at a time, collecting every
+// error so that a file's author sees them all at once.
+class Policy::Builder {
+ public:
+  Builder(const FieldLines& lines, absl::string_view field_prefix,
+          absl::string_view name,
+          std::shared_ptr<const DecisionCounter> counter)
+      : policy_(new Policy()), errors_(lines, field_prefix) {
+    policy_->name_ = std::string(name);
+    policy_->counter_ = std::move(counter);
+  }
 
+  // dry_run, default_action, private_addresses, unknown_addresses, on_error.
+  void AddActions(const PolicyConfig& config);
+  // One list's items, `allow` telling which list.
+  void AddRules(const PolicyRules& rules, bool allow);
+  // The policy, or every error found.
+  absl::StatusOr<std::shared_ptr<const Policy>> Finish();
+
+ private:
+  void AddCountries(const PolicyRules& rules, bool allow);
+  void AddSubdivisions(const PolicyRules& rules, bool allow);
+  void AddAsns(const PolicyRules& rules, bool allow);
+  void AddAnonymizers(const PolicyRules& rules, bool allow);
+  void AddConnectionTypes(const PolicyRules& rules, bool allow);
+  void AddNetworks(const PolicyRules& rules, bool allow);
+  void AddClientIdentities(const PolicyRules& rules, bool allow);
+
+  // False, and an error at `path`, when the item keyed `item_key` was seen
+  // before (twice in one list, or in both).
+  bool CheckUnique(const std::string& item_key, const std::string& path,
+                   absl::string_view description);
+  static Rule ListRule(bool allow, absl::string_view description,
+                       RuleKind kind) {
+    return Rule{allow,
+                absl::StrCat(description, " is in ", ListName(allow), " list"),
+                kind};
+  }
+
+  std::shared_ptr<Policy> policy_;
+  PolicyErrors errors_;
+  // Every item's first appearance, to report duplicates and conflicts.
+  absl::flat_hash_map<std::string, std::string> first_seen_;
+  std::map<int, absl::flat_hash_map<AddressKey, Rule>, std::greater<int>>
+      networks_by_length_;
+};
+
+void Policy::Builder::AddActions(const PolicyConfig& config) {
+  policy_->dry_run_ = config.dry_run();
   const std::optional<bool> default_allow = ParseAction(
-      config.default_action(), "default_action", /*required=*/true, &errors);
+      config.default_action(), "default_action", /*required=*/true, &errors_);
   const bool default_allowed = default_allow.value_or(false);
-  policy->default_rule_ = {
+  policy_->default_rule_ = {
       default_allowed,
       absl::StrCat("default action ", ListName(default_allowed)),
       RuleKind::kDefault};
   if (const auto allow =
           ParseAction(config.private_addresses(), "private_addresses",
-                      /*required=*/false, &errors)) {
-    policy->private_rule_ =
+                      /*required=*/false, &errors_)) {
+    policy_->private_rule_ =
         Rule{*allow,
              absl::StrCat("private address (policy: ", ListName(*allow), ")"),
              RuleKind::kPrivate};
   }
   if (const auto allow =
           ParseAction(config.unknown_addresses(), "unknown_addresses",
-                      /*required=*/false, &errors)) {
-    policy->unknown_rule_ =
+                      /*required=*/false, &errors_)) {
+    policy_->unknown_rule_ =
         Rule{*allow,
              absl::StrCat("unknown address (policy: ", ListName(*allow), ")"),
              RuleKind::kUnknown};
   }
   const std::string on_error = absl::AsciiStrToLower(config.on_error());
   if (on_error.empty() || on_error == "deny") {
-    policy->on_error_ = FailureAction::kDeny;
+    policy_->on_error_ = FailureAction::kDeny;
   } else if (on_error == "allow") {
-    policy->on_error_ = FailureAction::kAllow;
+    policy_->on_error_ = FailureAction::kAllow;
   } else if (on_error == "error") {
-    policy->on_error_ = FailureAction::kError;
+    policy_->on_error_ = FailureAction::kError;
   } else {
-    errors.Add("on_error",
-               absl::StrCat("must be \"allow\", \"deny\" or \"error\", not \"",
-                            config.on_error(), "\""));
+    errors_.Add("on_error",
+                absl::StrCat("must be \"allow\", \"deny\" or \"error\", not \"",
+                             config.on_error(), "\""));
   }
+}
 
-  // Every item's first appearance, to report duplicates and conflicts.
-  absl::flat_hash_map<std::string, std::string> first_seen;
-  const auto check_unique = [&](const std::string& item_key,
-                                const std::string& path,
-                                absl::string_view description) {
-    const auto [it, inserted] = first_seen.emplace(item_key, path);
-    if (inserted) return true;
-    const bool same_list = it->second.substr(0, it->second.find('.')) ==
-                           path.substr(0, path.find('.'));
-    errors.Add(path,
-               absl::StrCat(description,
-                            same_list ? " is listed twice (also at "
-                                      : " is in both allow and deny (also at ",
-                            it->second, ")"));
-    return false;
-  };
+void Policy::Builder::AddRules(const PolicyRules& rules, bool allow) {
+  AddClientIdentities(rules, allow);
+  AddCountries(rules, allow);
+  AddSubdivisions(rules, allow);
+  AddAsns(rules, allow);
+  AddAnonymizers(rules, allow);
+  AddConnectionTypes(rules, allow);
+  AddNetworks(rules, allow);
+}
 
-  std::map<int, absl::flat_hash_map<AddressKey, Rule>, std::greater<int>>
-      networks_by_length;
-  for (const bool allow : {true, false}) {
-    const PolicyRules& rules = allow ? config.allow() : config.deny();
-    const std::string list(ListName(allow));
-    for (int i = 0; i < rules.countries_size(); ++i) {
-      const std::string path = absl::StrCat(list, ".countries[", i, "]");
-      const std::string code = absl::AsciiStrToUpper(rules.countries(i));
-      if (!IsCountryCode(code)) {
-        errors.Add(path, absl::StrCat("\"", rules.countries(i),
-                                      "\" is not an ISO 3166-1 alpha-2 "
-                                      "country code"));
-        continue;
-      }
-      const std::string description = absl::StrCat("country ", code);
-      if (!check_unique(description, path, description)) continue;
-      policy->countries_.emplace(
-          code, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
-                     RuleKind::kCountry});
+bool Policy::Builder::CheckUnique(const std::string& item_key,
+                                  const std::string& path,
+                                  absl::string_view description) {
+  const auto [it, inserted] = first_seen_.emplace(item_key, path);
+  if (inserted) return true;
+  const bool same_list = it->second.substr(0, it->second.find('.')) ==
+                         path.substr(0, path.find('.'));
+  errors_.Add(path,
+              absl::StrCat(description,
+                           same_list ? " is listed twice (also at "
+                                     : " is in both allow and deny (also at ",
+                           it->second, ")"));
+  return false;
+}
+
+void Policy::Builder::AddCountries(const PolicyRules& rules, bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.countries_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".countries[", i, "]");
+    const std::string code = absl::AsciiStrToUpper(rules.countries(i));
+    if (!IsCountryCode(code)) {
+      errors_.Add(path, absl::StrCat("\"", rules.countries(i),
+                                     "\" is not an ISO 3166-1 alpha-2 "
+                                     "country code"));
+      continue;
     }
-    for (int i = 0; i < rules.subdivisions_size(); ++i) {
-      const std::string path = absl::StrCat(list, ".subdivisions[", i, "]");
-      const std::string code = absl::AsciiStrToUpper(rules.subdivisions(i));
-      if (!IsSubdivisionCode(code)) {
-        errors.Add(path, absl::StrCat("\"", rules.subdivisions(i),
-                                      "\" is not an ISO 3166-2 subdivision "
-                                      "code like \"US-CA\""));
-        continue;
-      }
-      const std::string description = absl::StrCat("subdivision ", code);
-      if (!check_unique(description, path, description)) continue;
-      policy->subdivisions_.emplace(
-          code, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
-                     RuleKind::kSubdivision});
+    const std::string description = absl::StrCat("country ", code);
+    if (!CheckUnique(description, path, description)) continue;
+    policy_->countries_.emplace(
+        code, ListRule(allow, description, RuleKind::kCountry));
+  }
+}
+
+void Policy::Builder::AddSubdivisions(const PolicyRules& rules, bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.subdivisions_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".subdivisions[", i, "]");
+    const std::string code = absl::AsciiStrToUpper(rules.subdivisions(i));
+    if (!IsSubdivisionCode(code)) {
+      errors_.Add(path, absl::StrCat("\"", rules.subdivisions(i),
+                                     "\" is not an ISO 3166-2 subdivision "
+                                     "code like \"US-CA\""));
+      continue;
     }
-    for (int i = 0; i < rules.asns_size(); ++i) {
-      const std::string path = absl::StrCat(list, ".asns[", i, "]");
-      const uint32_t asn = rules.asns(i);
-      if (asn == 0) {
-        errors.Add(path, "ASN 0 is reserved and never assigned");
-        continue;
-      }
-      const std::string description = absl::StrCat("ASN ", asn);
-      if (!check_unique(description, path, description)) continue;
-      policy->asns_.emplace(
-          asn, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
-                    RuleKind::kAsn});
+    const std::string description = absl::StrCat("subdivision ", code);
+    if (!CheckUnique(description, path, description)) continue;
+    policy_->subdivisions_.emplace(
+        code, ListRule(allow, description, RuleKind::kSubdivision));
+  }
+}
+
+void Policy::Builder::AddAsns(const PolicyRules& rules, bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.asns_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".asns[", i, "]");
+    const uint32_t asn = rules.asns(i);
+    if (asn == 0) {
+      errors_.Add(path, "ASN 0 is reserved and never assigned");
+      continue;
     }
-    for (int i = 0; i < rules.anonymizers_size(); ++i) {
-      const std::string path = absl::StrCat(list, ".anonymizers[", i, "]");
-      const std::string name = absl::AsciiStrToLower(rules.anonymizers(i));
-      const AnonymizerKind* kind = std::find_if(
-          std::begin(kAnonymizerKinds), std::end(kAnonymizerKinds),
-          [&](AnonymizerKind k) { return AnonymizerKindName(k) == name; });
-      if (kind == std::end(kAnonymizerKinds)) {
-        std::vector<absl::string_view> names;
-        for (AnonymizerKind k : kAnonymizerKinds) {
-          names.push_back(AnonymizerKindName(k));
-        }
-        errors.Add(path, absl::StrCat("\"", rules.anonymizers(i),
-                                      "\" is not an anonymizer kind (",
-                                      absl::StrJoin(names, ", "), ")"));
-        continue;
+    const std::string description = absl::StrCat("ASN ", asn);
+    if (!CheckUnique(description, path, description)) continue;
+    policy_->asns_.emplace(asn, ListRule(allow, description, RuleKind::kAsn));
+  }
+}
+
+void Policy::Builder::AddAnonymizers(const PolicyRules& rules, bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.anonymizers_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".anonymizers[", i, "]");
+    const std::string name = absl::AsciiStrToLower(rules.anonymizers(i));
+    const AnonymizerKind* kind = std::find_if(
+        std::begin(kAnonymizerKinds), std::end(kAnonymizerKinds),
+        [&](AnonymizerKind k) { return AnonymizerKindName(k) == name; });
+    if (kind == std::end(kAnonymizerKinds)) {
+      std::vector<absl::string_view> names;
+      for (AnonymizerKind k : kAnonymizerKinds) {
+        names.push_back(AnonymizerKindName(k));
       }
-      const std::string description = absl::StrCat("anonymizer ", name);
-      if (!check_unique(description, path, description)) continue;
-      policy->anonymizers_.emplace(
-          *kind,
-          Rule{allow, absl::StrCat(description, " is in ", list, " list"),
-               RuleKind::kAnonymizer});
+      errors_.Add(path, absl::StrCat("\"", rules.anonymizers(i),
+                                     "\" is not an anonymizer kind (",
+                                     absl::StrJoin(names, ", "), ")"));
+      continue;
     }
-    for (int i = 0; i < rules.connection_types_size(); ++i) {
-      const std::string path = absl::StrCat(list, ".connection_types[", i, "]");
-      const std::string lower =
-          absl::AsciiStrToLower(rules.connection_types(i));
-      const absl::string_view* type =
-          std::find_if(std::begin(kConnectionTypes), std::end(kConnectionTypes),
-                       [&](absl::string_view t) {
-                         return absl::AsciiStrToLower(t) == lower;
-                       });
-      if (type == std::end(kConnectionTypes)) {
-        errors.Add(path,
-                   absl::StrCat("\"", rules.connection_types(i),
-                                "\" is not a connection type (",
-                                absl::StrJoin(kConnectionTypes, ", "), ")"));
-        continue;
-      }
-      const std::string description = absl::StrCat("connection type ", *type);
-      if (!check_unique(description, path, description)) continue;
-      policy->connection_types_.emplace(
-          lower,
-          Rule{allow, absl::StrCat(description, " is in ", list, " list"),
-               RuleKind::kConnectionType});
+    const std::string description = absl::StrCat("anonymizer ", name);
+    if (!CheckUnique(description, path, description)) continue;
+    policy_->anonymizers_.emplace(
+        *kind, ListRule(allow, description, RuleKind::kAnonymizer));
+  }
+}
+
+void Policy::Builder::AddConnectionTypes(const PolicyRules& rules, bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.connection_types_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".connection_types[", i, "]");
+    const std::string lower = absl::AsciiStrToLower(rules.connection_types(i));
+    const absl::string_view* type = std::find_if(
+        std::begin(kConnectionTypes), std::end(kConnectionTypes),
+        [&](absl::string_view t) { return absl::AsciiStrToLower(t) == lower; });
+    if (type == std::end(kConnectionTypes)) {
+      errors_.Add(path,
+                  absl::StrCat("\"", rules.connection_types(i),
+                               "\" is not a connection type (",
+                               absl::StrJoin(kConnectionTypes, ", "), ")"));
+      continue;
     }
-    for (int i = 0; i < rules.networks_size(); ++i) {
-      const std::string path = absl::StrCat(list, ".networks[", i, "]");
-      const auto network = IpNetwork::Parse(rules.networks(i));
-      if (!network.ok()) {
-        errors.Add(path, network.status().message());
-        continue;
-      }
-      const int prefix_length =
-          network->prefix_length() + (network->address().is_v4() ? 96 : 0);
-      const AddressKey key =
-          MaskHalves(HalvesOf(network->address()), prefix_length);
-      const std::string description =
-          absl::StrCat("network ", network->ToString());
-      // Keyed by the IPv6 form, so 10.0.0.0/8 and ::ffff:10.0.0.0/104 are
-      // the same item.
-      if (!check_unique(absl::StrCat("network ", key.first, ":", key.second,
-                                     "/", prefix_length),
-                        path, description)) {
-        continue;
-      }
-      networks_by_length[prefix_length].emplace(
-          key, Rule{allow, absl::StrCat(description, " is in ", list, " list"),
-                    RuleKind::kNetwork});
+    const std::string description = absl::StrCat("connection type ", *type);
+    if (!CheckUnique(description, path, description)) continue;
+    policy_->connection_types_.emplace(
+        lower, ListRule(allow, description, RuleKind::kConnectionType));
+  }
+}
+
+void Policy::Builder::AddNetworks(const PolicyRules& rules, bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.networks_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".networks[", i, "]");
+    const auto network = IpNetwork::Parse(rules.networks(i));
+    if (!network.ok()) {
+      errors_.Add(path, network.status().message());
+      continue;
+    }
+    const int prefix_length =
+        network->prefix_length() + (network->address().is_v4() ? 96 : 0);
+    const AddressKey key =
+        MaskHalves(HalvesOf(network->address()), prefix_length);
+    const std::string description =
+        absl::StrCat("network ", network->ToString());
+    // Keyed by the IPv6 form, so 10.0.0.0/8 and ::ffff:10.0.0.0/104 are the
+    // same item.
+    if (!CheckUnique(absl::StrCat("network ", key.first, ":", key.second, "/",
+                                  prefix_length),
+                     path, description)) {
+      continue;
+    }
+    networks_by_length_[prefix_length].emplace(
+        key, ListRule(allow, description, RuleKind::kNetwork));
+  }
+}
+
+void Policy::Builder::AddClientIdentities(const PolicyRules& rules,
+                                          bool allow) {
+  const absl::string_view list = ListName(allow);
+  for (int i = 0; i < rules.client_identities_size(); ++i) {
+    const std::string path = absl::StrCat(list, ".client_identities[", i, "]");
+    const std::string& entry = rules.client_identities(i);
+    const std::string problem = ClientIdentityEntryProblem(entry);
+    if (!problem.empty()) {
+      errors_.Add(path, problem);
+      continue;
+    }
+    const std::string description = absl::StrCat("client identity ", entry);
+    if (!CheckUnique(description, path, description)) continue;
+    Rule rule = ListRule(allow, description, RuleKind::kClientIdentity);
+    if (absl::EndsWith(entry, "/*")) {
+      policy_->client_identity_prefixes_.emplace_back(
+          entry.substr(0, entry.size() - 1), std::move(rule));
+    } else {
+      policy_->client_identities_.emplace(entry, std::move(rule));
     }
   }
-  const absl::Status status = errors.ToStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::Builder::Finish() {
+  const absl::Status status = errors_.ToStatus();
   if (!status.ok()) return status;
-  for (auto& [prefix_length, networks] : networks_by_length) {
-    policy->networks_by_length_.push_back({prefix_length, std::move(networks)});
+  for (auto& [prefix_length, networks] : networks_by_length_) {
+    policy_->networks_by_length_.push_back(
+        {prefix_length, std::move(networks)});
   }
-  return std::shared_ptr<const Policy>(std::move(policy));
+  std::stable_sort(policy_->client_identity_prefixes_.begin(),
+                   policy_->client_identity_prefixes_.end(),
+                   [](const auto& a, const auto& b) {
+                     return a.first.size() > b.first.size();
+                   });
+  return std::shared_ptr<const Policy>(std::move(policy_));
+}
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::Create(
+    const PolicyConfig& config, const FieldLines& lines, absl::string_view name,
+    absl::string_view field_prefix,
+    std::shared_ptr<const DecisionCounter> counter) {
+  Builder builder(lines, field_prefix, name, std::move(counter));
+  builder.AddActions(config);
+  builder.AddRules(config.allow(), /*allow=*/true);
+  builder.AddRules(config.deny(), /*allow=*/false);
+  return builder.Finish();
+}
+
+const Policy::Rule* Policy::MatchClientIdentity(
+    const tls::PeerIdentity& identity) const {
+  // Specificity: an exact entry beats every prefix, a longer prefix a
+  // shorter one; on a tie between names of one certificate, deny wins.
+  const Rule* best = nullptr;
+  size_t best_specificity = 0;
+  const auto consider = [&](const Rule& rule, size_t specificity) {
+    if (best == nullptr || specificity > best_specificity ||
+        (specificity == best_specificity && best->allow && !rule.allow)) {
+      best = &rule;
+      best_specificity = specificity;
+    }
+  };
+  const auto match = [&](const std::string& name) {
+    if (name.empty()) return;
+    if (const auto it = client_identities_.find(name);
+        it != client_identities_.end()) {
+      consider(it->second, std::numeric_limits<size_t>::max());
+      return;
+    }
+    // Longest first: the first prefix that matches is this name's best.
+    for (const auto& [prefix, rule] : client_identity_prefixes_) {
+      if (absl::StartsWith(name, prefix)) {
+        consider(rule, prefix.size());
+        return;
+      }
+    }
+  };
+  for (const std::string& uri : identity.uris) match(uri);
+  for (const std::string& dns : identity.dns_names) match(dns);
+  match(identity.common_name);
+  return best;
 }
 
 Decision Policy::Evaluate(const PolicyInput& input) const {
   if (allow_all_) return NoPolicyDecision();
+  if (input.client_identity != nullptr &&
+      (!client_identities_.empty() || !client_identity_prefixes_.empty())) {
+    if (const Rule* rule = MatchClientIdentity(*input.client_identity)) {
+      return Decide(*rule);
+    }
+  }
   if (!networks_by_length_.empty()) {
     const AddressKey key = HalvesOf(input.ip);
     for (const NetworksOfLength& level : networks_by_length_) {
@@ -387,7 +550,8 @@ Decision Policy::Evaluate(const PolicyInput& input) const {
 
 size_t Policy::rule_count() const {
   size_t count = asns_.size() + subdivisions_.size() + countries_.size() +
-                 anonymizers_.size() + connection_types_.size();
+                 anonymizers_.size() + connection_types_.size() +
+                 client_identities_.size() + client_identity_prefixes_.size();
   for (const NetworksOfLength& level : networks_by_length_) {
     count += level.networks.size();
   }

@@ -2,13 +2,24 @@
 // the decision it makes for one looked-up address.
 //
 // Order of precedence (the first step that applies decides):
-//   1. CIDR rules: the most specific network (longest prefix) in the allow or
+//   1. Client identity rules: the names of the client certificate the TLS
+//      handshake verified (SAN URI, SAN DNS name or subject CN). Who is
+//      calling is more specific than any fact about an address, so these
+//      come before CIDR rules. The most specific entry wins: an exact entry
+//      before a prefix ("spiffe://cluster.local/ns/payments/*"), a longer
+//      prefix before a shorter one; when two names of one certificate match
+//      equally specific entries of both lists, deny wins. A call without a
+//      client certificate never matches. Trap: behind a proxy that
+//      terminates TLS (a forward-auth ingress), the certificate is the
+//      proxy's, so the identity is the proxy's and never the end user's.
+//   2. CIDR rules: the most specific network (longest prefix) in the allow or
 //      deny list that contains the address. IPv4 rules also match IPv4-mapped
-//      IPv6 addresses (::ffff:a.b.c.d). CIDR rules come first so that an
-//      operator can carve exceptions out of everything below, e.g. allow an
+//      IPv6 addresses (::ffff:a.b.c.d). CIDR rules come before the address's
+//      other facts so that an operator can carve exceptions out of
+//      everything below, e.g. allow an
 //      office network inside a denied country, or a private range.
-//   2. Private/reserved addresses, when `private_addresses` is set.
-//   3. Anonymizer rules (GeoIP2 Anonymous IP): an anonymizer's exit says
+//   3. Private/reserved addresses, when `private_addresses` is set.
+//   4. Anonymizer rules (GeoIP2 Anonymous IP): an anonymizer's exit says
 //      nothing about where its user is, so its ASN and location must not
 //      decide first. Of the specific kinds the address has, a deny rule wins
 //      over an allow rule (allowing VPNs does not let in a VPN that is also
@@ -16,18 +27,18 @@
 //      is tor_exit_node, public_proxy, residential_proxy, anonymous_vpn,
 //      hosting_provider. "anonymous" (any kind) applies only when no
 //      specific kind decided.
-//   4. ASN rules (the network operator is more specific than its location).
-//   5. Connection type rules (a class of network: more specific than a
+//   5. ASN rules (the network operator is more specific than its location).
+//   6. Connection type rules (a class of network: more specific than a
 //      location, less than one operator).
-//   6. Subdivision rules, most specific subdivision first ("GB-KEN" before
+//   7. Subdivision rules, most specific subdivision first ("GB-KEN" before
 //      "GB-ENG"), so that allow US-CA + deny US allows only California.
-//   7. Country rules.
-//   8. Unknown addresses (no database record), when `unknown_addresses` is
+//   8. Country rules.
+//   9. Unknown addresses (no database record), when `unknown_addresses` is
 //      set.
-//   9. The default action.
+//   10. The default action.
 // An item cannot be in both lists (rejected when the policy is built), so
-// within one step there is never a tie except between anonymizer kinds,
-// resolved as above.
+// within one step there is never a tie except between anonymizer kinds and
+// between the names of one certificate, resolved as above.
 // Local overrides (geofeed) are applied to the lookup before the policy sees
 // it: a country or subdivision from an override is matched like one from a
 // database.
@@ -50,6 +61,7 @@
 #include "geo/common/ip_address.h"
 #include "geo/policy/policy_config.pb.h"
 #include "geo/policy/policy_parser.h"
+#include "geo/tls/peer_identity.h"
 
 namespace geo::policy {
 
@@ -71,6 +83,9 @@ struct PolicyInput {
   uint32_t anonymizers = 0;
   // As the database spells it ("Cable/DSL"); empty when unknown.
   absl::string_view connection_type;
+  // The names of the client certificate the TLS handshake verified; null
+  // without one (plaintext, or no certificate presented). Not owned.
+  const tls::PeerIdentity* client_identity = nullptr;
 };
 
 // The kinds of anonymizer a policy can name, as bits of
@@ -92,6 +107,7 @@ absl::string_view AnonymizerKindName(AnonymizerKind kind);
 // The kind of rule that decided: a bounded set, usable as a metric label.
 enum class RuleKind {
   kNone,  // No policy configured.
+  kClientIdentity,
   kNetwork,
   kPrivate,
   kAsn,
@@ -104,8 +120,8 @@ enum class RuleKind {
   kError,  // No decision could be made; the policy's on_error decided.
 };
 
-// "none", "cidr", "private", "asn", "anonymizer", "connection_type",
-// "subdivision", "country", "unknown", "default", "error".
+// "none", "client_identity", "cidr", "private", "asn", "anonymizer",
+// "connection_type", "subdivision", "country", "unknown", "default", "error".
 absl::string_view RuleKindName(RuleKind kind);
 
 // What a policy does when it cannot decide (see PolicyConfig.on_error).
@@ -153,7 +169,9 @@ class Policy {
   // Validates `config`: actions are "allow"/"deny" (default_action
   // required), countries are assigned ISO 3166-1 codes, subdivisions are
   // "CC-XXX" with an assigned CC, ASNs are non-zero, networks parse as CIDRs
-  // without host bits, and no item is listed twice or in both lists.
+  // without host bits, client identities are non-empty without spaces or
+  // control characters and use '*' only as a final "/*", and no item is
+  // listed twice or in both lists.
   // on_error is "allow", "deny" or "error" (default "deny"). INVALID_ARGUMENT
   // naming the field path (`field_prefix` + the field, and its line when
   // `lines` knows it) otherwise.
@@ -193,6 +211,8 @@ class Policy {
   bool uses_connection_types() const { return !connection_types_.empty(); }
 
  private:
+  // Builds a policy from a config in named steps (policy.cc).
+  class Builder;
   struct Rule {
     bool allow = true;
     std::string reason;
@@ -210,6 +230,9 @@ class Policy {
   Decision Decide(const Rule& rule) const {
     return {rule.allow, rule.reason, rule.kind};
   }
+  // The most specific client identity rule matching one of `identity`'s
+  // names, or null.
+  const Rule* MatchClientIdentity(const tls::PeerIdentity& identity) const;
 
   std::string name_;
   bool dry_run_ = false;
@@ -219,6 +242,11 @@ class Policy {
   Rule default_rule_;
   std::optional<Rule> private_rule_;
   std::optional<Rule> unknown_rule_;
+  // Client identities listed exactly.
+  absl::flat_hash_map<std::string, Rule> client_identities_;
+  // Entries ending in "/*", by the prefix before the '*' (which ends in
+  // '/'), longest first.
+  std::vector<std::pair<std::string, Rule>> client_identity_prefixes_;
   // Longest prefix first.
   std::vector<NetworksOfLength> networks_by_length_;
   absl::flat_hash_map<uint32_t, Rule> asns_;

@@ -211,13 +211,18 @@ namespace {
 constexpr policy::DecisionResult kDecisionResults[] = {
     policy::DecisionResult::kAllowed, policy::DecisionResult::kDenied,
     policy::DecisionResult::kDryRunDenied};
-constexpr policy::RuleKind kRuleKinds[] = {
-    policy::RuleKind::kNone,        policy::RuleKind::kNetwork,
-    policy::RuleKind::kPrivate,     policy::RuleKind::kAsn,
-    policy::RuleKind::kAnonymizer,  policy::RuleKind::kConnectionType,
-    policy::RuleKind::kSubdivision, policy::RuleKind::kCountry,
-    policy::RuleKind::kUnknown,     policy::RuleKind::kDefault,
-    policy::RuleKind::kError};
+constexpr policy::RuleKind kRuleKinds[] = {policy::RuleKind::kNone,
+                                           policy::RuleKind::kClientIdentity,
+                                           policy::RuleKind::kNetwork,
+                                           policy::RuleKind::kPrivate,
+                                           policy::RuleKind::kAsn,
+                                           policy::RuleKind::kAnonymizer,
+                                           policy::RuleKind::kConnectionType,
+                                           policy::RuleKind::kSubdivision,
+                                           policy::RuleKind::kCountry,
+                                           policy::RuleKind::kUnknown,
+                                           policy::RuleKind::kDefault,
+                                           policy::RuleKind::kError};
 constexpr policy::DecisionError kDecisionErrors[] = {
     policy::DecisionError::kNoDatabase, policy::DecisionError::kLookupError,
     policy::DecisionError::kBadClientAddress};
