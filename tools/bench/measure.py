@@ -151,19 +151,68 @@ def cpu_ticks_by_owner(root=None):
     """
     root = root or os.getpid()
     table = _process_table()
+    return tree_cpu_ticks(root, table), tree_cpu_ticks(2, table)
+
+
+def tree_cpu_ticks(root, table=None):
+    """CPU ticks of `root` and its descendants (utime + stime + cutime + cstime).
+
+    A child reaped during the window moves its time into its parent's cutime,
+    so the sum only grows; for nginx the tree is the master and its worker.
+    """
+    table = table if table is not None else _process_table()
     children = {}
     for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        if pid in table:
+            total += table[pid][1]
+        stack.extend(children.get(pid, []))
+    return total
 
-    def tree(top):
-        total, stack = 0, [top]
-        while stack:
-            pid = stack.pop()
-            if pid in table:
-                total += table[pid][1]
-            stack.extend(children.get(pid, []))
-        return total
-    return tree(root), tree(2)
+
+class ServerCpu:
+    """The CPU time a server's process tree spent over a block of load.
+
+        with ServerCpu(pid) as cpu:
+            outcome = run_the_load()
+        outcome.update(cpu.record(outcome.get("requests")))
+
+    The record holds `server_cpu_s` (user + system time, from /proc/PID/stat
+    in clock ticks), `server_busy` (that time over the block's wall seconds:
+    near 1.0 when the server's one CPU was the bottleneck, well below when
+    the load generator was) and `cpu_us_per_request` (server CPU time over
+    the requests the load generator saw completed). Time the kernel spends
+    in softirqs on loopback traffic is charged to whichever task it
+    interrupts, so it lands on either side and is not a server cost here.
+    """
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        self.ticks0 = tree_cpu_ticks(self.pid)
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall_s = max(time.monotonic() - self.t0, 1e-3)
+        self.cpu_s = (tree_cpu_ticks(self.pid) - self.ticks0) / os.sysconf("SC_CLK_TCK")
+        return False
+
+    def record(self, requests):
+        return cpu_record(self.cpu_s, self.wall_s, requests)
+
+
+def cpu_record(cpu_s, wall_s, requests):
+    """{"server_cpu_s", "server_busy", "cpu_us_per_request"} (None when no request completed)."""
+    return {
+        "server_cpu_s": round(cpu_s, 3),
+        "server_busy": round(cpu_s / wall_s, 3),
+        "cpu_us_per_request": round(cpu_s * 1e6 / requests, 3) if requests else None,
+    }
 
 
 class Conditions:
@@ -223,8 +272,9 @@ def to_ms(text):
 
 
 def parse_wrk(text):
-    """{"rps", "p99_ms", "failed"} from `wrk --latency` output."""
+    """{"rps", "p99_ms", "failed", "requests"} from `wrk --latency` output."""
     rps = re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M)
+    requests = re.search(r"^\s+(\d+) requests in ", text, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     socket_errors = re.search(
@@ -236,11 +286,12 @@ def parse_wrk(text):
         "rps": float(rps.group(1)) if rps else None,
         "p99_ms": to_ms(p99.group(1)) if p99 else None,
         "failed": failed,
+        "requests": int(requests.group(1)) if requests else None,
     }
 
 
 def parse_h2load(summary, request_log_lines):
-    """{"rps", "p99_ms", "failed"} from h2load's summary and --log-file lines.
+    """{"rps", "p99_ms", "failed", "requests"} from h2load's summary and --log-file lines.
 
     h2load's summary has no percentiles: p99 comes from its per-request log
     (start time, status, microseconds), and so does the count of answers that
@@ -249,6 +300,7 @@ def parse_h2load(summary, request_log_lines):
     rps = re.search(r"^finished in .*?, ([0-9.]+) req/s", summary, re.M)
     requests = re.search(r"^requests: .*?(\d+) failed, (\d+) errored", summary, re.M)
     failed = int(requests.group(1)) + int(requests.group(2)) if requests else 0
+    done = re.search(r"^requests: .*?(\d+) done,", summary, re.M)
     durations, not_200 = [], 0
     for line in request_log_lines:
         parts = line.split()
@@ -259,33 +311,50 @@ def parse_h2load(summary, request_log_lines):
         durations.append(int(parts[2]))
     durations.sort()
     p99 = durations[int(len(durations) * 0.99)] / 1000.0 if durations else None
-    return {"rps": float(rps.group(1)) if rps else None, "p99_ms": p99, "failed": failed + not_200}
+    return {"rps": float(rps.group(1)) if rps else None, "p99_ms": p99, "failed": failed + not_200,
+            "requests": int(done.group(1)) if done else None}
 
 
 class LoadGenerator:
-    """wrk and h2load pinned to the load generator's CPU."""
+    """wrk and h2load pinned to the load generator's CPU.
+
+    Every run names the pid of the server it loads (`server`): the result
+    carries that server's CPU time over the run (ServerCpu), so a run the
+    load generator bound still tells what each request cost the server.
+    """
 
     def __init__(self, cpu, work):
         self.cpu = cpu
         self.work = work
 
-    def wrk(self, name, port, connections, seconds, script, scheme="http"):
+    def _run(self, argv, server, seconds):
+        """(output text, ServerCpu over the run) of a load generator command."""
+        with ServerCpu(server) as cpu:
+            done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=seconds + 30, check=False)
+        return done.stdout.decode(errors="replace"), cpu
+
+    @staticmethod
+    def _log(name, result):
+        log("%s: %.0f req/s, p99 %.3f ms, failed %d, server CPU %.2f µs/request, busy %.0f%%" % (
+            name, result["rps"], result["p99_ms"] or -1, result["failed"],
+            result["cpu_us_per_request"] or -1, result["server_busy"] * 100))
+
+    def wrk(self, name, port, connections, seconds, script, server, scheme="http"):
         argv = ["taskset", "-c", str(self.cpu), "wrk", "-t1", "-c%d" % connections,
                 "-d%ds" % seconds, "--timeout", "5s", "--latency", "-s", script,
                 "%s://127.0.0.1:%d" % (scheme, port)]
-        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=seconds + 30, check=False)
-        text = done.stdout.decode(errors="replace")
+        text, cpu = self._run(argv, server, seconds)
         with open(os.path.join(self.work, name + ".wrk"), "w") as f:
             f.write(text)
         result = parse_wrk(text)
         if result["rps"] is None:
             raise BenchError("wrk %s produced no result:\n%s" % (name, text))
-        log("%s: %.0f req/s, p99 %.3f ms, failed %d" % (name, result["rps"], result["p99_ms"] or -1,
-                                                         result["failed"]))
+        result.update(cpu.record(result["requests"]))
+        self._log(name, result)
         return result
 
-    def h2load(self, name, port, connections, streams, seconds, body, scheme="http"):
+    def h2load(self, name, port, connections, streams, seconds, body, server, scheme="http"):
         """gRPC Lookup calls; scheme "https" is gRPC over TLS (ALPN h2)."""
         request_log = os.path.join(self.work, name + ".h2log")
         argv = ["taskset", "-c", str(self.cpu), "h2load", "-t1", "-c%d" % connections,
@@ -293,9 +362,7 @@ class LoadGenerator:
                 "-H", "content-type: application/grpc", "-H", "te: trailers",
                 "--log-file=" + request_log,
                 "%s://127.0.0.1:%d/geo.v1.GeoService/Lookup" % (scheme, port)]
-        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=seconds + 30, check=False)
-        text = done.stdout.decode(errors="replace")
+        text, cpu = self._run(argv, server, seconds)
         with open(os.path.join(self.work, name + ".h2load"), "w") as f:
             f.write(text)
         try:
@@ -306,8 +373,8 @@ class LoadGenerator:
         result = parse_h2load(text, lines)
         if result["rps"] is None:
             raise BenchError("h2load %s produced no result:\n%s" % (name, text))
-        log("%s: %.0f req/s, p99 %.3f ms, failed %d" % (name, result["rps"], result["p99_ms"] or -1,
-                                                         result["failed"]))
+        result.update(cpu.record(result["requests"]))
+        self._log(name, result)
         return result
 
 
@@ -411,6 +478,7 @@ class Nginx:
             f.write(config)
         self.process = processes.start(["nginx", "-p", self.dir, "-c", self.config_path], cpu=cpu,
                                        log_path=os.path.join(self.dir, "stdout.log"))
+        self.pid = self.process.pid  # taskset execs the master; the worker is its child
 
         def answering():
             if self.process.poll() is not None:

@@ -22,6 +22,8 @@ import stats
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks.md.in")
 
 NOT_MEASURED = "n/a"
+# A figure the result has no field for: recorded before the bench measured it.
+NOT_RECORDED = "not recorded"
 
 
 def num(value, digits=2):
@@ -80,6 +82,88 @@ def run_text(role, field, digits=2):
 def ratio_text(numerator, denominator, field="rps"):
     return lambda pair: num(stats.ratio(stats.run_value(pair, numerator, field),
                                         stats.run_value(pair, denominator, field)))
+
+
+def cpu_cell(value, digits=2, suffix=""):
+    return NOT_RECORDED if value is None else "%.*f%s" % (digits, value, suffix)
+
+
+def cpu_times(value):
+    return NOT_RECORDED if value is None else "%.2f×" % value
+
+
+def cpu_verdict(value, op, target):
+    return NOT_RECORDED if value is None else stats.verdict(value, op, target)
+
+
+# Per comparison: its roles with their labels, and its CPU cost ratios
+# (role, baseline role, label: baseline CPU/request ÷ role CPU/request).
+CPU_COMPARISONS = {
+    "http": ([("nginx", "nginx `return 200`"), ("geoip2", "nginx + geoip2"), ("geo", "geo")],
+             [("geo", "nginx", "nginx `return 200` ÷ geo"), ("geo", "geoip2", "nginx + geoip2 ÷ geo")]),
+    "forward_auth": ([("check", "check"), ("authorize", "authorize")],
+                     [("authorize", "check", "check ÷ authorize")]),
+    "multi_db": ([("city", "City only"), ("all", "four databases")],
+                 [("all", "city", "City only ÷ four databases")]),
+    "grpc": ([("empty", "empty handler"), ("geo", "geo")], [("geo", "empty", "empty handler ÷ geo")]),
+    "tls": ([("plain", "plaintext"), ("tls", "TLS")], [("tls", "plain", "plaintext ÷ TLS")]),
+    "reload": ([("steady", "steady"), ("reloading", "during reloads")],
+               [("reloading", "steady", "steady ÷ during reloads")]),
+    "metrics": ([("off", "not scraped"), ("scraped", "scraped")],
+                [("scraped", "off", "not scraped ÷ scraped")]),
+}
+
+
+def cpu_of(kind, comparison):
+    roles, capacities = CPU_COMPARISONS[kind]
+    return cpu_section(comparison, roles, capacities)
+
+
+def cpu_section(comparison, roles, capacities):
+    """The server CPU per request of one comparison: a table of the pairs, the
+    median CPU cost ratios and which runs the load generator bound.
+
+    roles: [(role, label)]; capacities: [(role, baseline role, label)], each
+    ratio being baseline CPU/request ÷ role CPU/request (higher is better for
+    the role).
+    """
+    if not stats.cpu_recorded(comparison):
+        return "Server CPU per request: %s in this result." % NOT_RECORDED
+    columns = []
+    for role, label in roles:
+        columns.append(("%s CPU µs/request" % label,
+                        lambda p, role=role: cpu_cell(stats.run_value(p, role, stats.CPU_FIELD))))
+        columns.append(("busy", lambda p, role=role: cpu_cell(
+            None if stats.run_value(p, role, stats.BUSY_FIELD) is None
+            else stats.run_value(p, role, stats.BUSY_FIELD) * 100, 0, "%")))
+    for role, baseline, label in capacities:
+        columns.append(("CPU cost %s" % label, lambda p, role=role, baseline=baseline: cpu_times(
+            stats.ratio(stats.run_value(p, baseline, stats.CPU_FIELD),
+                        stats.run_value(p, role, stats.CPU_FIELD)))))
+    medians = "; ".join(
+        "%s **%s**" % (label, cpu_times(stats.cpu_capacity_ratio(comparison, role, baseline)))
+        for role, baseline, label in capacities)
+    busy = ", ".join(
+        "%s %s" % (label, cpu_cell(None if stats.role_median(comparison, role, stats.BUSY_FIELD) is None
+                                   else stats.role_median(comparison, role, stats.BUSY_FIELD) * 100,
+                                   0, "%"))
+        for role, label in roles)
+    labels = dict(roles)
+    bound = stats.load_generator_bound(comparison, [role for role, _ in roles])
+    if bound:
+        bound_text = ("; ".join("%s: server CPU busy %.0f%%" % (labels[role], busy_share * 100)
+                                for role, busy_share in bound) +
+                      ": the load generator bound these runs, so their req/s ratios describe "
+                      "it more than the servers; the CPU cost ratios still hold.")
+    else:
+        bound_text = ("Every server was at least %.0f%% busy: the servers bound these runs, "
+                      "and the req/s and CPU cost ratios should tell the same story." %
+                      (stats.SERVER_BOUND_BUSY * 100))
+    return "\n\n".join([
+        pair_table(comparison, columns),
+        "CPU cost, median of the per-pair ratios of server CPU per request (higher is better "
+        "for the second server named): %s. Server CPU busy, median over pairs: %s. %s" % (
+            medians, busy, bound_text)])
 
 
 def conditions_table(result):
@@ -153,6 +237,7 @@ def tls_section(result):
         parts.append("Median ratio %s (req/s), %s (p99)." % (
             times(stats.median_ratio(comparison, "tls", "plain")),
             times(stats.median_ratio(comparison, "tls", "plain", "p99_ms"))))
+        parts.append(cpu_of("tls", comparison))
     return "\n\n".join(parts)
 
 
@@ -207,6 +292,7 @@ def values(result):
     v["limit_floor"] = "%.0f" % lim["ceiling_floor_rps"]
     v["limit_spread"] = "%.0f%%" % (lim["max_ceiling_spread"] * 100)
     v["conditions_table"] = conditions_table(result)
+    v["server_bound_busy"] = "%.0f%%" % (stats.SERVER_BOUND_BUSY * 100)
     for name, comparison in (("32", http32), ("64", http64)):
         v["ceiling_" + name] = num(stats.role_median(comparison, "nginx"), 0)
         v["ceiling_spread_" + name] = percent(stats.spread(stats.role_values(comparison, "nginx")))
@@ -274,6 +360,9 @@ def values(result):
                 times(h["ceiling_ratio_" + name]), times(h["p99_ratio_" + name]),
                 times(h["geoip2_ratio_" + name]), times(h["geoip2_p99_ratio_" + name]),
                 num(stats.role_total(comparison, "geo"), 0)))
+        h["cpu_ceiling_ratio_" + name] = stats.cpu_capacity_ratio(comparison, "geo", "nginx")
+        h["cpu_geoip2_ratio_" + name] = stats.cpu_capacity_ratio(comparison, "geo", "geoip2")
+        v["http_cpu_" + name] = cpu_of("http", comparison)
     v["warmup_rps"] = num(http.get("warmup_rps"))
     v["nginx_body_bytes"] = str(http.get("nginx_body_bytes", NOT_MEASURED))
     v["geo_body_bytes"] = str(http.get("geo_body_bytes", NOT_MEASURED))
@@ -292,6 +381,7 @@ def values(result):
     v["edge_ratio"], v["edge_p99_ratio"] = num(edge_ratio), num(edge_p99)
     v["edge_failed"] = num(stats.role_total(edge, "authorize"), 0)
     v["edge_sample"] = http.get("forward_auth_headers", "").rstrip("\n")
+    v["edge_cpu"] = cpu_of("forward_auth", edge)
 
     # b3. several databases.
     multi_ratio = stats.median_ratio(multi, "all", "city")
@@ -304,6 +394,8 @@ def values(result):
     v["multi_ratio"] = num(multi_ratio)
     v["multi_p99_ratio"] = num(stats.median_ratio(multi, "all", "city", "p99_ms"))
     v["multi_body_bytes"] = str(http.get("multi_body_bytes", NOT_MEASURED))
+    v["multi_cpu"] = cpu_of("multi_db", multi)
+    multi_cpu_ratio = stats.cpu_capacity_ratio(multi, "all", "city")
 
     # c. gRPC.
     g = {}
@@ -318,6 +410,7 @@ def values(result):
         v["grpc_ratio_" + name] = num(g[name])
         v["grpc_p99_ratio_" + name] = num(stats.median_ratio(comparison, "geo", "empty", "p99_ms"))
         v["grpc_ceiling_spread_" + name] = percent(stats.spread(stats.role_values(comparison, "empty")))
+        v["grpc_cpu_" + name] = cpu_of("grpc", comparison)
     v["grpc_errors_before"] = str(grpc.get("errors_before", NOT_MEASURED))
     v["grpc_errors_after"] = str(grpc.get("errors_after", NOT_MEASURED))
     v["grpc_check_ok"] = "yes" if grpc.get("check_ok") else "**no**"
@@ -347,6 +440,7 @@ def values(result):
         v["reload_p99_" + name] = num(reload_ratios[name])
         v["reload_rps_" + name] = num(stats.role_median(comparison, "reloading"))
         v["reload_steady_rps_" + name] = num(stats.role_median(comparison, "steady"))
+        v["reload_cpu_" + name] = cpu_of("reload", comparison)
     v["reload_failed"] = "%d" % failed_total
     v["reload_counts"] = " + ".join("%d" % c for c in reload_counts)
     v["reload_seconds"] = str(result.get("reload", {}).get("seconds", NOT_MEASURED))
@@ -394,8 +488,11 @@ def values(result):
     v["record_share"] = percent(record_share, 2)
     v["metrics_pairs"] = str(len(metrics.get("pairs", [])))
     v["metrics_seconds"] = str(result.get("metrics_seconds", NOT_MEASURED))
+    v["metrics_cpu"] = cpu_of("metrics", metrics)
 
     # Targets.
+    tls_cpu = {name: stats.cpu_capacity_ratio(comparisons.get(name, empty), "tls", "plain")
+               for name in ("tls_http", "tls_grpc")}
     targets = [
         ("GeoStore full response (warm cache) ≤ 1.5× raw tree walk, IPv4", times(r_walk4),
          stats.verdict(r_walk4, "<=", 1.5)),
@@ -412,6 +509,16 @@ def values(result):
         targets.append((
             "HTTP random IPs ≥ 1.4× nginx + geoip2 req/s, %s conns (median of pairs)" % name,
             times(h["geoip2_ratio_" + name]), stats.verdict(h["geoip2_ratio_" + name], ">=", 1.4)))
+        targets.append((
+            "HTTP random IPs, CPU cost: nginx `return 200` CPU/request ÷ geo CPU/request ≥ 0.80, "
+            "%s conns (median of pairs)" % name,
+            cpu_times(h["cpu_ceiling_ratio_" + name]),
+            cpu_verdict(h["cpu_ceiling_ratio_" + name], ">=", 0.80)))
+        targets.append((
+            "HTTP random IPs, CPU cost: nginx + geoip2 CPU/request ÷ geo CPU/request ≥ 1.4, "
+            "%s conns (median of pairs)" % name,
+            cpu_times(h["cpu_geoip2_ratio_" + name]),
+            cpu_verdict(h["cpu_geoip2_ratio_" + name], ">=", 1.4)))
     targets += [
         ("HTTP p99 ≤ 1.5× nginx `return 200` p99, 32 / 64 conns",
          "%s / %s" % (times(h["p99_ratio_32"]), times(h["p99_ratio_64"])),
@@ -419,9 +526,15 @@ def values(result):
                       stats.verdict(h["p99_ratio_64"], "<=", 1.5))),
         ("HTTP with City + ASN + Anonymous IP + ISP ≥ 0.70× City only req/s, 32 conns",
          times(multi_ratio), stats.verdict(multi_ratio, ">=", 0.70)),
+        ("HTTP with City + ASN + Anonymous IP + ISP, CPU cost: City only CPU/request ÷ all four "
+         "CPU/request ≥ 0.70, 32 conns", cpu_times(multi_cpu_ratio),
+         cpu_verdict(multi_cpu_ratio, ">=", 0.70)),
         ("forward-auth ≥ 90% of `/v1/check` req/s, p99 ≤ 1.1×, 32 conns",
          "%s req/s, %s p99" % (times(edge_ratio), times(edge_p99)),
          "%s / %s" % (stats.verdict(edge_ratio, ">=", 0.9), stats.verdict(edge_p99, "<=", 1.1))),
+        ("TLS, CPU cost: plaintext CPU/request ÷ TLS CPU/request, HTTP / gRPC (no target: "
+         "what TLS costs)", "%s / %s" % (cpu_times(tls_cpu["tls_http"]), cpu_times(tls_cpu["tls_grpc"])),
+         "no target"),
         ("gRPC Lookup ≥ 85% of empty handler, 16×16", percent(g["16"]),
          stats.verdict(g["16"], ">=", 0.85)),
         ("reload under load: zero failed requests",

@@ -294,15 +294,17 @@ class Bench:
         self.result["memory"] = {"fds_start": measure.fd_count(geo.pid)}
         # One pass over the rotation first: the record cache starts empty, and
         # the pairs measure the steady state (section d measures the cold one).
-        warmup = self.load.wrk("geo_warmup", geo.http_port, 32, s.seconds, lookup)
-        servers = [("nginx", nginx.port), ("geoip2", geoip2.port), ("geo", geo.http_port)]
+        warmup = self.load.wrk("geo_warmup", geo.http_port, 32, s.seconds, lookup, server=geo.pid)
+        servers = [("nginx", nginx.port, nginx.pid), ("geoip2", geoip2.port, geoip2.pid),
+                   ("geo", geo.http_port, geo.pid)]
         for round_index in range(s.pairs):
             for connections in (32, 64):
                 comparison = self.comparison("http_%d" % connections, "%d connections" % connections)
                 self.pair(comparison, [
-                    (role, lambda role=role, port=port, c=connections: self.load.wrk(
-                        "%s_c%d_%d" % (role, c, round_index + 1), port, c, s.seconds, lookup))
-                    for role, port in self.rotated(servers, round_index)])
+                    (role, lambda role=role, port=port, pid=pid, c=connections: self.load.wrk(
+                        "%s_c%d_%d" % (role, c, round_index + 1), port, c, s.seconds, lookup,
+                        server=pid))
+                    for role, port, pid in self.rotated(servers, round_index)])
         self.processes.stop(nginx.process)
         self.processes.stop(geoip2.process)
         _, _, geo_body = measure.http_get(geo.http_port, "/v1/lookup/81.2.69.160")
@@ -328,9 +330,9 @@ class Bench:
         for round_index in range(s.pairs):
             self.pair(comparison, [
                 ("check", lambda: self.load.wrk("check_%d" % (round_index + 1), geo.http_port, 32,
-                                                s.seconds, check)),
+                                                s.seconds, check, server=geo.pid)),
                 ("authorize", lambda: self.load.wrk("authorize_%d" % (round_index + 1), geo.http_port,
-                                                    32, s.seconds, authorize))])
+                                                    32, s.seconds, authorize, server=geo.pid))])
         _, headers, _ = measure.http_get(geo.http_port, "/v1/authorize",
                                          {"X-Forwarded-For": "81.2.69.160"})
         self.result["http"]["forward_auth_headers"] = "\n".join(
@@ -347,15 +349,15 @@ class Bench:
                                   self.policy)
         _, _, body = measure.http_get(multi.http_port, "/v1/lookup/81.2.69.160")
         self.result["http"]["multi_body_bytes"] = len(body)
-        self.load.wrk("geo_multi_warmup", multi.http_port, 32, s.seconds, lookup)
-        self.load.wrk("geo_city_warmup", geo.http_port, 32, s.seconds, lookup)
+        self.load.wrk("geo_multi_warmup", multi.http_port, 32, s.seconds, lookup, server=multi.pid)
+        self.load.wrk("geo_city_warmup", geo.http_port, 32, s.seconds, lookup, server=geo.pid)
         comparison = self.comparison("multi_db", "City + ASN + Anonymous IP + ISP against City only")
-        servers = [("city", geo.http_port), ("all", multi.http_port)]
+        servers = [("city", geo.http_port, geo.pid), ("all", multi.http_port, multi.pid)]
         for round_index in range(s.pairs):
             self.pair(comparison, [
-                (role, lambda role=role, port=port: self.load.wrk(
-                    "multi_%s_%d" % (role, round_index + 1), port, 32, s.seconds, lookup))
-                for role, port in self.rotated(servers, round_index)])
+                (role, lambda role=role, port=port, pid=pid: self.load.wrk(
+                    "multi_%s_%d" % (role, round_index + 1), port, 32, s.seconds, lookup, server=pid))
+                for role, port, pid in self.rotated(servers, round_index)])
         self.processes.stop(multi.process)
         self.commands.append("taskset -c 0 geo_server --db=GeoLite2-City.mmdb,%s ...   # b3" %
                              ",".join(d["file"] for d in self.extra))
@@ -415,15 +417,16 @@ class Bench:
         port = measure.wait_for(empty_port, 10, "the empty gRPC server")
         errors = 'geofence_lookups_total\\{.*protocol="grpc".*status="[^O]'
         self.result["grpc"] = {"errors_before": geo.metric_sum(errors)}
-        servers = [("empty", port), ("geo", geo.grpc_port)]
+        servers = [("empty", port, empty.pid), ("geo", geo.grpc_port, geo.pid)]
         for round_index in range(s.pairs):
             for connections, streams in ((16, 16), (4, 1)):
                 comparison = self.comparison("grpc_%dx%d" % (connections, streams),
                                              "%d connections × %d streams" % (connections, streams))
                 self.pair(comparison, [
-                    (role, lambda role=role, p=p, c=connections, m=streams: self.load.h2load(
-                        "%s_%dx%d_%d" % (role, c, m, round_index + 1), p, c, m, s.seconds, body))
-                    for role, p in self.rotated(servers, round_index)])
+                    (role, lambda role=role, p=p, pid=pid, c=connections, m=streams: self.load.h2load(
+                        "%s_%dx%d_%d" % (role, c, m, round_index + 1), p, c, m, s.seconds, body,
+                        server=pid))
+                    for role, p, pid in self.rotated(servers, round_index)])
         self.processes.stop(empty)
         self.result["grpc"]["errors_after"] = geo.metric_sum(errors)
         check = subprocess.run([tool, "check", "127.0.0.1:%d" % geo.grpc_port, "81.2.69.160", "8.8.8.8",
@@ -473,21 +476,24 @@ class Bench:
             raise measure.BenchError("geo over HTTPS answered %d" % status)
         lookup = lua_script(self.work, "lookup")
         body = os.path.join(self.work, "lookup.grpc")
-        self.load.wrk("geo_tls_warmup", secure.http_port, 32, s.seconds, lookup, scheme="https")
+        self.load.wrk("geo_tls_warmup", secure.http_port, 32, s.seconds, lookup, server=secure.pid,
+                      scheme="https")
         http = self.comparison("tls_http", "HTTPS keep-alive against plain HTTP, 32 connections")
         grpc = self.comparison("tls_grpc", "gRPC over TLS against plaintext, 16 × 16")
         for round_index in range(s.pairs):
             n = round_index + 1
             self.pair(http, self.rotated([
                 ("plain", lambda: self.load.wrk("tls_http_plain_%d" % n, geo.http_port, 32,
-                                                s.seconds, lookup)),
+                                                s.seconds, lookup, server=geo.pid)),
                 ("tls", lambda: self.load.wrk("tls_http_tls_%d" % n, secure.http_port, 32,
-                                              s.seconds, lookup, scheme="https"))], round_index))
+                                              s.seconds, lookup, server=secure.pid,
+                                              scheme="https"))], round_index))
             self.pair(grpc, self.rotated([
                 ("plain", lambda: self.load.h2load("tls_grpc_plain_%d" % n, geo.grpc_port, 16, 16,
-                                                   s.seconds, body)),
+                                                   s.seconds, body, server=geo.pid)),
                 ("tls", lambda: self.load.h2load("tls_grpc_tls_%d" % n, secure.grpc_port, 16, 16,
-                                                 s.seconds, body, scheme="https"))], round_index))
+                                                 s.seconds, body, server=secure.pid,
+                                                 scheme="https"))], round_index))
         self.processes.stop(secure.process)
         self.result["tls"] = {"flags": " ".join(_generic(flags)),
                               "certificate": "self-signed ECDSA P-256, made with openssl at bench time"}
@@ -536,7 +542,7 @@ class Bench:
         def grpc_reloading(name):
             before = geo.metric_sum(errors)
             outcome = with_driver(s.reloads_per_run, lambda: self.load.h2load(
-                name, geo.grpc_port, 16, 16, s.reload_seconds, body))
+                name, geo.grpc_port, 16, 16, s.reload_seconds, body, server=geo.pid))
             outcome["failed"] += geo.metric_sum(errors) - before
             return outcome
 
@@ -546,12 +552,15 @@ class Bench:
             n = round_index + 1
             self.pair(http, [
                 ("steady", lambda: with_driver(0, lambda: self.load.wrk(
-                    "reload_http_steady_%d" % n, geo.http_port, 32, s.reload_seconds, lookup))),
+                    "reload_http_steady_%d" % n, geo.http_port, 32, s.reload_seconds, lookup,
+                    server=geo.pid))),
                 ("reloading", lambda: with_driver(s.reloads_per_run, lambda: self.load.wrk(
-                    "reload_http_%d" % n, geo.http_port, 32, s.reload_seconds, lookup)))])
+                    "reload_http_%d" % n, geo.http_port, 32, s.reload_seconds, lookup,
+                    server=geo.pid)))])
             self.pair(grpc, [
                 ("steady", lambda: with_driver(0, lambda: self.load.h2load(
-                    "reload_grpc_steady_%d" % n, geo.grpc_port, 16, 16, s.reload_seconds, body))),
+                    "reload_grpc_steady_%d" % n, geo.grpc_port, 16, 16, s.reload_seconds, body,
+                    server=geo.pid))),
                 ("reloading", lambda: grpc_reloading("reload_grpc_%d" % n))])
         with open(rss_samples) as f:
             samples = [int(x) for x in f.read().split() if x.isdigit()]
@@ -603,10 +612,11 @@ class Bench:
         s, geo = self.s, self.geo
         lookup = lua_script(self.work, "lookup")
         # The reloads above left a cold cache: warm it first.
-        self.load.wrk("metrics_warmup", geo.http_port, 32, s.metrics_seconds, lookup)
+        self.load.wrk("metrics_warmup", geo.http_port, 32, s.metrics_seconds, lookup, server=geo.pid)
 
         def off(n):
-            return self.load.wrk("metrics_off_%d" % n, geo.http_port, 32, s.metrics_seconds, lookup)
+            return self.load.wrk("metrics_off_%d" % n, geo.http_port, 32, s.metrics_seconds, lookup,
+                                 server=geo.pid)
 
         def scraped(n):
             scraper = subprocess.Popen(
@@ -615,7 +625,7 @@ class Bench:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 return self.load.wrk("metrics_scraped_%d" % n, geo.http_port, 32, s.metrics_seconds,
-                                     lookup)
+                                     lookup, server=geo.pid)
             finally:
                 scraper.terminate()
                 scraper.wait()
@@ -664,12 +674,13 @@ class Bench:
             lookup = lua_script(self.work, "lookup")
             profile = {}
             profile["http"] = self.profile("http", lambda: self.load.wrk(
-                "geo_profiled", self.geo.http_port, 32, s.profile_seconds, lookup))
+                "geo_profiled", self.geo.http_port, 32, s.profile_seconds, lookup,
+                server=self.geo.pid))
             self.grpc()
             if profile["http"]:
                 profile["grpc"] = self.profile("grpc", lambda: self.load.h2load(
                     "geo_profiled_grpc", self.geo.grpc_port, 16, 16, s.profile_seconds,
-                    os.path.join(self.work, "lookup.grpc")))
+                    os.path.join(self.work, "lookup.grpc"), server=self.geo.pid))
             self.result["profile"] = {k: v for k, v in profile.items() if v}
             self.tls()
             self.reloads_under_load()

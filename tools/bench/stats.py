@@ -10,6 +10,9 @@ Rules:
   per-pair ratios, never the best of several runs: interference from other
   tenants hits whichever run it lands on, and a median of ratios taken side
   by side keeps a burst out without picking the flattering run.
+- Every load run also records the server's CPU time: CPU per request
+  compares what each request cost the servers even when the load generator,
+  not the server, bound the run (the server's CPU utilisation says which).
 - A run does not count (the report says so at the top) when the machine was
   busy: the 1-minute load average above a limit before the measurements
   started, other processes using CPU time during a pair, the ceiling
@@ -42,6 +45,20 @@ CEILING_ROLE = "nginx"
 
 # A median of fewer pairs than this is a best-of in disguise.
 MIN_PAIRS = 3
+
+# Server CPU per request, in µs, recorded with every load run (run.py reads
+# the server's process tree's CPU time before and after the load). Results
+# recorded before that carry no such field and render "not recorded".
+CPU_FIELD = "cpu_us_per_request"
+BUSY_FIELD = "server_busy"
+
+# Server CPU utilisation (CPU seconds over wall seconds; the server is pinned
+# to one CPU, so 1.0 is all of it) below which the server was not the
+# bottleneck: the load generator, or the kernel's work between them, bound
+# the run, and its req/s describes the load generator more than the server.
+# Softirq time on the server's CPU is charged to whichever task it
+# interrupts, so even a saturated server reads a little under 1.0.
+SERVER_BOUND_BUSY = 0.85
 
 
 def limits(result):
@@ -97,6 +114,32 @@ def role_values(comparison, role, field="rps"):
 
 def role_median(comparison, role, field="rps"):
     return median(role_values(comparison, role, field))
+
+
+def cpu_capacity_ratio(comparison, role, baseline_role):
+    """Median over pairs of baseline CPU/request ÷ role CPU/request.
+
+    The ratio of the requests each server answers per second of its own CPU
+    (role relative to baseline): higher is better for `role`, and it holds
+    whichever side bound the run. None when the result has no CPU fields.
+    """
+    return median_ratio(comparison, baseline_role, role, CPU_FIELD)
+
+
+def cpu_recorded(comparison):
+    """Whether any run of the comparison carries its server's CPU time."""
+    return any(run_value(p, role, CPU_FIELD) is not None
+               for p in comparison.get("pairs", []) for role in p.get("runs", {}))
+
+
+def load_generator_bound(comparison, roles):
+    """[(role, median busy)] of the roles whose server was not the bottleneck."""
+    bound = []
+    for role in roles:
+        busy = role_median(comparison, role, BUSY_FIELD)
+        if busy is not None and busy < SERVER_BOUND_BUSY:
+            bound.append((role, busy))
+    return bound
 
 
 def role_total(comparison, role, field="failed"):

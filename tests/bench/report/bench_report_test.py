@@ -12,6 +12,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -65,7 +66,7 @@ class MedianTest(unittest.TestCase):
         # the best pair alone would still meet it.
         pairs = result["comparisons"]["multi_db"]["pairs"]
         pairs[0]["runs"]["all"]["rps"] = 65000
-        row = target_row(render(result), "HTTP with City + ASN + Anonymous IP + ISP")
+        row = target_row(render(result), "HTTP with City + ASN + Anonymous IP + ISP ≥ 0.70×")
         self.assertIn("0.65×", row)
         self.assertIn("**missed**", row)
 
@@ -231,6 +232,150 @@ class TlsSectionTest(unittest.TestCase):
                          ["--a=c.pem", "--b=k.pem"])
 
 
+def section(text, start, end):
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def cpu_ratios(comparison, role, baseline):
+    """Per-pair baseline CPU/request ÷ role CPU/request, from the fixture."""
+    return [p["runs"][baseline]["cpu_us_per_request"] / p["runs"][role]["cpu_us_per_request"]
+            for p in comparison["pairs"]]
+
+
+class CpuCostTest(unittest.TestCase):
+    """Server CPU per request: medians of per-pair capacity ratios, the Targets
+    rows, which runs the load generator bound, and results without the fields."""
+
+    def test_cpu_cost_is_the_median_of_per_pair_ratios(self):
+        result = load("quiet_run.json")
+        comparison = result["comparisons"]["http_32"]
+        per_pair = cpu_ratios(comparison, "geo", "nginx")
+        median = statistics.median(per_pair)
+        of_medians = (statistics.median(p["runs"]["nginx"]["cpu_us_per_request"]
+                                        for p in comparison["pairs"]) /
+                      statistics.median(p["runs"]["geo"]["cpu_us_per_request"]
+                                        for p in comparison["pairs"]))
+        # The fixture is only useful if these disagree.
+        self.assertNotAlmostEqual(median, of_medians, places=2)
+        self.assertNotAlmostEqual(median, statistics.mean(per_pair), places=2)
+        self.assertAlmostEqual(stats.cpu_capacity_ratio(comparison, "geo", "nginx"), median)
+
+        text = render(result)
+        row = target_row(text, "HTTP random IPs, CPU cost: nginx `return 200` CPU/request ÷ geo "
+                               "CPU/request ≥ 0.80, 32 conns")
+        self.assertIn("| %.2f× |" % median, row)
+        self.assertIn("**met**", row)
+        geoip2 = statistics.median(cpu_ratios(comparison, "geo", "geoip2"))
+        row = target_row(text, "HTTP random IPs, CPU cost: nginx + geoip2 CPU/request ÷ geo "
+                               "CPU/request ≥ 1.4, 32 conns")
+        self.assertIn("| %.2f× |" % geoip2, row)
+        # Next to the req/s ratios, in section b.
+        http32 = section(text, "### 32 connections", "### 64 connections")
+        self.assertIn("nginx `return 200` ÷ geo **%.2f×**; nginx + geoip2 ÷ geo **%.2f×**" %
+                      (median, geoip2), http32)
+
+    def test_cpu_verdict_is_its_own(self):
+        result = load("quiet_run.json")
+        # geo's CPU per request 20% higher in every pair: req/s unchanged.
+        for pair in result["comparisons"]["http_32"]["pairs"]:
+            pair["runs"]["geo"]["cpu_us_per_request"] *= 1.2
+        expected = statistics.median(cpu_ratios(result["comparisons"]["http_32"], "geo", "nginx"))
+        text = render(result)
+        row = target_row(text, "HTTP random IPs, CPU cost: nginx `return 200` CPU/request ÷ geo "
+                               "CPU/request ≥ 0.80, 32 conns")
+        self.assertIn("%.2f×" % expected, row)
+        self.assertIn("**missed**", row)
+        row = target_row(text, "HTTP random IPs ≥ 0.80× nginx `return 200` req/s, 32 conns")
+        self.assertIn("**met**", row)
+
+    def test_multi_db_and_tls_cpu_rows(self):
+        result = load("quiet_run.json")
+        comparisons = result["comparisons"]
+        text = render(result)
+        multi = statistics.median(cpu_ratios(comparisons["multi_db"], "all", "city"))
+        row = target_row(text, "HTTP with City + ASN + Anonymous IP + ISP, CPU cost")
+        self.assertIn("| %.2f× | **met**" % multi, row)
+        comparisons["multi_db"]["pairs"][0]["runs"]["all"]["cpu_us_per_request"] = 14.0
+        self.assertIn("**missed**", target_row(
+            render(result), "HTTP with City + ASN + Anonymous IP + ISP, CPU cost"))
+        tls = [statistics.median(cpu_ratios(comparisons[name], "tls", "plain"))
+               for name in ("tls_http", "tls_grpc")]
+        row = target_row(text, "TLS, CPU cost")
+        self.assertIn("%.2f× / %.2f×" % tuple(tls), row)
+        tls_text = section(text, "## c2. TLS", "## d.")
+        self.assertIn("plaintext ÷ TLS **%.2f×**" % tls[0], tls_text)
+
+    def test_the_runs_the_load_generator_bound_are_named(self):
+        result = load("quiet_run.json")
+        text = render(result)
+        geo_busy = statistics.median(p["runs"]["geo"]["server_busy"]
+                                     for p in result["comparisons"]["http_32"]["pairs"])
+        self.assertLess(geo_busy, stats.SERVER_BOUND_BUSY)
+        http32 = section(text, "### 32 connections", "### 64 connections")
+        self.assertIn("geo: server CPU busy %.0f%%: the load generator bound these runs" %
+                      (geo_busy * 100), http32)
+        self.assertNotIn("nginx `return 200`: server CPU busy", http32)
+        http64 = section(text, "### 64 connections", "## b2.")
+        self.assertNotIn("the load generator bound", http64)
+        self.assertIn("Every server was at least 85% busy", http64)
+
+    def test_results_without_cpu_fields_render_not_recorded(self):
+        result = load("busy_run.json")
+        self.assertFalse(any(stats.cpu_recorded(c) for c in result["comparisons"].values()))
+        text = render(result)
+        for start in ("HTTP random IPs, CPU cost: nginx `return 200` CPU/request ÷ geo "
+                      "CPU/request ≥ 0.80, 64 conns",
+                      "HTTP with City + ASN + Anonymous IP + ISP, CPU cost"):
+            self.assertIn("| not recorded | not recorded |", target_row(text, start))
+        http32 = section(text, "### 32 connections", "### 64 connections")
+        self.assertIn("Server CPU per request: not recorded in this result.", http32)
+        # One run without the fields in a result that has them: that cell only.
+        # Its ratio is the median of the other pairs.
+        result = load("quiet_run.json")
+        pairs = result["comparisons"]["forward_auth"]["pairs"]
+        del pairs[1]["runs"]["authorize"]["cpu_us_per_request"]
+        edge = section(render(result), "## b2.", "## b3.")
+        self.assertIn("| 2 | %.2f | %.0f%% | not recorded | %.0f%% | not recorded |" % (
+            pairs[1]["runs"]["check"]["cpu_us_per_request"],
+            pairs[1]["runs"]["check"]["server_busy"] * 100,
+            pairs[1]["runs"]["authorize"]["server_busy"] * 100), edge)
+        rest = statistics.median(p["runs"]["check"]["cpu_us_per_request"] /
+                                 p["runs"]["authorize"]["cpu_us_per_request"]
+                                 for p in (pairs[0], pairs[2]))
+        self.assertIn("check ÷ authorize **%.2f×**" % rest, edge)
+
+    def test_cpu_record(self):
+        record = measure.cpu_record(2.0, 4.0, 400000)
+        self.assertAlmostEqual(record["server_cpu_s"], 2.0)
+        self.assertAlmostEqual(record["server_busy"], 0.5)
+        self.assertAlmostEqual(record["cpu_us_per_request"], 5.0)
+        self.assertIsNone(measure.cpu_record(1.0, 1.0, 0)["cpu_us_per_request"])
+
+    def test_tree_cpu_ticks_counts_descendants_only(self):
+        # {pid: (ppid, ticks)}: 10 is the server, 11 its worker, 12 a grandchild;
+        # 20 is a stranger under the same parent.
+        table = {1: (0, 1000), 10: (1, 100), 11: (10, 7), 12: (11, 3), 20: (1, 50)}
+        self.assertEqual(measure.tree_cpu_ticks(10, table), 110)
+        self.assertEqual(measure.tree_cpu_ticks(99, table), 0)
+
+    def test_server_cpu_counts_a_reaped_child(self):
+        # A parent that starts a child burning 0.3 s of CPU, reaps it, says so,
+        # then waits: the child's time is in the parent's cutime by then.
+        spin = "import time\nwhile time.process_time() < 0.3: pass"
+        parent = ("import subprocess, sys\nsubprocess.run([sys.executable, '-c', %r])\n"
+                  "print('done', flush=True)\nsys.stdin.read()" % spin)
+        process = subprocess.Popen([sys.executable, "-c", parent], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE)
+        try:
+            with measure.ServerCpu(process.pid) as cpu:
+                self.assertEqual(process.stdout.readline().strip(), b"done")
+        finally:
+            process.stdin.close()
+            process.stdout.close()
+            process.wait()
+        self.assertGreaterEqual(cpu.cpu_s, 0.25)
+
+
 class ParserTest(unittest.TestCase):
 
     WRK = """Running 10s test @ http://127.0.0.1:8080
@@ -255,6 +400,7 @@ Transfer/sec:     48.01MB
         self.assertEqual(parsed["rps"], 77512.30)
         self.assertAlmostEqual(parsed["p99_ms"], 1.02)
         self.assertEqual(parsed["failed"], 10)
+        self.assertEqual(parsed["requests"], 775123)
 
     def test_wrk_units(self):
         self.assertAlmostEqual(measure.to_ms("512.00us"), 0.512)
@@ -270,6 +416,7 @@ requests: 615099 total, 615099 started, 615099 done, 615097 succeeded, 2 failed,
         parsed = measure.parse_h2load(summary, lines)
         self.assertEqual(parsed["rps"], 61509.90)
         self.assertEqual(parsed["failed"], 2 + 1 + 1)
+        self.assertEqual(parsed["requests"], 615099)
         durations = sorted(100 + i for i in range(200))
         self.assertAlmostEqual(parsed["p99_ms"], durations[int(200 * 0.99)] / 1000.0)
 
