@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "gtest/gtest.h"
 
 namespace geo {

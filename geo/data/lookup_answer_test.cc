@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "geo/data/geo_store.h"
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"

@@ -5,7 +5,7 @@
 
 #include "geo/data/geo_store.h"
 #include "geo/data/lookup_answer.h"
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_files.h"

@@ -12,7 +12,7 @@
 #include "geo/data/geo_store.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/source_records.h"
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_files.h"

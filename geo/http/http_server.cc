@@ -36,7 +36,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "geo/common/logging.h"
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 
 namespace geo::http {
 namespace {

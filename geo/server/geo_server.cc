@@ -11,7 +11,7 @@
 #include "geo/common/logging.h"
 #include "geo/common/status_macros.h"
 #include "geo/data/overrides.h"
-#include "geo/server/http_gateway.h"
+#include "geo/server/http_routes.h"
 #include "geo/server/policy_data.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -274,7 +274,7 @@ absl::Status GeoServer::StartGrpcListener() {
 absl::Status GeoServer::StartHttpListener() {
   ForwardAuthOptions forward_auth;
   forward_auth.header_prefix = options_.edge_header_prefix;
-  GEO_ASSIGN_OR_RETURN(router_, BuildHttpGateway(
+  GEO_ASSIGN_OR_RETURN(router_, BuildHttpRoutes(
                                     lookup_service_.get(),
                                     [this] { return ready(); }, forward_auth));
   http::HttpServerOptions http_options;

@@ -80,7 +80,7 @@ class GeoServer {
   absl::Status LoadTls();
   // gRPC with health (NOT_SERVING until ready) and reflection.
   absl::Status StartGrpcListener();
-  // The HTTP/JSON routes (http_gateway.h) on the API port.
+  // The HTTP/JSON routes (http_routes.h) on the API port.
   absl::Status StartHttpListener();
   // /metrics in the Prometheus text format on its own port.
   absl::Status StartMetricsListener();

@@ -1,5 +1,5 @@
 // The OpenAPI document against the real router: every path and method the
-// document names is answered by the router built by BuildHttpGateway (plus
+// document names is answered by the router built by BuildHttpRoutes (plus
 // AddOpenApiRoute), with a status the document lists for it; every method the
 // document leaves out of a path is refused by the router; and every route
 // template in the server's sources is a path of the document.
@@ -20,7 +20,7 @@
 #include "geo/http/http_message.h"
 #include "geo/policy/policy_store.h"
 #include "geo/server/caller_address.h"
-#include "geo/server/http_gateway.h"
+#include "geo/server/http_routes.h"
 #include "geo/server/lookup_service.h"
 #include "geo/server/server_metrics.h"
 #include "google/protobuf/struct.pb.h"
@@ -78,10 +78,10 @@ class OpenApiRouteTest : public ::testing::Test {
     service_ = std::make_unique<LookupService>(
         store_.get(), policies_.get(), callers_.get(), metrics_.get(),
         Clock::Real(), LookupService::Options{});
-    auto router = BuildHttpGateway(service_.get(), [] { return false; });
+    auto router = BuildHttpRoutes(service_.get(), [] { return false; });
     ASSERT_TRUE(router.ok()) << router.status();
     router_ = *std::move(router);
-    // Until the gateway registers the document itself.
+    // Until BuildHttpRoutes registers the document itself.
     if (IsRoutingRefusal(Send("GET", kOpenApiPath))) {
       ASSERT_TRUE(AddOpenApiRoute(router_.get()).ok());
     }

@@ -30,7 +30,7 @@
 #include "geo/data/geo_store.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/record_cache.h"
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "geo/server/server_metrics.h"
 #include "prometheus/registry.h"
 

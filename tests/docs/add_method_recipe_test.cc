@@ -32,8 +32,8 @@ const std::vector<std::string>& PerMethodFiles() {
       "api/geo/v1/geo.proto",         "geo/server/lookup_service.h",
       "geo/server/lookup_service.cc", "geo/server/server_metrics.h",
       "geo/server/server_metrics.cc", "geo/server/grpc_service.h",
-      "geo/server/grpc_service.cc",   "geo/server/http_gateway.h",
-      "geo/server/http_gateway.cc",
+      "geo/server/grpc_service.cc",   "geo/server/http_routes.h",
+      "geo/server/http_routes.cc",
   };
   return *files;
 }

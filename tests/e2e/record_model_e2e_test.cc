@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"

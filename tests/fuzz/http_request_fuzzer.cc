@@ -33,7 +33,7 @@
 #include "geo/http/router.h"
 #include "geo/policy/policy_store.h"
 #include "geo/server/caller_address.h"
-#include "geo/server/http_gateway.h"
+#include "geo/server/http_routes.h"
 #include "geo/server/lookup_service.h"
 #include "geo/server/server_metrics.h"
 #include "prometheus/registry.h"
@@ -89,8 +89,8 @@ Fixture* StartFixture() {
       fixture->store.get(), fixture->policies.get(), fixture->callers.get(),
       fixture->metrics.get(), geo::Clock::Real(),
       geo::LookupService::Options{/*max_batch_size=*/50});
-  auto router = geo::BuildHttpGateway(fixture->service.get(),
-                                      [fixture] { return fixture->ready; });
+  auto router = geo::BuildHttpRoutes(fixture->service.get(),
+                                     [fixture] { return fixture->ready; });
   FUZZ_CHECK(router.ok(), router.status().ToString());
   fixture->router = *std::move(router);
   // Small limits, so inputs reach the 413/431 paths.

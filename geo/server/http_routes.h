@@ -1,7 +1,7 @@
 // The HTTP/JSON surface of geo.v1, shaped the way grpc-gateway maps the protos'
 // google.api.http annotations, plus /healthz and /readyz.
-#ifndef GEO_SERVER_HTTP_GATEWAY_H_
-#define GEO_SERVER_HTTP_GATEWAY_H_
+#ifndef GEO_SERVER_HTTP_ROUTES_H_
+#define GEO_SERVER_HTTP_ROUTES_H_
 
 #include <functional>
 #include <memory>
@@ -24,10 +24,10 @@ namespace geo {
 //   GET  /readyz                        200 when `ready()`, else 503
 // Errors: grpc-gateway's status mapping and {"code","message","details"} body.
 // `service` must outlive the router; `ready` is called per /readyz request.
-absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
+absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpRoutes(
     const LookupService* service, std::function<bool()> ready,
     ForwardAuthOptions forward_auth = {});
 
 }  // namespace geo
 
-#endif  // GEO_SERVER_HTTP_GATEWAY_H_
+#endif  // GEO_SERVER_HTTP_ROUTES_H_

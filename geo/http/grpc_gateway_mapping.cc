@@ -1,4 +1,4 @@
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 
 #include <algorithm>
 #include <charconv>

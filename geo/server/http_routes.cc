@@ -1,9 +1,9 @@
-#include "geo/server/http_gateway.h"
+#include "geo/server/http_routes.h"
 
 #include <string>
 #include <utility>
 
-#include "geo/http/gateway.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "geo/http/json_array_length.h"
 #include "geo/server/http_call_origin.h"
 #include "geo/server/openapi_route.h"
@@ -73,7 +73,7 @@ void Serve(const LookupService* service,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpGateway(
+absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpRoutes(
     const LookupService* service, std::function<bool()> ready,
     ForwardAuthOptions forward_auth) {
   auto router = std::make_unique<http::Router>();

@@ -1,8 +1,10 @@
-// grpc-gateway conventions for the HTTP/JSON surface: the HTTP status of a gRPC
-// code, the JSON error body, and the protobuf JSON mapping of request and
-// response messages. See DESIGN.md, "grpc-gateway conventions".
-#ifndef GEO_HTTP_GATEWAY_H_
-#define GEO_HTTP_GATEWAY_H_
+// The grpc-gateway mapping geo's HTTP/JSON surface follows, so that a client
+// written against a grpc-gateway deployment of geo.v1 works unchanged: the
+// HTTP status of a gRPC code, the `{"code","message","details"}` error body,
+// and the protobuf JSON of request and response messages. docs/api.md lists
+// what a client sees, and where geo differs from grpc-gateway.
+#ifndef GEO_HTTP_GRPC_GATEWAY_MAPPING_H_
+#define GEO_HTTP_GRPC_GATEWAY_MAPPING_H_
 
 #include <string>
 
@@ -45,4 +47,4 @@ absl::Status GatewayJsonToMessage(absl::string_view body,
 
 }  // namespace geo::http
 
-#endif  // GEO_HTTP_GATEWAY_H_
+#endif  // GEO_HTTP_GRPC_GATEWAY_MAPPING_H_
