@@ -30,6 +30,25 @@ bool GrpcPeerAllowed(const tls::ClientIdentityAllowList& allowed,
   return false;
 }
 
+tls::PeerIdentity GrpcClientIdentity(const grpc::AuthContext& context) {
+  tls::PeerIdentity identity;
+  if (!context.IsPeerAuthenticated()) return identity;
+  for (const grpc::string_ref& uri :
+       context.FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+    identity.uris.emplace_back(View(uri));
+  }
+  for (const grpc::string_ref& dns :
+       context.FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
+    identity.dns_names.emplace_back(View(dns));
+  }
+  const std::vector<grpc::string_ref> common_names =
+      context.FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  if (!common_names.empty()) {
+    identity.common_name = std::string(View(common_names.front()));
+  }
+  return identity;
+}
+
 std::string GrpcPeerIdentity(const grpc::AuthContext& context) {
   for (const char* property :
        {GRPC_PEER_URI_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME,

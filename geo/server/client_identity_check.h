@@ -5,7 +5,10 @@
 #ifndef GEO_SERVER_CLIENT_IDENTITY_CHECK_H_
 #define GEO_SERVER_CLIENT_IDENTITY_CHECK_H_
 
+#include <string>
+
 #include "geo/tls/identity.h"
+#include "geo/tls/peer_identity.h"
 #include "geo/tls/tls_metrics.h"
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/security/auth_metadata_processor.h"
@@ -18,6 +21,11 @@ namespace geo {
 // Allocates nothing.
 bool GrpcPeerAllowed(const tls::ClientIdentityAllowList& allowed,
                      const grpc::AuthContext& context);
+
+// The names of the peer's verified client certificate (peer_uri, peer_dns,
+// x509_common_name), for policies and logs; empty when the peer is not
+// authenticated or presented no certificate.
+tls::PeerIdentity GrpcClientIdentity(const grpc::AuthContext& context);
 
 // The first identity of the peer, as tls::PeerIdentity::primary() chooses,
 // for logs; "" without a client certificate.

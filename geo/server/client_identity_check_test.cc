@@ -50,6 +50,26 @@ class FakeAuthContext final : public grpc::AuthContext {
   bool authenticated_;
 };
 
+TEST(GrpcClientIdentityTest, EveryNameOfAnAuthenticatedPeer) {
+  const tls::PeerIdentity identity =
+      GrpcClientIdentity(FakeAuthContext({{"x509_common_name", "cn"},
+                                          {"peer_dns", "a.example"},
+                                          {"peer_dns", "b.example"},
+                                          {"peer_uri", "spiffe://x/y"},
+                                          {"transport_security_type", "ssl"}}));
+  EXPECT_EQ(identity.uris, std::vector<std::string>{"spiffe://x/y"});
+  EXPECT_EQ(identity.dns_names,
+            (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(identity.common_name, "cn");
+}
+
+TEST(GrpcClientIdentityTest, EmptyForAnUnauthenticatedPeer) {
+  EXPECT_TRUE(GrpcClientIdentity(FakeAuthContext({{"peer_uri", "spiffe://x/y"},
+                                                  {"x509_common_name", "cn"}},
+                                                 /*authenticated=*/false))
+                  .empty());
+}
+
 TEST(GrpcPeerIdentityTest, PrefersUriThenDnsThenCommonName) {
   EXPECT_EQ(GrpcPeerIdentity(FakeAuthContext({{"x509_common_name", "cn"},
                                               {"peer_dns", "a.example"},

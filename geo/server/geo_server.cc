@@ -253,7 +253,9 @@ absl::Status GeoServer::StartGrpcListener() {
   // gRPC: health (NOT_SERVING until ready) and reflection.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc_service_ = std::make_unique<GrpcGeoService>(lookup_service_.get());
+  grpc_service_ = std::make_unique<GrpcGeoService>(
+      lookup_service_.get(),
+      tls_ != nullptr && tls_->asks_for_client_certificates());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(
       HostPort(options_.listen_address, options_.grpc_port),

@@ -1,8 +1,11 @@
 #include "geo/server/grpc_service.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "geo/server/client_identity_check.h"
+#include "geo/tls/peer_identity.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
@@ -103,7 +106,19 @@ grpc::ServerUnaryReactor* GrpcGeoService::BatchLookup(
 grpc::ServerUnaryReactor* GrpcGeoService::Check(
     grpc::CallbackServerContext* context, const geo::v1::CheckRequest* request,
     geo::v1::CheckResponse* response) {
-  return Serve(service_, &LookupService::Check, context, request, response);
+  if (!read_client_identity_) {
+    return Serve(service_, &LookupService::Check, context, request, response);
+  }
+  const std::string peer = context->peer();
+  const MetadataHeaders headers(context);
+  const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  const tls::PeerIdentity identity =
+      auth != nullptr ? GrpcClientIdentity(*auth) : tls::PeerIdentity();
+  CallOrigin origin = OriginOf(peer, &headers);
+  if (!identity.empty()) origin.client_identity = &identity;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(service_->Check(origin, *request, response)));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcGeoService::ListDatabases(

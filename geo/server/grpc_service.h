@@ -27,8 +27,12 @@ class GrpcGeoService final : public GrpcGeoServiceBase {
   using GrpcGeoServiceBase::ListDatabases;
   using GrpcGeoServiceBase::Lookup;
 
-  // `service` must outlive this object.
-  explicit GrpcGeoService(const LookupService* service) : service_(service) {}
+  // `service` must outlive this object. With `read_client_identity` (the
+  // listener asks for client certificates), Check hands the verified client
+  // certificate's names to the policy; without it no call reads the
+  // AuthContext.
+  GrpcGeoService(const LookupService* service, bool read_client_identity)
+      : service_(service), read_client_identity_(read_client_identity) {}
 
   grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -47,6 +51,7 @@ class GrpcGeoService final : public GrpcGeoServiceBase {
 
  private:
   const LookupService* service_;
+  const bool read_client_identity_;
 };
 
 }  // namespace geo

@@ -45,6 +45,27 @@ class CallRecorder {
   Result result_ = Result::kError;
 };
 
+// One debug line per decision; never the certificate, only its primary name.
+void LogDecision(const GeofenceDecision& decision) {
+  const absl::string_view rule = policy::RuleKindName(decision.decision.rule);
+  const absl::string_view result =
+      policy::DecisionResultName(decision.result());
+  if (decision.client_identity != nullptr) {
+    Log(LogLevel::kDebug, "Geofence decision",
+        {{"policy", decision.policy->name()},
+         {"ip", decision.ip},
+         {"rule", rule},
+         {"result", result},
+         {"client_identity", decision.client_identity->primary()}});
+  } else {
+    Log(LogLevel::kDebug, "Geofence decision",
+        {{"policy", decision.policy->name()},
+         {"ip", decision.ip},
+         {"rule", rule},
+         {"result", result}});
+  }
+}
+
 }  // namespace
 
 LookupService::LookupService(const GeoStore* store,
@@ -86,16 +107,6 @@ absl::Status LookupService::LookupOne(const CallOrigin& origin,
   if (!answer.ok()) return answer.status();
   answer->ToResponse(response);
   return absl::OkStatus();
-}
-
-absl::Status LookupService::Lookup(const CallOrigin& origin,
-                                   const geo::v1::LookupRequest& request,
-                                   geo::v1::LookupResponse* response) const {
-  CallRecorder call(metrics_, clock_, origin.protocol, Method::kLookup);
-  absl::Status status =
-      LookupOne(origin, request.ip(), request.language(), response);
-  return call.Finish(status,
-                     response->found() ? Result::kFound : Result::kNotFound);
 }
 
 absl::StatusOr<LookupAnswer> LookupService::Answer(
@@ -189,6 +200,7 @@ absl::Status LookupService::Decide(const IpAddress& address,
     if (anonymizer.is_anonymous()) input.anonymizers |= policy::kAnonymous;
   }
   input.connection_type = record.traits().connection_type();
+  input.client_identity = decision->client_identity;
   decision->decision = decision->policy->Evaluate(input);
   decision->allowed = decision->decision.allowed || decision->policy->dry_run();
 
@@ -228,6 +240,8 @@ void LookupService::Fail(policy::DecisionError error, const absl::Status& cause,
 void LookupService::Count(const GeofenceDecision& decision) const {
   const policy::DecisionResult result = decision.result();
   decision.policy->Count(result, decision.decision.rule);
+  // Checked first so that a server above debug builds no fields.
+  if (MinLogLevel() <= LogLevel::kDebug) LogDecision(decision);
   if (result != policy::DecisionResult::kDryRunDenied) return;
   // Sampled: a dry run exists to be watched, but a denied country at full
   // traffic must not flood the log.
@@ -238,11 +252,21 @@ void LookupService::Count(const GeofenceDecision& decision) const {
                         std::memory_order_relaxed)) {
     return;
   }
-  Log(LogLevel::kInfo, "Dry-run policy would deny",
-      {{"policy", decision.policy->name()},
-       {"ip", decision.ip},
-       {"rule", policy::RuleKindName(decision.decision.rule)},
-       {"reason", decision.decision.reason}});
+  // Only the certificate's primary name: never the certificate itself.
+  if (decision.client_identity != nullptr) {
+    Log(LogLevel::kInfo, "Dry-run policy would deny",
+        {{"policy", decision.policy->name()},
+         {"ip", decision.ip},
+         {"rule", policy::RuleKindName(decision.decision.rule)},
+         {"reason", decision.decision.reason},
+         {"client_identity", decision.client_identity->primary()}});
+  } else {
+    Log(LogLevel::kInfo, "Dry-run policy would deny",
+        {{"policy", decision.policy->name()},
+         {"ip", decision.ip},
+         {"rule", policy::RuleKindName(decision.decision.rule)},
+         {"reason", decision.decision.reason}});
+  }
 }
 
 absl::Status LookupService::Check(const CallOrigin& origin,
@@ -251,6 +275,7 @@ absl::Status LookupService::Check(const CallOrigin& origin,
   CallRecorder call(metrics_, clock_, origin.protocol, Method::kCheck);
   GeofenceDecision decision;
   decision.policies = policies_->CurrentOrAllowAll();
+  decision.client_identity = origin.client_identity;
   decision.policy = request.policy().empty()
                         ? &decision.policies->default_policy()
                         : decision.policies->Find(request.policy());
@@ -287,6 +312,7 @@ GeofenceDecision LookupService::Authorize(
   GeofenceDecision decision;
   decision.policies = policies_->CurrentOrAllowAll();
   decision.policy = &decision.policies->Select(target);
+  decision.client_identity = origin.client_identity;
   absl::StatusOr<IpAddress> address =
       callers_->Resolve(origin.peer, origin.headers);
   if (!address.ok()) {

@@ -54,6 +54,9 @@ struct GeofenceDecision {
   // The client (the resolved caller, or the address checked); empty when it
   // could not be told.
   std::string ip;
+  // The caller's verified client certificate, as the policy saw it; null
+  // without one. Valid for the call (it is the CallOrigin's).
+  const tls::PeerIdentity* client_identity = nullptr;
   // From the lookup; empty / 0 when unknown.
   std::string country_code;
   std::string subdivision_code;  // ISO 3166-2, e.g. "US-CA".
@@ -83,17 +86,17 @@ class LookupService {
 
   // Every method records geofence_lookups_total and the latency histogram for
   // the call, whatever its outcome.
-  absl::Status Lookup(const CallOrigin& origin,
-                      const geo::v1::LookupRequest& request,
-                      geo::v1::LookupResponse* response) const;
-  // Lookup without building the message: the cached records the answer is
-  // made of, for a front end that renders them itself (the HTTP gateway
-  // fills each record's rendered template). Same metrics and errors.
+  //
+  // Lookup: the cached records the answer is made of, for front ends that
+  // render them themselves (gRPC writes their wire form, HTTP fills each
+  // record's rendered template). Recorded as method Lookup.
   absl::StatusOr<LookupAnswer> Answer(
       const CallOrigin& origin, const geo::v1::LookupRequest& request) const;
   absl::Status BatchLookup(const CallOrigin& origin,
                            const geo::v1::BatchLookupRequest& request,
                            geo::v1::BatchLookupResponse* response) const;
+  // Decides with the named (or default) policy; the policy sees the
+  // origin's verified client identity, if any.
   absl::Status Check(const CallOrigin& origin,
                      const geo::v1::CheckRequest& request,
                      geo::v1::CheckResponse* response) const;
@@ -120,14 +123,16 @@ class LookupService {
   absl::Status LookupOne(const CallOrigin& origin, absl::string_view ip,
                          absl::string_view language,
                          geo::v1::LookupResponse* response) const;
-  // Looks `address` up and lets `decision->policy` decide; fills the facts.
-  // Errors are the lookup's (UNAVAILABLE while no database is loaded).
+  // Looks `address` up and lets `decision->policy` decide, with
+  // `decision->client_identity`; fills the facts. Errors are the lookup's
+  // (UNAVAILABLE while no database is loaded).
   absl::Status Decide(const IpAddress& address,
                       GeofenceDecision* decision) const;
   // Makes `decision` the policy's on_error answer for `error`.
   void Fail(policy::DecisionError error, const absl::Status& cause,
             GeofenceDecision* decision) const;
-  // Counts `decision` and logs a dry-run policy's denials (sampled).
+  // Counts `decision`, logs a dry-run policy's denials (sampled) and, at
+  // debug level, every decision.
   void Count(const GeofenceDecision& decision) const;
 
   const GeoStore* store_;

@@ -56,6 +56,11 @@ class ServerTls {
     return http_allowed_;
   }
   const ServerTlsSettings& settings() const { return settings_; }
+  // Whether the listeners ask clients for certificates (request or
+  // require): only then can a call carry a verified client identity.
+  bool asks_for_client_certificates() const {
+    return settings_.tls.client_certificates != tls::ClientCertificates::kOff;
+  }
 
   void StartWatching(absl::Duration poll_interval, Clock* clock);
   void StopWatching();
