@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -16,9 +18,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "tests/support/child_process.h"
 
 namespace geo::updater::testing {
 namespace {
+
+using ::geo::testing::ReadHttpHead;
+using ::geo::testing::SendAll;
 
 constexpr char kHttpDate[] = "%a, %d %b %Y %H:%M:%S GMT";
 
@@ -43,15 +49,6 @@ const char* Reason(int status) {
   }
 }
 
-bool SendAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 std::string QueryParameter(absl::string_view target, absl::string_view name) {
   size_t question = target.find('?');
   if (question == absl::string_view::npos) return "";
@@ -66,39 +63,8 @@ std::string QueryParameter(absl::string_view target, absl::string_view name) {
 
 }  // namespace
 
-FakeMaxMindServer::FakeMaxMindServer() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  if (listen_fd_ < 0 ||
-      ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address),
-             sizeof(address)) != 0 ||
-      ::listen(listen_fd_, 64) != 0) {
-    std::perror("FakeMaxMindServer: bind/listen");
-    std::abort();
-  }
-  socklen_t length = sizeof(address);
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
-  accept_thread_ = std::thread([this] { AcceptLoop(); });
-}
-
-FakeMaxMindServer::~FakeMaxMindServer() {
-  stop_.Notify();
-  accept_thread_.join();
-  ::close(listen_fd_);
-  std::vector<std::thread> connections;
-  {
-    absl::MutexLock lock(&mu_);
-    connections.swap(connections_);
-  }
-  for (std::thread& connection : connections) connection.join();
-}
-
 std::string FakeMaxMindServer::url() const {
-  return absl::StrCat("http://127.0.0.1:", port_);
+  return absl::StrCat("http://127.0.0.1:", listener_.port());
 }
 
 void FakeMaxMindServer::SetCredentials(std::string account_id,
@@ -166,32 +132,11 @@ bool FakeMaxMindServer::AwaitRequests(absl::string_view prefix, int count,
   return true;
 }
 
-void FakeMaxMindServer::AcceptLoop() {
-  while (!stop_.HasBeenNotified()) {
-    pollfd poll_fd{listen_fd_, POLLIN, 0};
-    if (::poll(&poll_fd, 1, 20) <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    absl::MutexLock lock(&mu_);
-    connections_.emplace_back([this, fd] {
-      Serve(fd);
-      ::close(fd);
-    });
-  }
-}
-
 void FakeMaxMindServer::Serve(int fd) {
-  std::string data;
-  char buffer[4096];
-  while (!absl::StrContains(data, "\r\n\r\n")) {
-    pollfd poll_fd{fd, POLLIN, 0};
-    if (::poll(&poll_fd, 1, 5000) <= 0) return;
-    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) return;
-    data.append(buffer, static_cast<size_t>(n));
-  }
+  std::optional<std::string> data = ReadHttpHead(fd);
+  if (!data.has_value()) return;
   RecordedRequest request;
-  const std::string head = data.substr(0, data.find("\r\n\r\n"));
+  const std::string head = data->substr(0, data->find("\r\n\r\n"));
   std::vector<absl::string_view> lines = absl::StrSplit(head, "\r\n");
   std::vector<absl::string_view> request_line = absl::StrSplit(lines[0], ' ');
   if (request_line.size() < 2) return;
@@ -311,7 +256,8 @@ void FakeMaxMindServer::Send(int fd, const FakeResponse& response) {
   head += "\r\n";
   if (!SendAll(fd, head)) return;
   if (response.delay_before_body > absl::ZeroDuration() &&
-      stop_.WaitForNotificationWithTimeout(response.delay_before_body)) {
+      listener_.stopping().WaitForNotificationWithTimeout(
+          response.delay_before_body)) {
     return;
   }
   absl::string_view body = response.body;
@@ -322,7 +268,8 @@ void FakeMaxMindServer::Send(int fd, const FakeResponse& response) {
     if (!SendAll(fd, body.substr(0, chunk))) return;
     body.remove_prefix(chunk);
     if (!body.empty() && response.delay_per_chunk > absl::ZeroDuration() &&
-        stop_.WaitForNotificationWithTimeout(response.delay_per_chunk)) {
+        listener_.stopping().WaitForNotificationWithTimeout(
+            response.delay_per_chunk)) {
       return;
     }
   }
@@ -333,6 +280,19 @@ void FakeMaxMindServer::Send(int fd, const FakeResponse& response) {
   while (::poll(&poll_fd, 1, 1000) > 0 &&
          ::recv(fd, drain, sizeof(drain), 0) > 0) {
   }
+}
+
+std::map<std::string, std::string> MaxMindUpdaterEnvironment(
+    const std::string& host, const std::string& account_id,
+    const std::string& license_key, const std::string& edition,
+    const std::string& data_dir) {
+  std::map<std::string, std::string> environment = {
+      {"MAXMIND_ACCOUNT_ID", account_id}, {"MAXMIND_LICENSE_KEY", license_key},
+      {"MAXMIND_EDITION_IDS", edition},   {"MAXMIND_HOST", host},
+      {"GEO_DATA_DIR", data_dir},
+  };
+  ::geo::testing::AddSanitizerOptions(&environment);
+  return environment;
 }
 
 }  // namespace geo::updater::testing

@@ -10,15 +10,14 @@
 #include <deque>
 #include <map>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "tests/support/loopback_listener.h"
 
 namespace geo::updater::testing {
 
@@ -42,9 +41,6 @@ struct RecordedRequest {
 // Thread-safe.
 class FakeMaxMindServer {
  public:
-  FakeMaxMindServer();
-  ~FakeMaxMindServer();
-
   // http://127.0.0.1:PORT
   std::string url() const;
 
@@ -87,15 +83,9 @@ class FakeMaxMindServer {
     absl::Duration per_chunk;
   };
 
-  void AcceptLoop();
   void Serve(int fd);
   FakeResponse Respond(const RecordedRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   void Send(int fd, const FakeResponse& response);
-
-  int listen_fd_ = -1;
-  int port_ = 0;
-  absl::Notification stop_;
-  std::thread accept_thread_;
 
   mutable absl::Mutex mu_;
   std::string account_id_ ABSL_GUARDED_BY(mu_);
@@ -106,8 +96,18 @@ class FakeMaxMindServer {
       ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, Delays>> delays_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedRequest> requests_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> connections_ ABSL_GUARDED_BY(mu_);
+  // Last: its destructor joins the connections, which use every member above.
+  ::geo::testing::LoopbackListener listener_{[this](int fd) { Serve(fd); }};
 };
+
+// The environment of an updater that downloads `edition` into `data_dir`
+// from `host` (a URL speaking MaxMind's protocol, such as a
+// FakeMaxMindServer's) with this account, plus the test's sanitizer
+// settings.
+std::map<std::string, std::string> MaxMindUpdaterEnvironment(
+    const std::string& host, const std::string& account_id,
+    const std::string& license_key, const std::string& edition,
+    const std::string& data_dir);
 
 }  // namespace geo::updater::testing
 

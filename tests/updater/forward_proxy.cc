@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -20,14 +22,8 @@
 namespace geo::updater::testing {
 namespace {
 
-bool SendAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
+using ::geo::testing::ReadHttpHead;
+using ::geo::testing::SendAll;
 
 // A TCP connection to `host:port` (loopback only in tests), or -1.
 int ConnectTo(absl::string_view host_port) {
@@ -72,38 +68,8 @@ void Relay(int a, int b) {
 
 }  // namespace
 
-ForwardProxy::ForwardProxy() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (listen_fd_ < 0 ||
-      ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address),
-             sizeof(address)) != 0 ||
-      ::listen(listen_fd_, 64) != 0) {
-    std::perror("ForwardProxy: bind/listen");
-    std::abort();
-  }
-  socklen_t length = sizeof(address);
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
-  accept_thread_ = std::thread([this] { AcceptLoop(); });
-}
-
-ForwardProxy::~ForwardProxy() {
-  stop_.Notify();
-  accept_thread_.join();
-  ::close(listen_fd_);
-  std::vector<std::thread> connections;
-  {
-    absl::MutexLock lock(&mu_);
-    connections.swap(connections_);
-  }
-  for (std::thread& connection : connections) connection.join();
-}
-
 std::string ForwardProxy::address() const {
-  return absl::StrCat("127.0.0.1:", port_);
+  return absl::StrCat("127.0.0.1:", port());
 }
 
 void ForwardProxy::RequireAuthorization(std::string header_value) {
@@ -116,30 +82,10 @@ std::vector<ProxiedRequest> ForwardProxy::requests() const {
   return requests_;
 }
 
-void ForwardProxy::AcceptLoop() {
-  while (!stop_.HasBeenNotified()) {
-    pollfd poll_fd{listen_fd_, POLLIN, 0};
-    if (::poll(&poll_fd, 1, 20) <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    absl::MutexLock lock(&mu_);
-    connections_.emplace_back([this, fd] {
-      Serve(fd);
-      ::close(fd);
-    });
-  }
-}
-
 void ForwardProxy::Serve(int client) {
-  std::string data;
-  char buffer[4096];
-  while (!absl::StrContains(data, "\r\n\r\n")) {
-    pollfd poll_fd{client, POLLIN, 0};
-    if (::poll(&poll_fd, 1, 5000) <= 0) return;
-    ssize_t n = ::recv(client, buffer, sizeof(buffer), 0);
-    if (n <= 0) return;
-    data.append(buffer, static_cast<size_t>(n));
-  }
+  std::optional<std::string> read = ReadHttpHead(client);
+  if (!read.has_value()) return;
+  const std::string& data = *read;
   const size_t head_end = data.find("\r\n\r\n");
   std::vector<std::string> lines =
       absl::StrSplit(data.substr(0, head_end), "\r\n");

@@ -6,12 +6,11 @@
 #define TESTS_UPDATER_FORWARD_PROXY_H_
 
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "tests/support/loopback_listener.h"
 
 namespace geo::updater::testing {
 
@@ -23,10 +22,7 @@ struct ProxiedRequest {
 // Thread-safe.
 class ForwardProxy {
  public:
-  ForwardProxy();
-  ~ForwardProxy();
-
-  int port() const { return port_; }
+  int port() const { return listener_.port(); }
   // "127.0.0.1:PORT", the way GeoIP.conf's Proxy names a proxy.
   std::string address() const;
   // When set, requests without this `Proxy-Authorization` get 407.
@@ -34,17 +30,13 @@ class ForwardProxy {
   std::vector<ProxiedRequest> requests() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  void AcceptLoop();
   void Serve(int client);
 
-  int listen_fd_ = -1;
-  int port_ = 0;
-  absl::Notification stop_;
-  std::thread accept_thread_;
   mutable absl::Mutex mu_;
   std::string required_authorization_ ABSL_GUARDED_BY(mu_);
   std::vector<ProxiedRequest> requests_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> connections_ ABSL_GUARDED_BY(mu_);
+  // Last: its destructor joins the connections, which use every member above.
+  ::geo::testing::LoopbackListener listener_{[this](int fd) { Serve(fd); }};
 };
 
 }  // namespace geo::updater::testing

@@ -30,7 +30,6 @@
 namespace geo::updater::testing {
 namespace {
 
-using ::geo::testing::AddSanitizerOptions;
 using ::geo::testing::ChildOptions;
 using ::geo::testing::ChildProcess;
 using ::geo::testing::UpdaterBinary;
@@ -82,15 +81,8 @@ class UpdaterCliTest : public ::testing::Test {
   }
 
   std::map<std::string, std::string> Environment() const {
-    std::map<std::string, std::string> env = {
-        {"MAXMIND_ACCOUNT_ID", kAccountId},
-        {"MAXMIND_LICENSE_KEY", kLicenseKey},
-        {"MAXMIND_EDITION_IDS", kEdition},
-        {"MAXMIND_HOST", server_.url()},
-        {"GEO_DATA_DIR", data_dir_},
-    };
-    AddSanitizerOptions(&env);
-    return env;
+    return MaxMindUpdaterEnvironment(server_.url(), kAccountId, kLicenseKey,
+                                     kEdition, data_dir_);
   }
 
   absl::StatusOr<ChildProcess> Start(
