@@ -5,42 +5,32 @@
 // installs while clients keep looking up. Each release costs one download
 // from MaxMind, counted in the fake's request log, and none of the lookups
 // fails while a new release travels down the chain.
-#include <atomic>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
-#include "api/geo/v1/geo.pb.h"
-#include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/city_release.h"
 #include "tests/e2e/load_clients.h"
-#include "tests/e2e/source_data.h"
 #include "tests/support/child_process.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/test_archives.h"
 
 namespace geo::testing {
 namespace {
 
 using ::geo::updater::testing::FakeMaxMindServer;
-using ::geo::updater::testing::MakeMaxMindArchive;
-using ::geo::updater::testing::Md5Hex;
+using ::geo::updater::testing::MaxMindUpdaterEnvironment;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kEdition[] = "GeoIP2-City";
 constexpr char kUpstreamAccount[] = "111111";
 constexpr char kUpstreamKey[] = "upstream-KEY-never-logged-1";
 // What the serving updater asks of its clients: a different pair, so a
@@ -54,14 +44,6 @@ std::string ReadIfExists(const std::string& path) {
   std::ostringstream contents;
   contents << in.rdbuf();
   return contents.str();
-}
-
-std::map<std::string, std::string> BaseEnvironment() {
-  std::map<std::string, std::string> env;
-  AddSanitizerOptions(&env);
-  env["MAXMIND_EDITION_IDS"] = kEdition;
-  env["GEO_UPDATER_STATUS_PORT"] = "-1";
-  return env;
 }
 
 // The port the serving updater logged ("Serving databases" ... "port":N).
@@ -96,60 +78,26 @@ bool AwaitFile(const std::string& path, const std::string& contents,
   return false;
 }
 
-class ServeChainE2eTest : public ::testing::Test {
+class ServeChainE2eTest : public CityReleaseTest {
  protected:
   void SetUp() override {
-    original_ = ReadFile(
-        absl::StrCat(MaxmindTestDataDir(), "/test-data/GeoIP2-City-Test.mmdb"));
-    ASSERT_FALSE(original_.empty());
-    auto records = LoadSourceRecords(absl::StrCat(
-        MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
-    ASSERT_TRUE(records.ok()) << records.status();
-    const SourceRecord* record = FindIpv4(*records, [](const SourceRecord& r) {
-      return !StringAt(r.record, "country.iso_code").empty() &&
-             StringAt(r.record, "city.names.en").size() >= 4;
-    });
-    ASSERT_NE(record, nullptr);
-    expect_ = {record->address, StringAt(record->record, "country.iso_code")};
-    city_name_ = StringAt(record->record, "city.names.en");
+    CityReleaseTest::SetUp();
     upstream_.SetCredentials(kUpstreamAccount, kUpstreamKey);
   }
 
-  void Publish(const std::string& mmdb) {
-    upstream_.SetDatabase(kEdition, MakeMaxMindArchive(kEdition, mmdb),
-                          Md5Hex(mmdb));
-  }
-
-  std::string CityName(const ServerProcess& server) {
-    http::CurlClient http;
-    auto response = http.Get(server.http_url("/v1/lookup/" + expect_.address));
-    if (!response.ok()) return "";
-    geo::v1::LookupResponse looked_up;
-    if (!google::protobuf::util::JsonStringToMessage(response->body, &looked_up)
-             .ok()) {
-      return "";
-    }
-    return looked_up.city().name();
-  }
-
   FakeMaxMindServer upstream_;
-  std::string original_;
-  LookupExpectation expect_;
-  std::string city_name_;
 };
 
 TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
-  Publish(original_);
+  Publish(upstream_, original());
   const std::string serving_dir = NewTempDir();
   const std::string maxmind_client_dir = NewTempDir();
   const std::string mirror_client_dir = NewTempDir();
   const std::string file = absl::StrCat("/", kEdition, ".mmdb");
 
-  std::map<std::string, std::string> serving_env = BaseEnvironment();
-  serving_env["MAXMIND_ACCOUNT_ID"] = kUpstreamAccount;
-  serving_env["MAXMIND_LICENSE_KEY"] = kUpstreamKey;
-  serving_env["MAXMIND_HOST"] = upstream_.url();
-  serving_env["GEO_DATA_DIR"] = serving_dir;
+  std::map<std::string, std::string> serving_env = MaxMindUpdaterEnvironment(
+      upstream_.url(), kUpstreamAccount, kUpstreamKey, kEdition, serving_dir);
+  serving_env["GEO_UPDATER_STATUS_PORT"] = "-1";
   serving_env["GEO_UPDATER_SERVE_ADDRESS"] = "127.0.0.1";
   serving_env["GEO_UPDATER_SERVE_PORT"] = "0";
   serving_env["GEO_UPDATER_SERVE_ACCOUNT_ID"] = kMirrorAccount;
@@ -162,17 +110,18 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
   const std::string mirror = absl::StrCat("127.0.0.1:", port);
 
   // geo's own updater in MaxMind mode, Host pointed at the serving updater.
-  std::map<std::string, std::string> maxmind_env = BaseEnvironment();
-  maxmind_env["MAXMIND_ACCOUNT_ID"] = kMirrorAccount;
-  maxmind_env["MAXMIND_LICENSE_KEY"] = kMirrorKey;
-  maxmind_env["MAXMIND_HOST"] = absl::StrCat("http://", mirror);
-  maxmind_env["GEO_DATA_DIR"] = maxmind_client_dir;
+  std::map<std::string, std::string> maxmind_env =
+      MaxMindUpdaterEnvironment(absl::StrCat("http://", mirror), kMirrorAccount,
+                                kMirrorKey, kEdition, maxmind_client_dir);
+  maxmind_env["GEO_UPDATER_STATUS_PORT"] = "-1";
   absl::StatusOr<ChildProcess> maxmind_client =
       ChildProcess::Start({{UpdaterBinary(), "--interval=1s"}, maxmind_env});
   ASSERT_TRUE(maxmind_client.ok()) << maxmind_client.status();
 
   // Mirror mode: plain files, each checked against SHA256SUMS.
-  std::map<std::string, std::string> mirror_env = BaseEnvironment();
+  std::map<std::string, std::string> mirror_env = {
+      {"MAXMIND_EDITION_IDS", kEdition}, {"GEO_UPDATER_STATUS_PORT", "-1"}};
+  AddSanitizerOptions(&mirror_env);
   const std::string base =
       absl::StrCat("http://", kMirrorAccount, ":", kMirrorKey, "@", mirror);
   mirror_env["GEO_MIRROR_URL"] = base + "/{edition}.mmdb";
@@ -182,48 +131,35 @@ TEST_F(ServeChainE2eTest, OneUpstreamDownloadPerReleaseFeedsTheChain) {
       ChildProcess::Start({{UpdaterBinary(), "--interval=1s"}, mirror_env});
   ASSERT_TRUE(mirror_client.ok()) << mirror_client.status();
 
-  ASSERT_TRUE(AwaitFile(maxmind_client_dir + file, original_, kPatience))
+  ASSERT_TRUE(AwaitFile(maxmind_client_dir + file, original(), kPatience))
       << maxmind_client->Stderr() << serving->Stderr();
-  ASSERT_TRUE(AwaitFile(mirror_client_dir + file, original_, kPatience))
+  ASSERT_TRUE(AwaitFile(mirror_client_dir + file, original(), kPatience))
       << mirror_client->Stderr() << serving->Stderr();
 
   auto server = ServerProcess::Start(
       GeoServerBinary(),
       {"--db=" + mirror_client_dir + file, "--poll_interval=50ms"});
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_EQ(CityName(*server), city_name_);
+  ASSERT_EQ(CityName(*server), city_name());
 
-  // A new release upstream: the same database with this city renamed.
-  std::string renamed_city = city_name_;
-  renamed_city.back() = renamed_city.back() == 'x' ? 'y' : 'x';
-  const std::string release =
-      absl::StrReplaceAll(original_, {{city_name_, renamed_city}});
-  ASSERT_NE(release, original_);
-
-  std::atomic<bool> stop{false};
+  // A new release upstream: the same database with the city renamed.
   Outcomes outcomes;
-  std::vector<std::thread> clients =
-      StartLookupClients(*server, expect_, 2, stop, &outcomes);
-  while (outcomes.ok() < 50) absl::SleepFor(absl::Milliseconds(5));
-  Publish(release);
-  const bool maxmind_client_updated =
-      AwaitFile(maxmind_client_dir + file, release, kPatience);
-  const bool mirror_client_updated =
-      AwaitFile(mirror_client_dir + file, release, kPatience);
-  std::string served;
-  const absl::Time deadline = absl::Now() + kPatience;
-  while ((served = CityName(*server)) != renamed_city &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  const int ok_at_swap = outcomes.ok();
-  while (outcomes.ok() < ok_at_swap + 50) absl::SleepFor(absl::Milliseconds(5));
-  stop = true;
-  for (auto& client : clients) client.join();
+  bool maxmind_client_updated = false;
+  bool mirror_client_updated = false;
+  const std::string served = LookUpWhile(
+      *server,
+      [&] {
+        Publish(upstream_, release());
+        maxmind_client_updated =
+            AwaitFile(maxmind_client_dir + file, release(), kPatience);
+        mirror_client_updated =
+            AwaitFile(mirror_client_dir + file, release(), kPatience);
+      },
+      kPatience, &outcomes);
 
   EXPECT_TRUE(maxmind_client_updated) << maxmind_client->Stderr();
   EXPECT_TRUE(mirror_client_updated) << mirror_client->Stderr();
-  EXPECT_EQ(served, renamed_city) << server->Log();
+  EXPECT_EQ(served, renamed_city()) << server->Log();
   EXPECT_EQ(outcomes.failed(), 0) << outcomes.examples();
   EXPECT_EQ(outcomes.not_accepted(), 0);
 
