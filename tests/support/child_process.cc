@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/support/loopback_ports.h"
 #include "tests/support/test_files.h"
@@ -55,6 +57,17 @@ void AddSanitizerOptions(std::map<std::string, std::string>* environment) {
   for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
     if (const char* value = std::getenv(name)) (*environment)[name] = value;
   }
+}
+
+absl::StatusOr<std::string> FindProgram(const std::string& name) {
+  if (absl::StrContains(name, '/')) return name;
+  const char* path = std::getenv("PATH");
+  for (absl::string_view directory :
+       absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty())) {
+    std::string candidate = absl::StrCat(directory, "/", name);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return absl::NotFoundError(absl::StrCat(name, " is not on PATH"));
 }
 
 absl::StatusOr<ChildProcess> ChildProcess::Start(ChildOptions options) {

@@ -33,6 +33,11 @@ struct ChildOptions {
 // instrumented child reports and halts the way the test does.
 void AddSanitizerOptions(std::map<std::string, std::string>* environment);
 
+// The path a shell would run for `name`: `name` itself when it holds a
+// '/', else the first executable `name` in a directory of $PATH; NOT_FOUND
+// when there is none.
+absl::StatusOr<std::string> FindProgram(const std::string& name);
+
 // Move-only. Not thread-safe: one thread drives a child.
 class ChildProcess {
  public:

@@ -66,6 +66,16 @@ TEST(ChildProcessTest, AMissingProgramIsAnError) {
   }
 }
 
+TEST(ChildProcessTest, FindsProgramsOnPath) {
+  absl::StatusOr<std::string> sh = FindProgram("sh");
+  ASSERT_TRUE(sh.ok()) << sh.status();
+  EXPECT_EQ(sh->front(), '/');
+  EXPECT_EQ(::access(sh->c_str(), X_OK), 0) << *sh;
+  EXPECT_EQ(*FindProgram("./relative/name"), "./relative/name");
+  EXPECT_EQ(FindProgram("no-such-program-anywhere").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(ChildProcessTest, WaitsForOutputWhileTheChildRuns) {
   ChildProcess child = Shell("sleep 0.2; echo ready >&2; sleep 30");
   EXPECT_TRUE(child.WaitForOutput("ready", absl::Seconds(30)));

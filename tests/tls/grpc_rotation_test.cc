@@ -5,16 +5,12 @@
 // swapped by a Kubernetes-style ..data symlink swap while clients call, with
 // no failed call, new connections on the new serial, and bad sets refused
 // while the old one keeps serving.
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "geo/server/server_tls.h"
 #include "geo/tls/test_certificates.h"
@@ -24,6 +20,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "tests/tls/certificate_suite.h"
 #include "tests/tls/secret_volume.h"
 #include "tests/tls/tls_clients.h"
 
@@ -33,9 +30,8 @@ namespace {
 using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
-using tls::testing::CertificateFiles;
+using tls::testing::CallLoad;
 using tls::testing::SecretVolume;
-using tls::testing::TestCertificates;
 
 struct CallResult {
   grpc::Status status;
@@ -68,31 +64,18 @@ class ServingHealth final : public Health::CallbackService {
   }
 };
 
-class GrpcRotationTest : public ::testing::Test {
+class GrpcRotationTest : public tls::testing::CertificateSuite {
  protected:
   static void SetUpTestSuite() {
     grpc::EnableDefaultHealthCheckService(false);
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    root_ = new std::string(
-        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/grpc_rotation"));
-    absl::StatusOr<TestCertificates> made =
-        tls::testing::MakeTestCertificates(*root_ + "/certificates");
-    ASSERT_TRUE(made.ok()) << made.status();
-    certificates_ = new TestCertificates(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete certificates_;
-    delete root_;
+    CertificateSuite::SetUpTestSuite();
   }
 
   void StartServer(tls::ClientCertificates mode,
                    std::vector<std::string> grpc_identities) {
-    volume_ = std::make_unique<SecretVolume>(absl::StrCat(
-        *root_, "/volume-",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    ASSERT_TRUE(
-        volume_->Publish(certificates_->server, certificates_->ca.certificate)
-            .ok());
+    absl::StatusOr<std::unique_ptr<SecretVolume>> volume = NewServerVolume();
+    ASSERT_TRUE(volume.ok()) << volume.status();
+    volume_ = *std::move(volume);
     ServerTlsSettings settings;
     settings.tls.certificate_path = volume_->certificate();
     settings.tls.private_key_path = volume_->key();
@@ -120,10 +103,7 @@ class GrpcRotationTest : public ::testing::Test {
   }
 
   std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
-  std::string ca() const { return certificates_->ca.certificate; }
 
-  static std::string* root_;
-  static TestCertificates* certificates_;
   prometheus::Registry registry_;
   std::unique_ptr<SecretVolume> volume_;
   std::unique_ptr<ServerTls> server_tls_;
@@ -131,9 +111,6 @@ class GrpcRotationTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
-
-std::string* GrpcRotationTest::root_ = nullptr;
-TestCertificates* GrpcRotationTest::certificates_ = nullptr;
 
 TEST_F(GrpcRotationTest, ServerTlsRefusesPlaintextAndAWrongCa) {
   StartServer(tls::ClientCertificates::kOff, {});
@@ -188,53 +165,30 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
   StartServer(tls::ClientCertificates::kRequire,
               {tls::testing::kIngressIdentity});
   if (HasFatalFailure()) return;
-  const std::string first =
-      *tls::testing::SerialOf(certificates_->server.certificate);
-  std::atomic<bool> stop{false};
-  std::atomic<int> calls{0};
-  absl::Mutex mu;
-  std::vector<std::string> failures;
-  std::vector<std::thread> clients;
   // Two clients on one long-lived connection each (old connections must
   // keep working), two opening a new connection per call.
-  for (int i = 0; i < 4; ++i) {
-    clients.emplace_back([&, i] {
-      std::shared_ptr<grpc::Channel> kept =
-          tls::testing::TlsChannel(target(), ca(), &certificates_->client);
-      while (!stop.load()) {
-        CallResult result =
-            Check(i < 2 ? kept
-                        : tls::testing::TlsChannel(target(), ca(),
-                                                   &certificates_->client));
-        calls.fetch_add(1);
-        if (!result.status.ok()) {
-          absl::MutexLock lock(&mu);
-          failures.push_back(result.status.error_message());
-          if (failures.size() > 100) return;
-        }
-      }
-    });
-  }
-  auto wait_for_serial = [&](const std::string& serial) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      CallResult fresh = Check(
-          tls::testing::TlsChannel(target(), ca(), &certificates_->client));
-      if (fresh.status.ok() && fresh.serial == serial) return true;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return false;
+  CallLoad load(4, [&](int i) {
+    std::shared_ptr<grpc::Channel> kept =
+        tls::testing::TlsChannel(target(), ca(), &certificates_->client);
+    return [&, i, kept] {
+      return Check(i < 2 ? kept
+                         : tls::testing::TlsChannel(target(), ca(),
+                                                    &certificates_->client))
+          .status;
+    };
+  });
+  auto serving = [&](const std::string& serial) {
+    CallResult fresh =
+        Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client));
+    return fresh.status.ok() && fresh.serial == serial;
   };
-  std::string in_force = first;
   for (int round = 0; round < 2; ++round) {
-    absl::StatusOr<CertificateFiles> renewed =
-        tls::testing::IssueServerCertificate(
-            certificates_->ca, certificates_->directory,
-            absl::StrCat("grpc-renewed-", round));
-    ASSERT_TRUE(renewed.ok()) << renewed.status();
-    ASSERT_TRUE(volume_->Publish(*renewed, certificates_->ca.certificate).ok());
-    in_force = *tls::testing::SerialOf(renewed->certificate);
-    EXPECT_TRUE(wait_for_serial(in_force)) << "round " << round;
+    absl::StatusOr<std::string> in_force =
+        PublishRenewedServer(*volume_, absl::StrCat("grpc-renewed-", round));
+    ASSERT_TRUE(in_force.ok()) << in_force.status();
+    EXPECT_TRUE(
+        Eventually([&] { return serving(*in_force); }, absl::Seconds(30)))
+        << "round " << round;
     // A bad pair dropped in: refused, the renewed one keeps serving.
     ASSERT_TRUE(volume_
                     ->Publish(certificates_->wrong_key_server,
@@ -244,12 +198,11 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
     CallResult after_bad =
         Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client));
     EXPECT_TRUE(after_bad.status.ok());
-    EXPECT_EQ(after_bad.serial, in_force);
+    EXPECT_EQ(after_bad.serial, *in_force);
   }
-  stop.store(true);
-  for (std::thread& client : clients) client.join();
-  EXPECT_GT(calls.load(), 0);
-  absl::MutexLock lock(&mu);
+  load.Finish();
+  EXPECT_GT(load.calls(), 0);
+  const std::vector<std::string> failures = load.failures();
   EXPECT_TRUE(failures.empty())
       << failures.size() << " failed calls, first: " << failures.front();
 }

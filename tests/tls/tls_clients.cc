@@ -1,14 +1,8 @@
 #include "tests/tls/tls_clients.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,20 +12,12 @@
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-
-extern char** environ;
+#include "tests/support/child_process.h"
 
 namespace geo::tls::testing {
 namespace {
 
 std::atomic<int> channel_counter{0};
-
-std::string TempPath(const std::string& what) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  static std::atomic<int> counter{0};
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", what, "-", getpid(),
-                      "-", counter.fetch_add(1));
-}
 
 std::string Slurp(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFile(path);
@@ -78,44 +64,26 @@ std::string ServedSerial(const grpc::ClientContext& context) {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout) {
   CommandResult result;
-  const std::string out_path = TempPath("stdout");
-  const std::string err_path = TempPath("stderr");
-  std::vector<std::string> copies = argv;
-  std::vector<char*> pointers;
-  for (std::string& argument : copies) pointers.push_back(argument.data());
-  pointers.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  const int spawned = posix_spawnp(&pid, pointers[0], &actions, nullptr,
-                                   pointers.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    result.errors = absl::StrCat("cannot run ", argv[0]);
+  absl::StatusOr<std::string> program = ::geo::testing::FindProgram(argv[0]);
+  if (!program.ok()) {
+    result.errors = program.status().ToString();
     return result;
   }
-  const absl::Time deadline = absl::Now() + timeout;
-  int status = 0;
-  while (true) {
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (absl::Now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(2));
+  ::geo::testing::ChildOptions options;
+  options.argv = argv;
+  options.argv[0] = *program;
+  options.stop_grace = absl::ZeroDuration();
+  absl::StatusOr<::geo::testing::ChildProcess> child =
+      ::geo::testing::ChildProcess::Start(std::move(options));
+  if (!child.ok()) {
+    result.errors = child.status().ToString();
+    return result;
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  result.output = Slurp(out_path);
-  result.errors = Slurp(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
+  const std::optional<int> exit_code = child->Wait(timeout);
+  result.exit_code =
+      exit_code.has_value() ? *exit_code : child->Stop(absl::ZeroDuration());
+  result.output = child->Stdout();
+  result.errors = child->Stderr();
   return result;
 }
 
@@ -167,6 +135,37 @@ absl::StatusOr<std::string> ServedSerialOverTls(
       ParseCertificates(connect.output.substr(begin));
   if (!certificates.ok()) return certificates.status();
   return Summarize(certificates->front().get()).serial;
+}
+
+CallLoad::CallLoad(int threads,
+                   const std::function<Call(int thread)>& make_call) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, call = make_call(i)] {
+      while (!stop_.load()) {
+        const grpc::Status status = call();
+        calls_.fetch_add(1);
+        if (!status.ok()) {
+          absl::MutexLock lock(&mu_);
+          failures_.push_back(status.error_message());
+          if (failures_.size() > 100) return;
+        }
+      }
+    });
+  }
+}
+
+CallLoad::~CallLoad() { Finish(); }
+
+void CallLoad::Finish() {
+  stop_.store(true);
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+std::vector<std::string> CallLoad::failures() const {
+  absl::MutexLock lock(&mu_);
+  return failures_;
 }
 
 }  // namespace geo::tls::testing

@@ -1,14 +1,19 @@
 // Real TLS clients for the tests/tls suites: gRPC channels with
 // SslCredentials (each its own connection), the certificate a gRPC server
-// presented, and curl / openssl s_client run as child processes.
+// presented, curl / openssl s_client run as child processes, and gRPC load.
 #ifndef TESTS_TLS_TLS_CLIENTS_H_
 #define TESTS_TLS_TLS_CLIENTS_H_
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "geo/tls/test_certificates.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -36,7 +41,8 @@ struct CommandResult {
   std::string errors;  // stderr
 };
 
-// Runs `argv` (argv[0] looked up in PATH), stdin /dev/null, up to `timeout`.
+// Runs `argv` (argv[0] looked up in PATH) as a ChildProcess, stdin
+// /dev/null; killed after `timeout` (exit code 128 + SIGKILL).
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout = absl::Seconds(30));
 
@@ -57,6 +63,31 @@ CurlResult Curl(const std::string& url,
 absl::StatusOr<std::string> ServedSerialOverTls(
     int port, const std::string& ca_path,
     const CertificateFiles* client = nullptr);
+
+// gRPC calls in a loop on several threads until Finish, the load of a
+// rotation test. Each thread gets its call from `make_call(thread)` once (so
+// it can keep a channel of its own) and repeats it; a call that is not OK is
+// a failure. Thread-safe.
+class CallLoad {
+ public:
+  using Call = std::function<grpc::Status()>;
+  CallLoad(int threads, const std::function<Call(int thread)>& make_call);
+  // Finishes.
+  ~CallLoad();
+
+  // Stops the threads and joins them.
+  void Finish();
+  int calls() const { return calls_.load(); }
+  // The failed calls' messages (a thread stops after 100 of them).
+  std::vector<std::string> failures() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> calls_{0};
+  mutable absl::Mutex mu_;
+  std::vector<std::string> failures_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace geo::tls::testing
 

@@ -25,17 +25,18 @@
 #include "tests/support/metrics_text.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
+#include "tests/tls/certificate_suite.h"
 #include "tests/tls/secret_volume.h"
 #include "tests/tls/tls_clients.h"
 
 namespace geo {
 namespace {
 
+using tls::testing::CallLoad;
 using tls::testing::CertificateFiles;
 using tls::testing::Curl;
 using tls::testing::CurlResult;
 using tls::testing::SecretVolume;
-using tls::testing::TestCertificates;
 
 struct LookupResult {
   grpc::Status status;
@@ -60,29 +61,12 @@ LookupResult GrpcLookup(const std::shared_ptr<grpc::Channel>& channel) {
   return result;
 }
 
-class TlsE2eTest : public ::testing::Test {
+class TlsE2eTest : public tls::testing::CertificateSuite {
  protected:
-  static void SetUpTestSuite() {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    root_ = new std::string(
-        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/tls_e2e"));
-    absl::StatusOr<TestCertificates> made =
-        tls::testing::MakeTestCertificates(*root_ + "/certificates");
-    ASSERT_TRUE(made.ok()) << made.status();
-    certificates_ = new TestCertificates(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete certificates_;
-    delete root_;
-  }
-
   void StartServer(std::vector<std::string> extra) {
-    volume_ = std::make_unique<SecretVolume>(absl::StrCat(
-        *root_, "/volume-",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    ASSERT_TRUE(
-        volume_->Publish(certificates_->server, certificates_->ca.certificate)
-            .ok());
+    absl::StatusOr<std::unique_ptr<SecretVolume>> volume = NewServerVolume();
+    ASSERT_TRUE(volume.ok()) << volume.status();
+    volume_ = *std::move(volume);
     std::vector<std::string> args = {
         "--db=" + testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
         "--poll_interval=50ms",
@@ -110,17 +94,11 @@ class TlsE2eTest : public ::testing::Test {
             "--cert",   client.certificate,
             "--key",    client.key};
   }
-  std::string ca() const { return certificates_->ca.certificate; }
   std::string Metrics() { return Curl(server_->metrics_url(), {}).body; }
 
-  static std::string* root_;
-  static TestCertificates* certificates_;
   std::unique_ptr<SecretVolume> volume_;
   std::unique_ptr<testing::ServerProcess> server_;
 };
-
-std::string* TlsE2eTest::root_ = nullptr;
-TestCertificates* TlsE2eTest::certificates_ = nullptr;
 
 TEST_F(TlsE2eTest, MutualTlsOnHttpWithCurl) {
   StartServer({});
@@ -252,29 +230,16 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
         absl::Seconds(60));
   });
   // gRPC: one long-lived channel and one new channel per call.
-  std::atomic<bool> stop{false};
-  std::atomic<int> grpc_calls{0};
-  absl::Mutex mu;
-  std::vector<std::string> grpc_failures;
-  std::vector<std::thread> grpc_clients;
-  for (int i = 0; i < 2; ++i) {
-    grpc_clients.emplace_back([&, i] {
-      std::shared_ptr<grpc::Channel> kept =
-          tls::testing::TlsChannel(target, ca(), &certificates_->client);
-      while (!stop.load()) {
-        LookupResult result =
-            GrpcLookup(i == 0 ? kept
-                              : tls::testing::TlsChannel(
-                                    target, ca(), &certificates_->client));
-        grpc_calls.fetch_add(1);
-        if (!result.status.ok()) {
-          absl::MutexLock lock(&mu);
-          grpc_failures.push_back(result.status.error_message());
-          if (grpc_failures.size() > 50) return;
-        }
-      }
-    });
-  }
+  CallLoad grpc_load(2, [&](int i) {
+    std::shared_ptr<grpc::Channel> kept =
+        tls::testing::TlsChannel(target, ca(), &certificates_->client);
+    return [&, i, kept] {
+      return GrpcLookup(i == 0 ? kept
+                               : tls::testing::TlsChannel(
+                                     target, ca(), &certificates_->client))
+          .status;
+    };
+  });
   auto http_serial = [&] {
     absl::StatusOr<std::string> serial = tls::testing::ServedSerialOverTls(
         http_port, ca(), &certificates_->client);
@@ -285,24 +250,15 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
                tls::testing::TlsChannel(target, ca(), &certificates_->client))
         .serial;
   };
-  auto wait_for = [&](const std::string& serial) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      if (http_serial() == serial && grpc_serial() == serial) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
-  };
   absl::SleepFor(absl::Seconds(1));
   for (int round = 0; round < 2; ++round) {
-    absl::StatusOr<CertificateFiles> renewed =
-        tls::testing::IssueServerCertificate(
-            certificates_->ca, certificates_->directory,
-            absl::StrCat("e2e-renewed-", round));
+    absl::StatusOr<std::string> renewed =
+        PublishRenewedServer(*volume_, absl::StrCat("e2e-renewed-", round));
     ASSERT_TRUE(renewed.ok()) << renewed.status();
-    ASSERT_TRUE(volume_->Publish(*renewed, certificates_->ca.certificate).ok());
-    const std::string serial = *tls::testing::SerialOf(renewed->certificate);
-    EXPECT_TRUE(wait_for(serial))
+    const std::string& serial = *renewed;
+    EXPECT_TRUE(Eventually(
+        [&] { return http_serial() == serial && grpc_serial() == serial; },
+        absl::Seconds(20)))
         << "round " << round << ": HTTP serves " << http_serial() << ", gRPC "
         << grpc_serial() << ", want " << serial;
     // A bad pair dropped in: refused; the renewed one keeps serving.
@@ -310,34 +266,32 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
                     ->Publish(certificates_->expired_server,
                               certificates_->ca.certificate)
                     .ok());
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (testing::MetricSample(
-               Metrics(), "geofence_tls_reloads_total{result=\"failure\"}") <
-               round + 1 &&
-           absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(50));
-    }
+    Eventually(
+        [&] {
+          return testing::MetricSample(
+                     Metrics(),
+                     "geofence_tls_reloads_total{result=\"failure\"}") >=
+                 round + 1;
+        },
+        absl::Seconds(10));
     EXPECT_TRUE(
         server_->WaitForLog("TLS certificate refused", absl::Seconds(1)));
     EXPECT_EQ(http_serial(), serial);
     EXPECT_EQ(grpc_serial(), serial);
   }
   http_client.join();
-  stop.store(true);
-  for (std::thread& client : grpc_clients) client.join();
+  grpc_load.Finish();
 
   EXPECT_EQ(http_load.exit_code, 0) << http_load.errors;
   EXPECT_TRUE(absl::StrContains(http_load.output, "\"failures\": []"))
       << http_load.output;
   EXPECT_FALSE(absl::StrContains(http_load.output, "\"requests\": 0,"))
       << http_load.output;
-  EXPECT_GT(grpc_calls.load(), 0);
-  {
-    absl::MutexLock lock(&mu);
-    EXPECT_TRUE(grpc_failures.empty())
-        << grpc_failures.size()
-        << " failed gRPC calls, first: " << grpc_failures.front();
-  }
+  EXPECT_GT(grpc_load.calls(), 0);
+  const std::vector<std::string> grpc_failures = grpc_load.failures();
+  EXPECT_TRUE(grpc_failures.empty())
+      << grpc_failures.size()
+      << " failed gRPC calls, first: " << grpc_failures.front();
   const std::string metrics = Metrics();
   EXPECT_EQ(testing::MetricSample(
                 metrics, "geofence_tls_reloads_total{result=\"success\"}"),

@@ -4,88 +4,62 @@
 // another name, unless the configured CA bundle trusts the issuer (and the
 // name matches). A refusal is FAILED_PRECONDITION "TLS verification failed"
 // (not retried: another attempt would meet the same certificate).
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "geo/tls/test_certificates.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_process.h"
+#include "tests/tls/certificate_suite.h"
 #include "updater/http_client.h"
 
 namespace geo {
 namespace {
 
 using tls::testing::CertificateFiles;
-using tls::testing::TestCertificates;
 
 constexpr char kBody[] = "a database, or so it says\n";
 
-// tests/tls/https_file_server.py as a child process.
+// tests/tls/https_file_server.py as a child process, which prints its port.
 class HttpsFileServer {
  public:
   HttpsFileServer(const CertificateFiles& files, const std::string& directory) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      close(out[1]);
-      execlp("python3", "python3", "tests/tls/https_file_server.py",
-             files.certificate.c_str(), files.key.c_str(), directory.c_str(),
-             nullptr);
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* stream = fdopen(out[0], "r");
-    char line[64] = {0};
-    if (stream != nullptr && fgets(line, sizeof(line), stream) != nullptr) {
-      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &port_)) {
-        port_ = 0;
-      }
-    }
-    if (stream != nullptr) fclose(stream);
-  }
-  ~HttpsFileServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
+    absl::StatusOr<std::string> python = testing::FindProgram("python3");
+    if (!python.ok()) return;
+    absl::StatusOr<testing::ChildProcess> child = testing::ChildProcess::Start(
+        {{*python, "tests/tls/https_file_server.py", files.certificate,
+          files.key, directory},
+         std::nullopt,
+         absl::ZeroDuration()});
+    if (!child.ok()) return;
+    child_.emplace(*std::move(child));
+    if (child_->WaitForOutput("\n", absl::Seconds(30)) &&
+        !absl::SimpleAtoi(absl::StripAsciiWhitespace(child_->Stdout()),
+                          &port_)) {
+      port_ = 0;
     }
   }
 
   int port() const { return port_; }
 
  private:
-  pid_t pid_ = -1;
+  std::optional<testing::ChildProcess> child_;
   int port_ = 0;
 };
 
-class UpdaterDownloadTlsTest : public ::testing::Test {
+class UpdaterDownloadTlsTest : public tls::testing::CertificateSuite {
  protected:
   static void SetUpTestSuite() {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    root_ = new std::string(
-        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/updater_download_tls"));
-    absl::StatusOr<TestCertificates> made =
-        tls::testing::MakeTestCertificates(*root_ + "/certificates");
-    ASSERT_TRUE(made.ok()) << made.status();
-    certificates_ = new TestCertificates(*std::move(made));
+    CertificateSuite::SetUpTestSuite();
     std::filesystem::create_directories(*root_ + "/files");
     ASSERT_TRUE(
         tls::testing::WriteFile(*root_ + "/files/GeoLite2-City.mmdb", kBody)
             .ok());
-  }
-  static void TearDownTestSuite() {
-    delete certificates_;
-    delete root_;
   }
 
   // GET of the file from a server presenting `served`, trusting `ca_bundle`
@@ -113,13 +87,7 @@ class UpdaterDownloadTlsTest : public ::testing::Test {
     }
     return body;
   }
-
-  static std::string* root_;
-  static TestCertificates* certificates_;
 };
-
-std::string* UpdaterDownloadTlsTest::root_ = nullptr;
-TestCertificates* UpdaterDownloadTlsTest::certificates_ = nullptr;
 
 TEST_F(UpdaterDownloadTlsTest, RefusesASelfSignedCertificateUnlessTrusted) {
   absl::StatusOr<std::string> untrusted =
