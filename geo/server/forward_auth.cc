@@ -7,11 +7,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "geo/common/logging.h"
+#include "geo/http/grpc_gateway_mapping.h"
+#include "geo/server/forward_auth_decision.pb.h"
 #include "geo/server/http_call_origin.h"
 
 namespace geo {
 namespace {
+
+using ::geo::server::ForwardAuthDecision;
 
 constexpr size_t kMaxHeaderPrefixLength = 32;
 
@@ -73,14 +76,16 @@ void Serve(const LookupService* service, const HeaderNames& names,
   // An ingress must not cache a per-client answer.
   response->AddHeader("Cache-Control", "no-store");
 
-  response->SetJson(
-      decision.allowed ? 200 : (unavailable ? 503 : 403),
-      absl::StrCat("{\"allowed\":", decision.allowed ? "true" : "false",
-                   ",\"decision\":\"", decided,
-                   "\",\"dryRun\":", dry_run ? "true" : "false", ",\"policy\":",
-                   JsonQuote(decision.policy->name()), ",\"rule\":\"", rule,
-                   "\",\"reason\":", JsonQuote(decision.decision.reason),
-                   ",\"ip\":", JsonQuote(decision.ip), "}"));
+  ForwardAuthDecision body;
+  body.set_allowed(decision.allowed);
+  body.set_decision(std::string(decided));
+  body.set_dry_run(dry_run);
+  body.set_policy(decision.policy->name());
+  body.set_rule(std::string(rule));
+  body.set_reason(decision.decision.reason);
+  body.set_ip(decision.ip);
+  response->SetJson(decision.allowed ? 200 : (unavailable ? 503 : 403),
+                    http::MessageToGatewayJson(body));
 }
 
 }  // namespace

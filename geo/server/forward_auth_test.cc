@@ -176,9 +176,14 @@ TEST_F(ForwardAuthTest, DeniedCountryIs403WithTheDecisionHeaders) {
   EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
             IpAddress::Parse(denied_->address)->ToString());
   EXPECT_EQ(Header(response, "Cache-Control"), "no-store");
-  EXPECT_THAT(response.body(), AllOf(HasSubstr("\"allowed\":false"),
-                                     HasSubstr("\"decision\":\"deny\""),
-                                     HasSubstr("\"policy\":\"default\"")));
+  // The body docs/edge.md shows, field for field and in this order.
+  EXPECT_EQ(
+      response.body(),
+      absl::StrCat("{\"allowed\":false,\"decision\":\"deny\","
+                   "\"dryRun\":false,\"policy\":\"default\","
+                   "\"rule\":\"country\",\"reason\":\"country ",
+                   denied_country_, " is in deny list\",\"ip\":\"",
+                   IpAddress::Parse(denied_->address)->ToString(), "\"}"));
   EXPECT_THAT(MetricsText(),
               HasSubstr("geofence_decisions_total{policy=\"default\",result="
                         "\"denied\",rule=\"country\"} 1"));
