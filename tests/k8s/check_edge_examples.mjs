@@ -20,20 +20,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { check, tally } from "./check_tally.mjs";
 
 const [nodeModules, baseFile, standardOut, ...examples] = process.argv.slice(2);
 const YAML = await import(pathToFileURL(path.join(nodeModules, "yaml/dist/index.js")));
 const load = (file) => YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
 
-let failures = 0;
-let checks = 0;
-function check(ok, message) {
-  checks++;
-  if (!ok) {
-    failures++;
-    console.log(`FAIL ${message}`);
-  }
-}
 
 // --- the geo deployment ---------------------------------------------------------
 const base = load(baseFile);
@@ -93,7 +85,7 @@ const standard = [];
 for (const arg of examples) {
   const [name, file] = arg.split("=");
   const objects = load(file);
-  const before = failures;
+  const before = tally.failures;
   const where = (o, rest = "") => `${name}: ${o.kind}/${o.metadata?.name}${rest}`;
   let authorizers = 0;
   for (const o of objects) {
@@ -151,9 +143,9 @@ for (const arg of examples) {
     labelsMatch(o.spec.podSelector?.matchLabels, podLabels) &&
     (o.spec.ingress || []).some((rule) => (rule.ports || []).some((p) => p.port === targetPort || p.port === "http")));
   check(admits.length > 0, `${name}: no NetworkPolicy in namespace ${namespace} admits the ingress to the geo pods on port ${targetPort}`);
-  console.log(`${failures === before ? "ok  " : "FAIL"} ${name}: ${objects.length} objects`);
+  console.log(`${tally.failures === before ? "ok  " : "FAIL"} ${name}: ${objects.length} objects`);
 }
 
 fs.writeFileSync(standardOut, standard.map((o) => YAML.stringify(o)).join("---\n"));
-console.log(`edge examples: ${checks} checks, ${failures} failed`);
-process.exit(failures || checks === 0 ? 1 : 0);
+console.log(`edge examples: ${tally.checks} checks, ${tally.failures} failed`);
+process.exit(tally.failures || tally.checks === 0 ? 1 : 0);

@@ -14,6 +14,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { check, tally } from "./check_tally.mjs";
 
 const argv = process.argv.slice(2);
 const [nodeModules, serverOptionsCc, updaterBinary] = argv.splice(0, 3);
@@ -89,15 +90,6 @@ function bytes(quantity) {
 
 // --- checks ------------------------------------------------------------------
 
-let failures = 0;
-let checks = 0;
-function check(ok, message) {
-  checks++;
-  if (!ok) {
-    failures++;
-    console.log(`FAIL ${message}`);
-  }
-}
 
 function podSpecs(objects) {
   const specs = [];
@@ -376,13 +368,13 @@ function checkVariant(name, objects) {
 
 for (const { name, file } of variants) {
   const objects = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
-  const before = failures;
+  const before = tally.failures;
   try {
     checkVariant(name, objects);
   } catch (e) {
     check(false, `${name}: ${e.stack}`);
   }
-  console.log(`${failures === before ? "ok  " : "FAIL"} ${name}: ${objects.length} objects`);
+  console.log(`${tally.failures === before ? "ok  " : "FAIL"} ${name}: ${objects.length} objects`);
 }
 
 if (secretTemplate) {
@@ -394,5 +386,5 @@ if (secretTemplate) {
   }
 }
 
-console.log(`check: ${checks} checks, ${failures} failed`);
-process.exit(failures || checks === 0 ? 1 : 0);
+console.log(`check: ${tally.checks} checks, ${tally.failures} failed`);
+process.exit(tally.failures || tally.checks === 0 ? 1 : 0);

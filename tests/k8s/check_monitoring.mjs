@@ -13,21 +13,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { check, tally } from "./check_tally.mjs";
 
 const [nodeModules, alertsFile, testsFile, dashboardFile, ...sources] = process.argv.slice(2);
 const YAML = await import(pathToFileURL(path.join(nodeModules, "yaml/dist/index.js")));
 const sourceText = sources.map((f) => fs.readFileSync(f).toString("latin1")).join("\n");
 const known = (name) => sourceText.includes(`"${name}"`) || sourceText.includes(`\0${name}\0`);
 
-let failures = 0;
-let checks = 0;
-function check(ok, message) {
-  checks++;
-  if (!ok) {
-    failures++;
-    console.log(`FAIL ${message}`);
-  }
-}
 
 function checkExpression(where, expr) {
   for (const [name] of expr.matchAll(/\b(?:geofence|geo_updater)_[a-z_]+\b/g)) {
@@ -81,5 +73,5 @@ for (const topic of ["geofence_lookups_total", "geofence_lookup_duration_seconds
   check(allExprs.includes(topic), `${dashboardFile}: nothing shows ${topic}`);
 }
 
-console.log(`monitoring: ${alerts.length} alerts, ${panels.length} panels, ${checks} checks, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+console.log(`monitoring: ${alerts.length} alerts, ${panels.length} panels, ${tally.checks} checks, ${tally.failures} failed`);
+process.exit(tally.failures ? 1 : 0);
