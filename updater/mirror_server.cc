@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "geo/common/logging.h"
+#include "geo/http/grpc_gateway_mapping.h"
 
 namespace geo::updater {
 namespace {
@@ -426,6 +427,7 @@ absl::StatusOr<std::unique_ptr<http::HttpServer>> StartMirrorServer(
   server.max_body_bytes = 0;
   // A database of a few hundred MB over a slow link takes a while.
   server.write_timeout = absl::Minutes(5);
+  server.error_formatter = http::GatewayHttpErrorBody;
   return http::HttpServer::Start(
       server, [handler = std::move(handler)](const http::HttpRequest& request,
                                              http::HttpResponse* response) {

@@ -73,6 +73,14 @@ std::string GatewayErrorBody(const absl::Status& status) {
   return GatewayErrorBody(status.code(), status.message());
 }
 
+HttpErrorBody GatewayHttpErrorBody(absl::StatusCode code,
+                                   absl::string_view message) {
+  HttpErrorBody error;
+  error.content_type = "application/json";
+  error.body = GatewayErrorBody(code, message);
+  return error;
+}
+
 namespace {
 
 using google::protobuf::Descriptor;

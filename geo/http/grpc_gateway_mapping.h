@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "geo/http/http_message.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/status_code_enum.h"
 
@@ -25,6 +26,13 @@ int HttpStatusFromGrpcCode(grpc::StatusCode code);
 // JSON, `details` always present, as grpc-gateway writes errors.
 std::string GatewayErrorBody(absl::StatusCode code, absl::string_view message);
 std::string GatewayErrorBody(const absl::Status& status);
+
+// GatewayErrorBody as application/json: the HttpErrorFormatter
+// (HttpServerOptions::error_formatter) of a server whose errors follow
+// grpc-gateway, so that the server's own refusals (413, 408, 503, ...) read
+// like a handler's.
+HttpErrorBody GatewayHttpErrorBody(absl::StatusCode code,
+                                   absl::string_view message);
 
 // The bytes grpc-gateway v2's default marshaler writes for `message`: Go's
 // protojson with EmitUnpopulated. Fields in declaration order under their

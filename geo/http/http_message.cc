@@ -109,4 +109,15 @@ bool PercentDecode(absl::string_view encoded, bool plus_is_space,
   return true;
 }
 
+HttpErrorBody PlainTextErrorBody(absl::StatusCode code,
+                                 absl::string_view message) {
+  (void)code;
+  HttpErrorBody error;
+  error.content_type = "text/plain; charset=utf-8";
+  error.body.reserve(message.size() + 1);
+  error.body.append(message.data(), message.size());
+  error.body.push_back('\n');
+  return error;
+}
+
 }  // namespace geo::http

@@ -4,11 +4,13 @@
 #ifndef GEO_HTTP_HTTP_MESSAGE_H_
 #define GEO_HTTP_HTTP_MESSAGE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "geo/tls/peer_identity.h"
 
@@ -133,6 +135,25 @@ class HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string body_;
 };
+
+// The body of an error the server answers itself, without a handler: a
+// request it refuses (400, 408, 413, 431, 501), a connection over a limit
+// (503), a client identity not allowed (403), a handler that threw (500).
+struct HttpErrorBody {
+  std::string content_type;
+  std::string body;
+};
+
+// Formats such an error from its canonical code and message (the HTTP status
+// is the server's, not derived from the code). Called on an io thread, only
+// on those error paths; must be thread-safe.
+using HttpErrorFormatter = std::function<HttpErrorBody(
+    absl::StatusCode code, absl::string_view message)>;
+
+// The message and a newline as text/plain: the server's default, for a
+// surface with no error format of its own.
+HttpErrorBody PlainTextErrorBody(absl::StatusCode code,
+                                 absl::string_view message);
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`, for query
 // strings). Returns false on a malformed escape.

@@ -36,7 +36,6 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "geo/common/logging.h"
-#include "geo/http/grpc_gateway_mapping.h"
 
 namespace geo::http {
 namespace {
@@ -371,6 +370,23 @@ struct SharedState {
   std::atomic<bool> draining{false};
   std::atomic<int> active_connections{0};
 
+  // What Shutdown waits on for active_connections to reach 0. It guards no
+  // data: absl::Mutex re-evaluates a waiter's condition whenever the mutex is
+  // released, so the connection that takes the count to 0 takes and releases
+  // it (once per idle server, not per connection or request).
+  absl::Mutex idle_mu;
+
+  static bool NoOpenConnections(SharedState* state) {
+    return state->active_connections.load(std::memory_order_acquire) == 0;
+  }
+
+  // A connection's last act.
+  void ConnectionClosed() ABSL_LOCKS_EXCLUDED(idle_mu) {
+    if (active_connections.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      absl::MutexLock wake_shutdown(&idle_mu);
+    }
+  }
+
   // Open connections by peer address, when options.max_connections_per_peer
   // is set. Touched once when a connection opens (acceptor thread) and once
   // when it closes (its worker thread); never per request.
@@ -426,7 +442,7 @@ class Connection final : public ConnectionBase {
 
   ~Connection() override {
     if (!counted_peer_.empty()) state_->RemovePeerConnection(counted_peer_);
-    state_->active_connections.fetch_sub(1, std::memory_order_acq_rel);
+    state_->ConnectionClosed();
   }
 
   Connection(const Connection&) = delete;
@@ -801,9 +817,7 @@ class Connection final : public ConnectionBase {
       Log(LogLevel::kError, "HTTP handler threw",
           {{"target", ToAbsl(request.target())},
            {"exception", exception.what()}});
-      handler_response_.Reset();
-      handler_response_.SetJson(
-          500, GatewayErrorBody(absl::StatusCode::kInternal, "internal error"));
+      SetErrorResponse(500, absl::StatusCode::kInternal, "internal error");
     }
     keep_alive_ = request.keep_alive() &&
                   !state_->draining.load(std::memory_order_acquire);
@@ -811,10 +825,21 @@ class Connection final : public ConnectionBase {
     WriteResponse(request.version());
   }
 
+  // The server's own error, formatted by options.error_formatter.
+  void SetErrorResponse(int status, absl::StatusCode code,
+                        absl::string_view message) {
+    HttpErrorBody error = state_->options.error_formatter
+                              ? state_->options.error_formatter(code, message)
+                              : PlainTextErrorBody(code, message);
+    handler_response_.Reset();
+    handler_response_.set_status(status);
+    handler_response_.set_content_type(error.content_type);
+    handler_response_.set_body(error.body);
+  }
+
   void SendErrorAndClose(int status, absl::StatusCode code,
                          absl::string_view message) {
-    handler_response_.Reset();
-    handler_response_.SetJson(status, GatewayErrorBody(code, message));
+    SetErrorResponse(status, code, message);
     if (status == 503) handler_response_.AddHeader("Retry-After", "1");
     keep_alive_ = false;
     head_request_ = false;
@@ -1012,8 +1037,10 @@ class HttpServer::Impl {
     });
     ForEachConnection(
         [](ConnectionBase* connection) { connection->OnDrain(); });
-    while (active_connections() > 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(1));
+    {
+      absl::MutexLock lock(&state_.idle_mu);
+      state_.idle_mu.AwaitWithDeadline(
+          absl::Condition(&SharedState::NoOpenConnections, &state_), deadline);
     }
     if (active_connections() > 0) {
       Log(LogLevel::kWarn, "HTTP shutdown deadline passed, closing connections",

@@ -100,6 +100,9 @@ struct HttpServerOptions {
   absl::Duration write_timeout = absl::Seconds(10);
   // TLS when `tls.certificates` is set; plaintext otherwise.
   HttpTlsOptions tls;
+  // The body of the errors the server answers itself (see HttpErrorBody);
+  // handlers write their own. Empty: PlainTextErrorBody.
+  HttpErrorFormatter error_formatter = PlainTextErrorBody;
 };
 
 // Thread-safe.

@@ -49,6 +49,8 @@ using ::testing::StartsWith;
 class HttpServerTest : public ::testing::Test {
  protected:
   HttpServerTest() {
+    // As geo's server: the server's own errors in grpc-gateway's body.
+    options_.error_formatter = GatewayHttpErrorBody;
     Add("GET", "/v1/lookup/{ip}",
         [](const HttpRequest& request, const PathVariables& variables,
            HttpResponse* response) {
@@ -294,6 +296,39 @@ TEST_F(HttpServerTest, MalformedRequestIs400) {
   const std::string received = connection->ReadUntil(absl::Seconds(5));
   EXPECT_THAT(received, StartsWith("HTTP/1.1 400 Bad Request"));
   EXPECT_THAT(received, HasSubstr(R"("code":3)"));
+}
+
+TEST_F(HttpServerTest, ErrorsArePlainTextByDefault) {
+  options_ = HttpServerOptions();
+  options_.max_body_bytes = 10;
+  StartServer();
+  CurlClient client;
+  auto response =
+      client.Send("POST", Url("/v1/lookup:batch"), std::string(11, 'x'));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->body, "request body too large\n");
+  EXPECT_THAT(response->headers,
+              Contains("Content-Type: text/plain; charset=utf-8"));
+}
+
+TEST_F(HttpServerTest, ErrorFormatterGetsTheCodeAndMessage) {
+  options_.error_formatter = [](absl::StatusCode code,
+                                absl::string_view message) {
+    HttpErrorBody error;
+    error.content_type = "text/x-test";
+    error.body = absl::StrCat(static_cast<int>(code), " ", message);
+    return error;
+  };
+  StartServer();
+  auto connection = RawConnection::Connect(server_->port());
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE(connection->Send("GARBAGE\r\n\r\n"));
+  const std::string received = connection->ReadUntil(absl::Seconds(5));
+  EXPECT_THAT(received, StartsWith("HTTP/1.1 400 Bad Request"));
+  EXPECT_THAT(received, HasSubstr("Content-Type: text/x-test\r\n"));
+  // INVALID_ARGUMENT, and the parser's reason.
+  EXPECT_THAT(received, HasSubstr("\r\n\r\n3 "));
 }
 
 TEST_F(HttpServerTest, SlowClientIsCutOffAndDoesNotHoldTheServer) {

@@ -11,6 +11,7 @@
 #include "geo/common/logging.h"
 #include "geo/common/status_macros.h"
 #include "geo/data/overrides.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "geo/server/http_routes.h"
 #include "geo/server/policy_data.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -299,6 +300,7 @@ absl::Status GeoServer::StartHttpListener() {
   http_options.max_connections = options_.http_max_connections;
   http_options.idle_timeout = options_.http_idle_timeout;
   http_options.request_timeout = options_.http_request_timeout;
+  http_options.error_formatter = http::GatewayHttpErrorBody;
   if (tls_ != nullptr) {
     http_options.tls.certificates = tls_->reloader();
     http_options.tls.allowed_clients = tls_->http_allowed();
@@ -329,6 +331,7 @@ absl::Status GeoServer::StartMetricsListener() {
   metrics_options.address = options_.listen_address;
   metrics_options.port = static_cast<uint16_t>(options_.metrics_port);
   metrics_options.io_threads = 1;
+  metrics_options.error_formatter = http::GatewayHttpErrorBody;
   if (tls_ != nullptr && options_.metrics_tls) {
     metrics_options.tls.certificates = tls_->reloader();
     metrics_options.tls.metrics = tls_->metrics();
@@ -377,6 +380,7 @@ absl::Status GeoServer::StartHealthListener() {
   health_options.idle_timeout = absl::Seconds(5);
   health_options.request_timeout = absl::Seconds(2);
   health_options.max_body_bytes = 0;
+  health_options.error_formatter = http::GatewayHttpErrorBody;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> health_server =
       http::HttpServer::Start(health_options, health_router_->AsHandler());
   if (!health_server.ok()) return health_server.status();
