@@ -6,8 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/instant_clock.h"
+#include "tests/updater/source_fixture.h"
 #include "tests/updater/test_archives.h"
 
 namespace geo::updater {
@@ -44,12 +43,9 @@ TEST(ParseMaxMindMetadataTest, RejectsADateThatIsNotYearMonthDay) {
   }
 }
 
-class MaxMindSourceTest : public ::testing::Test {
+class MaxMindSourceTest : public SourceFixture {
  protected:
-  MaxMindSourceTest()
-      : http_(HttpClientOptions(), nullptr),
-        backoff_(Policy(), [] { return 0.5; }),
-        installer_(MakeTempDirectory()) {
+  MaxMindSourceTest() : SourceFixture(Policy()) {
     server_.SetCredentials("42", "key");
     archive_ = MakeMaxMindArchive("GeoLite2-City", "db");
     server_.SetDatabase("GeoLite2-City", archive_, Md5Hex("db"));
@@ -60,28 +56,17 @@ class MaxMindSourceTest : public ::testing::Test {
     return policy;
   }
   MaxMindSource Source(const std::string& key = "key") {
-    SourceContext context;
-    context.http = &http_;
-    context.backoff = &backoff_;
-    context.clock = &clock_;
-    return MaxMindSource(context, server_.url() + "/", "42", key);
+    return MaxMindSource(Context(), server_.url() + "/", "42", key);
   }
   absl::StatusOr<FetchResult> Fetch(MaxMindSource& source,
                                     const std::string& local_md5 = "") {
-    temp_.emplace(*installer_.CreateTemp("t"));
     FetchRequest request;
     request.edition = "GeoLite2-City";
     request.local_md5 = local_md5;
-    return source.Fetch(request, &*temp_);
+    return FetchInto(source, request);
   }
 
-  FakeMaxMindServer server_;
-  InstantClock clock_;
-  HttpClient http_;
-  Backoff backoff_;
-  Installer installer_;
   std::string archive_;
-  std::optional<TempFile> temp_;
 };
 
 TEST_F(MaxMindSourceTest, DownloadsWhenTheLocalCopyDiffers) {

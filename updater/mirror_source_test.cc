@@ -6,8 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/updater/fake_maxmind_server.h"
-#include "tests/updater/instant_clock.h"
+#include "tests/updater/source_fixture.h"
 #include "tests/updater/test_archives.h"
 
 namespace geo::updater {
@@ -15,12 +14,9 @@ namespace {
 
 using namespace ::geo::updater::testing;  // NOLINT: test helpers
 
-class MirrorSourceTest : public ::testing::Test {
+class MirrorSourceTest : public SourceFixture {
  protected:
-  MirrorSourceTest()
-      : http_(HttpClientOptions(), nullptr),
-        backoff_(BackoffPolicy(), [] { return 0.5; }),
-        installer_(MakeTempDirectory()) {
+  MirrorSourceTest() {
     server_.SetFile("GeoLite2-City.mmdb", "db",
                     absl::FromUnixSeconds(1715000000));
     server_.SetFile("GeoLite2-City.sha256",
@@ -28,25 +24,13 @@ class MirrorSourceTest : public ::testing::Test {
                     absl::FromUnixSeconds(1715000000));
   }
   MirrorSource Source(MirrorOptions options) {
-    SourceContext context;
-    context.http = &http_;
-    context.backoff = &backoff_;
-    context.clock = &clock_;
-    return MirrorSource(context, std::move(options));
+    return MirrorSource(Context(), std::move(options));
   }
   absl::StatusOr<FetchResult> Fetch(MirrorSource& source,
                                     FetchRequest request) {
-    temp_.emplace(*installer_.CreateTemp("t"));
     request.edition = "GeoLite2-City";
-    return source.Fetch(request, &*temp_);
+    return FetchInto(source, request);
   }
-
-  FakeMaxMindServer server_;
-  InstantClock clock_;
-  HttpClient http_;
-  Backoff backoff_;
-  Installer installer_;
-  std::optional<TempFile> temp_;
 };
 
 TEST_F(MirrorSourceTest, DownloadsABareDatabaseWithSha256FromAUrl) {

@@ -18,28 +18,16 @@ TEST(UpdaterMetricsTest, RecordsByEditionAndResult) {
   metrics.RecordSuccess(absl::FromUnixSeconds(1715083200));
   metrics.RecordCheck("unknown-edition", CheckResult::kFailed);  // Ignored.
   std::string text = metrics.Serialize();
-  EXPECT_THAT(
-      text,
-      HasSubstr(
-          R"(geo_updater_checks_total{edition="GeoLite2-City",result="updated"} 1)"));
-  EXPECT_THAT(
-      text,
-      HasSubstr(
-          R"(geo_updater_downloads_total{edition="GeoLite2-City",result="ok"} 1)"));
-  EXPECT_THAT(
-      text,
-      HasSubstr(
-          R"(geo_updater_downloaded_bytes_total{edition="GeoLite2-City"} 1234)"));
-  EXPECT_THAT(
-      text,
-      HasSubstr(
-          R"(geo_updater_failures_total{edition="GeoLite2-City",reason="auth"} 1)"));
-  EXPECT_THAT(
-      text,
-      HasSubstr(
-          R"(geo_updater_failures_total{edition="GeoLite2-City",reason="other"} 1)"));
-  EXPECT_THAT(
-      text, HasSubstr("geo_updater_last_success_timestamp_seconds 1715083200"));
+  for (
+      const char* sample :
+      {R"(geo_updater_checks_total{edition="GeoLite2-City",result="updated"} 1)",
+       R"(geo_updater_downloads_total{edition="GeoLite2-City",result="ok"} 1)",
+       R"(geo_updater_downloaded_bytes_total{edition="GeoLite2-City"} 1234)",
+       R"(geo_updater_failures_total{edition="GeoLite2-City",reason="auth"} 1)",
+       R"(geo_updater_failures_total{edition="GeoLite2-City",reason="other"} 1)",
+       "geo_updater_last_success_timestamp_seconds 1715083200"}) {
+    EXPECT_THAT(text, HasSubstr(sample));
+  }
 }
 
 }  // namespace
