@@ -33,23 +33,14 @@ using grpc::health::v1::HealthCheckResponse;
 using tls::testing::CallLoad;
 using tls::testing::SecretVolume;
 
-struct CallResult {
-  grpc::Status status;
-  std::string serial;
-};
+using CallResult = tls::testing::TlsCallResult;
 
 CallResult Check(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = Health::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  HealthCheckRequest request;
   HealthCheckResponse response;
-  CallResult result;
-  result.status = stub->Check(&context, request, &response);
-  if (result.status.ok()) {
-    result.serial = tls::testing::ServedSerial(context);
-  }
-  return result;
+  return tls::testing::CallWithDeadline([&](grpc::ClientContext* context) {
+    return stub->Check(context, HealthCheckRequest(), &response);
+  });
 }
 
 // The health service answering SERVING: enough of a service to call.

@@ -61,6 +61,16 @@ std::string ServedSerial(const grpc::ClientContext& context) {
   return Summarize(certificates->front().get()).serial;
 }
 
+TlsCallResult CallWithDeadline(
+    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  TlsCallResult result;
+  result.status = call(&context);
+  if (result.status.ok()) result.serial = ServedSerial(context);
+  return result;
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout) {
   CommandResult result;

@@ -35,6 +35,17 @@ std::shared_ptr<grpc::Channel> PlaintextChannel(const std::string& target);
 // `context` made (after it finished), upper-case hex; "" without TLS.
 std::string ServedSerial(const grpc::ClientContext& context);
 
+// A call's status and the serial of the certificate the server presented
+// (after an OK call).
+struct TlsCallResult {
+  grpc::Status status;
+  std::string serial;
+};
+
+// Makes a call with a context of its own whose deadline is 10 s away.
+TlsCallResult CallWithDeadline(
+    const std::function<grpc::Status(grpc::ClientContext*)>& call);
+
 struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout

@@ -38,25 +38,21 @@ using tls::testing::Curl;
 using tls::testing::CurlResult;
 using tls::testing::SecretVolume;
 
-struct LookupResult {
-  grpc::Status status;
-  std::string serial;
-};
+using LookupResult = tls::testing::TlsCallResult;
 
+// A Lookup of an address in GB; an answer naming another country is
+// INTERNAL.
 LookupResult GrpcLookup(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = v1::GeoService::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   v1::LookupRequest request;
   request.set_ip("81.2.69.142");
   v1::LookupResponse response;
-  LookupResult result;
-  result.status = stub->Lookup(&context, request, &response);
-  if (result.status.ok()) {
-    result.serial = tls::testing::ServedSerial(context);
-    if (response.country().iso_code() != "GB") {
-      result.status = grpc::Status(grpc::StatusCode::INTERNAL, "wrong answer");
-    }
+  LookupResult result =
+      tls::testing::CallWithDeadline([&](grpc::ClientContext* context) {
+        return stub->Lookup(context, request, &response);
+      });
+  if (result.status.ok() && response.country().iso_code() != "GB") {
+    result.status = grpc::Status(grpc::StatusCode::INTERNAL, "wrong answer");
   }
   return result;
 }
