@@ -6,18 +6,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "geo/common/fake_clock.h"
-#include "geo/data/geo_store.h"
+#include "geo/common/ip_address.h"
 #include "geo/http/http_message.h"
 #include "geo/http/router.h"
-#include "geo/policy/policy_store.h"
-#include "geo/server/caller_address.h"
-#include "geo/server/lookup_service.h"
-#include "geo/server/server_metrics.h"
+#include "geo/server/lookup_service_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "prometheus/registry.h"
-#include "prometheus/text_serializer.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/test_files.h"
 
@@ -35,8 +29,8 @@ using ::testing::Not;
 
 constexpr char kProxy[] = "10.0.0.1";  // Trusted in every fixture.
 
-// The real decision path over MaxMind's City test database: GeoStore,
-// PolicyStore, CallerResolver, LookupService, the route.
+// The real decision path over MaxMind's City test database: LookupService
+// over its real parts (LookupServiceHarness), the route.
 class ForwardAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -94,30 +88,13 @@ class ForwardAuthTest : public ::testing::Test {
 
   void Start(const std::string& database, const std::string& policy_yaml,
              ForwardAuthOptions options = {}) {
-    registry_ = std::make_shared<prometheus::Registry>();
-    metrics_ = std::make_unique<ServerMetrics>(registry_, &clock_);
-    GeoStoreOptions store_options;
-    store_options.paths = {database};
-    store_options.log_reloads = false;
-    store_ = std::make_unique<GeoStore>(store_options);
-    store_->Reload(database).IgnoreError();  // A missing file: no database.
-    ServerMetrics* metrics = metrics_.get();
-    policies_ = std::make_unique<policy::PolicyStore>(
-        [metrics](absl::string_view name) {
-          return metrics->DecisionCounterFor(name);
-        });
-    const std::string path = absl::StrCat(testing::NewTempDir(), "/p.yaml");
-    ASSERT_TRUE(testing::WriteFile(path, policy_yaml));
-    ASSERT_TRUE(policies_->Reload(path).ok()) << policies_->Reload(path);
-    auto callers = CallerResolver::Create({"10.0.0.0/8"}, {"CF-Connecting-IP"});
-    ASSERT_TRUE(callers.ok());
-    callers_ = std::make_unique<CallerResolver>(*std::move(callers));
-    service_ = std::make_unique<LookupService>(
-        store_.get(), policies_.get(), callers_.get(), metrics_.get(), &clock_,
-        LookupService::Options());
+    absl::StatusOr<std::unique_ptr<LookupServiceHarness>> harness =
+        LookupServiceHarness::Create(database, policy_yaml);
+    ASSERT_TRUE(harness.ok()) << harness.status();
+    harness_ = *std::move(harness);
     router_ = std::make_unique<http::Router>();
     ASSERT_TRUE(
-        AddForwardAuthRoute(service_.get(), options, router_.get()).ok());
+        AddForwardAuthRoute(harness_->service(), options, router_.get()).ok());
   }
 
   http::HttpResponse Call(
@@ -139,9 +116,7 @@ class ForwardAuthTest : public ::testing::Test {
     return "<absent>";
   }
 
-  std::string MetricsText() const {
-    return prometheus::TextSerializer().Serialize(registry_->Collect());
-  }
+  std::string MetricsText() const { return harness_->MetricsText(); }
 
   std::vector<SourceRecord> records_;
   const SourceRecord* denied_ = nullptr;
@@ -149,13 +124,7 @@ class ForwardAuthTest : public ::testing::Test {
   const SourceRecord* non_ascii_city_ = nullptr;
   std::string denied_country_;
 
-  FakeClock clock_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<ServerMetrics> metrics_;
-  std::unique_ptr<GeoStore> store_;
-  std::unique_ptr<policy::PolicyStore> policies_;
-  std::unique_ptr<CallerResolver> callers_;
-  std::unique_ptr<LookupService> service_;
+  std::unique_ptr<LookupServiceHarness> harness_;
   std::unique_ptr<http::Router> router_;
 };
 

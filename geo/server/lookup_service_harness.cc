@@ -1,0 +1,49 @@
+#include "geo/server/lookup_service_harness.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/text_serializer.h"
+#include "tests/support/test_files.h"
+
+namespace geo {
+
+absl::StatusOr<std::unique_ptr<LookupServiceHarness>>
+LookupServiceHarness::Create(const std::string& database,
+                             const std::string& policy_yaml,
+                             LookupService::Options options) {
+  std::unique_ptr<LookupServiceHarness> harness(new LookupServiceHarness());
+  harness->registry_ = std::make_shared<prometheus::Registry>();
+  harness->metrics_ =
+      std::make_unique<ServerMetrics>(harness->registry_, &harness->clock_);
+  GeoStoreOptions store_options;
+  store_options.paths = {database};
+  store_options.log_reloads = false;
+  harness->store_ = std::make_unique<GeoStore>(store_options);
+  harness->store_->Reload(database).IgnoreError();  // Missing: no database.
+  ServerMetrics* metrics = harness->metrics_.get();
+  harness->policies_ =
+      std::make_unique<policy::PolicyStore>([metrics](absl::string_view name) {
+        return metrics->DecisionCounterFor(name);
+      });
+  const std::string path = absl::StrCat(testing::NewTempDir(), "/p.yaml");
+  if (!testing::WriteFile(path, policy_yaml)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  absl::Status loaded = harness->policies_->Reload(path);
+  if (!loaded.ok()) return loaded;
+  absl::StatusOr<CallerResolver> callers =
+      CallerResolver::Create({"10.0.0.0/8"}, {"CF-Connecting-IP"});
+  if (!callers.ok()) return callers.status();
+  harness->callers_ = std::make_unique<CallerResolver>(*std::move(callers));
+  harness->service_ = std::make_unique<LookupService>(
+      harness->store_.get(), harness->policies_.get(), harness->callers_.get(),
+      harness->metrics_.get(), &harness->clock_, std::move(options));
+  return harness;
+}
+
+std::string LookupServiceHarness::MetricsText() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace geo

@@ -1,0 +1,50 @@
+// LookupService over real parts, for the geo/server tests that drive it or a
+// front end over it: ServerMetrics on a registry of their own, a GeoStore, a
+// PolicyStore read from a policy file's text, a CallerResolver that trusts
+// 10.0.0.0/8 and CF-Connecting-IP, and a FakeClock.
+#ifndef GEO_SERVER_LOOKUP_SERVICE_HARNESS_H_
+#define GEO_SERVER_LOOKUP_SERVICE_HARNESS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "geo/common/fake_clock.h"
+#include "geo/data/geo_store.h"
+#include "geo/policy/policy_store.h"
+#include "geo/server/caller_address.h"
+#include "geo/server/lookup_service.h"
+#include "geo/server/server_metrics.h"
+#include "prometheus/registry.h"
+
+namespace geo {
+
+class LookupServiceHarness {
+ public:
+  // Loads `database` (a missing file leaves the store without a database)
+  // and the policy file `policy_yaml`, which must be valid.
+  static absl::StatusOr<std::unique_ptr<LookupServiceHarness>> Create(
+      const std::string& database, const std::string& policy_yaml,
+      LookupService::Options options = LookupService::Options());
+
+  LookupService* service() { return service_.get(); }
+  ServerMetrics* metrics() { return metrics_.get(); }
+  FakeClock& clock() { return clock_; }
+  // The registry's samples in Prometheus text.
+  std::string MetricsText() const;
+
+ private:
+  LookupServiceHarness() = default;
+
+  FakeClock clock_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<GeoStore> store_;
+  std::unique_ptr<policy::PolicyStore> policies_;
+  std::unique_ptr<CallerResolver> callers_;
+  std::unique_ptr<LookupService> service_;
+};
+
+}  // namespace geo
+
+#endif  // GEO_SERVER_LOOKUP_SERVICE_HARNESS_H_
