@@ -155,32 +155,10 @@ class UpdaterProcess {
   int RunLoop() {
     std::unique_ptr<http::HttpServer> status_server;
     if (options_.status_port >= 0) {
-      http::HttpTlsOptions tls;
-      if (!options_.status_tls_certificate_path.empty()) {
-        absl::Status loaded = LoadStatusCertificates();
-        if (!loaded.ok()) {
-          Log(LogLevel::kError, "Cannot load the status port's certificate",
-              {{"error", loaded}});
-          return kExitConfig;
-        }
-        tls.certificates = status_certificates_.get();
-        tls.metrics = status_tls_metrics_.get();
-      }
       absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
-          StartStatusServer(
-              options_.status_address,
-              static_cast<uint16_t>(options_.status_port),
-              [this] { return updater_.Healthy(); },
-              [this] { return metrics_.Serialize(); }, tls);
-      if (!started.ok()) {
-        Log(LogLevel::kError, "Cannot start the status server",
-            {{"error", started.status()}});
-        return kExitConfig;
-      }
+          StartStatusPort();
+      if (!started.ok()) return kExitConfig;  // Logged.
       status_server = *std::move(started);
-      Log(LogLevel::kInfo, "Serving /healthz and /metrics",
-          {{"address", options_.status_address},
-           {"port", static_cast<int>(status_server->port())}});
     }
     std::unique_ptr<InstalledDatabases> served;
     std::unique_ptr<http::HttpServer> serve_server;
@@ -220,6 +198,37 @@ class UpdaterProcess {
     return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
   }
 
+  // /healthz and /metrics on the status port, with TLS when a certificate is
+  // configured. A failure is logged here.
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> StartStatusPort() {
+    http::HttpTlsOptions tls;
+    if (!options_.status_tls_certificate_path.empty()) {
+      absl::Status loaded = LoadStatusCertificates();
+      if (!loaded.ok()) {
+        Log(LogLevel::kError, "Cannot load the status port's certificate",
+            {{"error", loaded}});
+        return loaded;
+      }
+      tls.certificates = status_certificates_.get();
+      tls.metrics = status_tls_metrics_.get();
+    }
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
+        StartStatusServer(
+            options_.status_address,
+            static_cast<uint16_t>(options_.status_port),
+            [this] { return updater_.Healthy(); },
+            [this] { return metrics_.Serialize(); }, tls);
+    if (!started.ok()) {
+      Log(LogLevel::kError, "Cannot start the status server",
+          {{"error", started.status()}});
+      return started.status();
+    }
+    Log(LogLevel::kInfo, "Serving /healthz and /metrics",
+        {{"address", options_.status_address},
+         {"port", static_cast<int>((*started)->port())}});
+    return started;
+  }
+
   absl::StatusOr<std::unique_ptr<http::HttpServer>> StartServeServer(
       const InstalledDatabases* served) {
     MirrorServerOptions serve;
@@ -241,6 +250,27 @@ class UpdaterProcess {
          {"port", static_cast<int>((*server)->port())},
          {"credentials_checked", !options_.serve_account_id.empty()}});
     return server;
+  }
+
+  // The status port's certificates, watched and rotated like the server's.
+  absl::Status LoadStatusCertificates() {
+    status_tls_metrics_ = std::make_unique<tls::TlsMetrics>(
+        *registry_, tls::kUpdaterTlsMetricNames);
+    tls::CertificateReloader::Options reloader;
+    reloader.tls.certificate_path = options_.status_tls_certificate_path;
+    reloader.tls.private_key_path = options_.status_tls_private_key_path;
+    reloader.tls.client_ca_path = options_.status_tls_client_ca_path;
+    reloader.tls.client_certificates = options_.status_tls_client_certificates;
+    reloader.tls.min_version = options_.status_tls_min_version;
+    reloader.metrics = status_tls_metrics_.get();
+    absl::StatusOr<std::unique_ptr<tls::CertificateReloader>> created =
+        tls::CertificateReloader::Create(std::move(reloader));
+    if (!created.ok()) return created.status();
+    status_certificates_ = *std::move(created);
+    PollingWatcherOptions watch;
+    watch.interval = absl::Seconds(1);
+    status_certificates_->StartWatching(watch);
+    return absl::OkStatus();
   }
 
   SourceContext SourceContextFor() {
@@ -271,27 +301,6 @@ class UpdaterProcess {
   HttpClient http_;
   Backoff backoff_;
   std::unique_ptr<DatabaseSource> source_;
-  // The status port's certificates, watched and rotated like the server's.
-  absl::Status LoadStatusCertificates() {
-    status_tls_metrics_ = std::make_unique<tls::TlsMetrics>(
-        *registry_, tls::kUpdaterTlsMetricNames);
-    tls::CertificateReloader::Options reloader;
-    reloader.tls.certificate_path = options_.status_tls_certificate_path;
-    reloader.tls.private_key_path = options_.status_tls_private_key_path;
-    reloader.tls.client_ca_path = options_.status_tls_client_ca_path;
-    reloader.tls.client_certificates = options_.status_tls_client_certificates;
-    reloader.tls.min_version = options_.status_tls_min_version;
-    reloader.metrics = status_tls_metrics_.get();
-    absl::StatusOr<std::unique_ptr<tls::CertificateReloader>> created =
-        tls::CertificateReloader::Create(std::move(reloader));
-    if (!created.ok()) return created.status();
-    status_certificates_ = *std::move(created);
-    PollingWatcherOptions watch;
-    watch.interval = absl::Seconds(1);
-    status_certificates_->StartWatching(watch);
-    return absl::OkStatus();
-  }
-
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<tls::TlsMetrics> status_tls_metrics_;
   // Outlives the status server (declared before it goes, in RunLoop).

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -101,6 +104,136 @@ long Millis(absl::Duration duration) {
       std::max<int64_t>(absl::ToInt64Milliseconds(duration), 1));
 }
 
+std::unique_ptr<curl_slist, SlistDeleter> HeaderList(
+    const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  for (const auto& [name, value] : fields) {
+    std::string line = absl::StrCat(name, ": ", value);
+    headers.reset(curl_slist_append(headers.release(), line.c_str()));
+  }
+  return headers;
+}
+
+// What every request of the client shares: protocols and redirects, TLS
+// verification, the proxy, timeouts and limits, the user agent.
+void SetClientOptions(CURL* handle, const HttpClientOptions& options) {
+  curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(handle, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options.ca_bundle.empty()) {
+    curl_easy_setopt(handle, CURLOPT_CAINFO, options.ca_bundle.c_str());
+  }
+  if (!options.proxy.empty()) {
+    // curl copies string options, so the temporary may go.
+    const std::string proxy = NormalizeProxy(options.proxy);
+    curl_easy_setopt(handle, CURLOPT_PROXY, proxy.c_str());
+  }
+  if (!options.proxy_user_password.empty()) {
+    curl_easy_setopt(handle, CURLOPT_PROXYUSERPWD,
+                     options.proxy_user_password.c_str());
+  }
+  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                   Millis(options.connect_timeout));
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, Millis(options.total_timeout));
+  curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT,
+                   static_cast<long>(options.low_speed_bytes_per_second));
+  curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(std::max<int64_t>(
+                       absl::ToInt64Seconds(options.low_speed_time), 1)));
+  curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(options.max_body_bytes));
+  curl_easy_setopt(handle, CURLOPT_USERAGENT, options.user_agent.c_str());
+}
+
+// The URL, basic auth and header fields of one request. `headers` (may be
+// null) must outlive the transfer.
+void SetRequestOptions(CURL* handle, const HttpRequest& request,
+                       curl_slist* headers) {
+  curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
+  if (!request.username.empty() || !request.password.empty()) {
+    curl_easy_setopt(handle, CURLOPT_HTTPAUTH,
+                     static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(handle, CURLOPT_USERNAME, request.username.c_str());
+    curl_easy_setopt(handle, CURLOPT_PASSWORD, request.password.c_str());
+  }
+  if (headers != nullptr) {
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+  }
+}
+
+// Headers, body and progress into `transfer`; curl's error text into
+// `error_buffer` (CURL_ERROR_SIZE bytes). Both must outlive the transfer.
+void SetTransferCallbacks(CURL* handle, Transfer* transfer,
+                          char* error_buffer) {
+  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(handle, CURLOPT_HEADERDATA, transfer);
+  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(handle, CURLOPT_WRITEDATA, transfer);
+  curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  curl_easy_setopt(handle, CURLOPT_XFERINFODATA, transfer);
+}
+
+// curl's error text for `code`, with no URL but the redacted one and no
+// password, the request's or the proxy's.
+std::string RedactedDetail(CURLcode code, const char* error_buffer,
+                           const HttpRequest& request,
+                           const HttpClientOptions& options) {
+  std::string detail = error_buffer[0] != '\0' ? std::string(error_buffer)
+                                               : curl_easy_strerror(code);
+  // curl's messages may quote the URL; keep only the redacted form, and make
+  // sure the password cannot leak whatever curl says.
+  detail = absl::StrReplaceAll(detail, {{request.url, RedactUrl(request.url)}});
+  if (!request.password.empty()) {
+    detail = absl::StrReplaceAll(detail, {{request.password, "[redacted]"}});
+  }
+  if (!options.proxy_user_password.empty()) {
+    detail = absl::StrReplaceAll(detail,
+                                 {{options.proxy_user_password, "[redacted]"}});
+  }
+  return detail;
+}
+
+// The status of a failed transfer: its cause (the sink, the size limit,
+// cancellation, a timeout, TLS verification, a bad URL) as its code.
+absl::Status TransferError(CURLcode code, const Transfer& transfer,
+                           const HttpRequest& request,
+                           const HttpClientOptions& options,
+                           absl::string_view detail) {
+  const std::string where = absl::StrCat("GET ", RedactUrl(request.url));
+  if (code == CURLE_WRITE_ERROR && !transfer.sink_status.ok()) {
+    return transfer.sink_status;
+  }
+  if (code == CURLE_FILESIZE_EXCEEDED || transfer.too_large) {
+    return absl::OutOfRangeError(
+        absl::StrCat(where, ": body larger than the maximum download size of ",
+                     options.max_body_bytes, " bytes"));
+  }
+  if (code == CURLE_ABORTED_BY_CALLBACK) {
+    return absl::CancelledError(absl::StrCat(where, ": cancelled"));
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    return absl::DeadlineExceededError(absl::StrCat(where, ": ", detail));
+  }
+  if (code == CURLE_PEER_FAILED_VERIFICATION ||
+      code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM) {
+    // Not transient: retrying will not fix a certificate.
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, ": TLS verification failed: ", detail));
+  }
+  if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", detail));
+  }
+  return absl::UnavailableError(absl::StrCat(where, ": ", detail));
+}
+
 }  // namespace
 
 std::string RedactUrl(absl::string_view url) {
@@ -149,103 +282,16 @@ absl::StatusOr<HttpResponse> HttpClient::Get(const HttpRequest& request,
   transfer.cancel = cancel_;
   transfer.max_body_bytes = options_.max_body_bytes;
   char error_buffer[CURL_ERROR_SIZE] = {0};
+  const std::unique_ptr<curl_slist, SlistDeleter> headers =
+      HeaderList(request.headers);
 
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
-  for (const auto& [name, value] : request.headers) {
-    std::string line = absl::StrCat(name, ": ", value);
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
-  }
-
-  curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(handle, CURLOPT_UNRESTRICTED_AUTH, 0L);
-  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_bundle.empty()) {
-    curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_bundle.c_str());
-  }
-  if (!options_.proxy.empty()) {
-    const std::string proxy = NormalizeProxy(options_.proxy);
-    curl_easy_setopt(handle, CURLOPT_PROXY, proxy.c_str());
-  }
-  if (!options_.proxy_user_password.empty()) {
-    curl_easy_setopt(handle, CURLOPT_PROXYUSERPWD,
-                     options_.proxy_user_password.c_str());
-  }
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
-                   Millis(options_.connect_timeout));
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, Millis(options_.total_timeout));
-  curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT,
-                   static_cast<long>(options_.low_speed_bytes_per_second));
-  curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(std::max<int64_t>(
-                       absl::ToInt64Seconds(options_.low_speed_time), 1)));
-  curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(options_.max_body_bytes));
-  curl_easy_setopt(handle, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
-  if (!request.username.empty() || !request.password.empty()) {
-    curl_easy_setopt(handle, CURLOPT_HTTPAUTH,
-                     static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(handle, CURLOPT_USERNAME, request.username.c_str());
-    curl_easy_setopt(handle, CURLOPT_PASSWORD, request.password.c_str());
-  }
-  if (headers != nullptr) {
-    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-  }
-  curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &OnProgress);
-  curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &transfer);
-
-  CURLcode code = curl_easy_perform(handle);
-  const std::string where = absl::StrCat("GET ", RedactUrl(request.url));
+  SetClientOptions(handle, options_);
+  SetRequestOptions(handle, request, headers.get());
+  SetTransferCallbacks(handle, &transfer, error_buffer);
+  const CURLcode code = curl_easy_perform(handle);
   if (code == CURLE_OK) return transfer.response;
-
-  std::string detail = error_buffer[0] != '\0' ? std::string(error_buffer)
-                                               : curl_easy_strerror(code);
-  // curl's messages may quote the URL; keep only the redacted form, and make
-  // sure the password cannot leak whatever curl says.
-  detail = absl::StrReplaceAll(detail, {{request.url, RedactUrl(request.url)}});
-  if (!request.password.empty()) {
-    detail = absl::StrReplaceAll(detail, {{request.password, "[redacted]"}});
-  }
-  if (!options_.proxy_user_password.empty()) {
-    detail = absl::StrReplaceAll(
-        detail, {{options_.proxy_user_password, "[redacted]"}});
-  }
-  if (code == CURLE_WRITE_ERROR && !transfer.sink_status.ok()) {
-    return transfer.sink_status;
-  }
-  if (code == CURLE_FILESIZE_EXCEEDED || transfer.too_large) {
-    return absl::OutOfRangeError(
-        absl::StrCat(where, ": body larger than the maximum download size of ",
-                     options_.max_body_bytes, " bytes"));
-  }
-  if (code == CURLE_ABORTED_BY_CALLBACK) {
-    return absl::CancelledError(absl::StrCat(where, ": cancelled"));
-  }
-  if (code == CURLE_OPERATION_TIMEDOUT) {
-    return absl::DeadlineExceededError(absl::StrCat(where, ": ", detail));
-  }
-  if (code == CURLE_PEER_FAILED_VERIFICATION ||
-      code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM) {
-    // Not transient: retrying will not fix a certificate.
-    return absl::FailedPreconditionError(
-        absl::StrCat(where, ": TLS verification failed: ", detail));
-  }
-  if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": ", detail));
-  }
-  return absl::UnavailableError(absl::StrCat(where, ": ", detail));
+  return TransferError(code, transfer, request, options_,
+                       RedactedDetail(code, error_buffer, request, options_));
 }
 
 }  // namespace geo::updater
