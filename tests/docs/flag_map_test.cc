@@ -4,10 +4,8 @@
 // precedence order, NAME_FILE variants included), GeoIP.conf keys and
 // default, and the map names nothing the programs do not read.
 #include <algorithm>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
+#include "tests/support/test_files.h"
 #include "updater/config.h"
 
 namespace geo::docs {
@@ -36,13 +35,6 @@ constexpr char kMaintenance[] = "MAINTENANCE.md";
 // The map's sections, by their GitHub anchors.
 constexpr char kServerSection[] = "server-settings";
 constexpr char kUpdaterSection[] = "updater-settings";
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
 
 // Which column of a section's table holds what (0-based); -1: none.
 struct Columns {
@@ -167,7 +159,7 @@ std::vector<std::string> CompareWithTable(
 class FlagMapTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string text = ReadWholeFile(kMaintenance);
+    const std::string text = ::geo::testing::ReadFile(kMaintenance);
     ASSERT_FALSE(text.empty()) << "cannot read " << kMaintenance;
     doc_ = std::make_unique<MarkdownDocument>(text);
   }

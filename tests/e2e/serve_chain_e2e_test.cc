@@ -5,9 +5,7 @@
 // installs while clients keep looking up. Each release costs one download
 // from MaxMind, counted in the fake's request log, and none of the lookups
 // fails while a new release travels down the chain.
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -39,13 +37,6 @@ constexpr char kMirrorAccount[] = "222222";
 constexpr char kMirrorKey[] = "mirror-KEY-never-logged-2";
 constexpr absl::Duration kPatience = absl::Seconds(90);
 
-std::string ReadIfExists(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 // The port the serving updater logged ("Serving databases" ... "port":N).
 int ServePort(const ChildProcess& updater, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -72,7 +63,7 @@ bool AwaitFile(const std::string& path, const std::string& contents,
                absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
-    if (ReadIfExists(path) == contents) return true;
+    if (ReadFile(path) == contents) return true;
     absl::SleepFor(absl::Milliseconds(20));
   }
   return false;
