@@ -38,6 +38,9 @@ using tls::testing::CertificateFiles;
 // GB in MaxMind's City test database; the policy denies GB.
 constexpr char kDeniedAddress[] = "81.2.69.142";
 
+// Its own LookupService rather than LookupServiceHarness's: here the
+// loopback peer must be a trusted proxy (127.0.0.0/8), for the forwarding
+// test.
 class GrpcGeoServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -164,6 +164,14 @@ TEST_F(HttpRoutesTest, BatchOverTheLimitOrMalformedIs400) {
       Call("POST", "/v1/lookup:batch", absl::StrCat(R"({"ips":[)", ips, "]}"));
   ExpectError(over, 400, absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(over.body(), HasSubstr(absl::StrCat("at most ", kMaxBatchSize)));
+  // Counted before the body is parsed: an over-long batch is refused for
+  // its length even when the rest of the body would not parse.
+  const http::HttpResponse over_and_malformed =
+      Call("POST", "/v1/lookup:batch",
+           absl::StrCat(R"({"ips":[)", ips, R"(],"color":"red"})"));
+  ExpectError(over_and_malformed, 400, absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(over_and_malformed.body(),
+              HasSubstr(absl::StrCat("at most ", kMaxBatchSize)));
   ExpectError(Call("POST", "/v1/lookup:batch", R"({"ips":[)"), 400,
               absl::StatusCode::kInvalidArgument);
   ExpectError(Call("POST", "/v1/lookup:batch", R"({"color":"red"})"), 400,

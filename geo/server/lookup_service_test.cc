@@ -1,6 +1,6 @@
-// LookupService with its real collaborators (GeoStore over MaxMind's City
-// test database, PolicyStore, CallerResolver, ServerMetrics) and a FakeClock:
-// what each method answers and what it records.
+// LookupService with its real collaborators (LookupServiceHarness: GeoStore
+// over MaxMind's City test database, PolicyStore, CallerResolver,
+// ServerMetrics, FakeClock): what each method answers and what it records.
 #include "geo/server/lookup_service.h"
 
 #include <memory>
@@ -9,17 +9,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "geo/common/fake_clock.h"
+#include "geo/common/ip_address.h"
 #include "geo/common/logging.h"
-#include "geo/data/geo_store.h"
-#include "geo/policy/policy_store.h"
-#include "geo/server/caller_address.h"
-#include "geo/server/server_metrics.h"
+#include "geo/server/lookup_service_harness.h"
 #include "geo/tls/peer_identity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "prometheus/registry.h"
-#include "prometheus/text_serializer.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/test_files.h"
@@ -68,54 +63,39 @@ class LookupServiceTest : public ::testing::Test {
   // A fresh service over `database` (a missing file: no database loaded).
   void Start(const std::string& database,
              LookupService::Options options = LookupService::Options()) {
-    registry_ = std::make_shared<prometheus::Registry>();
-    metrics_ = std::make_unique<ServerMetrics>(registry_, &clock_);
-    GeoStoreOptions store_options;
-    store_options.paths = {database};
-    store_options.log_reloads = false;
-    store_ = std::make_unique<GeoStore>(store_options);
-    store_->Reload(database).IgnoreError();
-    ServerMetrics* metrics = metrics_.get();
-    policies_ = std::make_unique<policy::PolicyStore>(
-        [metrics](absl::string_view name) {
-          return metrics->DecisionCounterFor(name);
-        });
     const std::string deny_country =
         absl::StrCat("deny: {countries: [", denied_country_, "]}");
-    const std::string path = absl::StrCat(testing::NewTempDir(), "/p.yaml");
-    ASSERT_TRUE(testing::WriteFile(
-        path, absl::StrCat(
-                  "policies:\n"
-                  "  default: {default_action: allow, ",
-                  deny_country,
-                  "}\n"
-                  "  payments:\n"
-                  "    default_action: allow\n"
-                  "    ",
-                  deny_country,
-                  "\n"
-                  "    allow: {client_identities: "
-                  "[\"spiffe://cluster.local/ns/payments/*\"]}\n"
-                  "  watch: {default_action: allow, dry_run: true, ",
-                  deny_country,
-                  "}\n"
-                  "  admin: {default_action: deny, allow: {networks: "
-                  "[192.0.2.0/24]}}\n"
-                  "  open-on-error: {default_action: deny, on_error: allow}\n"
-                  "  error-on-error: {default_action: deny, on_error: error}\n"
-                  "routes:\n"
-                  "  - {path_prefix: /admin, policy: admin}\n"
-                  "  - {host: watch.example.com, policy: watch}\n"
-                  "  - {host: open.example.com, policy: open-on-error}\n"
-                  "  - {host: error.example.com, policy: error-on-error}\n")));
-    const absl::Status loaded = policies_->Reload(path);
-    ASSERT_TRUE(loaded.ok()) << loaded;
-    auto callers = CallerResolver::Create({"10.0.0.0/8"}, {});
-    ASSERT_TRUE(callers.ok());
-    callers_ = std::make_unique<CallerResolver>(*std::move(callers));
-    service_ = std::make_unique<LookupService>(store_.get(), policies_.get(),
-                                               callers_.get(), metrics_.get(),
-                                               &clock_, options);
+    absl::StatusOr<std::unique_ptr<LookupServiceHarness>> harness =
+        LookupServiceHarness::Create(
+            database,
+            absl::StrCat(
+                "policies:\n"
+                "  default: {default_action: allow, ",
+                deny_country,
+                "}\n"
+                "  payments:\n"
+                "    default_action: allow\n"
+                "    ",
+                deny_country,
+                "\n"
+                "    allow: {client_identities: "
+                "[\"spiffe://cluster.local/ns/payments/*\"]}\n"
+                "  watch: {default_action: allow, dry_run: true, ",
+                deny_country,
+                "}\n"
+                "  admin: {default_action: deny, allow: {networks: "
+                "[192.0.2.0/24]}}\n"
+                "  open-on-error: {default_action: deny, on_error: allow}\n"
+                "  error-on-error: {default_action: deny, on_error: error}\n"
+                "routes:\n"
+                "  - {path_prefix: /admin, policy: admin}\n"
+                "  - {host: watch.example.com, policy: watch}\n"
+                "  - {host: open.example.com, policy: open-on-error}\n"
+                "  - {host: error.example.com, policy: error-on-error}\n"),
+            options);
+    ASSERT_TRUE(harness.ok()) << harness.status();
+    harness_ = *std::move(harness);
+    service_ = harness_->service();
   }
 
   static CallOrigin Origin(absl::string_view peer,
@@ -137,8 +117,7 @@ class LookupServiceTest : public ::testing::Test {
   }
 
   double Sample(const std::string& series) const {
-    return MetricSample(
-        prometheus::TextSerializer().Serialize(registry_->Collect()), series);
+    return MetricSample(harness_->MetricsText(), series);
   }
   static std::string Decisions(absl::string_view policy,
                                absl::string_view result,
@@ -160,13 +139,8 @@ class LookupServiceTest : public ::testing::Test {
   const SourceRecord* allowed_ = nullptr;
   std::string denied_country_;
 
-  FakeClock clock_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<ServerMetrics> metrics_;
-  std::unique_ptr<GeoStore> store_;
-  std::unique_ptr<policy::PolicyStore> policies_;
-  std::unique_ptr<CallerResolver> callers_;
-  std::unique_ptr<LookupService> service_;
+  std::unique_ptr<LookupServiceHarness> harness_;
+  LookupService* service_ = nullptr;
 };
 
 TEST_F(LookupServiceTest, CheckDecidesWithTheDefaultPolicyAndCountsIt) {
