@@ -46,16 +46,13 @@ std::optional<bool> ParseAction(absl::string_view text, const std::string& path,
 absl::string_view ListName(bool allow) { return allow ? "allow" : "deny"; }
 
 // Why `entry` cannot be a client identity rule; "" when it can. The names
-// compared are a certificate's, which never hold spaces or control
-// characters; '*' only makes sense as the final segment of a prefix.
+// are checked as the listener allow-lists check theirs; '*' only makes sense
+// as the final segment of a prefix.
 std::string ClientIdentityEntryProblem(absl::string_view entry) {
   if (entry.empty()) return "is empty";
-  for (const char c : entry) {
-    const unsigned char byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte == 0x7f) {
-      return absl::StrCat("\"", absl::CHexEscape(entry),
-                          "\" contains a space or control character");
-    }
+  if (!tls::IsClientIdentityName(entry)) {
+    return absl::StrCat("\"", absl::CHexEscape(entry),
+                        "\" contains a space or control character");
   }
   const size_t star = entry.find('*');
   if (star == absl::string_view::npos) return "";

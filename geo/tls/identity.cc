@@ -63,13 +63,10 @@ absl::StatusOr<ClientIdentityAllowList> ClientIdentityAllowList::Create(
     if (identity.empty()) {
       return absl::InvalidArgumentError("empty client identity");
     }
-    for (const char c : identity) {
-      const unsigned char byte = static_cast<unsigned char>(c);
-      if (byte <= 0x20 || byte == 0x7f) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("client identity \"", identity,
-                         "\" contains a space or control character"));
-      }
+    if (!IsClientIdentityName(identity)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("client identity \"", identity,
+                       "\" contains a space or control character"));
     }
     list.allowed_.insert(identity);
   }

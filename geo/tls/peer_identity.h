@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace geo::tls {
 
 // Only meaningful for a certificate the TLS handshake has verified against
@@ -25,6 +27,11 @@ struct PeerIdentity {
   // common name ("" for no certificate).
   const std::string& primary() const;
 };
+
+// Whether `name` can be a client identity to match (an allow-list or policy
+// entry): not empty, and no space or control character, which no name in a
+// certificate holds.
+bool IsClientIdentityName(absl::string_view name);
 
 }  // namespace geo::tls
 
