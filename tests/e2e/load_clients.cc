@@ -36,18 +36,28 @@ void HttpLookupLoop(const ServerProcess& server,
   }
 }
 
+std::unique_ptr<geo::v1::GeoService::Stub> GeoStub(
+    const ServerProcess& server) {
+  return geo::v1::GeoService::NewStub(grpc::CreateChannel(
+      server.grpc_target(), grpc::InsecureChannelCredentials()));
+}
+
+grpc::Status GrpcLookup(geo::v1::GeoService::Stub& stub, const std::string& ip,
+                        geo::v1::LookupResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  geo::v1::LookupRequest request;
+  request.set_ip(ip);
+  return stub.Lookup(&context, request, response);
+}
+
 void GrpcLookupLoop(const ServerProcess& server,
                     const LookupExpectation& expect,
                     const std::atomic<bool>& stop, Outcomes* outcomes) {
-  auto stub = geo::v1::GeoService::NewStub(grpc::CreateChannel(
-      server.grpc_target(), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<geo::v1::GeoService::Stub> stub = GeoStub(server);
   while (!stop.load()) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    geo::v1::LookupRequest request;
-    request.set_ip(expect.address);
     geo::v1::LookupResponse response;
-    grpc::Status status = stub->Lookup(&context, request, &response);
+    grpc::Status status = GrpcLookup(*stub, expect.address, &response);
     if (status.ok() && response.country().iso_code() == expect.country) {
       outcomes->Ok();
     } else {

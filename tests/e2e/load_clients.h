@@ -1,11 +1,12 @@
-// Concurrent HTTP and gRPC lookup clients for end-to-end load tests, and the
-// tally of what they saw.
+// Concurrent HTTP and gRPC lookup clients for end-to-end load tests, the
+// tally of what they saw, and a single gRPC lookup.
 #ifndef TESTS_E2E_LOAD_CLIENTS_H_
 #define TESTS_E2E_LOAD_CLIENTS_H_
 
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "api/geo/v1/geo.grpc.pb.h"
+#include "grpcpp/support/status.h"
 #include "tests/support/server_process.h"
 
 namespace geo::testing {
@@ -103,6 +106,14 @@ void HttpLookupLoop(const ServerProcess& server,
 void GrpcLookupLoop(const ServerProcess& server,
                     const LookupExpectation& expect,
                     const std::atomic<bool>& stop, Outcomes* outcomes);
+
+// A GeoService stub on a plaintext channel of its own to `server`.
+std::unique_ptr<geo::v1::GeoService::Stub> GeoStub(const ServerProcess& server);
+
+// Lookup of `ip` through `stub`, with a context of its own and a 10 s
+// deadline; the answer in `response`.
+grpc::Status GrpcLookup(geo::v1::GeoService::Stub& stub, const std::string& ip,
+                        geo::v1::LookupResponse* response);
 
 // Starts `per_protocol` HTTP and as many gRPC lookup loops; the caller sets
 // `stop` and joins them. `server`, `stop` and `outcomes` must outlive them.

@@ -20,6 +20,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/load_clients.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/proto_json.h"
 #include "tests/support/server_process.h"
@@ -81,11 +82,6 @@ class RecordModelE2eTest : public ::testing::Test {
     return ServerProcess::Start(GeoServerBinary(), args);
   }
 
-  std::unique_ptr<geo::v1::GeoService::Stub> Stub(const ServerProcess& server) {
-    return geo::v1::GeoService::NewStub(grpc::CreateChannel(
-        server.grpc_target(), grpc::InsecureChannelCredentials()));
-  }
-
   std::string dir_;
   std::vector<std::string> paths_;
 };
@@ -95,7 +91,7 @@ class RecordModelE2eTest : public ::testing::Test {
 TEST_F(RecordModelE2eTest, HttpAndGrpcAgreeForEveryNetworkDatabase) {
   auto server = StartServer({});
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   CurlClient client;
   int checked = 0;
   for (const char* name :
@@ -108,11 +104,8 @@ TEST_F(RecordModelE2eTest, HttpAndGrpcAgreeForEveryNetworkDatabase) {
     const size_t step = records.size() > 500 ? 7 : 1;
     for (size_t i = 0; i < records.size(); i += step) {
       const SourceRecord& record = records[i];
-      grpc::ClientContext context;
-      geo::v1::LookupRequest request;
-      request.set_ip(record.address);
       geo::v1::LookupResponse grpc_answer;
-      grpc::Status status = stub->Lookup(&context, request, &grpc_answer);
+      grpc::Status status = GrpcLookup(*stub, record.address, &grpc_answer);
       ASSERT_TRUE(status.ok()) << status.error_message();
       CurlResponse http_answer =
           Get(client, server->http_url("/v1/lookup/" + record.address));
@@ -189,7 +182,7 @@ TEST_F(RecordModelE2eTest, CheckDeniesATorExit) {
   EXPECT_EQ(check.rule(), "anonymizer");
   EXPECT_EQ(check.reason(), "anonymizer tor_exit_node is in deny list");
 
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   grpc::ClientContext context;
   geo::v1::CheckRequest request;
   request.set_ip(tor->address);
@@ -268,13 +261,10 @@ TEST_F(RecordModelE2eTest, OverrideReplacesCountryAndReloadsUnderLoad) {
               HasSubstr("\"localOverride\":{\"network\":\"" + prefix +
                         "\",\"fields\":[\"country\",\"subdivisions\",\"city\","
                         "\"postal\"]}"));
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   {
-    grpc::ClientContext context;
-    geo::v1::LookupRequest request;
-    request.set_ip(record->address);
     geo::v1::LookupResponse grpc_answer;
-    ASSERT_TRUE(stub->Lookup(&context, request, &grpc_answer).ok());
+    ASSERT_TRUE(GrpcLookup(*stub, record->address, &grpc_answer).ok());
     EXPECT_EQ(looked_up.body, http::MessageToGatewayJson(grpc_answer));
   }
   const auto check = ParseJson<geo::v1::CheckResponse>(

@@ -27,6 +27,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/load_clients.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/proto_json.h"
@@ -67,11 +68,6 @@ class ServerE2eTest : public ::testing::Test {
     args.push_back(absl::StrCat("--db=", city_path_, ",", asn_path_));
     args.push_back("--poll_interval=50ms");
     return ServerProcess::Start(GeoServerBinary(), args);
-  }
-
-  std::unique_ptr<geo::v1::GeoService::Stub> Stub(const ServerProcess& server) {
-    return geo::v1::GeoService::NewStub(grpc::CreateChannel(
-        server.grpc_target(), grpc::InsecureChannelCredentials()));
   }
 
   grpc::health::v1::HealthCheckResponse::ServingStatus Health(
@@ -129,12 +125,9 @@ TEST_F(ServerE2eTest, GrpcLookupRefusesABodyThatIsNotALookupRequest) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("LookupRequest"));
 
-  auto stub = Stub(*server);
-  grpc::ClientContext next_context;
-  geo::v1::LookupRequest lookup;
-  lookup.set_ip(CityRecord().address);
+  auto stub = GeoStub(*server);
   geo::v1::LookupResponse answer;
-  ASSERT_TRUE(stub->Lookup(&next_context, lookup, &answer).ok());
+  ASSERT_TRUE(GrpcLookup(*stub, CityRecord().address, &answer).ok());
   EXPECT_TRUE(answer.found());
 }
 
@@ -155,7 +148,7 @@ TEST_F(ServerE2eTest, HttpBodyIsProtobufJsonOfTheGrpcAnswer) {
   }
   addresses.push_back("10.0.0.1");  // No record in either database.
   CurlClient http;
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   size_t with_city = 0;
   size_t with_asn = 0;
   for (int pass = 0; pass < 2; ++pass) {
@@ -206,12 +199,9 @@ TEST_F(ServerE2eTest, HttpAndGrpcLookupsAnswerFromBothDatabases) {
   EXPECT_EQ(looked_up.city().name(), StringAt(city.record, "city.names.en"));
 
   // The same call over gRPC returns the same message.
-  auto stub = Stub(*server);
-  grpc::ClientContext context;
-  geo::v1::LookupRequest request;
-  request.set_ip(city.address);
+  auto stub = GeoStub(*server);
   geo::v1::LookupResponse grpc_response;
-  grpc::Status status = stub->Lookup(&context, request, &grpc_response);
+  grpc::Status status = GrpcLookup(*stub, city.address, &grpc_response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(grpc_response,
                                                                  looked_up))
@@ -301,7 +291,7 @@ TEST_F(ServerE2eTest, ErrorsFollowGrpcGatewayConventions) {
     EXPECT_TRUE(error.fields().at("details").has_list_value());
   }
   // gRPC says the same in its own terms.
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   grpc::ClientContext context;
   geo::v1::LookupRequest request;
   request.set_ip("999.1.1.1");
@@ -335,7 +325,7 @@ TEST_F(ServerE2eTest, MeIsThePeerUnlessATrustedProxyForwards) {
   EXPECT_EQ(me.country().iso_code(), StringAt(city.record, "country.iso_code"));
 
   // gRPC reads x-forwarded-for metadata, as grpc-gateway sends it.
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   grpc::ClientContext context;
   context.AddMetadata("x-forwarded-for", city.address);
   geo::v1::CheckRequest request;
@@ -496,7 +486,7 @@ TEST_F(ServerE2eTest, MetricsCountExactlyTheCallsMade) {
               200);
   }
   ASSERT_EQ(http.Get(server->http_url("/v1/lookup/nope"))->status, 400);
-  auto stub = Stub(*server);
+  auto stub = GeoStub(*server);
   for (int i = 0; i < kGrpcCalls; ++i) {
     grpc::ClientContext context;
     geo::v1::LookupRequest request;
