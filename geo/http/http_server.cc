@@ -1038,7 +1038,7 @@ class HttpServer::Impl {
     ForEachConnection(
         [](ConnectionBase* connection) { connection->OnDrain(); });
     {
-      absl::MutexLock lock(&state_.idle_mu);
+      absl::MutexLock idle_lock(&state_.idle_mu);
       state_.idle_mu.AwaitWithDeadline(
           absl::Condition(&SharedState::NoOpenConnections, &state_), deadline);
     }
