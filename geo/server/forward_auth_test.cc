@@ -330,26 +330,31 @@ TEST(HeaderSafeTest, EncodesControlAndNonAsciiBytesAndPercent) {
   EXPECT_EQ(HeaderSafe(std::string("\0\x7F", 2)), "%00%7F");
 }
 
-TEST(OriginalRequestTest, ForwardingHeadersOutrankTheRequestItself) {
-  const http::HttpHeaderList fields({{"Host", "geo.internal:8080"},
-                                     {"X-Forwarded-Host", "shop.example.com"},
-                                     {"X-Original-URI", "/nginx"},
-                                     {"X-Forwarded-Uri", "/traefik"},
-                                     {"X-Original-Method", "PUT"}});
-  const http::HttpRequest request("GET", "/v1/authorize/envoy", &fields, "",
+// "METHOD HOST PATH" of the original request as OriginalRequest reads it.
+std::string TargetOf(const std::string& method,
+                     std::vector<std::pair<std::string, std::string>> headers,
+                     absl::string_view path_below) {
+  const http::HttpHeaderList fields(std::move(headers));
+  const http::HttpRequest request(method, "/v1/authorize/x", &fields, "",
                                   "10.0.0.1");
-  const policy::RequestTarget target = OriginalRequest(request, "/envoy");
-  EXPECT_EQ(target.host, "shop.example.com");
-  EXPECT_EQ(target.path, "/traefik");
-  EXPECT_EQ(target.method, "PUT");
-  const http::HttpHeaderList bare({{"Host", "geo.internal"}});
-  const http::HttpRequest envoy("DELETE", "/v1/authorize/x", &bare, "",
-                                "10.0.0.1");
-  const policy::RequestTarget from_envoy = OriginalRequest(envoy, "/x");
-  EXPECT_EQ(from_envoy.host, "geo.internal");
-  EXPECT_EQ(from_envoy.path, "/x");
-  EXPECT_EQ(from_envoy.method, "DELETE");
-  EXPECT_EQ(OriginalRequest(envoy, "").path, "/");
+  const policy::RequestTarget target = OriginalRequest(request, path_below);
+  return absl::StrCat(target.method, " ", target.host, " ", target.path);
+}
+
+TEST(OriginalRequestTest, ForwardingHeadersOutrankTheRequestItself) {
+  EXPECT_EQ(TargetOf("GET",
+                     {{"Host", "geo.internal:8080"},
+                      {"X-Forwarded-Host", "shop.example.com"},
+                      {"X-Original-URI", "/nginx"},
+                      {"X-Forwarded-Uri", "/traefik"},
+                      {"X-Original-Method", "PUT"}},
+                     "/envoy"),
+            "PUT shop.example.com /traefik");
+  // Envoy's ext_authz: the path below /v1/authorize, the request's method.
+  EXPECT_EQ(TargetOf("DELETE", {{"Host", "geo.internal"}}, "/x"),
+            "DELETE geo.internal /x");
+  EXPECT_EQ(TargetOf("DELETE", {{"Host", "geo.internal"}}, ""),
+            "DELETE geo.internal /");
 }
 
 }  // namespace
