@@ -8,19 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/geo/v1/geo.pb.h"
-#include "geo/common/fake_clock.h"
 #include "geo/common/ip_address.h"
-#include "geo/data/geo_store.h"
 #include "geo/http/http_message.h"
 #include "geo/http/router.h"
-#include "geo/policy/policy_store.h"
-#include "geo/server/caller_address.h"
 #include "geo/server/lookup_service.h"
-#include "geo/server/server_metrics.h"
+#include "geo/server/lookup_service_harness.h"
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "prometheus/registry.h"
 #include "tests/e2e/source_data.h"
 #include "tests/support/proto_json.h"
 #include "tests/support/test_files.h"
@@ -40,7 +35,8 @@ using ::testing::HasSubstr;
 constexpr int kMaxBatchSize = 3;
 
 // BuildHttpRoutes driven in-process: HttpRequest objects into the Router, a
-// real LookupService over MaxMind's City test database behind it.
+// real LookupService over MaxMind's City test database behind it (the
+// harness trusts no proxy at 127.0.0.1, so the caller is the peer).
 class HttpRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,37 +50,20 @@ class HttpRoutesTest : public ::testing::Test {
     ASSERT_NE(located_, nullptr);
     country_ = StringAt(located_->record, "country.iso_code");
 
-    registry_ = std::make_shared<prometheus::Registry>();
-    metrics_ = std::make_unique<ServerMetrics>(registry_, &clock_);
-    const std::string database = MaxmindTestDataFile("GeoIP2-City-Test.mmdb");
-    GeoStoreOptions store_options;
-    store_options.paths = {database};
-    store_options.log_reloads = false;
-    store_ = std::make_unique<GeoStore>(store_options);
-    ASSERT_TRUE(store_->Reload(database).ok());
-    ServerMetrics* metrics = metrics_.get();
-    policies_ = std::make_unique<policy::PolicyStore>(
-        [metrics](absl::string_view name) {
-          return metrics->DecisionCounterFor(name);
-        });
-    const std::string policy = absl::StrCat(testing::NewTempDir(), "/p.yaml");
-    ASSERT_TRUE(
-        testing::WriteFile(policy, absl::StrCat("policies:\n"
-                                                "  default:\n"
-                                                "    default_action: allow\n"
-                                                "    deny: {countries: [",
-                                                country_, "]}\n")));
-    ASSERT_TRUE(policies_->Reload(policy).ok());
-    auto callers = CallerResolver::Create({}, {});
-    ASSERT_TRUE(callers.ok()) << callers.status();
-    callers_ = std::make_unique<CallerResolver>(*std::move(callers));
-    LookupService::Options service_options;
-    service_options.max_batch_size = kMaxBatchSize;
-    service_ = std::make_unique<LookupService>(store_.get(), policies_.get(),
-                                               callers_.get(), metrics_.get(),
-                                               &clock_, service_options);
+    LookupService::Options options;
+    options.max_batch_size = kMaxBatchSize;
+    auto harness = LookupServiceHarness::Create(
+        MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+        absl::StrCat("policies:\n"
+                     "  default:\n"
+                     "    default_action: allow\n"
+                     "    deny: {countries: [",
+                     country_, "]}\n"),
+        options);
+    ASSERT_TRUE(harness.ok()) << harness.status();
+    harness_ = *std::move(harness);
     auto router =
-        BuildHttpRoutes(service_.get(), [this] { return ready_.load(); });
+        BuildHttpRoutes(harness_->service(), [this] { return ready_.load(); });
     ASSERT_TRUE(router.ok()) << router.status();
     router_ = *std::move(router);
   }
@@ -115,13 +94,7 @@ class HttpRoutesTest : public ::testing::Test {
   std::string country_;
   std::atomic<bool> ready_{true};
 
-  FakeClock clock_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<ServerMetrics> metrics_;
-  std::unique_ptr<GeoStore> store_;
-  std::unique_ptr<policy::PolicyStore> policies_;
-  std::unique_ptr<CallerResolver> callers_;
-  std::unique_ptr<LookupService> service_;
+  std::unique_ptr<LookupServiceHarness> harness_;
   std::unique_ptr<http::Router> router_;
 };
 
