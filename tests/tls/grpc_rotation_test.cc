@@ -173,10 +173,14 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
         Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client));
     return fresh.status.ok() && fresh.serial == serial;
   };
+  std::string previous =
+      *tls::testing::SerialOf(certificates_->server.certificate);
   for (int round = 0; round < 2; ++round) {
     absl::StatusOr<std::string> in_force =
         PublishRenewedServer(*volume_, absl::StrCat("grpc-renewed-", round));
     ASSERT_TRUE(in_force.ok()) << in_force.status();
+    ASSERT_NE(*in_force, previous) << "a renewal has a serial of its own";
+    previous = *in_force;
     EXPECT_TRUE(
         Eventually([&] { return serving(*in_force); }, absl::Seconds(30)))
         << "round " << round;

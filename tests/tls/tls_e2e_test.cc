@@ -247,11 +247,15 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
         .serial;
   };
   absl::SleepFor(absl::Seconds(1));
+  std::string previous =
+      *tls::testing::SerialOf(certificates_->server.certificate);
   for (int round = 0; round < 2; ++round) {
     absl::StatusOr<std::string> renewed =
         PublishRenewedServer(*volume_, absl::StrCat("e2e-renewed-", round));
     ASSERT_TRUE(renewed.ok()) << renewed.status();
-    const std::string& serial = *renewed;
+    const std::string serial = *renewed;
+    EXPECT_NE(serial, previous) << "a renewal has a serial of its own";
+    previous = serial;
     EXPECT_TRUE(Eventually(
         [&] { return http_serial() == serial && grpc_serial() == serial; },
         absl::Seconds(20)))
