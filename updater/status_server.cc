@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "geo/http/grpc_gateway_mapping.h"
+
 namespace geo::updater {
 
 void RouteStatusRequest(const http::HttpRequest& request,
@@ -38,6 +40,7 @@ absl::StatusOr<std::unique_ptr<http::HttpServer>> StartStatusServer(
   options.io_threads = 1;
   options.max_connections = 64;
   options.tls = tls;
+  options.error_formatter = http::GatewayHttpErrorBody;
   return http::HttpServer::Start(
       options,
       [healthy = std::move(healthy), metrics = std::move(metrics)](

@@ -14,7 +14,7 @@
 namespace geo {
 
 // Routes (and the contract the HTTP tests check):
-//   GET  /v1/lookup/{ip}[?language=xx]  LookupService::Lookup
+//   GET  /v1/lookup/{ip}[?language=xx]  LookupService::Answer
 //   POST /v1/lookup:batch               LookupService::BatchLookup, body
 //                                       {"ips": [...], "language": "xx"}
 //   GET  /v1/check/{ip}[?policy=name]   LookupService::Check
