@@ -12,12 +12,8 @@
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
 #include "geo/common/clock.h"
-#include "geo/common/fake_clock.h"
-#include "geo/data/geo_store.h"
-#include "geo/policy/policy_store.h"
-#include "geo/server/caller_address.h"
 #include "geo/server/lookup_service.h"
-#include "geo/server/server_metrics.h"
+#include "geo/server/lookup_service_harness.h"
 #include "geo/server/server_tls.h"
 #include "geo/tls/test_certificates.h"
 #include "grpcpp/create_channel.h"
@@ -26,7 +22,6 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "prometheus/text_serializer.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/test_files.h"
 
@@ -38,9 +33,6 @@ using tls::testing::CertificateFiles;
 // GB in MaxMind's City test database; the policy denies GB.
 constexpr char kDeniedAddress[] = "81.2.69.142";
 
-// Its own LookupService rather than LookupServiceHarness's: here the
-// loopback peer must be a trusted proxy (127.0.0.0/8), for the forwarding
-// test.
 class GrpcGeoServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -56,34 +48,21 @@ class GrpcGeoServiceTest : public ::testing::Test {
     certificates_ = nullptr;
   }
 
+  // The loopback peer is a trusted proxy (127.0.0.0/8), for the forwarding
+  // test.
   void SetUp() override {
-    registry_ = std::make_shared<prometheus::Registry>();
-    metrics_ = std::make_unique<ServerMetrics>(registry_, &clock_);
-    const std::string database =
-        testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb");
-    GeoStoreOptions store_options;
-    store_options.paths = {database};
-    store_options.log_reloads = false;
-    store_ = std::make_unique<GeoStore>(store_options);
-    ASSERT_TRUE(store_->Reload(database).ok());
-    ServerMetrics* metrics = metrics_.get();
-    policies_ = std::make_unique<policy::PolicyStore>(
-        [metrics](absl::string_view name) {
-          return metrics->DecisionCounterFor(name);
-        });
-    const std::string path = absl::StrCat(testing::NewTempDir(), "/p.yaml");
-    ASSERT_TRUE(testing::WriteFile(
-        path, absl::StrCat("default_action: allow\n"
-                           "deny: {countries: [GB]}\n"
-                           "allow: {client_identities: [\"",
-                           tls::testing::kIngressIdentity, "\"]}\n")));
-    ASSERT_TRUE(policies_->Reload(path).ok());
-    auto callers = CallerResolver::Create({"127.0.0.0/8"}, {});
-    ASSERT_TRUE(callers.ok());
-    callers_ = std::make_unique<CallerResolver>(*std::move(callers));
-    lookup_ = std::make_unique<LookupService>(
-        store_.get(), policies_.get(), callers_.get(), metrics_.get(), &clock_,
-        LookupService::Options());
+    HarnessCallerTrust caller_trust;
+    caller_trust.trusted_proxies = {"127.0.0.0/8"};
+    caller_trust.client_ip_headers = {};
+    auto harness = LookupServiceHarness::Create(
+        testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+        absl::StrCat("default_action: allow\n"
+                     "deny: {countries: [GB]}\n"
+                     "allow: {client_identities: [\"",
+                     tls::testing::kIngressIdentity, "\"]}\n"),
+        LookupService::Options(), std::move(caller_trust));
+    ASSERT_TRUE(harness.ok()) << harness.status();
+    harness_ = *std::move(harness);
   }
 
   void TearDown() override {
@@ -108,8 +87,8 @@ class GrpcGeoServiceTest : public ::testing::Test {
       server_tls_ = *std::move(server_tls);
       credentials = server_tls_->GrpcCredentials();
     }
-    service_ =
-        std::make_unique<GrpcGeoService>(lookup_.get(), read_client_identity);
+    service_ = std::make_unique<GrpcGeoService>(harness_->service(),
+                                                read_client_identity);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
     builder.RegisterService(service_.get());
@@ -152,19 +131,12 @@ class GrpcGeoServiceTest : public ::testing::Test {
   }
 
   double Sample(const std::string& series) const {
-    return testing::MetricSample(
-        prometheus::TextSerializer().Serialize(registry_->Collect()), series);
+    return testing::MetricSample(harness_->MetricsText(), series);
   }
 
   static tls::testing::TestCertificates* certificates_;
-  FakeClock clock_;
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<LookupServiceHarness> harness_;
   prometheus::Registry tls_registry_;
-  std::unique_ptr<ServerMetrics> metrics_;
-  std::unique_ptr<GeoStore> store_;
-  std::unique_ptr<policy::PolicyStore> policies_;
-  std::unique_ptr<CallerResolver> callers_;
-  std::unique_ptr<LookupService> lookup_;
   std::unique_ptr<ServerTls> server_tls_;
   std::unique_ptr<GrpcGeoService> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -11,7 +11,8 @@ namespace geo {
 absl::StatusOr<std::unique_ptr<LookupServiceHarness>>
 LookupServiceHarness::Create(const std::string& database,
                              const std::string& policy_yaml,
-                             LookupService::Options options) {
+                             LookupService::Options options,
+                             HarnessCallerTrust caller_trust) {
   std::unique_ptr<LookupServiceHarness> harness(new LookupServiceHarness());
   harness->registry_ = std::make_shared<prometheus::Registry>();
   harness->metrics_ =
@@ -32,8 +33,8 @@ LookupServiceHarness::Create(const std::string& database,
   }
   absl::Status loaded = harness->policies_->Reload(path);
   if (!loaded.ok()) return loaded;
-  absl::StatusOr<CallerResolver> callers =
-      CallerResolver::Create({"10.0.0.0/8"}, {"CF-Connecting-IP"});
+  absl::StatusOr<CallerResolver> callers = CallerResolver::Create(
+      caller_trust.trusted_proxies, caller_trust.client_ip_headers);
   if (!callers.ok()) return callers.status();
   harness->callers_ = std::make_unique<CallerResolver>(*std::move(callers));
   harness->service_ = std::make_unique<LookupService>(

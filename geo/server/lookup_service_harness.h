@@ -1,12 +1,13 @@
 // LookupService over real parts, for the geo/server tests that drive it or a
 // front end over it: ServerMetrics on a registry of their own, a GeoStore, a
-// PolicyStore read from a policy file's text, a CallerResolver that trusts
-// 10.0.0.0/8 and CF-Connecting-IP, and a FakeClock.
+// PolicyStore read from a policy file's text, a CallerResolver (by default
+// trusting 10.0.0.0/8 and CF-Connecting-IP), and a FakeClock.
 #ifndef GEO_SERVER_LOOKUP_SERVICE_HARNESS_H_
 #define GEO_SERVER_LOOKUP_SERVICE_HARNESS_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "geo/common/fake_clock.h"
@@ -19,13 +20,20 @@
 
 namespace geo {
 
+// Whom the harness's CallerResolver believes about the caller's address.
+struct HarnessCallerTrust {
+  std::vector<std::string> trusted_proxies = {"10.0.0.0/8"};
+  std::vector<std::string> client_ip_headers = {"CF-Connecting-IP"};
+};
+
 class LookupServiceHarness {
  public:
   // Loads `database` (a missing file leaves the store without a database)
   // and the policy file `policy_yaml`, which must be valid.
   static absl::StatusOr<std::unique_ptr<LookupServiceHarness>> Create(
       const std::string& database, const std::string& policy_yaml,
-      LookupService::Options options = LookupService::Options());
+      LookupService::Options options = LookupService::Options(),
+      HarnessCallerTrust caller_trust = HarnessCallerTrust());
 
   LookupService* service() { return service_.get(); }
   ServerMetrics* metrics() { return metrics_.get(); }
