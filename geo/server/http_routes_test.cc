@@ -23,13 +23,9 @@
 namespace geo {
 namespace {
 
-using ::geo::testing::FindIpv4;
-using ::geo::testing::LoadSourceRecords;
-using ::geo::testing::MaxmindTestDataDir;
 using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::ParseJson;
 using ::geo::testing::SourceRecord;
-using ::geo::testing::StringAt;
 using ::testing::HasSubstr;
 
 constexpr int kMaxBatchSize = 3;
@@ -40,15 +36,11 @@ constexpr int kMaxBatchSize = 3;
 class HttpRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto records = LoadSourceRecords(absl::StrCat(
-        MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
+    auto records = LoadCityTestRecords();
     ASSERT_TRUE(records.ok()) << records.status();
     records_ = *std::move(records);
-    located_ = FindIpv4(records_, [](const SourceRecord& r) {
-      return !StringAt(r.record, "country.iso_code").empty();
-    });
-    ASSERT_NE(located_, nullptr);
-    country_ = StringAt(located_->record, "country.iso_code");
+    located_ = FindLocatedIpv4(records_);
+    country_ = CountryOf(*located_);
 
     LookupService::Options options;
     options.max_batch_size = kMaxBatchSize;

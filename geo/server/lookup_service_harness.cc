@@ -43,6 +43,30 @@ LookupServiceHarness::Create(const std::string& database,
   return harness;
 }
 
+absl::StatusOr<std::vector<testing::SourceRecord>> LoadCityTestRecords() {
+  absl::StatusOr<std::vector<testing::SourceRecord>> records =
+      testing::LoadSourceRecords(absl::StrCat(
+          testing::MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
+  if (records.ok() && FindLocatedIpv4(*records) == nullptr) {
+    return absl::NotFoundError("no IPv4 record with a country");
+  }
+  return records;
+}
+
+const testing::SourceRecord* FindLocatedIpv4(
+    const std::vector<testing::SourceRecord>& records,
+    absl::string_view other_than_country) {
+  return testing::FindIpv4(
+      records, [other_than_country](const testing::SourceRecord& record) {
+        const std::string country = CountryOf(record);
+        return !country.empty() && country != other_than_country;
+      });
+}
+
+std::string CountryOf(const testing::SourceRecord& record) {
+  return testing::StringAt(record.record, "country.iso_code");
+}
+
 std::string LookupServiceHarness::MetricsText() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "geo/common/fake_clock.h"
 #include "geo/data/geo_store.h"
 #include "geo/policy/policy_store.h"
@@ -17,6 +18,7 @@
 #include "geo/server/lookup_service.h"
 #include "geo/server/server_metrics.h"
 #include "prometheus/registry.h"
+#include "tests/e2e/source_data.h"
 
 namespace geo {
 
@@ -52,6 +54,19 @@ class LookupServiceHarness {
   std::unique_ptr<CallerResolver> callers_;
   std::unique_ptr<LookupService> service_;
 };
+
+// The records of the City test database's source data; an error unless one
+// of them is an IPv4 record that names a country.
+absl::StatusOr<std::vector<testing::SourceRecord>> LoadCityTestRecords();
+
+// The first IPv4 record in `records` whose country is named and is not
+// `other_than_country`; null when there is none.
+const testing::SourceRecord* FindLocatedIpv4(
+    const std::vector<testing::SourceRecord>& records,
+    absl::string_view other_than_country = "");
+
+// The record's country ISO code ("" when it names none).
+std::string CountryOf(const testing::SourceRecord& record);
 
 }  // namespace geo
 

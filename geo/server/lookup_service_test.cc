@@ -22,13 +22,9 @@
 namespace geo {
 namespace {
 
-using ::geo::testing::FindIpv4;
-using ::geo::testing::LoadSourceRecords;
-using ::geo::testing::MaxmindTestDataDir;
 using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::MetricSample;
 using ::geo::testing::SourceRecord;
-using ::geo::testing::StringAt;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -38,19 +34,13 @@ constexpr char kPaymentsApi[] = "spiffe://cluster.local/ns/payments/sa/api";
 class LookupServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto records = LoadSourceRecords(absl::StrCat(
-        MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
+    auto records = LoadCityTestRecords();
     ASSERT_TRUE(records.ok()) << records.status();
     records_ = *std::move(records);
-    denied_ = FindIpv4(records_, [](const SourceRecord& r) {
-      return !StringAt(r.record, "country.iso_code").empty();
-    });
-    ASSERT_NE(denied_, nullptr);
-    denied_country_ = StringAt(denied_->record, "country.iso_code");
-    allowed_ = FindIpv4(records_, [this](const SourceRecord& r) {
-      const std::string country = StringAt(r.record, "country.iso_code");
-      return !country.empty() && country != denied_country_;
-    });
+    denied_ = FindLocatedIpv4(records_);
+    denied_country_ = CountryOf(*denied_);
+    allowed_ =
+        FindLocatedIpv4(records_, /*other_than_country=*/denied_country_);
     ASSERT_NE(allowed_, nullptr);
     Start(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   }
