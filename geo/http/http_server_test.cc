@@ -121,6 +121,22 @@ class HttpServerTest : public ::testing::Test {
     return absl::StrCat("http://127.0.0.1:", server_->port(), path);
   }
 
+  // A POST to /v1/lookup:batch of `bytes` bytes.
+  absl::StatusOr<CurlResponse> PostBatchOf(CurlClient& client, size_t bytes) {
+    return client.Send("POST", Url("/v1/lookup:batch"),
+                       std::string(bytes, 'x'));
+  }
+
+  // What the server answers `request` on a connection of its own, read until
+  // the server closes it or 5 seconds pass.
+  std::string AnswerTo(absl::string_view request) {
+    auto connection = RawConnection::Connect(server_->port());
+    EXPECT_TRUE(connection.ok());
+    if (!connection.ok()) return "";
+    EXPECT_TRUE(connection->Send(request));
+    return connection->ReadUntil(absl::Seconds(5));
+  }
+
   Router router_;
   HttpServerOptions options_;
   absl::Notification slow_request_started_;
@@ -200,13 +216,10 @@ TEST_F(HttpServerTest, HeadGetsTheLengthButNoBody) {
         response->SetJson(200, R"({"ip":"1.2.3.4"})");
       });
   StartServer();
-  auto connection = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(connection.ok());
-  ASSERT_TRUE(
-      connection->Send("HEAD /v1/lookup/1.2.3.4 HTTP/1.1\r\nHost: x\r\n\r\n"
-                       "GET /v1/lookup/5.6.7.8 HTTP/1.1\r\nHost: "
-                       "x\r\nConnection: close\r\n\r\n"));
-  const std::string received = connection->ReadUntil(absl::Seconds(5));
+  const std::string received = AnswerTo(
+      "HEAD /v1/lookup/1.2.3.4 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /v1/lookup/5.6.7.8 HTTP/1.1\r\nHost: "
+      "x\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(received, HasSubstr("Content-Length: 16\r\n"));
   EXPECT_THAT(received, Not(HasSubstr(R"({"ip":"1.2.3.4"})")));
   // The next response on the connection starts right after the HEAD header.
@@ -274,13 +287,11 @@ TEST_F(HttpServerTest, OversizedBodyIs413) {
   options_.max_body_bytes = 1000;
   StartServer();
   CurlClient client;
-  auto small =
-      client.Send("POST", Url("/v1/lookup:batch"), std::string(1000, 'x'));
+  auto small = PostBatchOf(client, 1000);
   ASSERT_TRUE(small.ok()) << small.status();
   EXPECT_EQ(small->status, 200);
   for (const size_t size : {size_t{1001}, size_t{4 * 1024 * 1024}}) {
-    auto response =
-        client.Send("POST", Url("/v1/lookup:batch"), std::string(size, 'x'));
+    auto response = PostBatchOf(client, size);
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->status, 413) << size;
     EXPECT_EQ(response->body,
@@ -290,10 +301,7 @@ TEST_F(HttpServerTest, OversizedBodyIs413) {
 
 TEST_F(HttpServerTest, MalformedRequestIs400) {
   StartServer();
-  auto connection = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(connection.ok());
-  ASSERT_TRUE(connection->Send("GARBAGE\r\n\r\n"));
-  const std::string received = connection->ReadUntil(absl::Seconds(5));
+  const std::string received = AnswerTo("GARBAGE\r\n\r\n");
   EXPECT_THAT(received, StartsWith("HTTP/1.1 400 Bad Request"));
   EXPECT_THAT(received, HasSubstr(R"("code":3)"));
 }
@@ -303,8 +311,7 @@ TEST_F(HttpServerTest, ErrorsArePlainTextByDefault) {
   options_.max_body_bytes = 10;
   StartServer();
   CurlClient client;
-  auto response =
-      client.Send("POST", Url("/v1/lookup:batch"), std::string(11, 'x'));
+  auto response = PostBatchOf(client, 11);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 413);
   EXPECT_EQ(response->body, "request body too large\n");
@@ -321,10 +328,7 @@ TEST_F(HttpServerTest, ErrorFormatterGetsTheCodeAndMessage) {
     return error;
   };
   StartServer();
-  auto connection = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(connection.ok());
-  ASSERT_TRUE(connection->Send("GARBAGE\r\n\r\n"));
-  const std::string received = connection->ReadUntil(absl::Seconds(5));
+  const std::string received = AnswerTo("GARBAGE\r\n\r\n");
   EXPECT_THAT(received, StartsWith("HTTP/1.1 400 Bad Request"));
   EXPECT_THAT(received, HasSubstr("Content-Type: text/x-test\r\n"));
   // INVALID_ARGUMENT, and the parser's reason.
@@ -380,11 +384,8 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefused) {
     EXPECT_THAT(connection->ReadUntil(absl::Seconds(5), "}"),
                 StartsWith("HTTP/1.1 200 OK"));
   }
-  auto third = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(third.ok());
-  ASSERT_TRUE(
-      third->Send("GET /v1/lookup/1.1.1.1 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  const std::string refused = third->ReadUntil(absl::Seconds(5));
+  const std::string refused =
+      AnswerTo("GET /v1/lookup/1.1.1.1 HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable"));
   EXPECT_THAT(refused, HasSubstr(R"("message":"too many connections")"));
   EXPECT_THAT(refused, HasSubstr("Retry-After: 1\r\n"));
@@ -501,23 +502,34 @@ TEST_F(HttpServerTest, ChunkedBodyWithExtensionsAndTrailerIsServed) {
   EXPECT_THAT(received, HasSubstr("2.2.2.2"));
 }
 
+// Sends `prefix`, then `filler` over and over (at most kFloodBytes), and
+// returns the server's answer. The server must close the connection, and
+// must have refused as soon as its read buffer was full, not at the end of
+// the flood.
+std::string AnswerToFlood(uint16_t port, absl::string_view prefix,
+                          absl::string_view filler) {
+  auto connection = RawConnection::Connect(port);
+  EXPECT_TRUE(connection.ok());
+  if (!connection.ok()) return "";
+  const size_t sent =
+      connection->Flood(prefix, filler, kFloodBytes, absl::Seconds(30));
+  const std::string answer = connection->ReadUntil(absl::Seconds(10));
+  EXPECT_TRUE(connection->WaitForClose(absl::Seconds(5)));
+  EXPECT_LT(sent, kFloodBytes);
+  return answer;
+}
+
 TEST_F(HttpServerTest, EndlessChunkSizeLineIs400AndCloses) {
   options_.max_header_bytes = 1024;
   options_.request_timeout = absl::Seconds(5);
   StartServer();
-  auto connection = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(connection.ok());
   // "1;" and then an extension that never ends.
-  const size_t sent = connection->Flood(absl::StrCat(kChunkedPost, "1;"),
-                                        std::string(kFloodWriteBytes, 'a'),
-                                        kFloodBytes, absl::Seconds(30));
-  const std::string answer = connection->ReadUntil(absl::Seconds(10));
+  const std::string answer =
+      AnswerToFlood(server_->port(), absl::StrCat(kChunkedPost, "1;"),
+                    std::string(kFloodWriteBytes, 'a'));
   EXPECT_EQ(StatusLine(answer), "HTTP/1.1 400 Bad Request") << answer;
   EXPECT_THAT(answer, HasSubstr("chunk-size line too long"));
   EXPECT_THAT(answer, HasSubstr("Connection: close"));
-  EXPECT_TRUE(connection->WaitForClose(absl::Seconds(5)));
-  // Refused as soon as the read buffer was full, not at the end.
-  EXPECT_LT(sent, kFloodBytes);
 }
 
 TEST_F(HttpServerTest, ChunkExtensionsCountAgainstTheHeaderBudget) {
@@ -536,10 +548,7 @@ TEST_F(HttpServerTest, ChunkExtensionsCountAgainstTheHeaderBudget) {
     absl::StrAppend(&request, "1;e=", std::string(200, 'x'), "\r\na\r\n");
   }
   absl::StrAppend(&request, "0\r\n\r\n");
-  auto refused = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(refused.ok());
-  ASSERT_TRUE(refused->Send(request));
-  const std::string answer = refused->ReadUntil(absl::Seconds(5));
+  const std::string answer = AnswerTo(request);
   EXPECT_EQ(StatusLine(answer), "HTTP/1.1 400 Bad Request") << answer;
   EXPECT_THAT(answer, HasSubstr("chunk extensions too long"));
   EXPECT_THAT(answer, HasSubstr("Connection: close"));
@@ -549,20 +558,15 @@ TEST_F(HttpServerTest, EndlessTrailerSectionIs431AndCloses) {
   options_.max_header_bytes = 1024;
   options_.request_timeout = absl::Seconds(5);
   StartServer();
-  auto connection = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(connection.ok());
   const std::string line = absl::StrCat("X-T: ", std::string(59, 't'), "\r\n");
   std::string filler;
   while (filler.size() < kFloodWriteBytes) filler += line;
-  const size_t sent =
-      connection->Flood(absl::StrCat(kChunkedPost, "5\r\nhello\r\n0\r\n"),
-                        filler, kFloodBytes, absl::Seconds(30));
-  const std::string answer = connection->ReadUntil(absl::Seconds(10));
+  const std::string answer =
+      AnswerToFlood(server_->port(),
+                    absl::StrCat(kChunkedPost, "5\r\nhello\r\n0\r\n"), filler);
   EXPECT_EQ(StatusLine(answer), "HTTP/1.1 431 Request Header Fields Too Large")
       << answer;
   EXPECT_THAT(answer, HasSubstr("trailer fields too large"));
-  EXPECT_TRUE(connection->WaitForClose(absl::Seconds(5)));
-  EXPECT_LT(sent, kFloodBytes);
 }
 
 TEST_F(HttpServerTest, TrailerFieldsCountAgainstTheHeaderBudget) {
@@ -575,10 +579,7 @@ TEST_F(HttpServerTest, TrailerFieldsCountAgainstTheHeaderBudget) {
     absl::StrAppend(&request, "X-T", i, ": ", std::string(100, 't'), "\r\n");
   }
   absl::StrAppend(&request, "\r\n");
-  auto connection = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(connection.ok());
-  ASSERT_TRUE(connection->Send(request));
-  const std::string answer = connection->ReadUntil(absl::Seconds(5));
+  const std::string answer = AnswerTo(request);
   EXPECT_EQ(StatusLine(answer), "HTTP/1.1 431 Request Header Fields Too Large")
       << answer;
   EXPECT_THAT(answer, HasSubstr("Connection: close"));
@@ -636,12 +637,9 @@ TEST_F(HttpServerTest, TransferEncodingMustBeExactlyChunked) {
   for (const char* fields :
        {"Transfer-Encoding: Chunked\r\n", "Transfer-Encoding:  chunked \r\n",
         "Transfer-Encoding: , chunked\r\n"}) {
-    auto connection = RawConnection::Connect(server_->port());
-    ASSERT_TRUE(connection.ok());
-    ASSERT_TRUE(connection->Send(
+    const std::string answer = AnswerTo(
         absl::StrCat("POST /v1/headers HTTP/1.1\r\nHost: x\r\n", fields,
-                     "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n")));
-    const std::string answer = connection->ReadUntil(absl::Seconds(5));
+                     "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
     EXPECT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << fields << answer;
     EXPECT_THAT(answer, HasSubstr(R"("bytes":5})")) << fields;
   }
@@ -730,10 +728,7 @@ TEST_F(HttpServerTest, ConnectionsPerPeerAreCapped) {
       held.push_back(*std::move(connection));
     }
   }
-  auto third = RawConnection::Connect(server_->port());
-  ASSERT_TRUE(third.ok());
-  ASSERT_TRUE(third->Send(request));
-  const std::string refused = third->ReadUntil(absl::Seconds(5));
+  const std::string refused = AnswerTo(request);
   EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable"));
   EXPECT_THAT(
       refused,
