@@ -30,29 +30,16 @@
 
 namespace geo {
 
-enum class Protocol { kGrpc = 0, kHttp = 1 };
+enum class Protocol { kGrpc, kHttp };
 inline constexpr int kProtocolCount = 2;
 
-enum class Method {
-  kLookup = 0,
-  kBatchLookup = 1,
-  kCheck = 2,
-  kListDatabases = 3,
-  // Forward-auth decisions (HTTP only).
-  kAuthorize = 4
-};
+// kAuthorize: forward-auth decisions (HTTP only).
+enum class Method { kLookup, kBatchLookup, kCheck, kListDatabases, kAuthorize };
 inline constexpr int kMethodCount = 5;
 
 // The `result` label: what a successful call found or decided; kError for
 // calls that failed (their `status` label says how).
-enum class Result {
-  kFound = 0,
-  kNotFound = 1,
-  kAllowed = 2,
-  kDenied = 3,
-  kNone = 4,
-  kError = 5
-};
+enum class Result { kFound, kNotFound, kAllowed, kDenied, kNone, kError };
 inline constexpr int kResultCount = 6;
 
 absl::string_view ProtocolName(Protocol protocol);
