@@ -335,24 +335,33 @@ void MirrorHandler::AnswerMetadata(const http::HttpRequest& request,
   response->SetJson(200, absl::StrCat("{\"databases\":[", entries, "]}"));
 }
 
-void MirrorHandler::AnswerDownload(const http::HttpRequest& request,
-                                   absl::string_view edition,
-                                   http::HttpResponse* response) const {
+std::shared_ptr<const InstalledDatabase> MirrorHandler::FindServed(
+    absl::string_view edition, absl::string_view bad_request,
+    http::HttpResponse* response) const {
   if (!IsServableEditionName(edition)) {
     SetText(400, "invalid edition ID\n", response);
-    return;
+    return nullptr;
   }
-  std::optional<std::string> suffix = request.QueryParameter("suffix");
-  if (suffix.has_value() && *suffix != "tar.gz") {
-    SetText(400, "only suffix=tar.gz is served\n", response);
-    return;
+  if (!bad_request.empty()) {
+    SetText(400, bad_request, response);
+    return nullptr;
   }
   std::shared_ptr<const InstalledDatabase> database =
       databases_->Find(std::string(edition));
   if (database == nullptr) {
     SetText(404, "edition not served here\n", response);
-    return;
   }
+  return database;
+}
+
+void MirrorHandler::AnswerDownload(const http::HttpRequest& request,
+                                   absl::string_view edition,
+                                   http::HttpResponse* response) const {
+  std::optional<std::string> suffix = request.QueryParameter("suffix");
+  const bool tar_gz = !suffix.has_value() || *suffix == "tar.gz";
+  std::shared_ptr<const InstalledDatabase> database = FindServed(
+      edition, tar_gz ? "" : "only suffix=tar.gz is served\n", response);
+  if (database == nullptr) return;
   // The archive is one representation per installed file: its own ETag.
   if (AnswerConditional(request, absl::StrCat("\"", database->md5(), "-tgz\""),
                         database->modified_at(), response)) {
@@ -371,16 +380,9 @@ void MirrorHandler::AnswerDownload(const http::HttpRequest& request,
 void MirrorHandler::AnswerFile(const http::HttpRequest& request,
                                absl::string_view edition, bool checksum,
                                http::HttpResponse* response) const {
-  if (!IsServableEditionName(edition)) {
-    SetText(400, "invalid edition ID\n", response);
-    return;
-  }
   std::shared_ptr<const InstalledDatabase> database =
-      databases_->Find(std::string(edition));
-  if (database == nullptr) {
-    SetText(404, "edition not served here\n", response);
-    return;
-  }
+      FindServed(edition, /*bad_request=*/"", response);
+  if (database == nullptr) return;
   const std::string etag =
       absl::StrCat("\"", database->md5(), checksum ? "-sha256\"" : "\"");
   if (AnswerConditional(request, etag, database->modified_at(), response)) {

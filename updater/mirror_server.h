@@ -115,6 +115,12 @@ class MirrorHandler {
                       http::HttpResponse* response) const;
   void AnswerFile(const http::HttpRequest& request, absl::string_view edition,
                   bool checksum, http::HttpResponse* response) const;
+  // The installed database `edition` names, or null with `response` set to
+  // the refusal: 400 for an invalid name, then 400 with `bad_request` when
+  // it is not empty, then 404 for an edition not served here.
+  std::shared_ptr<const InstalledDatabase> FindServed(
+      absl::string_view edition, absl::string_view bad_request,
+      http::HttpResponse* response) const;
   void AnswerChecksums(http::HttpResponse* response) const;
 
   const MirrorServerOptions options_;
