@@ -286,18 +286,25 @@ absl::StatusOr<PolicyJson> ToPolicyJson(absl::string_view content,
   return result;
 }
 
+// The single policy `json` (from `content`) holds, with the lines of its
+// fields.
+absl::StatusOr<ParsedPolicyConfig> SinglePolicyOf(const std::string& json,
+                                                  absl::string_view content) {
+  ParsedPolicyConfig parsed;
+  parsed.lines = LinesOf(content);
+  auto config = JsonToMessage<PolicyConfig>(json, parsed.lines);
+  if (!config.ok()) return config.status();
+  parsed.config = std::move(*config);
+  return parsed;
+}
+
 }  // namespace
 
 absl::StatusOr<ParsedPolicyConfig> ParsePolicyConfig(absl::string_view content,
                                                      PolicyFormat format) {
   absl::StatusOr<PolicyJson> json = ToPolicyJson(content, format);
   if (!json.ok()) return json.status();
-  ParsedPolicyConfig parsed;
-  parsed.lines = LinesOf(content);
-  auto config = JsonToMessage<PolicyConfig>(json->json, parsed.lines);
-  if (!config.ok()) return config.status();
-  parsed.config = std::move(*config);
-  return parsed;
+  return SinglePolicyOf(json->json, content);
 }
 
 absl::StatusOr<ParsedPolicyFile> ParsePolicyFile(absl::string_view content,
@@ -305,18 +312,20 @@ absl::StatusOr<ParsedPolicyFile> ParsePolicyFile(absl::string_view content,
   absl::StatusOr<PolicyJson> json = ToPolicyJson(content, format);
   if (!json.ok()) return json.status();
   ParsedPolicyFile parsed;
-  parsed.lines = LinesOf(content);
-  if (json->several_policies) {
-    auto file = JsonToMessage<PolicyFile>(json->json, parsed.lines);
-    if (!file.ok()) return file.status();
-    parsed.file = std::move(*file);
+  if (!json->several_policies) {
+    absl::StatusOr<ParsedPolicyConfig> single =
+        SinglePolicyOf(json->json, content);
+    if (!single.ok()) return single.status();
+    parsed.lines = std::move(single->lines);
+    (*parsed.file.mutable_policies())["default"] = std::move(single->config);
+    parsed.file.set_default_policy("default");
+    parsed.single_policy = true;
     return parsed;
   }
-  auto config = JsonToMessage<PolicyConfig>(json->json, parsed.lines);
-  if (!config.ok()) return config.status();
-  (*parsed.file.mutable_policies())["default"] = std::move(*config);
-  parsed.file.set_default_policy("default");
-  parsed.single_policy = true;
+  parsed.lines = LinesOf(content);
+  auto file = JsonToMessage<PolicyFile>(json->json, parsed.lines);
+  if (!file.ok()) return file.status();
+  parsed.file = std::move(*file);
   return parsed;
 }
 
