@@ -67,6 +67,17 @@ class LimitedTarReader {
     return tar_.get();
   }
 
+  // Reads the next member's header into `*entry`: true, false at the end of
+  // the archive, or the error of a corrupt header.
+  absl::StatusOr<bool> NextMember(struct archive_entry** entry) const {
+    const int result = archive_read_next_header(tar_.get(), entry);
+    if (result == ARCHIVE_EOF) return false;
+    if (result != ARCHIVE_OK && result != ARCHIVE_WARN) {
+      return Error("corrupt archive");
+    }
+    return true;
+  }
+
   // The error of the tar reader's last failed call: OUT_OF_RANGE when the
   // limit stopped it, else DATA_LOSS saying `what` failed.
   absl::Status Error(absl::string_view what) const {
@@ -112,6 +123,12 @@ class LimitedTarReader {
   ArchiveReader tar_;
 };
 
+// The member's path; "" when it has none.
+std::string MemberPath(struct archive_entry* entry) {
+  const char* path = archive_entry_pathname(entry);
+  return path != nullptr ? path : "";
+}
+
 }  // namespace
 
 bool IsUnsafeEntryPath(absl::string_view path) {
@@ -136,16 +153,11 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
   {
     GEO_ASSIGN_OR_RETURN(std::unique_ptr<LimitedTarReader> reader,
                          LimitedTarReader::Open(archive_path, pass_limit));
-    struct archive* tar = reader->tar();
     struct archive_entry* entry = nullptr;
     while (true) {
-      int result = archive_read_next_header(tar, &entry);
-      if (result == ARCHIVE_EOF) break;
-      if (result != ARCHIVE_OK && result != ARCHIVE_WARN) {
-        return reader->Error("corrupt archive");
-      }
-      const char* name = archive_entry_pathname(entry);
-      std::string path = name != nullptr ? name : "";
+      GEO_ASSIGN_OR_RETURN(const bool more, reader->NextMember(&entry));
+      if (!more) break;
+      const std::string path = MemberPath(entry);
       if (IsUnsafeEntryPath(path)) {
         return absl::DataLossError(
             absl::StrCat("archive refused: member path \"", path,
@@ -167,7 +179,7 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
                                                     max_bytes, " bytes"));
         }
       }
-      if (archive_read_data_skip(tar) != ARCHIVE_OK) {
+      if (archive_read_data_skip(reader->tar()) != ARCHIVE_OK) {
         return reader->Error("corrupt archive");
       }
     }
@@ -178,22 +190,16 @@ absl::StatusOr<std::string> ExtractMmdb(const std::string& archive_path,
 
   GEO_ASSIGN_OR_RETURN(std::unique_ptr<LimitedTarReader> reader,
                        LimitedTarReader::Open(archive_path, pass_limit));
-  struct archive* tar = reader->tar();
   struct archive_entry* entry = nullptr;
   while (true) {
-    int result = archive_read_next_header(tar, &entry);
-    if (result == ARCHIVE_EOF) {
-      return absl::DataLossError("archive changed while reading it");
-    }
-    if (result != ARCHIVE_OK && result != ARCHIVE_WARN) {
-      return reader->Error("corrupt archive");
-    }
-    const char* name = archive_entry_pathname(entry);
-    if (name == nullptr || database_entry != name) continue;
+    GEO_ASSIGN_OR_RETURN(const bool more, reader->NextMember(&entry));
+    if (!more) return absl::DataLossError("archive changed while reading it");
+    if (MemberPath(entry) != database_entry) continue;
     std::vector<char> buffer(1 << 16);
     int64_t total = 0;
     while (true) {
-      la_ssize_t n = archive_read_data(tar, buffer.data(), buffer.size());
+      la_ssize_t n =
+          archive_read_data(reader->tar(), buffer.data(), buffer.size());
       if (n == 0) return database_entry;
       if (n < 0) {
         return reader->Error(
