@@ -121,10 +121,13 @@ class HttpServerTest : public ::testing::Test {
     return absl::StrCat("http://127.0.0.1:", server_->port(), path);
   }
 
-  // A POST to /v1/lookup:batch of `bytes` bytes.
-  absl::StatusOr<CurlResponse> PostBatchOf(CurlClient& client, size_t bytes) {
-    return client.Send("POST", Url("/v1/lookup:batch"),
-                       std::string(bytes, 'x'));
+  // The answer to a POST of `bytes` bytes to /v1/lookup:batch, sent by one
+  // client (one connection, kept alive) for the whole test.
+  CurlResponse PostBatchOf(size_t bytes) {
+    absl::StatusOr<CurlResponse> response = batch_client_.Send(
+        "POST", Url("/v1/lookup:batch"), std::string(bytes, 'x'));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : CurlResponse();
   }
 
   // What the server answers `request` on a connection of its own, read until
@@ -141,6 +144,7 @@ class HttpServerTest : public ::testing::Test {
   HttpServerOptions options_;
   absl::Notification slow_request_started_;
   std::unique_ptr<HttpServer> server_;
+  CurlClient batch_client_;
 };
 
 TEST_F(HttpServerTest, ServesRoutesWithQueryHeadersAndPeer) {
@@ -294,15 +298,11 @@ TEST_F(HttpServerTest, OversizedHeaderIs431) {
 TEST_F(HttpServerTest, OversizedBodyIs413) {
   options_.max_body_bytes = 1000;
   StartServer();
-  CurlClient client;
-  auto small = PostBatchOf(client, 1000);
-  ASSERT_TRUE(small.ok()) << small.status();
-  EXPECT_EQ(small->status, 200);
+  EXPECT_EQ(PostBatchOf(1000).status, 200);
   for (const size_t size : {size_t{1001}, size_t{4 * 1024 * 1024}}) {
-    auto response = PostBatchOf(client, size);
-    ASSERT_TRUE(response.ok()) << response.status();
-    EXPECT_EQ(response->status, 413) << size;
-    EXPECT_EQ(response->body,
+    const CurlResponse response = PostBatchOf(size);
+    EXPECT_EQ(response.status, 413) << size;
+    EXPECT_EQ(response.body,
               R"({"code":8,"message":"request body too large","details":[]})");
   }
 }
@@ -318,12 +318,10 @@ TEST_F(HttpServerTest, ErrorsArePlainTextByDefault) {
   options_ = HttpServerOptions();
   options_.max_body_bytes = 10;
   StartServer();
-  CurlClient client;
-  auto response = PostBatchOf(client, 11);
-  ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->status, 413);
-  EXPECT_EQ(response->body, "request body too large\n");
-  EXPECT_THAT(response->headers,
+  const CurlResponse response = PostBatchOf(11);
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.body, "request body too large\n");
+  EXPECT_THAT(response.headers,
               Contains("Content-Type: text/plain; charset=utf-8"));
 }
 
