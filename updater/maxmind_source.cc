@@ -127,23 +127,10 @@ absl::StatusOr<FetchResult> MaxMindSource::Fetch(const FetchRequest& request,
       "&suffix=tar.gz");
   download.username = account_id_;
   download.password = license_key_;
-  HttpResponse final_response;
-  absl::Status status = RetryWithBackoff(
-      *context_.backoff, context_.clock, context_.cancel,
-      absl::StrCat("download ", request.edition), [&]() -> absl::Status {
-        absl::Status reset = payload->Truncate();
-        if (!reset.ok()) return reset;
-        absl::StatusOr<HttpResponse> response =
-            context_.http->Get(download, [payload](absl::string_view chunk) {
-              return payload->Write(chunk);
-            });
-        if (!response.ok()) return response.status();
-        final_response = *response;
-        return StatusForHttpResponse(
-            *response, absl::StrCat("download of ", request.edition),
-            context_.clock->Now(), context_.max_retry_after);
-      });
-  if (!status.ok()) return status;
+  GEO_ASSIGN_OR_RETURN(
+      const HttpResponse final_response,
+      DownloadPayload(context_, download, "download", request.edition,
+                      /*not_modified_is_success=*/false, payload));
   result.format = PayloadFormat::kTarGz;
   result.bytes = final_response.body_bytes;
   result.modified_at = ParseHttpDate(final_response.last_modified);

@@ -145,24 +145,10 @@ absl::StatusOr<FetchResult> MirrorSource::Fetch(const FetchRequest& request,
         absl::FormatTime(kHttpDateFormat, *request.local_modified_at,
                          absl::UTCTimeZone()));
   }
-  HttpResponse final_response;
-  absl::Status status = RetryWithBackoff(
-      *context_.backoff, context_.clock, context_.cancel,
-      absl::StrCat("mirror download ", request.edition), [&]() -> absl::Status {
-        absl::Status reset = payload->Truncate();
-        if (!reset.ok()) return reset;
-        absl::StatusOr<HttpResponse> response =
-            context_.http->Get(get, [payload](absl::string_view chunk) {
-              return payload->Write(chunk);
-            });
-        if (!response.ok()) return response.status();
-        final_response = *response;
-        if (response->status == 304) return absl::OkStatus();
-        return StatusForHttpResponse(
-            *response, absl::StrCat("mirror download of ", request.edition),
-            context_.clock->Now(), context_.max_retry_after);
-      });
-  if (!status.ok()) return status;
+  GEO_ASSIGN_OR_RETURN(
+      const HttpResponse final_response,
+      DownloadPayload(context_, get, "mirror download", request.edition,
+                      /*not_modified_is_success=*/true, payload));
 
   FetchResult result;
   result.etag = final_response.etag;

@@ -138,4 +138,33 @@ absl::StatusOr<std::string> FetchSmallBody(const SourceContext& context,
   return body;
 }
 
+absl::StatusOr<HttpResponse> DownloadPayload(const SourceContext& context,
+                                             const HttpRequest& request,
+                                             absl::string_view kind,
+                                             absl::string_view edition,
+                                             bool not_modified_is_success,
+                                             TempFile* payload) {
+  HttpResponse final_response;
+  absl::Status status = RetryWithBackoff(
+      *context.backoff, context.clock, context.cancel,
+      absl::StrCat(kind, " ", edition), [&]() -> absl::Status {
+        absl::Status reset = payload->Truncate();
+        if (!reset.ok()) return reset;
+        absl::StatusOr<HttpResponse> response =
+            context.http->Get(request, [payload](absl::string_view chunk) {
+              return payload->Write(chunk);
+            });
+        if (!response.ok()) return response.status();
+        final_response = *response;
+        if (not_modified_is_success && response->status == 304) {
+          return absl::OkStatus();
+        }
+        return StatusForHttpResponse(
+            *response, absl::StrCat(kind, " of ", edition),
+            context.clock->Now(), context.max_retry_after);
+      });
+  if (!status.ok()) return status;
+  return final_response;
+}
+
 }  // namespace geo::updater

@@ -85,6 +85,19 @@ absl::StatusOr<std::string> FetchSmallBody(const SourceContext& context,
                                            size_t max_bytes,
                                            absl::string_view what);
 
+// GETs `request` into `payload` (emptied before each attempt) with the
+// context's retries and returns the last response. Non-2xx answers are
+// errors as StatusForHttpResponse says, except a 304 when
+// `not_modified_is_success` (the request asked for a copy newer than the
+// local one). Retry log lines name the request "<kind> <edition>", errors
+// "<kind> of <edition>".
+absl::StatusOr<HttpResponse> DownloadPayload(const SourceContext& context,
+                                             const HttpRequest& request,
+                                             absl::string_view kind,
+                                             absl::string_view edition,
+                                             bool not_modified_is_success,
+                                             TempFile* payload);
+
 }  // namespace geo::updater
 
 #endif  // UPDATER_SOURCE_H_
