@@ -118,16 +118,10 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,
               .Help("Successful lookups and checks by country ISO code of the "
                     "address (unknown: no country)")
               .Register(*registry_)),
-      reload_success_(prometheus::BuildCounter()
-                          .Name("geofence_database_reloads_total")
-                          .Help("Database loads and reloads by result")
-                          .Register(*registry_)
-                          .Add({{"result", "success"}})),
-      reload_failure_(prometheus::BuildCounter()
-                          .Name("geofence_database_reloads_total")
-                          .Help("Database loads and reloads by result")
-                          .Register(*registry_)
-                          .Add({{"result", "failure"}})),
+      database_reloads_(prometheus::BuildCounter()
+                            .Name("geofence_database_reloads_total")
+                            .Help("Database loads and reloads by result")
+                            .Register(*registry_)),
       build_time_family_(
           prometheus::BuildGauge()
               .Name("geofence_database_build_timestamp_seconds")
@@ -145,16 +139,10 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,
               .Register(*registry_)),
       watcher_stat_errors_(watcher_errors_family_.Add({{"reason", "stat"}})),
       watcher_rejected_(watcher_errors_family_.Add({{"reason", "rejected"}})),
-      policy_reload_success_(prometheus::BuildCounter()
-                                 .Name("geofence_policy_reloads_total")
-                                 .Help("Policy loads and reloads by result")
-                                 .Register(*registry_)
-                                 .Add({{"result", "success"}})),
-      policy_reload_failure_(prometheus::BuildCounter()
-                                 .Name("geofence_policy_reloads_total")
-                                 .Help("Policy loads and reloads by result")
-                                 .Register(*registry_)
-                                 .Add({{"result", "failure"}})),
+      policy_reloads_(prometheus::BuildCounter()
+                          .Name("geofence_policy_reloads_total")
+                          .Help("Policy loads and reloads by result")
+                          .Register(*registry_)),
       decisions_family_(
           prometheus::BuildCounter()
               .Name("geofence_decisions_total")
@@ -320,7 +308,7 @@ void ServerMetrics::RecordDatabaseReload(absl::string_view type,
     RecordDatabaseReloadFailure();
     return;
   }
-  reload_success_.Increment();
+  database_reloads_.success.Increment();
   absl::MutexLock lock(&database_mu_);
   auto it = databases_.find(type);
   if (it == databases_.end()) {
@@ -339,7 +327,7 @@ void ServerMetrics::RecordDatabaseReload(absl::string_view type,
 }
 
 void ServerMetrics::RecordDatabaseReloadFailure() {
-  reload_failure_.Increment();
+  database_reloads_.failure.Increment();
 }
 
 void ServerMetrics::RecordWatcherError(absl::string_view reason) {
@@ -347,15 +335,15 @@ void ServerMetrics::RecordWatcherError(absl::string_view reason) {
 }
 
 void ServerMetrics::RecordPolicyReload(bool success) {
-  (success ? policy_reload_success_ : policy_reload_failure_).Increment();
+  (success ? policy_reloads_.success : policy_reloads_.failure).Increment();
 }
 
 void ServerMetrics::RecordOverridesReload(bool success, size_t entries) {
   if (!success) {
-    override_reload_failure_.Increment();
+    override_reloads_.failure.Increment();
     return;
   }
-  override_reload_success_.Increment();
+  override_reloads_.success.Increment();
   override_entries_.Set(static_cast<double>(entries));
 }
 

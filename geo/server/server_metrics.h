@@ -46,6 +46,15 @@ absl::string_view ProtocolName(Protocol protocol);
 absl::string_view MethodName(Method method);
 absl::string_view ResultName(Result result);
 
+// The result="success" and result="failure" children of a reloads counter.
+struct ReloadCounters {
+  explicit ReloadCounters(prometheus::Family<prometheus::Counter>& family)
+      : success(family.Add({{"result", "success"}})),
+        failure(family.Add({{"result", "failure"}})) {}
+  prometheus::Counter& success;
+  prometheus::Counter& failure;
+};
+
 // Thread-safe.
 class ServerMetrics {
  public:
@@ -141,8 +150,7 @@ class ServerMetrics {
   std::array<std::atomic<prometheus::Counter*>, 26 * 26 + 1> countries_{};
   absl::Mutex country_mu_;  // Serialises child creation only.
 
-  prometheus::Counter& reload_success_;
-  prometheus::Counter& reload_failure_;
+  ReloadCounters database_reloads_;
   prometheus::Family<prometheus::Gauge>& build_time_family_;
   prometheus::Family<prometheus::Gauge>& age_family_;
   absl::Mutex database_mu_;
@@ -157,8 +165,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& watcher_errors_family_;
   prometheus::Counter& watcher_stat_errors_;
   prometheus::Counter& watcher_rejected_;
-  prometheus::Counter& policy_reload_success_;
-  prometheus::Counter& policy_reload_failure_;
+  ReloadCounters policy_reloads_;
   prometheus::Family<prometheus::Counter>& decisions_family_;
   prometheus::Family<prometheus::Counter>& decision_errors_family_;
 
@@ -177,15 +184,11 @@ class ServerMetrics {
       decode_failures_family_.Add({{"reason", "byte_budget"}});
   prometheus::Counter& decode_invalid_data_ =
       decode_failures_family_.Add({{"reason", "invalid_data"}});
-  prometheus::Family<prometheus::Counter>& override_reloads_family_ =
+  ReloadCounters override_reloads_{
       prometheus::BuildCounter()
           .Name("geofence_override_reloads_total")
           .Help("Local overrides file loads and reloads by result")
-          .Register(*registry_);
-  prometheus::Counter& override_reload_success_ =
-      override_reloads_family_.Add({{"result", "success"}});
-  prometheus::Counter& override_reload_failure_ =
-      override_reloads_family_.Add({{"result", "failure"}});
+          .Register(*registry_)};
   prometheus::Gauge& override_entries_ =
       prometheus::BuildGauge()
           .Name("geofence_override_entries")
