@@ -130,6 +130,16 @@ class GrpcGeoServiceTest : public ::testing::Test {
     return result;
   }
 
+  // Checks kDeniedAddress with `client`'s certificate: the policy's decision
+  // and the rule that made it.
+  void ExpectDecision(const CertificateFiles& client, bool allowed,
+                      const std::string& rule) {
+    const CheckResult result = Check(*Stub(&client), kDeniedAddress);
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    EXPECT_EQ(result.response.allowed(), allowed) << client.certificate;
+    EXPECT_EQ(result.response.rule(), rule) << client.certificate;
+  }
+
   double Sample(const std::string& series) const {
     return testing::MetricSample(harness_->MetricsText(), series);
   }
@@ -148,27 +158,14 @@ tls::testing::TestCertificates* GrpcGeoServiceTest::certificates_ = nullptr;
 TEST_F(GrpcGeoServiceTest, TheVerifiedIdentityReachesThePolicy) {
   Start(/*mutual_tls=*/true, /*read_client_identity=*/true);
   if (HasFatalFailure()) return;
-  const CheckResult trusted =
-      Check(*Stub(&certificates_->client), kDeniedAddress);
-  ASSERT_TRUE(trusted.status.ok()) << trusted.status.error_message();
-  EXPECT_TRUE(trusted.response.allowed());
-  EXPECT_EQ(trusted.response.rule(), "client_identity");
-
-  const CheckResult other =
-      Check(*Stub(&certificates_->other_client), kDeniedAddress);
-  ASSERT_TRUE(other.status.ok()) << other.status.error_message();
-  EXPECT_FALSE(other.response.allowed());
-  EXPECT_EQ(other.response.rule(), "country");
+  ExpectDecision(certificates_->client, /*allowed=*/true, "client_identity");
+  ExpectDecision(certificates_->other_client, /*allowed=*/false, "country");
 }
 
 TEST_F(GrpcGeoServiceTest, WithoutReadingIdentitiesThePolicySeesNone) {
   Start(/*mutual_tls=*/true, /*read_client_identity=*/false);
   if (HasFatalFailure()) return;
-  const CheckResult trusted =
-      Check(*Stub(&certificates_->client), kDeniedAddress);
-  ASSERT_TRUE(trusted.status.ok()) << trusted.status.error_message();
-  EXPECT_FALSE(trusted.response.allowed());
-  EXPECT_EQ(trusted.response.rule(), "country");
+  ExpectDecision(certificates_->client, /*allowed=*/false, "country");
 }
 
 TEST_F(GrpcGeoServiceTest, OriginIsThePeerOrItsForwardedClientOverGrpc) {
