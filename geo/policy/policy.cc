@@ -29,6 +29,24 @@ bool IsSubdivisionCode(absl::string_view code) {
   return true;
 }
 
+// A list of ISO codes in PolicyRules: its field, what one item is, which
+// codes are valid and what an invalid one is not.
+struct CodeList {
+  absl::string_view field;
+  absl::string_view item;
+  bool (*valid)(absl::string_view code);
+  absl::string_view invalid;
+  RuleKind kind;
+};
+
+constexpr CodeList kCountryList = {"countries", "country", IsCountryCode,
+                                   "is not an ISO 3166-1 alpha-2 country code",
+                                   RuleKind::kCountry};
+constexpr CodeList kSubdivisionList = {
+    "subdivisions", "subdivision", IsSubdivisionCode,
+    "is not an ISO 3166-2 subdivision code like \"US-CA\"",
+    RuleKind::kSubdivision};
+
 // "allow" -> true, "deny" -> false; nullopt for "" (unset) and errors.
 std::optional<bool> ParseAction(absl::string_view text, const std::string& path,
                                 bool required, PolicyErrors* errors) {
@@ -183,8 +201,10 @@ class Policy::Builder {
   absl::StatusOr<std::shared_ptr<const Policy>> Finish();
 
  private:
-  void AddCountries(const PolicyRules& rules, bool allow);
-  void AddSubdivisions(const PolicyRules& rules, bool allow);
+  // The codes of `list` into `rules`.
+  void AddCodes(const CodeList& list,
+                const google::protobuf::RepeatedPtrField<std::string>& codes,
+                bool allow, absl::flat_hash_map<std::string, Rule>* rules);
   void AddAsns(const PolicyRules& rules, bool allow);
   void AddAnonymizers(const PolicyRules& rules, bool allow);
   void AddConnectionTypes(const PolicyRules& rules, bool allow);
@@ -251,8 +271,9 @@ void Policy::Builder::AddActions(const PolicyConfig& config) {
 
 void Policy::Builder::AddRules(const PolicyRules& rules, bool allow) {
   AddClientIdentities(rules, allow);
-  AddCountries(rules, allow);
-  AddSubdivisions(rules, allow);
+  AddCodes(kCountryList, rules.countries(), allow, &policy_->countries_);
+  AddCodes(kSubdivisionList, rules.subdivisions(), allow,
+           &policy_->subdivisions_);
   AddAsns(rules, allow);
   AddAnonymizers(rules, allow);
   AddConnectionTypes(rules, allow);
@@ -274,39 +295,22 @@ bool Policy::Builder::CheckUnique(const std::string& item_key,
   return false;
 }
 
-void Policy::Builder::AddCountries(const PolicyRules& rules, bool allow) {
-  const absl::string_view list = ListName(allow);
-  for (int i = 0; i < rules.countries_size(); ++i) {
-    const std::string path = absl::StrCat(list, ".countries[", i, "]");
-    const std::string code = absl::AsciiStrToUpper(rules.countries(i));
-    if (!IsCountryCode(code)) {
-      errors_.Add(path, absl::StrCat("\"", rules.countries(i),
-                                     "\" is not an ISO 3166-1 alpha-2 "
-                                     "country code"));
+void Policy::Builder::AddCodes(
+    const CodeList& list,
+    const google::protobuf::RepeatedPtrField<std::string>& codes, bool allow,
+    absl::flat_hash_map<std::string, Rule>* rules) {
+  const absl::string_view list_name = ListName(allow);
+  for (int i = 0; i < codes.size(); ++i) {
+    const std::string path =
+        absl::StrCat(list_name, ".", list.field, "[", i, "]");
+    const std::string code = absl::AsciiStrToUpper(codes[i]);
+    if (!list.valid(code)) {
+      errors_.Add(path, absl::StrCat("\"", codes[i], "\" ", list.invalid));
       continue;
     }
-    const std::string description = absl::StrCat("country ", code);
+    const std::string description = absl::StrCat(list.item, " ", code);
     if (!CheckUnique(description, path, description)) continue;
-    policy_->countries_.emplace(
-        code, ListRule(allow, description, RuleKind::kCountry));
-  }
-}
-
-void Policy::Builder::AddSubdivisions(const PolicyRules& rules, bool allow) {
-  const absl::string_view list = ListName(allow);
-  for (int i = 0; i < rules.subdivisions_size(); ++i) {
-    const std::string path = absl::StrCat(list, ".subdivisions[", i, "]");
-    const std::string code = absl::AsciiStrToUpper(rules.subdivisions(i));
-    if (!IsSubdivisionCode(code)) {
-      errors_.Add(path, absl::StrCat("\"", rules.subdivisions(i),
-                                     "\" is not an ISO 3166-2 subdivision "
-                                     "code like \"US-CA\""));
-      continue;
-    }
-    const std::string description = absl::StrCat("subdivision ", code);
-    if (!CheckUnique(description, path, description)) continue;
-    policy_->subdivisions_.emplace(
-        code, ListRule(allow, description, RuleKind::kSubdivision));
+    rules->emplace(code, ListRule(allow, description, list.kind));
   }
 }
 
