@@ -107,7 +107,7 @@ LogField::LogField(absl::string_view key, const absl::Status& status)
     : key_(key), json_value_(JsonQuote(status.ToString())) {}
 
 void Log(LogLevel level, absl::string_view message,
-         std::initializer_list<LogField> fields) {
+         absl::Span<const LogField> fields) {
   if (static_cast<int>(level) < min_level.load(std::memory_order_relaxed)) {
     return;
   }

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "geo/common/settings.h"
 
 namespace geo {
@@ -70,8 +71,10 @@ class LogField {
 
 // Writes one line if `level` is at or above the minimum level. Thread-safe;
 // each line is written with a single write(2), so lines never interleave.
+// `fields` is usually a braced list; a Span lets a caller add fields that
+// only some lines have.
 void Log(LogLevel level, absl::string_view message,
-         std::initializer_list<LogField> fields = {});
+         absl::Span<const LogField> fields = {});
 
 void SetMinLogLevel(LogLevel level);
 LogLevel MinLogLevel();

@@ -47,19 +47,30 @@ CallOrigin OriginOf(const std::string& peer, const MetadataHeaders* headers) {
   return origin;
 }
 
-// Runs `method` with the call's origin and finishes the call.
+// Runs `method` with the call's origin and finishes the call. With
+// `read_client_identity`, the origin carries the verified client
+// certificate's names (read from the AuthContext, so only when asked).
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* Serve(
     const LookupService* service,
     absl::Status (LookupService::*method)(const CallOrigin&, const Request&,
                                           Response*) const,
     grpc::CallbackServerContext* context, const Request* request,
-    Response* response) {
+    Response* response, bool read_client_identity = false) {
   const std::string peer = context->peer();
   const MetadataHeaders headers(context);
+  CallOrigin origin = OriginOf(peer, &headers);
+  tls::PeerIdentity identity;
+  if (read_client_identity) {
+    if (const std::shared_ptr<const grpc::AuthContext> auth =
+            context->auth_context();
+        auth != nullptr) {
+      identity = GrpcClientIdentity(*auth);
+    }
+    if (!identity.empty()) origin.client_identity = &identity;
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(
-      (service->*method)(OriginOf(peer, &headers), *request, response)));
+  reactor->Finish(ToGrpcStatus((service->*method)(origin, *request, response)));
   return reactor;
 }
 
@@ -106,19 +117,8 @@ grpc::ServerUnaryReactor* GrpcGeoService::BatchLookup(
 grpc::ServerUnaryReactor* GrpcGeoService::Check(
     grpc::CallbackServerContext* context, const geo::v1::CheckRequest* request,
     geo::v1::CheckResponse* response) {
-  if (!read_client_identity_) {
-    return Serve(service_, &LookupService::Check, context, request, response);
-  }
-  const std::string peer = context->peer();
-  const MetadataHeaders headers(context);
-  const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
-  const tls::PeerIdentity identity =
-      auth != nullptr ? GrpcClientIdentity(*auth) : tls::PeerIdentity();
-  CallOrigin origin = OriginOf(peer, &headers);
-  if (!identity.empty()) origin.client_identity = &identity;
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(service_->Check(origin, *request, response)));
-  return reactor;
+  return Serve(service_, &LookupService::Check, context, request, response,
+               read_client_identity_);
 }
 
 grpc::ServerUnaryReactor* GrpcGeoService::ListDatabases(

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "geo/common/logging.h"
 #include "geo/data/language.h"
@@ -45,25 +46,26 @@ class CallRecorder {
   Result result_ = Result::kError;
 };
 
-// One debug line per decision; never the certificate, only its primary name.
-void LogDecision(const GeofenceDecision& decision) {
-  const absl::string_view rule = policy::RuleKindName(decision.decision.rule);
-  const absl::string_view result =
-      policy::DecisionResultName(decision.result());
+// Logs `message` with `fields`, and the client's identity when there is one:
+// only the certificate's primary name, never the certificate itself.
+void LogWithClientIdentity(LogLevel level, absl::string_view message,
+                           const GeofenceDecision& decision,
+                           std::initializer_list<LogField> fields) {
+  absl::InlinedVector<LogField, 6> all(fields.begin(), fields.end());
   if (decision.client_identity != nullptr) {
-    Log(LogLevel::kDebug, "Geofence decision",
-        {{"policy", decision.policy->name()},
-         {"ip", decision.ip},
-         {"rule", rule},
-         {"result", result},
-         {"client_identity", decision.client_identity->primary()}});
-  } else {
-    Log(LogLevel::kDebug, "Geofence decision",
-        {{"policy", decision.policy->name()},
-         {"ip", decision.ip},
-         {"rule", rule},
-         {"result", result}});
+    all.emplace_back("client_identity", decision.client_identity->primary());
   }
+  Log(level, message, all);
+}
+
+// One debug line per decision.
+void LogDecision(const GeofenceDecision& decision) {
+  LogWithClientIdentity(
+      LogLevel::kDebug, "Geofence decision", decision,
+      {{"policy", decision.policy->name()},
+       {"ip", decision.ip},
+       {"rule", policy::RuleKindName(decision.decision.rule)},
+       {"result", policy::DecisionResultName(decision.result())}});
 }
 
 }  // namespace
@@ -252,21 +254,11 @@ void LookupService::Count(const GeofenceDecision& decision) const {
                         std::memory_order_relaxed)) {
     return;
   }
-  // Only the certificate's primary name: never the certificate itself.
-  if (decision.client_identity != nullptr) {
-    Log(LogLevel::kInfo, "Dry-run policy would deny",
-        {{"policy", decision.policy->name()},
-         {"ip", decision.ip},
-         {"rule", policy::RuleKindName(decision.decision.rule)},
-         {"reason", decision.decision.reason},
-         {"client_identity", decision.client_identity->primary()}});
-  } else {
-    Log(LogLevel::kInfo, "Dry-run policy would deny",
-        {{"policy", decision.policy->name()},
-         {"ip", decision.ip},
-         {"rule", policy::RuleKindName(decision.decision.rule)},
-         {"reason", decision.decision.reason}});
-  }
+  LogWithClientIdentity(LogLevel::kInfo, "Dry-run policy would deny", decision,
+                        {{"policy", decision.policy->name()},
+                         {"ip", decision.ip},
+                         {"rule", policy::RuleKindName(decision.decision.rule)},
+                         {"reason", decision.decision.reason}});
 }
 
 absl::Status LookupService::Check(const CallOrigin& origin,
