@@ -6,9 +6,24 @@
 --   authorize  GET /v1/authorize from a trusted proxy: the address in
 --              X-Forwarded-For, the original request in X-Forwarded-Host,
 --              -Uri and -Method, as Traefik and Caddy send them.
-local addresses = {}
+-- Every request is formatted once in init(): request() only hands out the
+-- next string. Formatting per request (wrk.format builds the request line and
+-- headers in Lua) made the single load-generator thread the bottleneck before
+-- any server was: nginx `return 200` measured 30% fewer req/s through it.
+local requests = {}
 local n = 0
 local next_index = 0
+
+local function format_request(address)
+  if mode == "check" then
+    return wrk.format("GET", "/v1/check/" .. address)
+  elseif mode == "authorize" then
+    return wrk.format("GET", "/v1/authorize", {
+      ["X-Forwarded-For"] = address, ["X-Forwarded-Host"] = "api.example.com",
+      ["X-Forwarded-Uri"] = "/orders/42", ["X-Forwarded-Method"] = "GET"})
+  end
+  return wrk.format("GET", "/v1/lookup/" .. address)
+end
 
 function init(args)
   math.randomseed(20260918)
@@ -19,20 +34,13 @@ function init(args)
       or (a == 192 and b == 168) or (a == 198 and (b == 18 or b == 19))
     if not reserved then
       n = n + 1
-      addresses[n] = string.format("%d.%d.%d.%d", a, b, math.random(0, 255), math.random(1, 254))
+      requests[n] = format_request(
+        string.format("%d.%d.%d.%d", a, b, math.random(0, 255), math.random(1, 254)))
     end
   end
 end
 
 function request()
   next_index = next_index % n + 1
-  local address = addresses[next_index]
-  if mode == "check" then
-    return wrk.format("GET", "/v1/check/" .. address)
-  elseif mode == "authorize" then
-    return wrk.format("GET", "/v1/authorize", {
-      ["X-Forwarded-For"] = address, ["X-Forwarded-Host"] = "api.example.com",
-      ["X-Forwarded-Uri"] = "/orders/42", ["X-Forwarded-Method"] = "GET"})
-  end
-  return wrk.format("GET", "/v1/lookup/" .. address)
+  return requests[next_index]
 end
