@@ -49,16 +49,6 @@ tls::PeerIdentity GrpcClientIdentity(const grpc::AuthContext& context) {
   return identity;
 }
 
-std::string GrpcPeerIdentity(const grpc::AuthContext& context) {
-  for (const char* property :
-       {GRPC_PEER_URI_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME,
-        GRPC_X509_CN_PROPERTY_NAME}) {
-    std::vector<grpc::string_ref> values = context.FindPropertyValues(property);
-    if (!values.empty()) return std::string(View(values.front()));
-  }
-  return "";
-}
-
 grpc::Status GrpcClientIdentityCheck::Process(
     const InputMetadata& auth_metadata, grpc::AuthContext* context,
     OutputMetadata* consumed_auth_metadata, OutputMetadata* response_metadata) {
@@ -75,7 +65,7 @@ grpc::Status GrpcClientIdentityCheck::Process(
     Log(LogLevel::kDebug, "Client identity not allowed",
         {{"listener", "grpc"},
          {"client_identity",
-          context != nullptr ? GrpcPeerIdentity(*context) : ""}});
+          context != nullptr ? GrpcClientIdentity(*context).primary() : ""}});
   }
   return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                       "client identity not allowed on this listener");

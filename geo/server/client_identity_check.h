@@ -5,7 +5,7 @@
 #ifndef GEO_SERVER_CLIENT_IDENTITY_CHECK_H_
 #define GEO_SERVER_CLIENT_IDENTITY_CHECK_H_
 
-#include <string>
+#include <utility>
 
 #include "geo/tls/identity.h"
 #include "geo/tls/peer_identity.h"
@@ -23,13 +23,10 @@ bool GrpcPeerAllowed(const tls::ClientIdentityAllowList& allowed,
                      const grpc::AuthContext& context);
 
 // The names of the peer's verified client certificate (peer_uri, peer_dns,
-// x509_common_name), for policies and logs; empty when the peer is not
-// authenticated or presented no certificate.
+// x509_common_name), for policies and logs (primary() is the one name a log
+// line carries); empty when the peer is not authenticated or presented no
+// certificate.
 tls::PeerIdentity GrpcClientIdentity(const grpc::AuthContext& context);
-
-// The first identity of the peer, as tls::PeerIdentity::primary() chooses,
-// for logs; "" without a client certificate.
-std::string GrpcPeerIdentity(const grpc::AuthContext& context);
 
 // Set on the TLS server credentials. Runs inline on gRPC's thread for each
 // call (IsBlocking false: no thread hop). Thread-safe.

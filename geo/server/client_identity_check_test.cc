@@ -70,17 +70,20 @@ TEST(GrpcClientIdentityTest, EmptyForAnUnauthenticatedPeer) {
                   .empty());
 }
 
-TEST(GrpcPeerIdentityTest, PrefersUriThenDnsThenCommonName) {
-  EXPECT_EQ(GrpcPeerIdentity(FakeAuthContext({{"x509_common_name", "cn"},
-                                              {"peer_dns", "a.example"},
-                                              {"peer_uri", "spiffe://x/y"}})),
+TEST(GrpcClientIdentityTest, PrimaryPrefersUriThenDnsThenCommonName) {
+  EXPECT_EQ(GrpcClientIdentity(FakeAuthContext({{"x509_common_name", "cn"},
+                                                {"peer_dns", "a.example"},
+                                                {"peer_uri", "spiffe://x/y"}}))
+                .primary(),
             "spiffe://x/y");
-  EXPECT_EQ(GrpcPeerIdentity(FakeAuthContext(
-                {{"x509_common_name", "cn"}, {"peer_dns", "a.example"}})),
+  EXPECT_EQ(GrpcClientIdentity(FakeAuthContext({{"x509_common_name", "cn"},
+                                                {"peer_dns", "a.example"}}))
+                .primary(),
             "a.example");
-  EXPECT_EQ(GrpcPeerIdentity(FakeAuthContext({{"x509_common_name", "cn"}})),
+  EXPECT_EQ(GrpcClientIdentity(FakeAuthContext({{"x509_common_name", "cn"}}))
+                .primary(),
             "cn");
-  EXPECT_EQ(GrpcPeerIdentity(FakeAuthContext({})), "");
+  EXPECT_EQ(GrpcClientIdentity(FakeAuthContext({})).primary(), "");
 }
 
 TEST(GrpcClientIdentityCheckTest,
