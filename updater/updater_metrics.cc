@@ -1,8 +1,20 @@
 #include "updater/updater_metrics.h"
 
+#include <utility>
+
+#include "geo/common/metric_families.h"
 #include "prometheus/text_serializer.h"
 
 namespace geo::updater {
+namespace {
+
+// The `result` label of geo_updater_checks_total.
+constexpr std::pair<CheckResult, const char*> kCheckResultNames[] = {
+    {CheckResult::kUnchanged, "unchanged"},
+    {CheckResult::kUpdated, "updated"},
+    {CheckResult::kFailed, "failed"}};
+
+}  // namespace
 
 const std::vector<std::string>& UpdaterMetrics::FailureReasons() {
   static const auto* reasons = new std::vector<std::string>{
@@ -17,44 +29,29 @@ const std::vector<std::string>& UpdaterMetrics::FailureReasons() {
 UpdaterMetrics::UpdaterMetrics(std::shared_ptr<prometheus::Registry> registry,
                                const std::vector<std::string>& editions)
     : registry_(std::move(registry)) {
-  auto& checks = prometheus::BuildCounter()
-                     .Name("geo_updater_checks_total")
-                     .Help(
-                         "Update checks by edition and result "
-                         "(unchanged, updated, failed).")
-                     .Register(*registry_);
-  auto& downloads = prometheus::BuildCounter()
-                        .Name("geo_updater_downloads_total")
-                        .Help("Database downloads by edition and result.")
-                        .Register(*registry_);
-  auto& bytes = prometheus::BuildCounter()
-                    .Name("geo_updater_downloaded_bytes_total")
-                    .Help("Bytes downloaded by edition.")
-                    .Register(*registry_);
-  auto& failures = prometheus::BuildCounter()
-                       .Name("geo_updater_failures_total")
-                       .Help("Failed updates by edition and reason.")
-                       .Register(*registry_);
-  auto& modified = prometheus::BuildGauge()
-                       .Name("geo_updater_database_modified_timestamp_seconds")
-                       .Help(
-                           "Modification time of the installed database, "
-                           "as the source reported it.")
-                       .Register(*registry_);
+  auto& checks = CounterFamily(
+      *registry_, "geo_updater_checks_total",
+      "Update checks by edition and result (unchanged, updated, failed).");
+  auto& downloads = CounterFamily(*registry_, "geo_updater_downloads_total",
+                                  "Database downloads by edition and result.");
+  auto& bytes = CounterFamily(*registry_, "geo_updater_downloaded_bytes_total",
+                              "Bytes downloaded by edition.");
+  auto& failures = CounterFamily(*registry_, "geo_updater_failures_total",
+                                 "Failed updates by edition and reason.");
+  auto& modified = GaugeFamily(
+      *registry_, "geo_updater_database_modified_timestamp_seconds",
+      "Modification time of the installed database, as the source reported "
+      "it.");
   auto& last_success =
-      prometheus::BuildGauge()
-          .Name("geo_updater_last_success_timestamp_seconds")
-          .Help("When every edition was last installed or found current.")
-          .Register(*registry_);
+      GaugeFamily(*registry_, "geo_updater_last_success_timestamp_seconds",
+                  "When every edition was last installed or found current.");
   last_success_ = &last_success.Add({});
   for (const std::string& edition : editions) {
     PerEdition& per = editions_[edition];
-    per.checks[CheckResult::kUnchanged] =
-        &checks.Add({{"edition", edition}, {"result", "unchanged"}});
-    per.checks[CheckResult::kUpdated] =
-        &checks.Add({{"edition", edition}, {"result", "updated"}});
-    per.checks[CheckResult::kFailed] =
-        &checks.Add({{"edition", edition}, {"result", "failed"}});
+    for (const auto& [result, name] : kCheckResultNames) {
+      per.checks[result] =
+          &checks.Add({{"edition", edition}, {"result", name}});
+    }
     per.downloads_ok = &downloads.Add({{"edition", edition}, {"result", "ok"}});
     per.downloads_failed =
         &downloads.Add({{"edition", edition}, {"result", "failed"}});

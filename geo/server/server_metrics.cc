@@ -112,65 +112,44 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,
                              Clock* clock)
     : registry_(std::move(registry)),
       clock_(clock),
-      country_family_(
-          prometheus::BuildCounter()
-              .Name("geofence_lookups_by_country_total")
-              .Help("Successful lookups and checks by country ISO code of the "
-                    "address (unknown: no country)")
-              .Register(*registry_)),
-      database_reloads_(prometheus::BuildCounter()
-                            .Name("geofence_database_reloads_total")
-                            .Help("Database loads and reloads by result")
-                            .Register(*registry_)),
-      build_time_family_(
-          prometheus::BuildGauge()
-              .Name("geofence_database_build_timestamp_seconds")
-              .Help("Build time (MaxMind build_epoch) of the loaded database")
-              .Register(*registry_)),
-      age_family_(prometheus::BuildGauge()
-                      .Name("geofence_database_age_seconds")
-                      .Help("Seconds since the loaded database was built")
-                      .Register(*registry_)),
-      watcher_errors_family_(
-          prometheus::BuildCounter()
-              .Name("geofence_watcher_errors_total")
-              .Help("Watched files that could not be read (stat) or were "
-                    "rejected on load (rejected)")
-              .Register(*registry_)),
+      country_family_(CounterFamily(
+          *registry_, "geofence_lookups_by_country_total",
+          "Successful lookups and checks by country ISO code of the address "
+          "(unknown: no country)")),
+      database_reloads_(CounterFamily(*registry_,
+                                      "geofence_database_reloads_total",
+                                      "Database loads and reloads by result")),
+      build_time_family_(GaugeFamily(
+          *registry_, "geofence_database_build_timestamp_seconds",
+          "Build time (MaxMind build_epoch) of the loaded database")),
+      age_family_(GaugeFamily(*registry_, "geofence_database_age_seconds",
+                              "Seconds since the loaded database was built")),
+      watcher_errors_family_(CounterFamily(
+          *registry_, "geofence_watcher_errors_total",
+          "Watched files that could not be read (stat) or were rejected on "
+          "load (rejected)")),
       watcher_stat_errors_(watcher_errors_family_.Add({{"reason", "stat"}})),
       watcher_rejected_(watcher_errors_family_.Add({{"reason", "rejected"}})),
-      policy_reloads_(prometheus::BuildCounter()
-                          .Name("geofence_policy_reloads_total")
-                          .Help("Policy loads and reloads by result")
-                          .Register(*registry_)),
-      decisions_family_(
-          prometheus::BuildCounter()
-              .Name("geofence_decisions_total")
-              .Help("Geofence decisions (Check and forward-auth) by policy, "
-                    "result (allowed, denied, dry_run_denied) and the kind of "
-                    "rule that decided")
-              .Register(*registry_)),
-      decision_errors_family_(
-          prometheus::BuildCounter()
-              .Name("geofence_decision_errors_total")
-              .Help("Forward-auth decisions the policy's on_error made, by "
-                    "policy and reason (no_database, lookup_error, "
-                    "bad_client_address)")
-              .Register(*registry_)) {
-  auto& calls = prometheus::BuildCounter()
-                    .Name("geofence_lookups_total")
-                    .Help(
-                        "Finished Lookup/BatchLookup/Check/ListDatabases/"
-                        "Authorize calls by protocol, gRPC status and result")
-                    .Register(*registry_);
-  auto& latency = prometheus::BuildHistogram()
-                      .Name("geofence_lookup_duration_seconds")
-                      .Help("Call latency by protocol and method")
-                      .Register(*registry_);
-  auto& in_flight = prometheus::BuildGauge()
-                        .Name("geofence_requests_in_flight")
-                        .Help("Calls being served right now")
-                        .Register(*registry_);
+      policy_reloads_(CounterFamily(*registry_, "geofence_policy_reloads_total",
+                                    "Policy loads and reloads by result")),
+      decisions_family_(CounterFamily(
+          *registry_, "geofence_decisions_total",
+          "Geofence decisions (Check and forward-auth) by policy, result "
+          "(allowed, denied, dry_run_denied) and the kind of rule that "
+          "decided")),
+      decision_errors_family_(CounterFamily(
+          *registry_, "geofence_decision_errors_total",
+          "Forward-auth decisions the policy's on_error made, by policy and "
+          "reason (no_database, lookup_error, bad_client_address)")) {
+  auto& calls = CounterFamily(
+      *registry_, "geofence_lookups_total",
+      "Finished Lookup/BatchLookup/Check/ListDatabases/Authorize calls by "
+      "protocol, gRPC status and result");
+  auto& latency =
+      HistogramFamily(*registry_, "geofence_lookup_duration_seconds",
+                      "Call latency by protocol and method");
+  auto& in_flight = GaugeFamily(*registry_, "geofence_requests_in_flight",
+                                "Calls being served right now");
   for (int p = 0; p < kProtocolCount; ++p) {
     const std::string protocol(ProtocolName(static_cast<Protocol>(p)));
     for (int code = 0; code < kGrpcCodeCount; ++code) {

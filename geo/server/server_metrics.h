@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "geo/common/clock.h"
+#include "geo/common/metric_families.h"
 #include "geo/policy/policy.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
@@ -171,13 +172,10 @@ class ServerMetrics {
 
   // Last, so that registry_ is set when these initialise.
   prometheus::Family<prometheus::Counter>& decode_failures_family_ =
-      prometheus::BuildCounter()
-          .Name("geofence_record_decode_failures_total")
-          .Help(
-              "Lookups failed because a database record did not decode: "
-              "over the decode budget (entry_budget, byte_budget) or "
-              "malformed (invalid_data)")
-          .Register(*registry_);
+      CounterFamily(*registry_, "geofence_record_decode_failures_total",
+                    "Lookups failed because a database record did not decode: "
+                    "over the decode budget (entry_budget, byte_budget) or "
+                    "malformed (invalid_data)");
   prometheus::Counter& decode_entry_budget_ =
       decode_failures_family_.Add({{"reason", "entry_budget"}});
   prometheus::Counter& decode_byte_budget_ =
@@ -185,21 +183,15 @@ class ServerMetrics {
   prometheus::Counter& decode_invalid_data_ =
       decode_failures_family_.Add({{"reason", "invalid_data"}});
   ReloadCounters override_reloads_{
-      prometheus::BuildCounter()
-          .Name("geofence_override_reloads_total")
-          .Help("Local overrides file loads and reloads by result")
-          .Register(*registry_)};
+      CounterFamily(*registry_, "geofence_override_reloads_total",
+                    "Local overrides file loads and reloads by result")};
   prometheus::Gauge& override_entries_ =
-      prometheus::BuildGauge()
-          .Name("geofence_override_entries")
-          .Help("Entries of the local overrides file in force")
-          .Register(*registry_)
+      GaugeFamily(*registry_, "geofence_override_entries",
+                  "Entries of the local overrides file in force")
           .Add({});
   prometheus::Counter& override_hits_ =
-      prometheus::BuildCounter()
-          .Name("geofence_override_hits_total")
-          .Help("Lookup and decision answers changed by a local override")
-          .Register(*registry_)
+      CounterFamily(*registry_, "geofence_override_hits_total",
+                    "Lookup and decision answers changed by a local override")
           .Add({});
 };
 
