@@ -21,6 +21,17 @@ constexpr absl::string_view kDecodeFailurePayload =
 // record decodes here exactly when it decodes there, budget aside.
 constexpr int kMaxDataDepth = 512;
 
+// Each failure with its name, both ways: the metric label and the payload.
+struct FailureName {
+  RecordDecodeFailure failure;
+  absl::string_view name;
+};
+constexpr FailureName kFailureNames[] = {
+    {RecordDecodeFailure::kEntryBudget, "entry_budget"},
+    {RecordDecodeFailure::kByteBudget, "byte_budget"},
+    {RecordDecodeFailure::kInvalidData, "invalid_data"},
+};
+
 absl::Status DecodeFailureError(RecordDecodeFailure failure,
                                 absl::string_view message) {
   absl::Status status = absl::DataLossError(message);
@@ -436,6 +447,57 @@ absl::Status ReadLocation(Node node, geo::v1::Location* location) {
       .status();
 }
 
+// A boolean key of a record and the setter of the field it fills in.
+template <typename Message>
+struct BoolKey {
+  absl::string_view key;
+  // The key's path as an error message names it.
+  absl::string_view field;
+  void (Message::*set)(bool);
+};
+
+// The entry of `keys` for `key`, or null. A scan: the tables are a handful
+// of keys, and a record has few boolean keys.
+template <typename Message, size_t N>
+const BoolKey<Message>* FindBoolKey(const BoolKey<Message> (&keys)[N],
+                                    absl::string_view key) {
+  for (const BoolKey<Message>& entry : keys) {
+    if (entry.key == key) return &entry;
+  }
+  return nullptr;
+}
+
+// Flags only the `traits` map of City and Enterprise records holds.
+constexpr BoolKey<geo::v1::Traits> kTraitFlags[] = {
+    {"is_anonymous_proxy", "traits.is_anonymous_proxy",
+     &geo::v1::Traits::set_is_anonymous_proxy},
+    {"is_satellite_provider", "traits.is_satellite_provider",
+     &geo::v1::Traits::set_is_satellite_provider},
+    {"is_anycast", "traits.is_anycast", &geo::v1::Traits::set_is_anycast},
+};
+
+// Network keys (see ReadNetworkKey) that are flags of Traits.
+constexpr BoolKey<geo::v1::Traits> kNetworkTraitFlags[] = {
+    {"is_legitimate_proxy", "is_legitimate_proxy",
+     &geo::v1::Traits::set_is_legitimate_proxy},
+};
+
+// The Anonymous IP flags; Anonymizer appears in an answer only when the
+// record has one of them.
+constexpr BoolKey<geo::v1::Anonymizer> kAnonymizerFlags[] = {
+    {"is_anonymous", "is_anonymous", &geo::v1::Anonymizer::set_is_anonymous},
+    {"is_anonymous_vpn", "is_anonymous_vpn",
+     &geo::v1::Anonymizer::set_is_anonymous_vpn},
+    {"is_hosting_provider", "is_hosting_provider",
+     &geo::v1::Anonymizer::set_is_hosting_provider},
+    {"is_public_proxy", "is_public_proxy",
+     &geo::v1::Anonymizer::set_is_public_proxy},
+    {"is_residential_proxy", "is_residential_proxy",
+     &geo::v1::Anonymizer::set_is_residential_proxy},
+    {"is_tor_exit_node", "is_tor_exit_node",
+     &geo::v1::Anonymizer::set_is_tor_exit_node},
+};
+
 // autonomous_system_number / _organization sit at the top level of ASN and
 // ISP records and under `traits` in Enterprise records.
 absl::Status ReadAutonomousSystemKey(absl::string_view key, Node value,
@@ -501,67 +563,32 @@ absl::Status ReadNetworkKey(absl::string_view key, Node value,
     if (status.ok()) response->mutable_traits()->set_static_ip_score(score);
     return status;
   }
-  if (key == "is_legitimate_proxy") {
-    return ReadBoolInto("is_legitimate_proxy", value, [&](bool v) {
-      response->mutable_traits()->set_is_legitimate_proxy(v);
+  if (const BoolKey<geo::v1::Traits>* flag =
+          FindBoolKey(kNetworkTraitFlags, key)) {
+    return ReadBoolInto(flag->field, value, [&](bool v) {
+      (response->mutable_traits()->*flag->set)(v);
     });
   }
-  if (key.size() > 3 && key.substr(0, 3) == "is_") {
-    geo::v1::Anonymizer* anonymizer = nullptr;
-    auto flag = [&]() {
-      if (anonymizer == nullptr) anonymizer = response->mutable_anonymizer();
-      return anonymizer;
-    };
-    if (key == "is_anonymous") {
-      return ReadBoolInto(key, value,
-                          [&](bool v) { flag()->set_is_anonymous(v); });
-    }
-    if (key == "is_anonymous_vpn") {
-      return ReadBoolInto(key, value,
-                          [&](bool v) { flag()->set_is_anonymous_vpn(v); });
-    }
-    if (key == "is_hosting_provider") {
-      return ReadBoolInto(key, value,
-                          [&](bool v) { flag()->set_is_hosting_provider(v); });
-    }
-    if (key == "is_public_proxy") {
-      return ReadBoolInto(key, value,
-                          [&](bool v) { flag()->set_is_public_proxy(v); });
-    }
-    if (key == "is_residential_proxy") {
-      return ReadBoolInto(key, value,
-                          [&](bool v) { flag()->set_is_residential_proxy(v); });
-    }
-    if (key == "is_tor_exit_node") {
-      return ReadBoolInto(key, value,
-                          [&](bool v) { flag()->set_is_tor_exit_node(v); });
-    }
+  if (const BoolKey<geo::v1::Anonymizer>* flag =
+          FindBoolKey(kAnonymizerFlags, key)) {
+    return ReadBoolInto(flag->field, value, [&](bool v) {
+      (response->mutable_anonymizer()->*flag->set)(v);
+    });
   }
   return ReadAutonomousSystemKey(key, value, response);
 }
 
 absl::Status ReadTraits(Node node, geo::v1::LookupResponse* response) {
-  geo::v1::Traits* traits = response->mutable_traits();
-  return ForEachInMap(
-             "traits", node,
-             [&](absl::string_view key, Node value) -> absl::Status {
-               bool flag = false;
-               absl::Status status;
-               if (key == "is_anonymous_proxy") {
-                 status = ReadBool("traits.is_anonymous_proxy", value, &flag);
-                 if (status.ok()) traits->set_is_anonymous_proxy(flag);
-               } else if (key == "is_satellite_provider") {
-                 status =
-                     ReadBool("traits.is_satellite_provider", value, &flag);
-                 if (status.ok()) traits->set_is_satellite_provider(flag);
-               } else if (key == "is_anycast") {
-                 status = ReadBool("traits.is_anycast", value, &flag);
-                 if (status.ok()) traits->set_is_anycast(flag);
-               } else {
-                 status = ReadNetworkKey(key, value, response);
-               }
-               return status;
-             })
+  return ForEachInMap("traits", node,
+                      [&](absl::string_view key, Node value) -> absl::Status {
+                        if (const BoolKey<geo::v1::Traits>* flag =
+                                FindBoolKey(kTraitFlags, key)) {
+                          return ReadBoolInto(flag->field, value, [&](bool v) {
+                            (response->mutable_traits()->*flag->set)(v);
+                          });
+                        }
+                        return ReadNetworkKey(key, value, response);
+                      })
       .status();
 }
 
@@ -662,13 +689,8 @@ absl::Status DecodeTopLevel(Node root, NameChoice* language,
 }  // namespace
 
 absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure) {
-  switch (failure) {
-    case RecordDecodeFailure::kEntryBudget:
-      return "entry_budget";
-    case RecordDecodeFailure::kByteBudget:
-      return "byte_budget";
-    case RecordDecodeFailure::kInvalidData:
-      return "invalid_data";
+  for (const FailureName& entry : kFailureNames) {
+    if (entry.failure == failure) return entry.name;
   }
   return "invalid_data";
 }
@@ -681,10 +703,8 @@ std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
   const absl::optional<absl::Cord> payload =
       status.GetPayload(kDecodeFailurePayload);
   if (!payload.has_value()) return std::nullopt;
-  for (RecordDecodeFailure failure :
-       {RecordDecodeFailure::kEntryBudget, RecordDecodeFailure::kByteBudget,
-        RecordDecodeFailure::kInvalidData}) {
-    if (*payload == RecordDecodeFailureName(failure)) return failure;
+  for (const FailureName& entry : kFailureNames) {
+    if (*payload == entry.name) return entry.failure;
   }
   return std::nullopt;
 }
