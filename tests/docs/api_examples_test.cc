@@ -272,9 +272,7 @@ void CheckBody(const Example& example, const std::string& body) {
 class ApiExamplesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string text = testing::ReadFile(kApiDoc);
-    ASSERT_FALSE(text.empty()) << "cannot read " << kApiDoc;
-    doc_ = std::make_unique<MarkdownDocument>(text);
+    ASSERT_TRUE(doc_.ok()) << doc_.status();
 
     std::vector<Example> servers = FindExamples(*doc_, "example-server");
     ASSERT_EQ(servers.size(), 1u)
@@ -319,7 +317,7 @@ class ApiExamplesTest : public ::testing::Test {
     return std::string(url);
   }
 
-  std::unique_ptr<MarkdownDocument> doc_;
+  const absl::StatusOr<MarkdownDocument> doc_ = ReadMarkdownFile(kApiDoc);
   std::unique_ptr<testing::ServerProcess> server_;
 };
 

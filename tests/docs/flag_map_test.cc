@@ -4,7 +4,6 @@
 // precedence order, NAME_FILE variants included), GeoIP.conf keys and
 // default, and the map names nothing the programs do not read.
 #include <algorithm>
-#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -19,7 +18,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
-#include "tests/support/test_files.h"
 #include "updater/config.h"
 
 namespace geo::docs {
@@ -158,11 +156,7 @@ std::vector<std::string> CompareWithTable(
 
 class FlagMapTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const std::string text = ::geo::testing::ReadFile(kMaintenance);
-    ASSERT_FALSE(text.empty()) << "cannot read " << kMaintenance;
-    doc_ = std::make_unique<MarkdownDocument>(text);
-  }
+  void SetUp() override { ASSERT_TRUE(doc_.ok()) << doc_.status(); }
 
   void ExpectSectionIsTheTable(absl::string_view anchor,
                                const std::vector<settings::SettingSpec>& specs,
@@ -178,7 +172,7 @@ class FlagMapTest : public ::testing::Test {
         << absl::StrJoin(problems, "\n  ");
   }
 
-  std::unique_ptr<MarkdownDocument> doc_;
+  const absl::StatusOr<MarkdownDocument> doc_ = ReadMarkdownFile(kMaintenance);
 };
 
 TEST_F(FlagMapTest, ServerSettingsAreTheMap) {

@@ -2,11 +2,13 @@
 
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tests/support/test_files.h"
 
 namespace geo::docs {
 
@@ -152,6 +154,14 @@ std::vector<const FencedBlock*> MarkdownDocument::BlocksIn(int begin,
     if (block.line >= begin && block.line < end) blocks.push_back(&block);
   }
   return blocks;
+}
+
+absl::StatusOr<MarkdownDocument> ReadMarkdownFile(const std::string& path) {
+  const std::string text = testing::ReadFile(path);
+  if (text.empty()) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  return MarkdownDocument(text);
 }
 
 std::vector<std::string> CodeSpans(absl::string_view text) {

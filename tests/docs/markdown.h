@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace geo::docs {
@@ -62,6 +63,10 @@ class MarkdownDocument {
   std::vector<Heading> headings_;
   std::vector<FencedBlock> blocks_;
 };
+
+// The Markdown file at `path` (relative to the runfiles tree, the test's
+// working directory); NOT_FOUND when it cannot be read or is empty.
+absl::StatusOr<MarkdownDocument> ReadMarkdownFile(const std::string& path);
 
 // The `code spans` of a table cell or a line, in order.
 std::vector<std::string> CodeSpans(absl::string_view text);

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -12,11 +13,17 @@ namespace {
 using ::testing::ElementsAre;
 
 TEST(GithubAnchorTest, LikeGitHub) {
-  EXPECT_EQ(GithubAnchor("GeoErrorRatioHigh"), "geoerrorratiohigh");
-  EXPECT_EQ(GithubAnchor("Rolling back a database"), "rolling-back-a-database");
-  EXPECT_EQ(GithubAnchor("Server (`geo_server`)"), "server-geo_server");
-  EXPECT_EQ(GithubAnchor("1. Get a key: MaxMind!"), "1-get-a-key-maxmind");
-  EXPECT_EQ(GithubAnchor("sidecar → CronJob"), "sidecar-→-cronjob");
+  // Heading text, and the anchor GitHub gives it.
+  const std::pair<std::string, std::string> kCases[] = {
+      {"GeoErrorRatioHigh", "geoerrorratiohigh"},
+      {"Rolling back a database", "rolling-back-a-database"},
+      {"Server (`geo_server`)", "server-geo_server"},
+      {"1. Get a key: MaxMind!", "1-get-a-key-maxmind"},
+      {"sidecar → CronJob", "sidecar-→-cronjob"},
+  };
+  for (const auto& [heading, anchor] : kCases) {
+    EXPECT_EQ(GithubAnchor(heading), anchor) << heading;
+  }
 }
 
 TEST(MarkdownDocumentTest, HeadingsSectionsTablesBlocks) {

@@ -14,7 +14,6 @@
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "tests/docs/markdown.h"
-#include "tests/support/test_files.h"
 #include "yaml-cpp/yaml.h"
 
 namespace geo::docs {
@@ -63,13 +62,11 @@ std::string Squeeze(absl::string_view text) {
 class RunbookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string text = testing::ReadFile(kMaintenance);
-    ASSERT_FALSE(text.empty()) << "cannot read " << kMaintenance;
-    doc_ = std::make_unique<MarkdownDocument>(text);
+    ASSERT_TRUE(doc_.ok()) << doc_.status();
     alerts_ = LoadAlerts();
     ASSERT_FALSE(alerts_.empty()) << "no alerts in " << kAlerts;
   }
-  std::unique_ptr<MarkdownDocument> doc_;
+  const absl::StatusOr<MarkdownDocument> doc_ = ReadMarkdownFile(kMaintenance);
   std::vector<Alert> alerts_;
 };
 
