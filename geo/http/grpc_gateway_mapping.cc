@@ -99,34 +99,18 @@ void AppendJsonString(absl::string_view text, std::string* out) {
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(text.data() + copied, i - copied);
     copied = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default: {
-        constexpr char kHex[] = "0123456789abcdef";
-        const char escaped[] = {'\\', 'u',          '0',
-                                '0',  kHex[c >> 4], kHex[c & 15]};
-        out->append(escaped, sizeof escaped);
-      }
+    // The characters with a two-character escape, and the letter after
+    // the backslash of each; the rest are written \u00XX.
+    constexpr absl::string_view kShortEscaped = "\"\\\b\f\n\r\t";
+    constexpr absl::string_view kShortEscapeLetters = "\"\\bfnrt";
+    const size_t short_escape = kShortEscaped.find(static_cast<char>(c));
+    if (short_escape != absl::string_view::npos) {
+      const char escaped[] = {'\\', kShortEscapeLetters[short_escape]};
+      out->append(escaped, sizeof escaped);
+    } else {
+      constexpr char kHex[] = "0123456789abcdef";
+      const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out->append(escaped, sizeof escaped);
     }
   }
   out->append(text.data() + copied, text.size() - copied);
