@@ -1,6 +1,8 @@
 #include "geo/policy/policy.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <string>
@@ -83,11 +85,50 @@ std::string ClientIdentityEntryProblem(absl::string_view entry) {
   return "";
 }
 
-// In order of precedence (see policy.h).
-constexpr AnonymizerKind kAnonymizerKinds[] = {
-    kTorExitNode,  kPublicProxy,     kResidentialProxy,
-    kAnonymousVpn, kHostingProvider, kAnonymous,
+// Each anonymizer kind with its name in policy files, in order of
+// precedence (see policy.h).
+struct AnonymizerKindEntry {
+  AnonymizerKind kind;
+  absl::string_view name;
 };
+constexpr AnonymizerKindEntry kAnonymizerKinds[] = {
+    {kTorExitNode, "tor_exit_node"},          {kPublicProxy, "public_proxy"},
+    {kResidentialProxy, "residential_proxy"}, {kAnonymousVpn, "anonymous_vpn"},
+    {kHostingProvider, "hosting_provider"},   {kAnonymous, "anonymous"},
+};
+
+// The names of an enum's values in the order its enumerators are declared
+// (numbered from 0), each table checked against the enum's last value.
+constexpr absl::string_view kRuleKindNames[] = {"none",
+                                                "client_identity",
+                                                "cidr",
+                                                "private",
+                                                "asn",
+                                                "anonymizer",
+                                                "connection_type",
+                                                "subdivision",
+                                                "country",
+                                                "unknown",
+                                                "default",
+                                                "error"};
+static_assert(std::size(kRuleKindNames) ==
+              static_cast<size_t>(RuleKind::kError) + 1);
+constexpr absl::string_view kDecisionResultNames[] = {"allowed", "denied",
+                                                      "dry_run_denied"};
+static_assert(std::size(kDecisionResultNames) ==
+              static_cast<size_t>(DecisionResult::kDryRunDenied) + 1);
+constexpr absl::string_view kDecisionErrorNames[] = {
+    "no_database", "lookup_error", "bad_client_address"};
+static_assert(std::size(kDecisionErrorNames) ==
+              static_cast<size_t>(DecisionError::kBadClientAddress) + 1);
+
+// `value`'s entry in `names` (one of the tables above); names[0] for a value
+// outside the enum.
+template <typename Enum, size_t N>
+absl::string_view NameIn(const absl::string_view (&names)[N], Enum value) {
+  const auto index = static_cast<size_t>(value);
+  return index < N ? names[index] : names[0];
+}
 
 // GeoIP2's connection_type values, as MaxMind documents them.
 constexpr absl::string_view kConnectionTypes[] = {
@@ -96,75 +137,22 @@ constexpr absl::string_view kConnectionTypes[] = {
 }  // namespace
 
 absl::string_view RuleKindName(RuleKind kind) {
-  switch (kind) {
-    case RuleKind::kNone:
-      return "none";
-    case RuleKind::kClientIdentity:
-      return "client_identity";
-    case RuleKind::kNetwork:
-      return "cidr";
-    case RuleKind::kPrivate:
-      return "private";
-    case RuleKind::kAsn:
-      return "asn";
-    case RuleKind::kAnonymizer:
-      return "anonymizer";
-    case RuleKind::kConnectionType:
-      return "connection_type";
-    case RuleKind::kSubdivision:
-      return "subdivision";
-    case RuleKind::kCountry:
-      return "country";
-    case RuleKind::kUnknown:
-      return "unknown";
-    case RuleKind::kDefault:
-      return "default";
-    case RuleKind::kError:
-      return "error";
-  }
-  return "none";
+  return NameIn(kRuleKindNames, kind);
 }
 
 absl::string_view AnonymizerKindName(AnonymizerKind kind) {
-  switch (kind) {
-    case kTorExitNode:
-      return "tor_exit_node";
-    case kPublicProxy:
-      return "public_proxy";
-    case kResidentialProxy:
-      return "residential_proxy";
-    case kAnonymousVpn:
-      return "anonymous_vpn";
-    case kHostingProvider:
-      return "hosting_provider";
-    case kAnonymous:
-      return "anonymous";
+  for (const AnonymizerKindEntry& entry : kAnonymizerKinds) {
+    if (entry.kind == kind) return entry.name;
   }
   return "anonymous";
 }
 
 absl::string_view DecisionResultName(DecisionResult result) {
-  switch (result) {
-    case DecisionResult::kAllowed:
-      return "allowed";
-    case DecisionResult::kDenied:
-      return "denied";
-    case DecisionResult::kDryRunDenied:
-      return "dry_run_denied";
-  }
-  return "allowed";
+  return NameIn(kDecisionResultNames, result);
 }
 
 absl::string_view DecisionErrorName(DecisionError error) {
-  switch (error) {
-    case DecisionError::kNoDatabase:
-      return "no_database";
-    case DecisionError::kLookupError:
-      return "lookup_error";
-    case DecisionError::kBadClientAddress:
-      return "bad_client_address";
-  }
-  return "lookup_error";
+  return NameIn(kDecisionErrorNames, error);
 }
 
 Decision NoPolicyDecision() {
@@ -334,13 +322,13 @@ void Policy::Builder::AddAnonymizers(const PolicyRules& rules, bool allow) {
   for (int i = 0; i < rules.anonymizers_size(); ++i) {
     const std::string path = absl::StrCat(list, ".anonymizers[", i, "]");
     const std::string name = absl::AsciiStrToLower(rules.anonymizers(i));
-    const AnonymizerKind* kind = std::find_if(
+    const AnonymizerKindEntry* kind = std::find_if(
         std::begin(kAnonymizerKinds), std::end(kAnonymizerKinds),
-        [&](AnonymizerKind k) { return AnonymizerKindName(k) == name; });
+        [&](const AnonymizerKindEntry& entry) { return entry.name == name; });
     if (kind == std::end(kAnonymizerKinds)) {
       std::vector<absl::string_view> names;
-      for (AnonymizerKind k : kAnonymizerKinds) {
-        names.push_back(AnonymizerKindName(k));
+      for (const AnonymizerKindEntry& entry : kAnonymizerKinds) {
+        names.push_back(entry.name);
       }
       errors_.Add(path, absl::StrCat("\"", rules.anonymizers(i),
                                      "\" is not an anonymizer kind (",
@@ -350,7 +338,7 @@ void Policy::Builder::AddAnonymizers(const PolicyRules& rules, bool allow) {
     const std::string description = absl::StrCat("anonymizer ", name);
     if (!CheckUnique(description, path, description)) continue;
     policy_->anonymizers_.emplace(
-        *kind, ListRule(allow, description, RuleKind::kAnonymizer));
+        kind->kind, ListRule(allow, description, RuleKind::kAnonymizer));
   }
 }
 
@@ -507,7 +495,8 @@ Decision Policy::Evaluate(const PolicyInput& input) const {
   if (input.anonymizers != 0 && !anonymizers_.empty()) {
     // Specific kinds: denials first, then allowances, each in kind order.
     for (const bool allow : {false, true}) {
-      for (const AnonymizerKind kind : kAnonymizerKinds) {
+      for (const AnonymizerKindEntry& entry : kAnonymizerKinds) {
+        const AnonymizerKind kind = entry.kind;
         if (kind == kAnonymous || (input.anonymizers & kind) == 0) continue;
         const auto it = anonymizers_.find(kind);
         if (it != anonymizers_.end() && it->second.allow == allow) {

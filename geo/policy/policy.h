@@ -118,6 +118,7 @@ enum class RuleKind {
   kUnknown,
   kDefault,
   kError,  // No decision could be made; the policy's on_error decided.
+  // A new kind goes before kError, with its name in RuleKindName's table.
 };
 
 // "none", "client_identity", "cidr", "private", "asn", "anonymizer",
