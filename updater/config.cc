@@ -399,9 +399,9 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Env({"GEO_UPDATER_SERVE_MAX_CONNECTIONS"})
               .Default("8")
               .Help("serve mode: open connections at most; more get 503 "
-                    "(retried by clients). Each download is held in memory "
-                    "while written: memory is about this times the largest "
-                    "database"),
+                    "(retried by clients). Every download of a database is "
+                    "sent from one shared copy, so connections cost sockets "
+                    "and buffers, not database copies"),
       });
   return *table;
 }

@@ -1,6 +1,7 @@
 #include "updater/installed_databases.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,31 +16,6 @@
 #include "updater/digest.h"
 
 namespace geo::updater {
-namespace {
-
-constexpr size_t kReadChunk = 1 << 20;
-
-// pread in a loop until `length` bytes at `offset` are in `out`.
-absl::Status PreadFully(int fd, int64_t offset, size_t length, char* out) {
-  size_t done = 0;
-  while (done < length) {
-    const ssize_t n = ::pread(fd, out + done, length - done,
-                              offset + static_cast<int64_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return absl::InternalError(absl::StrCat("read: ", strerror(errno)));
-    if (n == 0) {
-      return absl::DataLossError(
-          absl::StrCat("file shrank while open: ended at ",
-                       offset + static_cast<int64_t>(done)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<std::shared_ptr<const InstalledDatabase>>
 InstalledDatabase::Open(const std::string& path, const std::string& edition,
                         const DatabaseValidator& validator) {
@@ -67,19 +43,21 @@ InstalledDatabase::Open(const std::string& path, const std::string& edition,
   database->date_ =
       absl::FormatTime("%Y-%m-%d", database->modified_at_, absl::UTCTimeZone());
 
+  if (database->size_ > 0) {
+    void* address = ::mmap(nullptr, static_cast<size_t>(database->size_),
+                           PROT_READ, MAP_SHARED, database->fd_.get(), 0);
+    if (address == MAP_FAILED) {
+      return absl::InternalError(
+          absl::StrCat("mmap ", path, ": ", strerror(errno)));
+    }
+    database->mapping_.address = address;
+    database->mapping_.length = static_cast<size_t>(database->size_);
+  }
+
   Hasher md5(DigestAlgorithm::kMd5);
   Hasher sha256(DigestAlgorithm::kSha256);
-  std::string chunk(kReadChunk, '\0');
-  for (int64_t offset = 0; offset < database->size_;) {
-    const size_t length = static_cast<size_t>(
-        std::min<int64_t>(kReadChunk, database->size_ - offset));
-    absl::Status read =
-        PreadFully(database->fd_.get(), offset, length, chunk.data());
-    if (!read.ok()) return read;
-    md5.Update(absl::string_view(chunk.data(), length));
-    sha256.Update(absl::string_view(chunk.data(), length));
-    offset += static_cast<int64_t>(length);
-  }
+  md5.Update(database->contents());
+  sha256.Update(database->contents());
   database->md5_ = md5.FinishHex();
   database->sha256_ = sha256.FinishHex();
 
@@ -99,9 +77,8 @@ InstalledDatabase::Open(const std::string& path, const std::string& edition,
   return std::shared_ptr<const InstalledDatabase>(std::move(database));
 }
 
-absl::Status InstalledDatabase::ReadAll(std::string* out) const {
-  out->resize(static_cast<size_t>(size_));
-  return PreadFully(fd_.get(), 0, out->size(), out->data());
+InstalledDatabase::Mapping::~Mapping() {
+  if (address != nullptr) ::munmap(address, length);
 }
 
 bool InstalledDatabase::SameFileAs(const struct stat& info) const {

@@ -1,16 +1,21 @@
 // What the updater's serve mode serves: for each edition, the database file
 // installed in the data directory, opened once and verified (the same full
 // open the geo server does, plus its MD5 and SHA-256), and its MaxMind-style
-// tar.gz. Each snapshot holds the open file descriptor of the file it
-// verified and every response reads from that descriptor with pread, so an
-// install that renames a new file over the old one mid-download cannot mix
-// the two: a client gets the old file whole or the new file whole.
+// tar.gz. Each snapshot maps the very file it verified (by descriptor, so
+// by inode) and every response is sent from that mapping, shared by all
+// responses in flight: an install that renames a new file over the old one
+// mid-download cannot mix the two (a client gets the old file whole or the
+// new file whole), and memory holds one copy however many clients download.
+// Trap: the updater replaces files by rename, never in place; a program that
+// truncated a served file in place would fault this process (and geo_server,
+// which maps the same file).
 #ifndef UPDATER_INSTALLED_DATABASES_H_
 #define UPDATER_INSTALLED_DATABASES_H_
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "geo/common/file_descriptor.h"
@@ -50,8 +56,12 @@ class InstalledDatabase {
   // `<edition>_<YYYYMMDD>/<edition>.mmdb`, gzip-compressed tar.
   const std::string& archive() const { return archive_; }
 
-  // The whole database, read from the verified descriptor.
-  absl::Status ReadAll(std::string* out) const;
+  // The whole database file, from the read-only mapping of the verified
+  // inode; valid while this snapshot lives.
+  absl::string_view contents() const {
+    return absl::string_view(static_cast<const char*>(mapping_.address),
+                             mapping_.length);
+  }
 
   // (device, inode, size, mtime) of the file this snapshot was opened from.
   bool SameFileAs(const struct stat& info) const;
@@ -59,8 +69,20 @@ class InstalledDatabase {
  private:
   InstalledDatabase() = default;
 
+  // A read-only shared mapping, unmapped on destruction (none for an empty
+  // file, which verification rejects anyway).
+  struct Mapping {
+    Mapping() = default;
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping();
+    void* address = nullptr;
+    size_t length = 0;
+  };
+
   std::string edition_;
   FileDescriptor fd_;
+  Mapping mapping_;
   dev_t device_ = 0;
   ino_t inode_ = 0;
   int64_t size_ = 0;

@@ -194,7 +194,7 @@ bool MirrorHandler::Authorized(const http::HttpRequest& request) const {
 void MirrorHandler::Handle(const http::HttpRequest& request,
                            http::HttpResponse* response) const {
   const MirrorEndpoint endpoint = Answer(request, response);
-  const int64_t bytes = static_cast<int64_t>(response->body().size());
+  const int64_t bytes = static_cast<int64_t>(response->BodyBytes().size());
   if (metrics_ != nullptr)
     metrics_->Record(endpoint, response->status(), bytes);
   const bool probe = endpoint == MirrorEndpoint::kHealth ||
@@ -374,7 +374,8 @@ void MirrorHandler::AnswerDownload(const http::HttpRequest& request,
       absl::StrCat("attachment; filename=", edition, "_",
                    absl::StrReplaceAll(database->date(), {{"-", ""}}),
                    ".tar.gz"));
-  response->set_body(database->archive());
+  const absl::string_view archive = database->archive();
+  response->SetSharedBody(std::move(database), archive);
 }
 
 void MirrorHandler::AnswerFile(const http::HttpRequest& request,
@@ -395,14 +396,10 @@ void MirrorHandler::AnswerFile(const http::HttpRequest& request,
         absl::StrCat(database->sha256(), "  ", edition, kDatabaseSuffix, "\n"));
     return;
   }
-  absl::Status read = database->ReadAll(response->mutable_body());
-  if (!read.ok()) {
-    Log(LogLevel::kError, "Cannot read the served database",
-        {{"edition", edition}, {"error", read}});
-    SetText(500, "cannot read the database\n", response);
-    return;
-  }
   response->set_content_type("application/octet-stream");
+  // Shares the mapping instead of copying the file into each response.
+  const absl::string_view contents = database->contents();
+  response->SetSharedBody(std::move(database), contents);
 }
 
 void MirrorHandler::AnswerChecksums(http::HttpResponse* response) const {

@@ -44,9 +44,9 @@ struct MirrorServerOptions {
   // pods, under a NetworkPolicy). Otherwise clients must send exactly these.
   std::string account_id;
   std::string license_key;  // Secret: never logged.
-  // Each download response is held in memory until it is written, so memory
-  // is bounded by about max_connections times the largest database. Beyond
-  // it clients get 503, which every MaxMind client retries.
+  // Downloads share one copy of each database (its mapping or tar.gz), so a
+  // connection costs a socket and buffers, not a database. Beyond the cap
+  // clients get 503, which every MaxMind client retries.
   int max_connections = 8;
   int max_connections_per_peer = 2;
   int io_threads = 2;

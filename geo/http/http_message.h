@@ -5,6 +5,7 @@
 #define GEO_HTTP_HTTP_MESSAGE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -108,10 +109,33 @@ class HttpResponse {
     return headers_;
   }
 
+  // The body this response owns. Empty when a shared body is set.
   const std::string& body() const { return body_; }
-  std::string* mutable_body() { return &body_; }
+  std::string* mutable_body() {
+    ClearSharedBody();
+    return &body_;
+  }
   void set_body(absl::string_view body) {
+    ClearSharedBody();
     body_.assign(body.data(), body.size());
+  }
+
+  // Sends `bytes` without copying them into this response: for large,
+  // immutable content that many clients may fetch at once (a database
+  // file), so memory holds one copy however many responses are in flight.
+  // `bytes` must stay valid while `owner` lives; the server keeps `owner`
+  // until the response has been written. Clears body().
+  void SetSharedBody(std::shared_ptr<const void> owner,
+                     absl::string_view bytes) {
+    body_.clear();
+    shared_body_owner_ = std::move(owner);
+    shared_body_ = bytes;
+  }
+
+  // What the server writes: the shared body when one is set, else body().
+  absl::string_view BodyBytes() const {
+    return shared_body_owner_ != nullptr ? shared_body_
+                                         : absl::string_view(body_);
   }
 
   // A JSON body with its content type and status.
@@ -127,13 +151,21 @@ class HttpResponse {
     content_type_.clear();
     headers_.clear();
     body_.clear();
+    ClearSharedBody();
   }
 
  private:
+  void ClearSharedBody() {
+    shared_body_owner_.reset();
+    shared_body_ = {};
+  }
+
   int status_ = 200;
   std::string content_type_;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string body_;
+  std::shared_ptr<const void> shared_body_owner_;
+  absl::string_view shared_body_;
 };
 
 // The body of an error the server answers itself, without a handler: a

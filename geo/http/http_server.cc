@@ -570,6 +570,8 @@ class Connection final : public ConnectionBase {
   // kIdleBufferBytes of buffer capacity, so idle keep-alive connections
   // cost little memory however large their last request or response was.
   void ReleaseIdleMemory() {
+    // Also lets go of a shared body's owner (e.g. a served database file).
+    handler_response_.Reset();
     parser_.reset();
     field_arena_.Release(kIdleBufferBytes);
     std::vector<const RequestFields::value_type*>().swap(header_fields_);
@@ -849,7 +851,7 @@ class Connection final : public ConnectionBase {
   // The head and the body in one gather write: one sendmsg.
   void WriteResponse(unsigned version) {
     state_kind_ = State::kWriting;
-    const std::string& body = handler_response_.body();
+    const absl::string_view body = handler_response_.BodyBytes();
     response_head_.clear();
     AppendResponseHead(handler_response_, version, keep_alive_, body.size(),
                        &response_head_);
@@ -858,7 +860,8 @@ class Connection final : public ConnectionBase {
         !head_request_ && status >= 200 && status != 204 && status != 304;
     const std::array<asio::const_buffer, 2> buffers = {
         asio::buffer(response_head_),
-        send_body ? asio::buffer(body) : asio::const_buffer()};
+        send_body ? asio::buffer(body.data(), body.size())
+                  : asio::const_buffer()};
     SetDeadline(state_->options.write_timeout);
     asio::async_write(
         stream_, buffers,

@@ -239,6 +239,38 @@ TEST_F(HttpServerTest, HeadGetsTheLengthButNoBody) {
   EXPECT_THAT(received, HasSubstr("5.6.7.8"));
 }
 
+TEST_F(HttpServerTest, SharedBodyIsSentAndItsOwnerLetGoOnceWritten) {
+  // Larger than a socket buffer, so it takes several writes; not uniform, so
+  // a misplaced byte shows.
+  std::string bytes;
+  for (int i = 0; bytes.size() < (3u << 20); ++i) absl::StrAppend(&bytes, i);
+  auto content = std::make_shared<const std::string>(std::move(bytes));
+  const std::weak_ptr<const std::string> watched = content;
+  Add("GET", "/v1/file",
+      [&content](const HttpRequest&, const PathVariables&,
+                 HttpResponse* response) {
+        response->SetSharedBody(content, *content);
+        EXPECT_TRUE(response->body().empty());
+        EXPECT_EQ(response->BodyBytes().data(), content->data());
+      });
+  StartServer();
+  CurlClient client;  // Keeps its connection open after the response.
+  auto response = client.Get(Url("/v1/file"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(response->body == *content);
+  EXPECT_EQ(server_->active_connections(), 1);
+  // Now only the server may hold it: it must let go once the response is
+  // written, not keep it until the idle connection's next request.
+  content.reset();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!watched.expired() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_TRUE(watched.expired());
+  EXPECT_EQ(server_->active_connections(), 1);
+}
+
 TEST_F(HttpServerTest, KeepAliveReusesTheConnection) {
   StartServer();
   CurlClient client;
