@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "tests/support/loopback_ports.h"
 #include "tests/support/test_files.h"
@@ -104,59 +105,40 @@ std::string CaddyFile(const std::string& dir, int upstream_port,
 
 absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartNginx(
     const SiteRenderer& site) {
-  return Start(
-      "nginx",
-      [&site](const IngressPorts& ports,
-              const std::string& dir) -> absl::StatusOr<Launch> {
-        absl::StatusOr<std::string> rendered = site(ports);
-        if (!rendered.ok()) return rendered.status();
-        const std::string conf = absl::StrCat(dir, "/nginx.conf");
-        if (!WriteFile(conf, NginxConf(dir, ports.upstream, *rendered))) {
-          return absl::InternalError(absl::StrCat("cannot write ", conf));
-        }
-        Launch launch;
-        // -e: the error log before the configuration is read (the default,
-        // /var/log/nginx/error.log, is not writable for a non-root user).
-        launch.argv = {kNginx, "-p", dir + "/", "-e", dir + "/error.log",
-                       "-c",   conf};
-        launch.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", dir}};
-        launch.log_path = dir + "/error.log";
-        return launch;
-      });
+  // -e: the error log before the configuration is read (the default,
+  // /var/log/nginx/error.log, is not writable for a non-root user).
+  return Start({"nginx",
+                kNginx,
+                "nginx.conf",
+                NginxConf,
+                {"-p", "$DIR/", "-e", "$DIR/error.log", "-c", "$CONFIG"},
+                {},
+                "$DIR/error.log"},
+               site);
 }
 
 absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartCaddy(
     const SiteRenderer& site) {
-  return Start(
-      "caddy",
-      [&site](const IngressPorts& ports,
-              const std::string& dir) -> absl::StatusOr<Launch> {
-        absl::StatusOr<std::string> rendered = site(ports);
-        if (!rendered.ok()) return rendered.status();
-        const std::string caddyfile = absl::StrCat(dir, "/Caddyfile");
-        if (!WriteFile(caddyfile, CaddyFile(dir, ports.upstream, *rendered))) {
-          return absl::InternalError(absl::StrCat("cannot write ", caddyfile));
-        }
-        Launch launch;
-        launch.argv = {kCaddy,    "run",       "--config",
-                       caddyfile, "--adapter", "caddyfile"};
-        // Caddy keeps data and an autosaved config under $XDG_*/$HOME.
-        launch.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
-                      {"HOME", dir},
-                      {"XDG_DATA_HOME", dir + "/data"},
-                      {"XDG_CONFIG_HOME", dir + "/config"},
-                      {"TMPDIR", dir}};
-        return launch;
-      });
+  // Caddy keeps data and an autosaved config under $XDG_*/$HOME.
+  return Start({"caddy",
+                kCaddy,
+                "Caddyfile",
+                CaddyFile,
+                {"run", "--config", "$CONFIG", "--adapter", "caddyfile"},
+                {{"XDG_DATA_HOME", "$DIR/data"},
+                 {"XDG_CONFIG_HOME", "$DIR/config"},
+                 {"TMPDIR", "$DIR"}},
+                ""},
+               site);
 }
 
 absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
-    const std::string& name, const Preparer& prepare) {
-  const std::string binary = name == "nginx" ? kNginx : kCaddy;
-  if (access(binary.c_str(), X_OK) != 0) {
+    const Kind& kind, const SiteRenderer& site) {
+  if (access(kind.binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(binary, " is missing: run `make setup`"));
+        absl::StrCat(kind.binary, " is missing: run `make setup`"));
   }
+  const std::string& name = kind.name;
   std::string last_error;
   // A port picked free can be taken by someone else before the ingress binds
   // it: start again on new ports then.
@@ -169,18 +151,33 @@ absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
     if (*listen == *upstream) continue;
     ports = {*listen, *upstream};
     const std::string dir = NewTempDir();
-    absl::StatusOr<Launch> launch = prepare(ports, dir);
-    if (!launch.ok()) return launch.status();
-
+    absl::StatusOr<std::string> rendered = site(ports);
+    if (!rendered.ok()) return rendered.status();
+    const std::string config = absl::StrCat(dir, "/", kind.config_name);
+    if (!WriteFile(config, kind.config(dir, ports.upstream, *rendered))) {
+      return absl::InternalError(absl::StrCat("cannot write ", config));
+    }
     std::unique_ptr<IngressProcess> ingress(new IngressProcess());
     ingress->name_ = name;
     ingress->ports_ = ports;
-    ChildOptions options{launch->argv, launch->env};
+    const auto in_dir = [&](const std::string& text) {
+      return absl::StrReplaceAll(text, {{"$DIR", dir}, {"$CONFIG", config}});
+    };
+    ChildOptions options;
+    options.argv = {kind.binary};
+    for (const std::string& argument : kind.arguments) {
+      options.argv.push_back(in_dir(argument));
+    }
+    options.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
+                           {"HOME", dir}};
+    for (const auto& [variable, value] : kind.environment) {
+      options.environment->emplace(variable, in_dir(value));
+    }
     options.stop_grace = kStopGrace;
     absl::StatusOr<ChildProcess> child = ChildProcess::Start(options);
     if (!child.ok()) return child.status();
     ingress->process_.emplace(*std::move(child));
-    ingress->log_path_ = launch->log_path;
+    ingress->log_path_ = in_dir(kind.log_file);
 
     // Generous: a loaded 2-core machine running sanitized servers next door.
     if (ingress->process_->WaitForPort(ports.listen, absl::Seconds(30)) &&

@@ -58,15 +58,27 @@ class IngressProcess {
   absl::StatusOr<int> Stop(absl::Duration grace);
 
  private:
-  struct Launch {
-    std::vector<std::string> argv;
-    std::map<std::string, std::string> env;
-    std::string log_path;
+  // What differs between the ingresses. The configuration file is
+  // `config_name` in a fresh directory DIR, holding `config(DIR, the echo
+  // upstream's port, the site)`; `$DIR` and `$CONFIG` (the file's path) in
+  // `arguments`, `environment` and `log_file` stand for those paths.
+  struct Kind {
+    std::string name;
+    std::string binary;
+    std::string config_name;
+    std::function<std::string(const std::string& dir, int upstream_port,
+                              const std::string& site)>
+        config;
+    std::vector<std::string> arguments;
+    // Besides PATH and HOME (DIR).
+    std::map<std::string, std::string> environment;
+    // A log the ingress writes besides stderr; empty: none.
+    std::string log_file;
   };
-  using Preparer = std::function<absl::StatusOr<Launch>(
-      const IngressPorts& ports, const std::string& dir)>;
+  // Renders `site` for free ports, writes the configuration into a fresh
+  // DIR and starts the ingress; tries new ports when they were taken.
   static absl::StatusOr<std::unique_ptr<IngressProcess>> Start(
-      const std::string& name, const Preparer& prepare);
+      const Kind& kind, const SiteRenderer& site);
 
   IngressProcess() = default;
 

@@ -49,8 +49,24 @@ class LimitsTest : public ::testing::Test {
     return client.Get(server_->http_url(path));
   }
 
+  // A POST of `body` to the batch route on a fresh connection.
+  absl::StatusOr<geo::http::CurlResponse> PostBatch(const std::string& body) {
+    CurlClient client;
+    return client.Send("POST", server_->http_url("/v1/lookup:batch"), body);
+  }
+
   std::optional<ServerProcess> server_;
 };
+
+// `response` is a refusal: HTTP `status` and a grpc-gateway error body with
+// gRPC `code` and a message holding `message`.
+void ExpectRefusal(const absl::StatusOr<geo::http::CurlResponse>& response,
+                   int status, int code, const std::string& message) {
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, status) << response->body;
+  EXPECT_THAT(response->body, HasSubstr(absl::StrCat("\"code\":", code)));
+  EXPECT_THAT(response->body, HasSubstr(message));
+}
 
 std::string StatusLine(const std::string& answer) {
   return answer.substr(0, answer.find("\r\n"));
@@ -58,40 +74,26 @@ std::string StatusLine(const std::string& answer) {
 
 TEST_F(LimitsTest, BodyLargerThanTheLimitIs413) {
   Start({"--http_max_body_bytes=4096"});
-  CurlClient client;
-  const std::string small = R"({"ips":["81.2.69.160"]})";
-  auto ok = client.Send("POST", server_->http_url("/v1/lookup:batch"), small);
+  auto ok = PostBatch(R"({"ips":["81.2.69.160"]})");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->status, 200) << ok->body;
 
-  const std::string large = absl::StrCat(
-      R"({"ips":["81.2.69.160"],"language":")", std::string(5000, 'x'), "\"}");
-  CurlClient other;
-  auto refused =
-      other.Send("POST", server_->http_url("/v1/lookup:batch"), large);
-  ASSERT_TRUE(refused.ok()) << refused.status();
-  EXPECT_EQ(refused->status, 413) << refused->body;
-  EXPECT_THAT(refused->body, HasSubstr("\"code\":8"));  // RESOURCE_EXHAUSTED
-  EXPECT_THAT(refused->body, HasSubstr("body too large"));
+  ExpectRefusal(PostBatch(absl::StrCat(R"({"ips":["81.2.69.160"],"language":")",
+                                       std::string(5000, 'x'), "\"}")),
+                413, /*RESOURCE_EXHAUSTED*/ 8, "body too large");
 }
 
 TEST_F(LimitsTest, BatchLargerThanTheLimitIs400) {
   Start({"--max_batch_size=5"});
   std::vector<std::string> ips(5, "\"81.2.69.160\"");
-  CurlClient client;
   auto five =
-      client.Send("POST", server_->http_url("/v1/lookup:batch"),
-                  absl::StrCat("{\"ips\":[", absl::StrJoin(ips, ","), "]}"));
+      PostBatch(absl::StrCat("{\"ips\":[", absl::StrJoin(ips, ","), "]}"));
   ASSERT_TRUE(five.ok()) << five.status();
   EXPECT_EQ(five->status, 200) << five->body;
   ips.push_back("\"2001:218::1\"");
-  auto six =
-      client.Send("POST", server_->http_url("/v1/lookup:batch"),
-                  absl::StrCat("{\"ips\":[", absl::StrJoin(ips, ","), "]}"));
-  ASSERT_TRUE(six.ok()) << six.status();
-  EXPECT_EQ(six->status, 400) << six->body;
-  EXPECT_THAT(six->body, HasSubstr("\"code\":3"));  // INVALID_ARGUMENT
-  EXPECT_THAT(six->body, HasSubstr("at most 5"));
+  ExpectRefusal(
+      PostBatch(absl::StrCat("{\"ips\":[", absl::StrJoin(ips, ","), "]}")), 400,
+      /*INVALID_ARGUMENT*/ 3, "at most 5");
 }
 
 TEST_F(LimitsTest, HeadersLargerThanTheLimitAre431) {
@@ -100,11 +102,9 @@ TEST_F(LimitsTest, HeadersLargerThanTheLimitAre431) {
   ASSERT_TRUE(fine.ok()) << fine.status();
   EXPECT_EQ(fine->status, 200);
   CurlClient client;
-  auto refused = client.Get(server_->http_url("/v1/lookup/81.2.69.160"),
-                            {"X-Padding: " + std::string(3000, 'p')});
-  ASSERT_TRUE(refused.ok()) << refused.status();
-  EXPECT_EQ(refused->status, 431) << refused->body;
-  EXPECT_THAT(refused->body, HasSubstr("header fields too large"));
+  ExpectRefusal(client.Get(server_->http_url("/v1/lookup/81.2.69.160"),
+                           {"X-Padding: " + std::string(3000, 'p')}),
+                431, /*RESOURCE_EXHAUSTED*/ 8, "header fields too large");
 }
 
 TEST_F(LimitsTest, ConnectionsBeyondTheLimitAre503WithRetryAfter) {

@@ -55,6 +55,20 @@ constexpr int64_t kGrowthBoundKiB = 16 * 1024;
 constexpr char kLanguageError[] =
     "language must be a BCP 47 tag such as de or pt-BR";
 
+// Calls `method` of `stub` with `request` and expects the refusal the HTTP
+// routes give a language that is not a BCP 47 tag.
+template <typename Request, typename Response>
+void ExpectLanguageRefused(geo::v1::GeoService::Stub& stub,
+                           grpc::Status (geo::v1::GeoService::Stub::*method)(
+                               grpc::ClientContext*, const Request&, Response*),
+                           const Request& request) {
+  Response response;
+  grpc::ClientContext context;
+  const grpc::Status status = (stub.*method)(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), kLanguageError);
+}
+
 std::string RandomLetters(std::mt19937* random, size_t size) {
   static constexpr char kLetters[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -148,27 +162,15 @@ TEST_F(LanguageFloodTest, GrpcRefusesTheSameLanguages) {
   auto stub = geo::v1::GeoService::NewStub(grpc::CreateChannel(
       server_->grpc_target(), grpc::InsecureChannelCredentials()));
   const std::string huge(1000 * 1000, 'a');
-  {
-    // Lookup is served by a raw method over the same store: same refusal.
-    geo::v1::LookupRequest request;
-    request.set_ip("81.2.69.142");
-    request.set_language(huge);
-    geo::v1::LookupResponse response;
-    grpc::ClientContext context;
-    grpc::Status status = stub->Lookup(&context, request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(status.error_message(), kLanguageError);
-  }
-  {
-    geo::v1::BatchLookupRequest request;
-    for (const std::string& ip : ips_) request.add_ips(ip);
-    request.set_language(huge);
-    geo::v1::BatchLookupResponse response;
-    grpc::ClientContext context;
-    grpc::Status status = stub->BatchLookup(&context, request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(status.error_message(), kLanguageError);
-  }
+  // Lookup is served by a raw method over the same store: same refusal.
+  geo::v1::LookupRequest lookup;
+  lookup.set_ip("81.2.69.142");
+  lookup.set_language(huge);
+  ExpectLanguageRefused(*stub, &geo::v1::GeoService::Stub::Lookup, lookup);
+  geo::v1::BatchLookupRequest batch;
+  for (const std::string& ip : ips_) batch.add_ips(ip);
+  batch.set_language(huge);
+  ExpectLanguageRefused(*stub, &geo::v1::GeoService::Stub::BatchLookup, batch);
 }
 
 TEST_F(LanguageFloodTest, ValidLanguagesWithoutNamesAnswerInEnglish) {

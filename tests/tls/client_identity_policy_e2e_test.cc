@@ -78,6 +78,21 @@ class ClientIdentityPolicyE2eTest : public tls::testing::CertificateSuite {
                 arguments);
   }
 
+  // GET /v1/check/kDeniedAddress as `client`: 200, and a decision that
+  // `allowed` the address by `rule`.
+  void ExpectHttpCheckAs(const CertificateFiles& client, bool allowed,
+                         const std::string& rule) {
+    const CurlResult result =
+        HttpsAs(client, absl::StrCat("/v1/check/", kDeniedAddress));
+    EXPECT_EQ(result.status, 200) << result.errors;
+    EXPECT_TRUE(absl::StrContains(
+        result.body, absl::StrCat("\"allowed\":", allowed ? "true" : "false")))
+        << result.body;
+    EXPECT_TRUE(
+        absl::StrContains(result.body, absl::StrCat("\"rule\":\"", rule, "\"")))
+        << result.body;
+  }
+
   struct GrpcCheck {
     grpc::Status status;
     v1::CheckResponse response;
@@ -85,12 +100,13 @@ class ClientIdentityPolicyE2eTest : public tls::testing::CertificateSuite {
   GrpcCheck GrpcCheckAs(const CertificateFiles& client) {
     auto stub = v1::GeoService::NewStub(
         tls::testing::TlsChannel(server_->grpc_target(), ca(), &client));
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     v1::CheckRequest request;
     request.set_ip(kDeniedAddress);
     GrpcCheck result;
-    result.status = stub->Check(&context, request, &result.response);
+    result.status =
+        tls::testing::CallWithDeadline([&](grpc::ClientContext* context) {
+          return stub->Check(context, request, &result.response);
+        }).status;
     return result;
   }
 
@@ -107,31 +123,25 @@ class ClientIdentityPolicyE2eTest : public tls::testing::CertificateSuite {
     return count;
   }
 
+  // The trusted and the other client each asked once: one decision line
+  // names each identity.
+  void ExpectOneDecisionLinePerIdentity() {
+    EXPECT_TRUE(server_->WaitForLog("Geofence decision", absl::Seconds(10)));
+    for (const char* identity :
+         {tls::testing::kIngressIdentity, tls::testing::kOtherIdentity}) {
+      EXPECT_EQ(DecisionLinesNaming(identity), 1) << identity << "\n"
+                                                  << server_->Log();
+    }
+  }
+
   std::unique_ptr<SecretVolume> volume_;
   std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(ClientIdentityPolicyE2eTest, HttpCheckWithCurl) {
-  const CurlResult trusted = HttpsAs(
-      certificates_->client, absl::StrCat("/v1/check/", kDeniedAddress));
-  EXPECT_EQ(trusted.status, 200) << trusted.errors;
-  EXPECT_TRUE(absl::StrContains(trusted.body, "\"allowed\":true"))
-      << trusted.body;
-  EXPECT_TRUE(absl::StrContains(trusted.body, "\"rule\":\"client_identity\""))
-      << trusted.body;
-
-  const CurlResult other = HttpsAs(certificates_->other_client,
-                                   absl::StrCat("/v1/check/", kDeniedAddress));
-  EXPECT_EQ(other.status, 200) << other.errors;
-  EXPECT_TRUE(absl::StrContains(other.body, "\"allowed\":false")) << other.body;
-  EXPECT_TRUE(absl::StrContains(other.body, "\"rule\":\"country\""))
-      << other.body;
-
-  EXPECT_TRUE(server_->WaitForLog("Geofence decision", absl::Seconds(10)));
-  EXPECT_EQ(DecisionLinesNaming(tls::testing::kIngressIdentity), 1)
-      << server_->Log();
-  EXPECT_EQ(DecisionLinesNaming(tls::testing::kOtherIdentity), 1)
-      << server_->Log();
+  ExpectHttpCheckAs(certificates_->client, /*allowed=*/true, "client_identity");
+  ExpectHttpCheckAs(certificates_->other_client, /*allowed=*/false, "country");
+  ExpectOneDecisionLinePerIdentity();
 }
 
 TEST_F(ClientIdentityPolicyE2eTest, ForwardAuthWithCurl) {
@@ -159,11 +169,7 @@ TEST_F(ClientIdentityPolicyE2eTest, GrpcCheckWithSslCredentials) {
   EXPECT_FALSE(other.response.allowed());
   EXPECT_EQ(other.response.rule(), "country");
 
-  EXPECT_TRUE(server_->WaitForLog("Geofence decision", absl::Seconds(10)));
-  EXPECT_EQ(DecisionLinesNaming(tls::testing::kIngressIdentity), 1)
-      << server_->Log();
-  EXPECT_EQ(DecisionLinesNaming(tls::testing::kOtherIdentity), 1)
-      << server_->Log();
+  ExpectOneDecisionLinePerIdentity();
 }
 
 // The fenced block after docs/policy.md's "<!-- policy-example -->" marker

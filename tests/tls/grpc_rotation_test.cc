@@ -95,6 +95,12 @@ class GrpcRotationTest : public tls::testing::CertificateSuite {
 
   std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
 
+  // A health Check on a connection of its own that trusts the suite's CA and
+  // presents `client` when not null.
+  CallResult CheckAs(const tls::testing::CertificateFiles* client) {
+    return Check(tls::testing::TlsChannel(target(), ca(), client));
+  }
+
   prometheus::Registry registry_;
   std::unique_ptr<SecretVolume> volume_;
   std::unique_ptr<ServerTls> server_tls_;
@@ -106,7 +112,7 @@ class GrpcRotationTest : public tls::testing::CertificateSuite {
 TEST_F(GrpcRotationTest, ServerTlsRefusesPlaintextAndAWrongCa) {
   StartServer(tls::ClientCertificates::kOff, {});
   if (HasFatalFailure()) return;
-  CallResult secure = Check(tls::testing::TlsChannel(target(), ca(), nullptr));
+  CallResult secure = CheckAs(nullptr);
   ASSERT_TRUE(secure.status.ok()) << secure.status.error_message();
   EXPECT_EQ(secure.serial,
             *tls::testing::SerialOf(certificates_->server.certificate));
@@ -122,18 +128,13 @@ TEST_F(GrpcRotationTest, MutualTlsRequiresATrustedClientOnTheAllowList) {
   StartServer(tls::ClientCertificates::kRequire,
               {tls::testing::kIngressIdentity});
   if (HasFatalFailure()) return;
-  CallResult allowed =
-      Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client));
+  CallResult allowed = CheckAs(&certificates_->client);
   EXPECT_TRUE(allowed.status.ok()) << allowed.status.error_message();
-  EXPECT_EQ(Check(tls::testing::TlsChannel(target(), ca(), nullptr))
-                .status.error_code(),
+  EXPECT_EQ(CheckAs(nullptr).status.error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Check(tls::testing::TlsChannel(target(), ca(),
-                                           &certificates_->untrusted_client))
-                .status.error_code(),
+  EXPECT_EQ(CheckAs(&certificates_->untrusted_client).status.error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  CallResult other = Check(
-      tls::testing::TlsChannel(target(), ca(), &certificates_->other_client));
+  CallResult other = CheckAs(&certificates_->other_client);
   EXPECT_EQ(other.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << other.status.error_message();
 }
@@ -141,14 +142,9 @@ TEST_F(GrpcRotationTest, MutualTlsRequiresATrustedClientOnTheAllowList) {
 TEST_F(GrpcRotationTest, RequestModeServesAnonymousButNotListedClients) {
   StartServer(tls::ClientCertificates::kRequest, {});
   if (HasFatalFailure()) return;
-  EXPECT_TRUE(
-      Check(tls::testing::TlsChannel(target(), ca(), nullptr)).status.ok());
-  EXPECT_TRUE(
-      Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client))
-          .status.ok());
-  EXPECT_EQ(Check(tls::testing::TlsChannel(target(), ca(),
-                                           &certificates_->untrusted_client))
-                .status.error_code(),
+  EXPECT_TRUE(CheckAs(nullptr).status.ok());
+  EXPECT_TRUE(CheckAs(&certificates_->client).status.ok());
+  EXPECT_EQ(CheckAs(&certificates_->untrusted_client).status.error_code(),
             grpc::StatusCode::UNAVAILABLE);
 }
 
@@ -169,8 +165,7 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
     };
   });
   auto serving = [&](const std::string& serial) {
-    CallResult fresh =
-        Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client));
+    CallResult fresh = CheckAs(&certificates_->client);
     return fresh.status.ok() && fresh.serial == serial;
   };
   std::string previous =
@@ -190,8 +185,7 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
                               certificates_->ca.certificate)
                     .ok());
     absl::SleepFor(absl::Milliseconds(300));
-    CallResult after_bad =
-        Check(tls::testing::TlsChannel(target(), ca(), &certificates_->client));
+    CallResult after_bad = CheckAs(&certificates_->client);
     EXPECT_TRUE(after_bad.status.ok());
     EXPECT_EQ(after_bad.serial, *in_force);
   }
