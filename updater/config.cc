@@ -2,13 +2,10 @@
 
 #include <algorithm>
 #include <climits>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "geo/common/status_macros.h"
@@ -19,22 +16,6 @@ namespace {
 using O = UpdaterOptions;
 using settings::Setting;
 
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path,
-                                          absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read ", what, " from ", path));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (contents.str().size() > 64 * 1024) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " file ", path, " is too large"));
-  }
-  return contents.str();
-}
-
 absl::Status CheckEdition(absl::string_view edition) {
   for (char c : edition) {
     if (!absl::ascii_isalnum(c) && c != '-' && c != '_') {
@@ -43,17 +24,6 @@ absl::Status CheckEdition(absl::string_view edition) {
     }
   }
   return absl::OkStatus();
-}
-
-// geoipupdate's Docker image takes the frequency in whole hours; 0 means
-// "not set" there.
-absl::StatusOr<std::string> FrequencyHoursToDuration(absl::string_view text) {
-  int hours = 0;
-  if (!absl::SimpleAtoi(text, &hours) || hours < 0) {
-    return absl::InvalidArgumentError("want a whole number of hours");
-  }
-  if (hours == 0) return std::string();
-  return absl::StrCat(hours, "h");
 }
 
 // An update service base URL; GeoIP.conf and geoipupdate accept a bare host
@@ -79,7 +49,7 @@ absl::Status ReadGeoIpConf(settings::SettingSources* sources) {
                        settings::FindValue(*config, *sources));
   if (!path.has_value()) return absl::OkStatus();
   GEO_ASSIGN_OR_RETURN(std::string text,
-                       ReadSmallFile(path->text, "GeoIP.conf"));
+                       settings::ReadValueFile(path->text, "GeoIP.conf"));
   GEO_ASSIGN_OR_RETURN(sources->conf, ParseGeoIpConf(text));
   sources->conf_name = path->text;
   // A key nothing reads is a typo or a setting geo does not have: say so
@@ -206,7 +176,7 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
                     "otherwise loop (sidecar)"),
           Setting<O>("interval", settings::NonNegativeDuration(&O::interval))
               .Env({"GEO_UPDATER_INTERVAL",
-                    {"GEOIPUPDATE_FREQUENCY", FrequencyHoursToDuration}})
+                    {"GEOIPUPDATE_FREQUENCY", settings::WholeHoursAsDuration}})
               .Default("24h")
               .Help("loop mode: time between passes (GEOIPUPDATE_FREQUENCY "
                     "counts hours)"),
@@ -281,7 +251,7 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Default("0.0.0.0")
               .Help("loop mode: address of /healthz and /metrics"),
           Setting<O>("status_port",
-                     settings::IntInRange(&O::status_port, -1, 65535))
+                     settings::Port(&O::status_port, /*off_allowed=*/true))
               .Env({"GEO_UPDATER_STATUS_PORT"})
               .Default("9102")
               .Help("loop mode: port of /healthz and /metrics; -1 disables, "
@@ -377,8 +347,7 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Env({"GEO_UPDATER_SERVE_ADDRESS"})
               .Default("0.0.0.0")
               .Help("serve mode: listen address"),
-          Setting<O>("serve_port",
-                     settings::IntInRange(&O::serve_port, 0, 65535))
+          Setting<O>("serve_port", settings::Port(&O::serve_port))
               .Env({"GEO_UPDATER_SERVE_PORT"})
               .Default("8080")
               .Help("serve mode: port; 0 picks a free port (logged)"),

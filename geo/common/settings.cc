@@ -23,25 +23,6 @@ namespace {
 // mounted in place of the key, say), not a value.
 constexpr size_t kMaxValueFileBytes = 64 * 1024;
 
-absl::StatusOr<std::string> ReadValueFile(const std::string& path,
-                                          absl::string_view what) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int error = errno != 0 ? errno : EIO;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot read ", what, " from ", path, ": ", std::strerror(error)));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (contents.str().size() > kMaxValueFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " file ", path, " is larger than ",
-                     kMaxValueFileBytes, " bytes"));
-  }
-  return std::string(absl::StripAsciiWhitespace(contents.str()));
-}
-
 bool IsHelp(absl::string_view arg) {
   return arg == "--help" || arg == "-help" || arg == "-h" ||
          arg == "--helpfull" || arg == "-helpfull";
@@ -73,6 +54,25 @@ void AppendWrapped(std::string* out, absl::string_view text,
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ReadValueFile(const std::string& path,
+                                          absl::string_view what) {
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int error = errno != 0 ? errno : EIO;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot read ", what, " from ", path, ": ", std::strerror(error)));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (contents.str().size() > kMaxValueFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " file ", path, " is larger than ",
+                     kMaxValueFileBytes, " bytes"));
+  }
+  return std::string(absl::StripAsciiWhitespace(contents.str()));
+}
 
 Environment ProcessEnvironment() {
   Environment env;
@@ -290,6 +290,11 @@ absl::StatusOr<int64_t> ParseInteger(absl::string_view text, int64_t min,
   return value;
 }
 
+absl::StatusOr<int> ParsePort(absl::string_view text, int min) {
+  GEO_ASSIGN_OR_RETURN(int64_t port, ParseInteger(text, min, 65535));
+  return static_cast<int>(port);
+}
+
 absl::StatusOr<double> ParseNumber(absl::string_view text, double min,
                                    double max) {
   double value = 0;
@@ -323,6 +328,15 @@ absl::StatusOr<absl::Duration> ParseDurationValue(absl::string_view text,
     return absl::InvalidArgumentError("want a positive duration");
   }
   return value;
+}
+
+absl::StatusOr<std::string> WholeHoursAsDuration(absl::string_view text) {
+  int hours = 0;
+  if (!absl::SimpleAtoi(text, &hours) || hours < 0) {
+    return absl::InvalidArgumentError("want a whole number of hours");
+  }
+  if (hours == 0) return std::string();
+  return absl::StrCat(hours, "h");
 }
 
 std::vector<std::string> SplitList(absl::string_view text,

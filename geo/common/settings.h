@@ -110,6 +110,13 @@ struct FoundValue {
 absl::StatusOr<std::optional<FoundValue>> FindValue(
     const SettingSpec& spec, const SettingSources& sources);
 
+// The contents of the file at `path`, whitespace trimmed: a secret mounted
+// from a Kubernetes Secret, a config file. InvalidArgument naming `what` (the
+// flag or variable that named the file) when it cannot be read or holds more
+// than 64 KiB (a database mounted in place of the key, say).
+absl::StatusOr<std::string> ReadValueFile(const std::string& path,
+                                          absl::string_view what);
+
 // InvalidArgument "<origin>[="<text>"][ (for --flag)]: <problem>"; the text
 // is left out for a secret.
 absl::Status ValueError(const SettingSpec& spec, const FoundValue& found,
@@ -149,6 +156,9 @@ absl::StatusOr<int64_t> ParseInteger(absl::string_view text, int64_t min,
 absl::StatusOr<double> ParseNumber(absl::string_view text, double min,
                                    double max);
 absl::StatusOr<bool> ParseBool(absl::string_view text);
+// A port number from `min` (0: the system picks a free port; -1: the
+// listener is off) to 65535.
+absl::StatusOr<int> ParsePort(absl::string_view text, int min);
 // Negative durations are refused; zero too unless `zero_allowed`.
 absl::StatusOr<absl::Duration> ParseDurationValue(absl::string_view text,
                                                   bool zero_allowed);
@@ -157,6 +167,11 @@ std::vector<std::string> SplitList(absl::string_view text,
                                    absl::string_view separators);
 // "integer from 0 to 65535", "integer of at least 0".
 std::string IntegerDescription(int64_t min, int64_t max);
+
+// An EnvironmentVariable::Translate for variables that count whole hours
+// (geoipupdate's GEOIPUPDATE_FREQUENCY): "6" becomes "6h", and "0" becomes
+// "" (unset), as 0 means "not set" there.
+absl::StatusOr<std::string> WholeHoursAsDuration(absl::string_view text);
 
 // How a row's text becomes part of `Options`: parse, validate, store.
 template <typename Options>
@@ -174,6 +189,19 @@ ValueType<Options> IntInRange(int Options::*field, int min, int max) {
             absl::StatusOr<int64_t> value = ParseInteger(text, min, max);
             if (!value.ok()) return value.status();
             options->*field = static_cast<int>(*value);
+            return absl::OkStatus();
+          }};
+}
+
+// A listening port: 0 picks a free one; with `off_allowed`, -1 turns the
+// listener off.
+template <typename Options>
+ValueType<Options> Port(int Options::*field, bool off_allowed = false) {
+  const int min = off_allowed ? -1 : 0;
+  return {off_allowed ? "port, 0 picks a free one, -1 disables"
+                      : "port, 0 picks a free one",
+          false, [=](absl::string_view text, Options* options) -> absl::Status {
+            GEO_ASSIGN_OR_RETURN(options->*field, ParsePort(text, min));
             return absl::OkStatus();
           }};
 }

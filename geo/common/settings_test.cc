@@ -21,6 +21,7 @@ enum class Mode { kFast, kSafe };
 
 struct TestOptions {
   int port = -1;
+  int status_port = -2;
   int64_t bytes = -1;
   double fraction = -1;
   bool verbose = false;
@@ -37,15 +38,6 @@ struct TestOptions {
 };
 
 using T = TestOptions;
-
-absl::StatusOr<std::string> HoursToDuration(absl::string_view text) {
-  int hours = 0;
-  if (!absl::SimpleAtoi(text, &hours) || hours < 0) {
-    return absl::InvalidArgumentError("want whole hours");
-  }
-  if (hours == 0) return std::string();
-  return absl::StrCat(hours, "h");
-}
 
 absl::StatusOr<int> ParseEven(absl::string_view text) {
   int value = 0;
@@ -64,6 +56,9 @@ const SettingsTable<T>& Table() {
               .ConfKeys({"Port", "OldPort"})
               .Default("8080")
               .Help("the port"),
+          Setting<T>("status_port", Port(&T::status_port, /*off_allowed=*/true))
+              .Default("-1")
+              .Help("a listener that may be off"),
           Setting<T>("bytes", Int64AtLeast(&T::bytes, 0))
               .Default("4294967296")
               .Help("a size"),
@@ -75,7 +70,7 @@ const SettingsTable<T>& Table() {
               .Default("false")
               .Help("say more"),
           Setting<T>("interval", PositiveDuration(&T::interval))
-              .Env({"T_INTERVAL", {"T_HOURS", HoursToDuration}})
+              .Env({"T_INTERVAL", {"T_HOURS", WholeHoursAsDuration}})
               .Default("24h")
               .Help("time between passes"),
           Setting<T>("timeout", NonNegativeDuration(&T::timeout))
@@ -160,6 +155,7 @@ TEST(SettingsTest, DefaultsAreParsedFromTheTable) {
   EXPECT_TRUE(Table().CheckDefaults().ok());
   T options = ParseOk({});
   EXPECT_EQ(options.port, 8080);
+  EXPECT_EQ(options.status_port, -1);
   EXPECT_EQ(options.bytes, int64_t{4294967296});
   EXPECT_DOUBLE_EQ(options.fraction, 0.1);
   EXPECT_FALSE(options.verbose);
@@ -249,6 +245,10 @@ TEST(SettingsTest, ValueErrorsNameTheirSourceAndTheFlag) {
   error = ParseError({}, {}, {{"Port", "-1"}});
   EXPECT_THAT(error, HasSubstr("key Port=\"-1\" (for --port)"));
 
+  EXPECT_THAT(ParseError({"--status_port=-2"}),
+              HasSubstr("--status_port=\"-2\": want an integer from -1 to "
+                        "65535"));
+  EXPECT_EQ(ParseOk({"--status_port=0"}).status_port, 0);
   EXPECT_THAT(ParseError({"--bytes=-1"}), HasSubstr("at least 0"));
   EXPECT_THAT(ParseError({"--fraction=1.5"}),
               HasSubstr("want a number from 0 to 1"));
@@ -283,7 +283,7 @@ TEST(SettingsTest, TranslatedVariables) {
   EXPECT_EQ(ParseOk({}, {{"T_HOURS", "0"}}).interval, absl::Hours(24));
   std::string error = ParseError({}, {{"T_HOURS", "six"}});
   EXPECT_THAT(error, HasSubstr("T_HOURS=\"six\""));
-  EXPECT_THAT(error, HasSubstr("want whole hours"));
+  EXPECT_THAT(error, HasSubstr("want a whole number of hours"));
 }
 
 TEST(SettingsTest, SecretsComeFromFilesAndNeverAppearInErrors) {
@@ -342,6 +342,8 @@ TEST(SettingsTest, UsageListsEverySettingWithItsNames) {
                                "T_KEY_ALT_FILE"));
   EXPECT_THAT(usage, HasSubstr("--verbose[=true|false]"));
   EXPECT_THAT(usage, HasSubstr("--port=<integer from 0 to 65535>"));
+  EXPECT_THAT(usage, HasSubstr("--status_port=<port, 0 picks a free one, -1 "
+                               "disables>"));
 }
 
 TEST(SettingsTest, SpecNames) {
@@ -384,9 +386,39 @@ TEST(ParsersTest, Values) {
   EXPECT_FALSE(ParseDurationValue("0s", false).ok());
   EXPECT_THAT(SplitList(" a ; b;;c ", ";"), ElementsAre("a", "b", "c"));
   EXPECT_TRUE(SplitList("", ",").empty());
+  EXPECT_EQ(*ParsePort("0", 0), 0);
+  EXPECT_EQ(*ParsePort("65535", 0), 65535);
+  EXPECT_EQ(*ParsePort("-1", -1), -1);
+  EXPECT_THAT(ParsePort("-1", 0).status().message(),
+              HasSubstr("want an integer from 0 to 65535"));
+  EXPECT_FALSE(ParsePort("65536", -1).ok());
+  EXPECT_FALSE(ParsePort("http", 0).ok());
   EXPECT_EQ(IntegerDescription(0, 10), "integer from 0 to 10");
   EXPECT_EQ(IntegerDescription(1, std::numeric_limits<int64_t>::max()),
             "integer of at least 1");
+}
+
+TEST(ParsersTest, WholeHoursAsDuration) {
+  EXPECT_EQ(*WholeHoursAsDuration("6"), "6h");
+  EXPECT_EQ(*WholeHoursAsDuration("0"), "");  // geoipupdate: not set.
+  for (const char* bad : {"-1", "six", "1.5", ""}) {
+    EXPECT_THAT(WholeHoursAsDuration(bad).status().message(),
+                HasSubstr("want a whole number of hours"))
+        << bad;
+  }
+}
+
+TEST(ParsersTest, ReadValueFileTrimsAndNamesWhatNamedTheFile) {
+  EXPECT_EQ(*ReadValueFile(WriteTemp("value", "\n  value \n"), "--value_file"),
+            "value");
+  EXPECT_THAT(
+      ReadValueFile("/nonexistent/value", "GeoIP.conf").status().message(),
+      HasSubstr("cannot read GeoIP.conf from /nonexistent/value"));
+  absl::StatusOr<std::string> large =
+      ReadValueFile(WriteTemp("large", std::string(70000, 'v')), "T_KEY_FILE");
+  EXPECT_EQ(large.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(large.status().message(), HasSubstr("T_KEY_FILE file"));
+  EXPECT_THAT(large.status().message(), HasSubstr("larger than 65536 bytes"));
 }
 
 }  // namespace

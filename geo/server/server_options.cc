@@ -6,18 +6,9 @@
 #include "absl/status/status.h"
 
 namespace geo {
-namespace {
 
 using O = ServerOptions;
 using settings::Setting;
-
-settings::ValueType<O> Port(int O::*field) {
-  settings::ValueType<O> type = settings::IntInRange(field, 0, 65535);
-  type.description = "port, 0 picks a free one";
-  return type;
-}
-
-}  // namespace
 
 ServerOptions::ServerOptions() { ServerSettings().ApplyDefaults(this); }
 
@@ -43,15 +34,15 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Env({"GEO_LISTEN_ADDRESS"})
               .Default("0.0.0.0")
               .Help("address the gRPC, HTTP and metrics listeners bind to"),
-          Setting<O>("grpc_port", Port(&O::grpc_port))
+          Setting<O>("grpc_port", settings::Port(&O::grpc_port))
               .Env({"GEO_GRPC_PORT"})
               .Default("50051")
               .Help("gRPC port"),
-          Setting<O>("http_port", Port(&O::http_port))
+          Setting<O>("http_port", settings::Port(&O::http_port))
               .Env({"GEO_HTTP_PORT"})
               .Default("8080")
               .Help("HTTP/JSON port"),
-          Setting<O>("metrics_port", Port(&O::metrics_port))
+          Setting<O>("metrics_port", settings::Port(&O::metrics_port))
               .Env({"GEO_METRICS_PORT"})
               .Default("9090")
               .Help("Prometheus /metrics port"),
@@ -129,7 +120,7 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Default("10s")
               .Help("time from a request's first byte to its last; slower: "
                     "408"),
-          Setting<O>("health_port", Port(&O::health_port))
+          Setting<O>("health_port", settings::Port(&O::health_port))
               .Env({"GEO_HEALTH_PORT"})
               .Default("8081")
               .Help("/healthz and /readyz port, with a per-peer connection "
