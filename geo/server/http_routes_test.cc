@@ -16,7 +16,6 @@
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/source_data.h"
 #include "tests/support/proto_json.h"
 #include "tests/support/test_files.h"
 
@@ -25,7 +24,6 @@ namespace {
 
 using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::ParseJson;
-using ::geo::testing::SourceRecord;
 using ::testing::HasSubstr;
 
 constexpr int kMaxBatchSize = 3;
@@ -36,11 +34,10 @@ constexpr int kMaxBatchSize = 3;
 class HttpRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto records = LoadCityTestRecords();
-    ASSERT_TRUE(records.ok()) << records.status();
-    records_ = *std::move(records);
-    located_ = FindLocatedIpv4(records_);
-    country_ = CountryOf(*located_);
+    absl::StatusOr<CityTestAddresses> city = LoadCityTestAddresses();
+    ASSERT_TRUE(city.ok()) << city.status();
+    located_ip_ = city->located;
+    country_ = city->country;
 
     LookupService::Options options;
     options.max_batch_size = kMaxBatchSize;
@@ -81,8 +78,7 @@ class HttpRoutesTest : public ::testing::Test {
     EXPECT_THAT(response.body(), HasSubstr("\"details\":[]"));
   }
 
-  std::vector<SourceRecord> records_;
-  const SourceRecord* located_ = nullptr;
+  std::string located_ip_;
   std::string country_;
   std::atomic<bool> ready_{true};
 
@@ -92,11 +88,11 @@ class HttpRoutesTest : public ::testing::Test {
 
 TEST_F(HttpRoutesTest, LookupAnswersTheRecordAsJson) {
   const http::HttpResponse response =
-      Call("GET", absl::StrCat("/v1/lookup/", located_->address));
+      Call("GET", absl::StrCat("/v1/lookup/", located_ip_));
   EXPECT_EQ(response.status(), 200) << response.body();
   EXPECT_EQ(response.content_type(), "application/json");
   const auto answer = ParseJson<geo::v1::LookupResponse>(response.body());
-  EXPECT_EQ(answer.ip(), IpAddress::Parse(located_->address)->ToString());
+  EXPECT_EQ(answer.ip(), IpAddress::Parse(located_ip_)->ToString());
   EXPECT_EQ(answer.country().iso_code(), country_);
 }
 
@@ -106,10 +102,9 @@ TEST_F(HttpRoutesTest, LookupOfABadAddressIs400) {
 }
 
 TEST_F(HttpRoutesTest, BatchLookupAnswersEachAddress) {
-  const http::HttpResponse response =
-      Call("POST", "/v1/lookup:batch",
-           absl::StrCat(R"({"ips":[")", located_->address,
-                        R"(","not-an-address"]})"));
+  const http::HttpResponse response = Call(
+      "POST", "/v1/lookup:batch",
+      absl::StrCat(R"({"ips":[")", located_ip_, R"(","not-an-address"]})"));
   EXPECT_EQ(response.status(), 200) << response.body();
   EXPECT_EQ(response.content_type(), "application/json");
   const auto batch = ParseJson<geo::v1::BatchLookupResponse>(response.body());
@@ -123,7 +118,7 @@ TEST_F(HttpRoutesTest, BatchLookupAnswersEachAddress) {
 TEST_F(HttpRoutesTest, BatchOverTheLimitOrMalformedIs400) {
   std::string ips;
   for (int i = 0; i <= kMaxBatchSize; ++i) {
-    absl::StrAppend(&ips, i > 0 ? "," : "", "\"", located_->address, "\"");
+    absl::StrAppend(&ips, i > 0 ? "," : "", "\"", located_ip_, "\"");
   }
   const http::HttpResponse over =
       Call("POST", "/v1/lookup:batch", absl::StrCat(R"({"ips":[)", ips, "]}"));
@@ -144,15 +139,15 @@ TEST_F(HttpRoutesTest, BatchOverTheLimitOrMalformedIs400) {
 }
 
 TEST_F(HttpRoutesTest, CheckAppliesTheNamedPolicy) {
-  const http::HttpResponse response = Call(
-      "GET", absl::StrCat("/v1/check/", located_->address, "?policy=default"));
+  const http::HttpResponse response =
+      Call("GET", absl::StrCat("/v1/check/", located_ip_, "?policy=default"));
   EXPECT_EQ(response.status(), 200) << response.body();
   EXPECT_EQ(response.content_type(), "application/json");
   const auto check = ParseJson<geo::v1::CheckResponse>(response.body());
   EXPECT_FALSE(check.allowed()) << response.body();
   EXPECT_THAT(check.reason(), HasSubstr(country_));
 
-  ExpectError(Call("GET", absl::StrCat("/v1/check/", located_->address,
+  ExpectError(Call("GET", absl::StrCat("/v1/check/", located_ip_,
                                        "?policy=no-such-policy")),
               400, absl::StatusCode::kInvalidArgument);
 }

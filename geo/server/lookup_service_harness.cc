@@ -43,14 +43,24 @@ LookupServiceHarness::Create(const std::string& database,
   return harness;
 }
 
-absl::StatusOr<std::vector<testing::SourceRecord>> LoadCityTestRecords() {
+absl::StatusOr<CityTestAddresses> LoadCityTestAddresses() {
   absl::StatusOr<std::vector<testing::SourceRecord>> records =
       testing::LoadSourceRecords(absl::StrCat(
           testing::MaxmindTestDataDir(), "/source-data/GeoIP2-City-Test.json"));
-  if (records.ok() && FindLocatedIpv4(*records) == nullptr) {
+  if (!records.ok()) return records.status();
+  const testing::SourceRecord* located = FindLocatedIpv4(*records);
+  if (located == nullptr) {
     return absl::NotFoundError("no IPv4 record with a country");
   }
-  return records;
+  CityTestAddresses addresses{located->address, CountryOf(*located), ""};
+  const testing::SourceRecord* elsewhere =
+      FindLocatedIpv4(*records, /*other_than_country=*/addresses.country);
+  if (elsewhere == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "no IPv4 record with a country other than ", addresses.country));
+  }
+  addresses.elsewhere = elsewhere->address;
+  return addresses;
 }
 
 const testing::SourceRecord* FindLocatedIpv4(

@@ -55,9 +55,19 @@ class LookupServiceHarness {
   std::unique_ptr<LookupService> service_;
 };
 
-// The records of the City test database's source data; an error unless one
-// of them is an IPv4 record that names a country.
-absl::StatusOr<std::vector<testing::SourceRecord>> LoadCityTestRecords();
+// Two IPv4 addresses of the City test database whose countries are named and
+// differ: what a test looks up, allows or denies by country.
+struct CityTestAddresses {
+  std::string located;
+  // located's country ISO code.
+  std::string country;
+  // An address in a country other than `country`.
+  std::string elsewhere;
+};
+
+// Reads the City test database's source data; an error unless it holds two
+// such records.
+absl::StatusOr<CityTestAddresses> LoadCityTestAddresses();
 
 // The first IPv4 record in `records` whose country is named and is not
 // `other_than_country`; null when there is none.

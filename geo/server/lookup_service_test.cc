@@ -15,7 +15,6 @@
 #include "geo/tls/peer_identity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/source_data.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/test_files.h"
 
@@ -24,7 +23,6 @@ namespace {
 
 using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::MetricSample;
-using ::geo::testing::SourceRecord;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -34,14 +32,11 @@ constexpr char kPaymentsApi[] = "spiffe://cluster.local/ns/payments/sa/api";
 class LookupServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto records = LoadCityTestRecords();
-    ASSERT_TRUE(records.ok()) << records.status();
-    records_ = *std::move(records);
-    denied_ = FindLocatedIpv4(records_);
-    denied_country_ = CountryOf(*denied_);
-    allowed_ =
-        FindLocatedIpv4(records_, /*other_than_country=*/denied_country_);
-    ASSERT_NE(allowed_, nullptr);
+    absl::StatusOr<CityTestAddresses> city = LoadCityTestAddresses();
+    ASSERT_TRUE(city.ok()) << city.status();
+    denied_ip_ = city->located;
+    denied_country_ = city->country;
+    allowed_ip_ = city->elsewhere;
     Start(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
   }
 
@@ -124,9 +119,10 @@ class LookupServiceTest : public ::testing::Test {
                         method, "\",protocol=\"http\"}");
   }
 
-  std::vector<SourceRecord> records_;
-  const SourceRecord* denied_ = nullptr;
-  const SourceRecord* allowed_ = nullptr;
+  // denied_ip_ is in denied_country_, which the policies deny; allowed_ip_
+  // is elsewhere.
+  std::string denied_ip_;
+  std::string allowed_ip_;
   std::string denied_country_;
 
   std::unique_ptr<LookupServiceHarness> harness_;
@@ -135,7 +131,7 @@ class LookupServiceTest : public ::testing::Test {
 
 TEST_F(LookupServiceTest, CheckDecidesWithTheDefaultPolicyAndCountsIt) {
   geo::v1::CheckResponse response;
-  ASSERT_TRUE(Check(Origin("127.0.0.1"), denied_->address, "", &response).ok());
+  ASSERT_TRUE(Check(Origin("127.0.0.1"), denied_ip_, "", &response).ok());
   EXPECT_FALSE(response.allowed());
   EXPECT_EQ(response.policy(), "default");
   EXPECT_EQ(response.rule(), "country");
@@ -148,8 +144,7 @@ TEST_F(LookupServiceTest, CheckDecidesWithTheDefaultPolicyAndCountsIt) {
 
 TEST_F(LookupServiceTest, CheckUsesTheNamedPolicy) {
   geo::v1::CheckResponse response;
-  ASSERT_TRUE(
-      Check(Origin("127.0.0.1"), denied_->address, "watch", &response).ok());
+  ASSERT_TRUE(Check(Origin("127.0.0.1"), denied_ip_, "watch", &response).ok());
   EXPECT_TRUE(response.allowed());
   EXPECT_TRUE(response.dry_run());
   EXPECT_EQ(response.policy(), "watch");
@@ -160,7 +155,7 @@ TEST_F(LookupServiceTest, CheckUsesTheNamedPolicy) {
 TEST_F(LookupServiceTest, CheckRefusesAnUnknownPolicy) {
   geo::v1::CheckResponse response;
   const absl::Status status =
-      Check(Origin("127.0.0.1"), allowed_->address, "no-such", &response);
+      Check(Origin("127.0.0.1"), allowed_ip_, "no-such", &response);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("no policy is named \"no-such\""));
   EXPECT_EQ(Sample(Calls("error", "INVALID_ARGUMENT")), 1);
@@ -169,8 +164,8 @@ TEST_F(LookupServiceTest, CheckRefusesAnUnknownPolicy) {
 
 TEST_F(LookupServiceTest, CheckMeIsTheCaller) {
   geo::v1::CheckResponse response;
-  ASSERT_TRUE(Check(Origin(denied_->address), "me", "", &response).ok());
-  EXPECT_EQ(response.ip(), IpAddress::Parse(denied_->address)->ToString());
+  ASSERT_TRUE(Check(Origin(denied_ip_), "me", "", &response).ok());
+  EXPECT_EQ(response.ip(), IpAddress::Parse(denied_ip_)->ToString());
   EXPECT_FALSE(response.allowed());
 }
 
@@ -186,9 +181,9 @@ TEST_F(LookupServiceTest, ClientIdentityRuleDecidesBeforeTheCountry) {
     return identity;
   }();
   geo::v1::CheckResponse response;
-  ASSERT_TRUE(Check(Origin("127.0.0.1", &trusted), denied_->address, "payments",
-                    &response)
-                  .ok());
+  ASSERT_TRUE(
+      Check(Origin("127.0.0.1", &trusted), denied_ip_, "payments", &response)
+          .ok());
   EXPECT_TRUE(response.allowed());
   EXPECT_EQ(response.rule(), "client_identity");
   EXPECT_EQ(Sample(Decisions("payments", "allowed", "client_identity")), 1);
@@ -196,8 +191,8 @@ TEST_F(LookupServiceTest, ClientIdentityRuleDecidesBeforeTheCountry) {
   for (const tls::PeerIdentity* identity :
        {&other, static_cast<const tls::PeerIdentity*>(nullptr)}) {
     geo::v1::CheckResponse geo_decision;
-    ASSERT_TRUE(Check(Origin("127.0.0.1", identity), denied_->address,
-                      "payments", &geo_decision)
+    ASSERT_TRUE(Check(Origin("127.0.0.1", identity), denied_ip_, "payments",
+                      &geo_decision)
                     .ok());
     EXPECT_FALSE(geo_decision.allowed());
     EXPECT_EQ(geo_decision.rule(), "country");
@@ -214,15 +209,15 @@ TEST_F(LookupServiceTest, DebugLevelLogsEachDecisionWithTheClientIdentity) {
   geo::v1::CheckResponse response;
 
   SetMinLogLevel(LogLevel::kInfo);
-  ASSERT_TRUE(Check(Origin("127.0.0.1", &trusted), denied_->address, "payments",
-                    &response)
-                  .ok());
+  ASSERT_TRUE(
+      Check(Origin("127.0.0.1", &trusted), denied_ip_, "payments", &response)
+          .ok());
   EXPECT_THAT(lines, IsEmpty());
 
   SetMinLogLevel(LogLevel::kDebug);
-  ASSERT_TRUE(Check(Origin("127.0.0.1", &trusted), denied_->address, "payments",
-                    &response)
-                  .ok());
+  ASSERT_TRUE(
+      Check(Origin("127.0.0.1", &trusted), denied_ip_, "payments", &response)
+          .ok());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("Geofence decision"));
   EXPECT_THAT(lines[0], HasSubstr("\"policy\":\"payments\""));
@@ -231,7 +226,7 @@ TEST_F(LookupServiceTest, DebugLevelLogsEachDecisionWithTheClientIdentity) {
   EXPECT_THAT(lines[0], HasSubstr(absl::StrCat("\"client_identity\":\"",
                                                kPaymentsApi, "\"")));
 
-  ASSERT_TRUE(Check(Origin("127.0.0.1"), denied_->address, "", &response).ok());
+  ASSERT_TRUE(Check(Origin("127.0.0.1"), denied_ip_, "", &response).ok());
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(lines[1], HasSubstr("\"rule\":\"country\""));
   EXPECT_THAT(lines[1], Not(HasSubstr("client_identity")));
@@ -245,8 +240,7 @@ TEST_F(LookupServiceTest, DryRunDenialLogNamesTheClientIdentity) {
   caller.dns_names = {"reporting.internal"};
   geo::v1::CheckResponse response;
   ASSERT_TRUE(
-      Check(Origin("127.0.0.1", &caller), denied_->address, "watch", &response)
-          .ok());
+      Check(Origin("127.0.0.1", &caller), denied_ip_, "watch", &response).ok());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("Dry-run policy would deny"));
   EXPECT_THAT(lines[0],
@@ -255,14 +249,13 @@ TEST_F(LookupServiceTest, DryRunDenialLogNamesTheClientIdentity) {
 
 TEST_F(LookupServiceTest, AuthorizeSelectsThePolicyByRoute) {
   const policy::RequestTarget admin{"www.example.com", "/admin/users", "GET"};
-  GeofenceDecision decision =
-      service_->Authorize(Origin(allowed_->address), admin);
+  GeofenceDecision decision = service_->Authorize(Origin(allowed_ip_), admin);
   EXPECT_EQ(decision.policy->name(), "admin");
   EXPECT_FALSE(decision.allowed);
   EXPECT_EQ(decision.decision.rule, policy::RuleKind::kDefault);
 
   const policy::RequestTarget home{"www.example.com", "/", "GET"};
-  decision = service_->Authorize(Origin(allowed_->address), home);
+  decision = service_->Authorize(Origin(allowed_ip_), home);
   EXPECT_EQ(decision.policy->name(), "default");
   EXPECT_TRUE(decision.allowed);
   EXPECT_EQ(Sample(Latency("Authorize")), 2);
@@ -295,12 +288,12 @@ TEST_F(LookupServiceTest, AuthorizeBadClientAddressFollowsOnError) {
 TEST_F(LookupServiceTest, AuthorizeWithoutDatabaseIsANoDatabaseError) {
   Start(absl::StrCat(testing::NewTempDir(), "/missing.mmdb"));
   const GeofenceDecision decision = service_->Authorize(
-      Origin(allowed_->address),
+      Origin(allowed_ip_),
       policy::RequestTarget{"open.example.com", "/", "GET"});
   EXPECT_TRUE(decision.failed);
   EXPECT_EQ(decision.error, policy::DecisionError::kNoDatabase);
   EXPECT_TRUE(decision.allowed);
-  EXPECT_EQ(decision.ip, IpAddress::Parse(allowed_->address)->ToString());
+  EXPECT_EQ(decision.ip, IpAddress::Parse(allowed_ip_)->ToString());
 }
 
 TEST_F(LookupServiceTest, BatchLookupRefusesMoreThanTheLimit) {
@@ -308,7 +301,7 @@ TEST_F(LookupServiceTest, BatchLookupRefusesMoreThanTheLimit) {
   options.max_batch_size = 2;
   Start(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"), options);
   geo::v1::BatchLookupRequest request;
-  request.add_ips(allowed_->address);
+  request.add_ips(allowed_ip_);
   request.add_ips("not-an-address");
   geo::v1::BatchLookupResponse response;
   ASSERT_TRUE(
@@ -318,7 +311,7 @@ TEST_F(LookupServiceTest, BatchLookupRefusesMoreThanTheLimit) {
   EXPECT_EQ(response.results(1).error_code(),
             static_cast<int>(absl::StatusCode::kInvalidArgument));
 
-  request.add_ips(denied_->address);
+  request.add_ips(denied_ip_);
   geo::v1::BatchLookupResponse too_many;
   const absl::Status status =
       service_->BatchLookup(Origin("127.0.0.1"), request, &too_many);
