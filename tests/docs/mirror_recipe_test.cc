@@ -44,7 +44,13 @@ struct Recipe {
 
 Recipe ReadRecipe() {
   Recipe recipe;
-  MarkdownDocument doc(testing::ReadFile("MAINTENANCE.md"));
+  const absl::StatusOr<MarkdownDocument> maintenance =
+      ReadMarkdownFile("MAINTENANCE.md");
+  if (!maintenance.ok()) {
+    ADD_FAILURE() << maintenance.status();
+    return recipe;
+  }
+  const MarkdownDocument& doc = *maintenance;
   for (size_t i = 0; i < doc.lines().size(); ++i) {
     std::map<std::string, std::string> attributes;
     if (doc.InsideFence(static_cast<int>(i)) ||

@@ -60,14 +60,19 @@ std::map<std::string, int> ThreadNames(pid_t pid) {
 // The names in the first column of the Threads section's table.
 std::set<std::string> DocumentedNames() {
   std::set<std::string> names;
-  MarkdownDocument doc(ReadFile("docs/architecture.md"));
-  const Heading* heading = doc.FindHeading("threads");
+  const absl::StatusOr<MarkdownDocument> doc =
+      ReadMarkdownFile("docs/architecture.md");
+  if (!doc.ok()) {
+    ADD_FAILURE() << doc.status();
+    return names;
+  }
+  const Heading* heading = doc->FindHeading("threads");
   if (heading == nullptr) {
     ADD_FAILURE() << "docs/architecture.md has no Threads section";
     return names;
   }
-  const auto [begin, end] = doc.SectionRange(*heading);
-  for (const std::vector<std::string>& row : doc.TableRows(begin, end)) {
+  const auto [begin, end] = doc->SectionRange(*heading);
+  for (const std::vector<std::string>& row : doc->TableRows(begin, end)) {
     if (row.empty()) continue;
     for (const std::string& name : CodeSpans(row[0])) names.insert(name);
   }

@@ -225,14 +225,12 @@ TEST_F(RecordModelE2eTest, OverrideReplacesCountryAndReloadsUnderLoad) {
   const SourceRecord* record = FindIpv4(city, [](const SourceRecord& r) {
     const std::string country = StringAt(r.record, "country.iso_code");
     return !country.empty() && country != "DE" && country != "FR" &&
-           r.network.prefix_length() <= 120;
+           r.network.prefix_length() <= 24;
   });
   ASSERT_NE(record, nullptr);
   const std::string source_country =
       StringAt(record->record, "country.iso_code");
-  // The source network in IPv4 form ("::a.b.c.d/N" is a.b.c.d/N-96).
-  const std::string prefix =
-      absl::StrCat(record->address, "/", record->network.prefix_length() - 96);
+  const std::string prefix = record->network.ToString();
   const std::string feed = absl::StrCat(dir_, "/geofeed.csv");
   const auto feed_for = [&](const std::string& country) {
     return absl::StrCat("# local corrections\n", prefix, ",", country, ",",

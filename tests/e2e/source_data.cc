@@ -1,12 +1,11 @@
 #include "tests/e2e/source_data.h"
 
+#include <array>
 #include <utility>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/json_util.h"
-#include "tests/support/test_files.h"
+#include "geo/data/source_records.h"
 
 namespace geo::testing {
 namespace {
@@ -41,33 +40,14 @@ const google::protobuf::Value* ValueAt(const google::protobuf::Struct& record,
 
 absl::StatusOr<std::vector<SourceRecord>> LoadSourceRecords(
     const std::string& path) {
-  const std::string json = ReadFile(path);
-  if (json.empty())
-    return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  google::protobuf::ListValue list;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &list);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", status.ToString()));
-  }
+  absl::StatusOr<std::vector<SourceNetwork>> networks =
+      LoadSourceNetworks(path);
+  if (!networks.ok()) return networks.status();
   std::vector<SourceRecord> records;
-  for (const google::protobuf::Value& entry : list.values()) {
-    for (const auto& [cidr, record] : entry.struct_value().fields()) {
-      absl::StatusOr<IpNetwork> network = IpNetwork::Parse(cidr);
-      if (!network.ok()) return network.status();
-      std::string address = network->address().ToString();
-      // "::a.b.c.d/N" with N >= 96 is how the source writes IPv4 networks.
-      const IpAddress& base = network->address();
-      if (base.is_v6() && network->prefix_length() >= 96) {
-        bool v4_compatible = true;
-        for (int i = 0; i < 12; ++i) v4_compatible &= base.bytes()[i] == 0;
-        if (v4_compatible) {
-          address = absl::StrCat(base.bytes()[12], ".", base.bytes()[13], ".",
-                                 base.bytes()[14], ".", base.bytes()[15]);
-        }
-      }
-      records.push_back({*network, address, record.struct_value()});
-    }
+  records.reserve(networks->size());
+  for (SourceNetwork& source : *networks) {
+    records.push_back({source.network, source.network.address().ToString(),
+                       std::move(source.record)});
   }
   return records;
 }
@@ -99,8 +79,8 @@ const SourceRecord* FindIpv4(
 
 bool Uncovered(const std::vector<SourceRecord>& records,
                const IpAddress& address) {
-  // Source networks for IPv4 are written in IPv4-compatible form (::a.b.c.d),
-  // so compare in that form as well as directly.
+  // The tree keeps IPv4 under ::a.b.c.d, so an IPv6 network of the source
+  // that holds that form covers the IPv4 address too.
   std::array<uint8_t, 16> compatible{};
   if (address.is_v4()) {
     for (int i = 0; i < 4; ++i) compatible[12 + i] = address.bytes()[i];

@@ -15,14 +15,16 @@
 namespace geo::testing {
 
 struct SourceRecord {
+  // IPv4 form for IPv4 networks, which the source writes as ::a.b.c.d/N.
   IpNetwork network;
-  // An address inside `network`, in the form a client would send (IPv4
-  // dotted quad for IPv4 networks written as ::a.b.c.d/N).
+  // The first address of `network`, as a client would send it.
   std::string address;
   google::protobuf::Struct record;
 };
 
-// Parses a source-data/*.json file (a list of {"network": {record}} objects).
+// Parses a source-data/*.json file (a list of {"network": {record}} objects)
+// with LoadSourceNetworks: in file order, a later entry for a network
+// replacing an earlier one.
 absl::StatusOr<std::vector<SourceRecord>> LoadSourceRecords(
     const std::string& path);
 

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "geo/common/file_descriptor.h"
@@ -177,16 +178,12 @@ absl::StatusOr<std::unique_ptr<EdgeSuite>> StartEdgeSuite() {
 }
 
 std::string PercentEncoded(absl::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (char c : text) {
-    const unsigned char byte = static_cast<unsigned char>(c);
+  for (const unsigned char byte : text) {
     if (byte < 0x20 || byte >= 0x7f || byte == '%') {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
+      absl::StrAppendFormat(&out, "%%%02X", byte);
     } else {
-      out.push_back(c);
+      out.push_back(static_cast<char>(byte));
     }
   }
   return out;

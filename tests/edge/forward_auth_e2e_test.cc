@@ -90,6 +90,17 @@ class ForwardAuthTest : public EdgeSuiteTest<::testing::Test> {
                         absl::string_view method = "GET") {
     return Exchange(Request(target, headers, method));
   }
+  // Authorize() for `ip` (X-Forwarded-For): expects `status` and each
+  // decision header exactly once.
+  RawResponse AuthorizeWithDecisionHeaders(const std::string& ip, int status) {
+    RawResponse response = Authorize({absl::StrCat("X-Forwarded-For: ", ip)});
+    EXPECT_EQ(response.status, status) << response.head << response.body;
+    for (const char* header : kDecisionHeaders) {
+      EXPECT_EQ(response.HeaderCount(header), 1) << header << "\n"
+                                                 << response.head;
+    }
+    return response;
+  }
   std::string Metrics() {
     CurlClient client;
     absl::StatusOr<CurlResponse> response = client.Get(server_->metrics_url());
@@ -100,12 +111,7 @@ class ForwardAuthTest : public EdgeSuiteTest<::testing::Test> {
 };
 
 TEST_F(ForwardAuthTest, AllowsAndDeniesWithTheDecisionHeaders) {
-  RawResponse allowed =
-      Authorize({absl::StrCat("X-Forwarded-For: ", a().allowed.ip)});
-  EXPECT_EQ(allowed.status, 200) << allowed.head << allowed.body;
-  for (const char* header : kDecisionHeaders) {
-    EXPECT_EQ(allowed.HeaderCount(header), 1) << header << "\n" << allowed.head;
-  }
+  RawResponse allowed = AuthorizeWithDecisionHeaders(a().allowed.ip, 200);
   EXPECT_EQ(allowed.Header("X-Geo-Decision"), "allow");
   EXPECT_EQ(allowed.Header("X-Geo-Dry-Run"), "false");
   EXPECT_EQ(allowed.Header("X-Geo-Policy"), "default");
@@ -116,12 +122,7 @@ TEST_F(ForwardAuthTest, AllowsAndDeniesWithTheDecisionHeaders) {
   EXPECT_TRUE(absl::StrContains(allowed.body, "\"allowed\":true"))
       << allowed.body;
 
-  RawResponse denied =
-      Authorize({absl::StrCat("X-Forwarded-For: ", a().denied.ip)});
-  EXPECT_EQ(denied.status, 403) << denied.head << denied.body;
-  for (const char* header : kDecisionHeaders) {
-    EXPECT_EQ(denied.HeaderCount(header), 1) << header << "\n" << denied.head;
-  }
+  RawResponse denied = AuthorizeWithDecisionHeaders(a().denied.ip, 403);
   EXPECT_EQ(denied.Header("X-Geo-Decision"), "deny");
   EXPECT_EQ(denied.Header("X-Geo-Rule"), "country");
   EXPECT_EQ(denied.Header("X-Geo-Country"), a().denied.country);

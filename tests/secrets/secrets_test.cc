@@ -69,15 +69,8 @@ class SecretsTest : public ::testing::Test {
   }
 
   std::map<std::string, std::string> Environment(const std::string& host) {
-    std::map<std::string, std::string> env = {
-        {"MAXMIND_ACCOUNT_ID", kAccountId},
-        {"MAXMIND_LICENSE_KEY", kLicenseKey},
-        {"MAXMIND_EDITION_IDS", kEdition},
-        {"MAXMIND_HOST", host},
-        {"GEO_DATA_DIR", NewTempDir()},
-    };
-    AddSanitizerOptions(&env);
-    return env;
+    return updater::testing::MaxMindUpdaterEnvironment(
+        host, kAccountId, kLicenseKey, kEdition, NewTempDir());
   }
 
   // Runs the updater once; checks its exit code, output and cmdline.

@@ -17,10 +17,16 @@
 
 namespace geo::testing {
 
+// The loopback ports the server bound, as its "Serving" log line reports
+// them; 0 for a listener it does not run.
 struct ServerPorts {
+  // geo.v1.GeoService, grpc.health.v1 and reflection (--grpc_port).
   int grpc = 0;
+  // The HTTP/JSON API and forward auth (--http_port).
   int http = 0;
+  // Prometheus /metrics (--metrics_port).
   int metrics = 0;
+  // /healthz and /readyz for the kubelet (--health_port).
   int health = 0;
 };
 

@@ -1,10 +1,7 @@
 // End-to-end tests of //updater:updater: the real binary, run as a child
 // process against FakeMaxMindServer on loopback, installing into a scratch
 // directory.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
@@ -30,6 +28,8 @@
 namespace geo::updater::testing {
 namespace {
 
+using ::geo::http::CurlClient;
+using ::geo::http::CurlResponse;
 using ::geo::testing::ChildOptions;
 using ::geo::testing::ChildProcess;
 using ::geo::testing::UpdaterBinary;
@@ -42,32 +42,6 @@ constexpr char kAccountId[] = "123456";
 constexpr char kLicenseKey[] = "fAkE-LiCeNsE-kEy-7q3x9";
 constexpr char kEdition[] = "GeoIP2-City";
 constexpr absl::Duration kRunTimeout = absl::Seconds(40);
-
-// GET over a plain socket; returns status line + headers + body.
-std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
-      0) {
-    ::close(fd);
-    return "";
-  }
-  std::string request = absl::StrCat("GET ", path,
-                                     " HTTP/1.1\r\nHost: localhost\r\n"
-                                     "Connection: close\r\n\r\n");
-  (void)!::write(fd, request.data(), request.size());
-  std::string response;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) {
-    response.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
 
 class UpdaterCliTest : public ::testing::Test {
  protected:
@@ -420,10 +394,17 @@ TEST_F(UpdaterCliTest, LoopModeServesHealthAndMetricsAndStopsOnSigterm) {
   }
   ASSERT_TRUE(FileExists(final_path_));
 
-  EXPECT_THAT(HttpGet(port, "/healthz"), HasSubstr("200 OK"));
+  CurlClient status_client;
+  const auto status_get = [&](const std::string& path) {
+    absl::StatusOr<CurlResponse> response =
+        status_client.Get(absl::StrCat("http://127.0.0.1:", port, path));
+    EXPECT_TRUE(response.ok()) << path << ": " << response.status();
+    return response.ok() ? *std::move(response) : CurlResponse();
+  };
+  EXPECT_EQ(status_get("/healthz").status, 200);
   std::string metrics;
   for (int i = 0; i < 500; ++i) {
-    metrics = HttpGet(port, "/metrics");
+    metrics = status_get("/metrics").body;
     if (absl::StrContains(metrics,
                           "geo_updater_last_success_timestamp_seconds "
                           "1")) {
@@ -438,7 +419,7 @@ TEST_F(UpdaterCliTest, LoopModeServesHealthAndMetricsAndStopsOnSigterm) {
     EXPECT_THAT(metrics, HasSubstr(sample));
   }
   ExpectNoSecret(metrics);
-  EXPECT_THAT(HttpGet(port, "/nope"), HasSubstr("404"));
+  EXPECT_EQ(status_get("/nope").status, 404);
 
   // Process arguments carry no secret.
   std::string cmdline =
