@@ -55,45 +55,49 @@ class RetryTest : public ::testing::Test {
     policy.initial_delay = absl::Seconds(1);
     return policy;
   }
+  // Runs RetryWithBackoff on an operation whose n-th call (counting from 1)
+  // answers `answer(n)`; calls_ counts the calls made.
+  template <typename Answer>
+  absl::Status Retry(const Backoff& backoff, absl::Notification* cancel,
+                     Answer answer) {
+    return RetryWithBackoff(backoff, &clock_, cancel, "test",
+                            [&] { return answer(++calls_); });
+  }
+  template <typename Answer>
+  absl::Status Retry(Answer answer) {
+    return Retry(backoff_, nullptr, answer);
+  }
+
   InstantClock clock_;
   Backoff backoff_;
+  int calls_ = 0;
 };
 
 TEST_F(RetryTest, RetriesTransientFailuresWithGrowingDelays) {
-  int calls = 0;
-  absl::Status status =
-      RetryWithBackoff(backoff_, &clock_, nullptr, "test", [&] {
-        return ++calls < 3 ? absl::UnavailableError("500") : absl::OkStatus();
-      });
+  absl::Status status = Retry([](int call) {
+    return call < 3 ? absl::UnavailableError("500") : absl::OkStatus();
+  });
   EXPECT_TRUE(status.ok());
-  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(calls_, 3);
   EXPECT_EQ(clock_.waits(),
             (std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2)}));
 }
 
 TEST_F(RetryTest, PermanentFailureIsNotRetried) {
-  int calls = 0;
   absl::Status status =
-      RetryWithBackoff(backoff_, &clock_, nullptr, "test", [&] {
-        ++calls;
-        return absl::UnauthenticatedError("401");
-      });
+      Retry([](int) { return absl::UnauthenticatedError("401"); });
   EXPECT_TRUE(absl::IsUnauthenticated(status));
-  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(calls_, 1);
   EXPECT_TRUE(clock_.waits().empty());
 }
 
 TEST_F(RetryTest, GivesUpAfterMaxAttempts) {
-  int calls = 0;
   absl::Status status =
-      RetryWithBackoff(backoff_, &clock_, nullptr, "test", [&] {
-        ++calls;
-        return absl::DeadlineExceededError("slow");
-      });
+      Retry([](int) { return absl::DeadlineExceededError("slow"); });
   EXPECT_TRUE(absl::IsDeadlineExceeded(status));
   EXPECT_NE(status.message().find("gave up after 4 attempts"),
             absl::string_view::npos);
-  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(calls_, 4);
 }
 
 TEST_F(RetryTest, RetryForBoundsTheTimeSpentRetrying) {
@@ -101,15 +105,11 @@ TEST_F(RetryTest, RetryForBoundsTheTimeSpentRetrying) {
   policy.max_attempts = 100;
   policy.retry_for = absl::Seconds(5);
   Backoff backoff(policy, [] { return 0.5; });
-  int calls = 0;
-  absl::Status status =
-      RetryWithBackoff(backoff, &clock_, nullptr, "test", [&] {
-        ++calls;
-        return absl::UnavailableError("500");
-      });
+  absl::Status status = Retry(
+      backoff, nullptr, [](int) { return absl::UnavailableError("500"); });
   EXPECT_TRUE(absl::IsUnavailable(status));
   // Waits of 1s and 2s fit in 5s; the next (4s) would end at 7s.
-  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(calls_, 3);
   EXPECT_EQ(clock_.waits(),
             (std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2)}));
   EXPECT_NE(status.message().find("retry period of 5s"),
@@ -117,14 +117,11 @@ TEST_F(RetryTest, RetryForBoundsTheTimeSpentRetrying) {
 }
 
 TEST_F(RetryTest, HonoursRetryAfterWhenLonger) {
-  int calls = 0;
-  absl::Status status =
-      RetryWithBackoff(backoff_, &clock_, nullptr, "test", [&] {
-        return ++calls == 1
-                   ? WithRetryAfter(absl::ResourceExhaustedError("429"),
-                                    absl::Seconds(30))
-                   : absl::OkStatus();
-      });
+  absl::Status status = Retry([](int call) {
+    return call == 1 ? WithRetryAfter(absl::ResourceExhaustedError("429"),
+                                      absl::Seconds(30))
+                     : absl::OkStatus();
+  });
   EXPECT_TRUE(status.ok());
   EXPECT_EQ(clock_.waits(), std::vector<absl::Duration>{absl::Seconds(30)});
 }
@@ -132,14 +129,10 @@ TEST_F(RetryTest, HonoursRetryAfterWhenLonger) {
 TEST_F(RetryTest, CancelledStopsRetrying) {
   absl::Notification cancel;
   cancel.Notify();
-  int calls = 0;
-  absl::Status status =
-      RetryWithBackoff(backoff_, &clock_, &cancel, "test", [&] {
-        ++calls;
-        return absl::UnavailableError("500");
-      });
+  absl::Status status = Retry(
+      backoff_, &cancel, [](int) { return absl::UnavailableError("500"); });
   EXPECT_TRUE(absl::IsCancelled(status));
-  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(calls_, 0);
 }
 
 }  // namespace
