@@ -227,22 +227,24 @@ void Policy::Builder::AddActions(const PolicyConfig& config) {
       default_allowed,
       absl::StrCat("default action ", ListName(default_allowed)),
       RuleKind::kDefault};
-  if (const auto allow =
-          ParseAction(config.private_addresses(), "private_addresses",
-                      /*required=*/false, &errors_)) {
-    policy_->private_rule_ =
-        Rule{*allow,
-             absl::StrCat("private address (policy: ", ListName(*allow), ")"),
-             RuleKind::kPrivate};
-  }
-  if (const auto allow =
-          ParseAction(config.unknown_addresses(), "unknown_addresses",
-                      /*required=*/false, &errors_)) {
-    policy_->unknown_rule_ =
-        Rule{*allow,
-             absl::StrCat("unknown address (policy: ", ListName(*allow), ")"),
-             RuleKind::kUnknown};
-  }
+  // The rule for private or unknown addresses, when the file sets one.
+  const auto address_rule =
+      [&](absl::string_view action, const std::string& field,
+          absl::string_view addresses, RuleKind kind) -> std::optional<Rule> {
+    const std::optional<bool> allow =
+        ParseAction(action, field, /*required=*/false, &errors_);
+    if (!allow.has_value()) return std::nullopt;
+    return Rule{
+        *allow,
+        absl::StrCat(addresses, " address (policy: ", ListName(*allow), ")"),
+        kind};
+  };
+  policy_->private_rule_ =
+      address_rule(config.private_addresses(), "private_addresses", "private",
+                   RuleKind::kPrivate);
+  policy_->unknown_rule_ =
+      address_rule(config.unknown_addresses(), "unknown_addresses", "unknown",
+                   RuleKind::kUnknown);
   const std::string on_error = absl::AsciiStrToLower(config.on_error());
   if (on_error.empty() || on_error == "deny") {
     policy_->on_error_ = FailureAction::kDeny;

@@ -1,5 +1,6 @@
 // Client identity rules: who the verified client certificate names decides
 // before any fact about the address.
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,25 @@ void ExpectDecision(const Policy& policy, const PolicyInput& input,
   EXPECT_EQ(decision.rule, rule) << decision.reason;
 }
 
+// A call from `uri` and the decision it must get.
+struct UriCall {
+  std::string uri;
+  bool allowed;
+  absl::string_view reason;
+  RuleKind rule;
+};
+
+// Each call from an address in `country` with its URI as the only name.
+void ExpectUriDecisions(const Policy& policy, absl::string_view country,
+                        std::initializer_list<UriCall> calls) {
+  for (const UriCall& call : calls) {
+    SCOPED_TRACE(call.uri);
+    const tls::PeerIdentity identity = Uri(call.uri);
+    ExpectDecision(policy, CallFrom(country, &identity), call.allowed,
+                   call.reason, call.rule);
+  }
+}
+
 TEST(ClientIdentityPolicyTest, DecidesBeforeCidrAndCountry) {
   const auto policy = PolicyFromYaml(R"(
 default_action: allow
@@ -54,15 +74,14 @@ allow:
   client_identities: ["spiffe://cluster.local/ns/payments/sa/api"]
 )");
   ASSERT_NE(policy, nullptr);
-  const tls::PeerIdentity trusted =
-      Uri("spiffe://cluster.local/ns/payments/sa/api");
-  ExpectDecision(*policy, CallFrom("GB", &trusted), true,
-                 "client identity spiffe://cluster.local/ns/payments/sa/api "
-                 "is in allow list",
-                 RuleKind::kClientIdentity);
-  const tls::PeerIdentity other = Uri("spiffe://cluster.local/ns/web/sa/api");
-  ExpectDecision(*policy, CallFrom("GB", &other), false,
-                 "network 81.2.69.0/24 is in deny list", RuleKind::kNetwork);
+  ExpectUriDecisions(
+      *policy, "GB",
+      {{"spiffe://cluster.local/ns/payments/sa/api", true,
+        "client identity spiffe://cluster.local/ns/payments/sa/api is in "
+        "allow list",
+        RuleKind::kClientIdentity},
+       {"spiffe://cluster.local/ns/web/sa/api", false,
+        "network 81.2.69.0/24 is in deny list", RuleKind::kNetwork}});
 }
 
 TEST(ClientIdentityPolicyTest, NoCertificateNeverMatches) {
@@ -86,20 +105,17 @@ allow:
   client_identities: ["spiffe://cluster.local/ns/payments/*"]
 )");
   ASSERT_NE(policy, nullptr);
-  const tls::PeerIdentity inside =
-      Uri("spiffe://cluster.local/ns/payments/sa/worker");
-  ExpectDecision(*policy, CallFrom("DE", &inside), true,
-                 "client identity spiffe://cluster.local/ns/payments/* is in "
-                 "allow list",
-                 RuleKind::kClientIdentity);
-  // A namespace whose name only starts like it is another namespace.
-  const tls::PeerIdentity lookalike =
-      Uri("spiffe://cluster.local/ns/payments-test/sa/worker");
-  ExpectDecision(*policy, CallFrom("DE", &lookalike), false,
-                 "default action deny", RuleKind::kDefault);
-  const tls::PeerIdentity bare = Uri("spiffe://cluster.local/ns/payments");
-  ExpectDecision(*policy, CallFrom("DE", &bare), false, "default action deny",
-                 RuleKind::kDefault);
+  ExpectUriDecisions(
+      *policy, "DE",
+      {{"spiffe://cluster.local/ns/payments/sa/worker", true,
+        "client identity spiffe://cluster.local/ns/payments/* is in allow "
+        "list",
+        RuleKind::kClientIdentity},
+       // A namespace whose name only starts like it is another namespace.
+       {"spiffe://cluster.local/ns/payments-test/sa/worker", false,
+        "default action deny", RuleKind::kDefault},
+       {"spiffe://cluster.local/ns/payments", false, "default action deny",
+        RuleKind::kDefault}});
 }
 
 TEST(ClientIdentityPolicyTest, MostSpecificEntryWins) {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 
 #include "absl/status/status.h"
@@ -51,6 +52,20 @@ void ExpectDecision(const Policy& policy, const PolicyInput& input,
   EXPECT_EQ(decision.reason, reason) << input.ip.ToString();
 }
 
+// A call and the decision it must get.
+struct ExpectedDecision {
+  PolicyInput input;
+  bool allowed;
+  absl::string_view reason;
+};
+
+void ExpectDecisions(const Policy& policy,
+                     std::initializer_list<ExpectedDecision> cases) {
+  for (const ExpectedDecision& expected : cases) {
+    ExpectDecision(policy, expected.input, expected.allowed, expected.reason);
+  }
+}
+
 TEST(NoPolicyDecisionTest, AllowsAndSaysSo) {
   EXPECT_TRUE(NoPolicyDecision().allowed);
   EXPECT_EQ(NoPolicyDecision().reason,
@@ -69,17 +84,17 @@ TEST(PolicyTest, Countries) {
 default_action: allow
 deny: {countries: [de, KP]}
 )");
-  ExpectDecision(*policy, Found("1.2.3.4", "DE"), false,
-                 "country DE is in deny list");
-  ExpectDecision(*policy, Found("1.2.3.4", "FR"), true, "default action allow");
+  ExpectDecisions(
+      *policy, {{Found("1.2.3.4", "DE"), false, "country DE is in deny list"},
+                {Found("1.2.3.4", "FR"), true, "default action allow"}});
   const auto allow_list = PolicyFromYaml(R"(
 default_action: deny
 allow: {countries: [FR]}
 )");
-  ExpectDecision(*allow_list, Found("1.2.3.4", "FR"), true,
-                 "country FR is in allow list");
-  ExpectDecision(*allow_list, Found("1.2.3.4", "DE"), false,
-                 "default action deny");
+  ExpectDecisions(
+      *allow_list,
+      {{Found("1.2.3.4", "FR"), true, "country FR is in allow list"},
+       {Found("1.2.3.4", "DE"), false, "default action deny"}});
 }
 
 TEST(PolicyTest, SubdivisionsFullOrAsMaxMindStoresThem) {
@@ -87,14 +102,14 @@ TEST(PolicyTest, SubdivisionsFullOrAsMaxMindStoresThem) {
 default_action: allow
 deny: {subdivisions: [US-TX]}
 )");
-  ExpectDecision(*policy, Found("1.2.3.4", "US", 0, {"US-TX"}), false,
-                 "subdivision US-TX is in deny list");
-  ExpectDecision(*policy, Found("1.2.3.4", "US", 0, {"TX"}), false,
-                 "subdivision US-TX is in deny list");
-  ExpectDecision(*policy, Found("1.2.3.4", "US", 0, {"CA"}), true,
-                 "default action allow");
-  ExpectDecision(*policy, Found("1.2.3.4", "", 0, {"TX"}), true,
-                 "default action allow");
+  ExpectDecisions(
+      *policy,
+      {{Found("1.2.3.4", "US", 0, {"US-TX"}), false,
+        "subdivision US-TX is in deny list"},
+       {Found("1.2.3.4", "US", 0, {"TX"}), false,
+        "subdivision US-TX is in deny list"},
+       {Found("1.2.3.4", "US", 0, {"CA"}), true, "default action allow"},
+       {Found("1.2.3.4", "", 0, {"TX"}), true, "default action allow"}});
 }
 
 TEST(PolicyTest, MostSpecificSubdivisionFirst) {
@@ -103,10 +118,10 @@ default_action: allow
 deny: {subdivisions: [GB-ENG]}
 allow: {subdivisions: [GB-KEN]}
 )");
-  ExpectDecision(*policy, Found("1.2.3.4", "GB", 0, {"ENG", "KEN"}), true,
-                 "subdivision GB-KEN is in allow list");
-  ExpectDecision(*policy, Found("1.2.3.4", "GB", 0, {"ENG", "LND"}), false,
-                 "subdivision GB-ENG is in deny list");
+  ExpectDecisions(*policy, {{Found("1.2.3.4", "GB", 0, {"ENG", "KEN"}), true,
+                             "subdivision GB-KEN is in allow list"},
+                            {Found("1.2.3.4", "GB", 0, {"ENG", "LND"}), false,
+                             "subdivision GB-ENG is in deny list"}});
 }
 
 TEST(PolicyTest, Asns) {
@@ -114,10 +129,10 @@ TEST(PolicyTest, Asns) {
 default_action: allow
 deny: {asns: [64512]}
 )");
-  ExpectDecision(*policy, Found("1.2.3.4", "US", 64512), false,
-                 "ASN 64512 is in deny list");
-  ExpectDecision(*policy, Found("1.2.3.4", "US", 15169), true,
-                 "default action allow");
+  ExpectDecisions(
+      *policy,
+      {{Found("1.2.3.4", "US", 64512), false, "ASN 64512 is in deny list"},
+       {Found("1.2.3.4", "US", 15169), true, "default action allow"}});
 }
 
 TEST(PolicyTest, MostSpecificNetworkWins) {
@@ -128,19 +143,17 @@ deny:
 allow:
   networks: [10.1.0.0/16, 10.1.2.3, "2001:db8:1::/48"]
 )");
-  ExpectDecision(*policy, NotFound("10.9.9.9"), false,
-                 "network 10.0.0.0/8 is in deny list");
-  ExpectDecision(*policy, NotFound("10.1.9.9"), true,
-                 "network 10.1.0.0/16 is in allow list");
-  ExpectDecision(*policy, NotFound("10.1.2.9"), false,
-                 "network 10.1.2.0/24 is in deny list");
-  ExpectDecision(*policy, NotFound("10.1.2.3"), true,
-                 "network 10.1.2.3/32 is in allow list");
-  ExpectDecision(*policy, NotFound("2001:db8:2::1"), false,
-                 "network 2001:db8::/32 is in deny list");
-  ExpectDecision(*policy, NotFound("2001:db8:1::1"), true,
-                 "network 2001:db8:1::/48 is in allow list");
-  ExpectDecision(*policy, NotFound("11.0.0.1"), true, "default action allow");
+  ExpectDecisions(
+      *policy,
+      {{NotFound("10.9.9.9"), false, "network 10.0.0.0/8 is in deny list"},
+       {NotFound("10.1.9.9"), true, "network 10.1.0.0/16 is in allow list"},
+       {NotFound("10.1.2.9"), false, "network 10.1.2.0/24 is in deny list"},
+       {NotFound("10.1.2.3"), true, "network 10.1.2.3/32 is in allow list"},
+       {NotFound("2001:db8:2::1"), false,
+        "network 2001:db8::/32 is in deny list"},
+       {NotFound("2001:db8:1::1"), true,
+        "network 2001:db8:1::/48 is in allow list"},
+       {NotFound("11.0.0.1"), true, "default action allow"}});
 }
 
 TEST(PolicyTest, Ipv4MappedIpv6AddressesMatchIpv4Networks) {
@@ -148,19 +161,19 @@ TEST(PolicyTest, Ipv4MappedIpv6AddressesMatchIpv4Networks) {
 default_action: allow
 deny: {networks: [192.0.2.0/24]}
 )");
-  ExpectDecision(*policy, NotFound("::ffff:192.0.2.7"), false,
-                 "network 192.0.2.0/24 is in deny list");
-  ExpectDecision(*policy, NotFound("::ffff:192.0.3.7"), true,
-                 "default action allow");
+  ExpectDecisions(
+      *policy, {{NotFound("::ffff:192.0.2.7"), false,
+                 "network 192.0.2.0/24 is in deny list"},
+                {NotFound("::ffff:192.0.3.7"), true, "default action allow"}});
   // An IPv6 rule for the mapped range covers IPv4 addresses too.
   const auto mapped = PolicyFromYaml(R"(
 default_action: allow
 deny: {networks: ["::ffff:0:0/96"]}
 )");
-  ExpectDecision(*mapped, NotFound("198.51.100.1"), false,
-                 "network ::ffff:0.0.0.0/96 is in deny list");
-  ExpectDecision(*mapped, NotFound("2001:db8::1"), true,
-                 "default action allow");
+  ExpectDecisions(*mapped,
+                  {{NotFound("198.51.100.1"), false,
+                    "network ::ffff:0.0.0.0/96 is in deny list"},
+                   {NotFound("2001:db8::1"), true, "default action allow"}});
 }
 
 TEST(PolicyTest, ZeroLengthNetworkMatchesEverything) {
@@ -169,12 +182,11 @@ default_action: allow
 deny: {networks: [0.0.0.0/0]}
 allow: {networks: [8.8.8.0/24]}
 )");
-  ExpectDecision(*policy, Found("1.2.3.4", "US"), false,
-                 "network 0.0.0.0/0 is in deny list");
-  ExpectDecision(*policy, Found("8.8.8.8", "US"), true,
-                 "network 8.8.8.0/24 is in allow list");
-  ExpectDecision(*policy, Found("2001:db8::1", "US"), true,
-                 "default action allow");
+  ExpectDecisions(
+      *policy,
+      {{Found("1.2.3.4", "US"), false, "network 0.0.0.0/0 is in deny list"},
+       {Found("8.8.8.8", "US"), true, "network 8.8.8.0/24 is in allow list"},
+       {Found("2001:db8::1", "US"), true, "default action allow"}});
 }
 
 TEST(PolicyTest, PrivateAndUnknownAddresses) {
@@ -183,15 +195,13 @@ default_action: allow
 private_addresses: deny
 unknown_addresses: deny
 )");
-  ExpectDecision(*policy, NotFound("10.0.0.1"), false,
-                 "private address (policy: deny)");
-  ExpectDecision(*policy, NotFound("::1"), false,
-                 "private address (policy: deny)");
-  ExpectDecision(*policy, NotFound("::ffff:192.168.1.1"), false,
-                 "private address (policy: deny)");
-  ExpectDecision(*policy, NotFound("8.8.8.8"), false,
-                 "unknown address (policy: deny)");
-  ExpectDecision(*policy, Found("8.8.8.8", "US"), true, "default action allow");
+  ExpectDecisions(
+      *policy, {{NotFound("10.0.0.1"), false, "private address (policy: deny)"},
+                {NotFound("::1"), false, "private address (policy: deny)"},
+                {NotFound("::ffff:192.168.1.1"), false,
+                 "private address (policy: deny)"},
+                {NotFound("8.8.8.8"), false, "unknown address (policy: deny)"},
+                {Found("8.8.8.8", "US"), true, "default action allow"}});
 
   // Unset: private addresses fall through to the unknown action, then the
   // default.
@@ -222,18 +232,18 @@ deny:
 )");
   // 1. CIDR beats everything: an allowed private range, a denied network in
   //    an allowed country with an allowed ASN.
-  ExpectDecision(*policy, NotFound("10.20.1.1"), true,
-                 "network 10.20.0.0/16 is in allow list");
-  ExpectDecision(*policy, Found("203.0.113.5", "FR", 15169, {"CA"}), false,
-                 "network 203.0.113.0/24 is in deny list");
+  ExpectDecisions(*policy, {{NotFound("10.20.1.1"), true,
+                             "network 10.20.0.0/16 is in allow list"},
+                            {Found("203.0.113.5", "FR", 15169, {"CA"}), false,
+                             "network 203.0.113.0/24 is in deny list"}});
   // 2. Private before everything but CIDR.
   ExpectDecision(*policy, NotFound("10.30.1.1"), false,
                  "private address (policy: deny)");
   // 3. ASN beats subdivision and country.
-  ExpectDecision(*policy, Found("8.8.8.8", "US", 15169), true,
-                 "ASN 15169 is in allow list");
-  ExpectDecision(*policy, Found("1.2.3.4", "FR", 64512), false,
-                 "ASN 64512 is in deny list");
+  ExpectDecisions(
+      *policy,
+      {{Found("8.8.8.8", "US", 15169), true, "ASN 15169 is in allow list"},
+       {Found("1.2.3.4", "FR", 64512), false, "ASN 64512 is in deny list"}});
   // 4. Subdivision beats country.
   ExpectDecision(*policy, Found("1.2.3.4", "US", 1, {"CA"}), true,
                  "subdivision US-CA is in allow list");
@@ -243,9 +253,9 @@ deny:
   // 6. An ASN known without a location still decides before "unknown".
   PolicyInput asn_only = NotFound("8.8.4.4");
   asn_only.asn = 15169;
-  ExpectDecision(*policy, asn_only, true, "ASN 15169 is in allow list");
-  ExpectDecision(*policy, NotFound("8.8.4.4"), false,
-                 "unknown address (policy: deny)");
+  ExpectDecisions(*policy, {{asn_only, true, "ASN 15169 is in allow list"},
+                            {NotFound("8.8.4.4"), false,
+                             "unknown address (policy: deny)"}});
   // 7. Default.
   ExpectDecision(*policy, Found("1.2.3.4", "JP"), false, "default action deny");
 }
