@@ -31,6 +31,20 @@ MMDB_s Section(const MmdbDataWriter& data) {
   return section;
 }
 
+// Decodes the record at `offset` of `data` in English with the default
+// budget, for what the status says.
+absl::Status DecodeStatus(const MmdbDataWriter& data, uint32_t offset) {
+  DecodedFields decoded;
+  return MaxmindDecoder().Decode(Section(data), offset, "en", &decoded);
+}
+
+void ExpectDecodeFailure(const absl::Status& status,
+                         RecordDecodeFailure failure,
+                         absl::string_view message) {
+  EXPECT_EQ(RecordDecodeFailureOf(status), failure);
+  EXPECT_THAT(status.message(), HasSubstr(message));
+}
+
 // {"de": german, "en": english}
 void WriteNames(MmdbDataWriter* data, const std::string& german,
                 const std::string& english) {
@@ -192,34 +206,27 @@ TEST(MaxmindDecoderTest, DataPastTheSectionFailsInTheWalk) {
 TEST(MaxmindDecoderTest, PointerFanOutStopsAtTheEntryBudget) {
   MmdbDataWriter data;
   const uint32_t bomb = testing::WritePointerFanOut(&data, 30);
-  const MMDB_s section = Section(data);
-  DecodedFields decoded;
-  const absl::Status status =
-      MaxmindDecoder().Decode(section, bomb, "en", &decoded);
+  const absl::Status status = DecodeStatus(data, bomb);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(status.message(), HasSubstr("decode budget of 4096 entries"));
-  EXPECT_EQ(RecordDecodeFailureOf(status), RecordDecodeFailure::kEntryBudget);
+  ExpectDecodeFailure(status, RecordDecodeFailure::kEntryBudget,
+                      "decode budget of 4096 entries");
   // 2^7 - 1 + 2 entries: inside the default budget, over a budget of 64.
   MmdbDataWriter small;
   const uint32_t small_bomb = testing::WritePointerFanOut(&small, 6);
-  const MMDB_s small_section = Section(small);
-  EXPECT_NE(RecordDecodeFailureOf(MaxmindDecoder().Decode(
-                small_section, small_bomb, "en", &decoded)),
+  EXPECT_NE(RecordDecodeFailureOf(DecodeStatus(small, small_bomb)),
             RecordDecodeFailure::kEntryBudget);
+  DecodedFields decoded;
   EXPECT_EQ(RecordDecodeFailureOf(
                 MaxmindDecoder(DecodeBudget{64, size_t{1} << 20})
-                    .Decode(small_section, small_bomb, "en", &decoded)),
+                    .Decode(Section(small), small_bomb, "en", &decoded)),
             RecordDecodeFailure::kEntryBudget);
 }
 
 TEST(MaxmindDecoderTest, RepeatedLongStringsStopAtTheByteBudget) {
   MmdbDataWriter data;
   const uint32_t record = testing::WriteRepeatedLongStrings(&data);
-  DecodedFields decoded;
-  const absl::Status status =
-      MaxmindDecoder().Decode(Section(data), record, "en", &decoded);
-  EXPECT_EQ(RecordDecodeFailureOf(status), RecordDecodeFailure::kByteBudget);
-  EXPECT_THAT(status.message(), HasSubstr("1048576 bytes"));
+  ExpectDecodeFailure(DecodeStatus(data, record),
+                      RecordDecodeFailure::kByteBudget, "1048576 bytes");
 }
 
 TEST(MaxmindDecoderTest, NestingDeeperThanLibmaxminddbAllowsFails) {
@@ -228,11 +235,8 @@ TEST(MaxmindDecoderTest, NestingDeeperThanLibmaxminddbAllowsFails) {
   data.Map(1).String("city");
   for (int i = 0; i < 600; ++i) data.Array(1);
   data.Uint32(1);
-  DecodedFields decoded;
-  const absl::Status status =
-      MaxmindDecoder().Decode(Section(data), record, "en", &decoded);
-  EXPECT_EQ(RecordDecodeFailureOf(status), RecordDecodeFailure::kInvalidData);
-  EXPECT_THAT(status.message(), HasSubstr("deeper than 512"));
+  ExpectDecodeFailure(DecodeStatus(data, record),
+                      RecordDecodeFailure::kInvalidData, "deeper than 512");
 }
 
 TEST(MaxmindDecoderTest, CheckWithinBudgetWalksWithoutReadingFields) {
@@ -252,9 +256,7 @@ TEST(MaxmindDecoderTest, CheckWithinBudgetWalksWithoutReadingFields) {
 TEST(RecordDecodeFailureTest, SurvivesAddedContextAndOnlyMarksDecodeErrors) {
   MmdbDataWriter data;
   const uint32_t bomb = testing::WritePointerFanOut(&data, 20);
-  DecodedFields decoded;
-  const absl::Status status =
-      MaxmindDecoder().Decode(Section(data), bomb, "en", &decoded);
+  const absl::Status status = DecodeStatus(data, bomb);
   absl::Status wrapped(status.code(),
                        absl::StrCat("lookup of 10.0.0.1: ", status.message()));
   status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
