@@ -179,6 +179,16 @@ class CertificateReloaderTest : public ::testing::Test {
                      certificates_->server.key, certificates_->ca.certificate);
   }
 
+  // A handshake with `server` by a client that trusts the test CA and
+  // presents `client` (no certificate when null), at TLS versions up to
+  // `client_max_version` (0: any).
+  static HandshakeResult HandshakeTrustingCa(SSL_CTX* server,
+                                             const CertificateFiles* client,
+                                             int client_max_version = 0) {
+    return Handshake(server, certificates_->ca.certificate, client,
+                     client_max_version);
+  }
+
   CertificateReloader::Options MutualOptions() {
     CertificateReloader::Options options;
     options.tls.certificate_path = volume_->certificate();
@@ -244,32 +254,28 @@ TEST_F(CertificateReloaderTest, RequestModeServesClientsWithoutCertificates) {
       CertificateReloader::Create(options);
   ASSERT_TRUE(reloader.ok()) << reloader.status();
   SSL_CTX* context = (*reloader)->Current()->context.get();
-  const std::string ca = certificates_->ca.certificate;
-  HandshakeResult anonymous = Handshake(context, ca, nullptr);
+  HandshakeResult anonymous = HandshakeTrustingCa(context, nullptr);
   EXPECT_TRUE(anonymous.ok);
   EXPECT_TRUE(anonymous.client_identity.empty());
-  EXPECT_TRUE(Handshake(context, ca, &certificates_->client).ok);
-  EXPECT_FALSE(Handshake(context, ca, &certificates_->untrusted_client).ok);
+  EXPECT_TRUE(HandshakeTrustingCa(context, &certificates_->client).ok);
+  EXPECT_FALSE(
+      HandshakeTrustingCa(context, &certificates_->untrusted_client).ok);
 }
 
 TEST_F(CertificateReloaderTest, MinimumVersionOneThreeRefusesOneTwoClients) {
   CertificateReloader::Options options = MutualOptions();
   options.tls.client_certificates = ClientCertificates::kOff;
-  options.tls.min_version = TlsVersion::kTls13;
-  absl::StatusOr<std::unique_ptr<CertificateReloader>> reloader =
-      CertificateReloader::Create(options);
-  ASSERT_TRUE(reloader.ok()) << reloader.status();
-  SSL_CTX* context = (*reloader)->Current()->context.get();
-  const std::string ca = certificates_->ca.certificate;
-  EXPECT_TRUE(Handshake(context, ca, nullptr).ok);
-  EXPECT_FALSE(Handshake(context, ca, nullptr, TLS1_2_VERSION).ok);
-
-  options.tls.min_version = TlsVersion::kTls12;
-  reloader = CertificateReloader::Create(options);
-  ASSERT_TRUE(reloader.ok());
-  EXPECT_TRUE(Handshake((*reloader)->Current()->context.get(), ca, nullptr,
-                        TLS1_2_VERSION)
-                  .ok);
+  for (const TlsVersion min_version :
+       {TlsVersion::kTls13, TlsVersion::kTls12}) {
+    options.tls.min_version = min_version;
+    absl::StatusOr<std::unique_ptr<CertificateReloader>> reloader =
+        CertificateReloader::Create(options);
+    ASSERT_TRUE(reloader.ok()) << reloader.status();
+    SSL_CTX* context = (*reloader)->Current()->context.get();
+    EXPECT_TRUE(HandshakeTrustingCa(context, nullptr).ok);
+    EXPECT_EQ(HandshakeTrustingCa(context, nullptr, TLS1_2_VERSION).ok,
+              min_version == TlsVersion::kTls12);
+  }
 }
 
 TEST_F(CertificateReloaderTest, SwapsOnASymlinkSwapAndKeepsOldConnections) {

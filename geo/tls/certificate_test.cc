@@ -19,6 +19,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::ReadFile;
+using testing::CertificateFiles;
 using testing::TestCertificates;
 
 class CertificateTest : public ::testing::Test {
@@ -57,22 +58,25 @@ TEST_F(CertificateTest, LoadsAMatchingPairValidNow) {
   EXPECT_EQ((*pair)->chain().size(), 1u);
 }
 
-TEST_F(CertificateTest, RefusesAnExpiredCertificate) {
+// KeyPair::FromFiles refuses `files` now with `code` and a message holding
+// `message`.
+void ExpectRefused(const CertificateFiles& files, absl::StatusCode code,
+                   absl::string_view message) {
   absl::StatusOr<std::shared_ptr<const KeyPair>> pair =
-      KeyPair::FromFiles(certificates_->expired_server.certificate,
-                         certificates_->expired_server.key, absl::Now());
+      KeyPair::FromFiles(files.certificate, files.key, absl::Now());
   ASSERT_FALSE(pair.ok());
-  EXPECT_EQ(pair.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(pair.status().message(), HasSubstr("expired"));
+  EXPECT_EQ(pair.status().code(), code);
+  EXPECT_THAT(pair.status().message(), HasSubstr(message));
+}
+
+TEST_F(CertificateTest, RefusesAnExpiredCertificate) {
+  ExpectRefused(certificates_->expired_server,
+                absl::StatusCode::kFailedPrecondition, "expired");
 }
 
 TEST_F(CertificateTest, RefusesAKeyFromAnotherPair) {
-  absl::StatusOr<std::shared_ptr<const KeyPair>> pair =
-      KeyPair::FromFiles(certificates_->wrong_key_server.certificate,
-                         certificates_->wrong_key_server.key, absl::Now());
-  ASSERT_FALSE(pair.ok());
-  EXPECT_EQ(pair.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(pair.status().message(), HasSubstr("does not match"));
+  ExpectRefused(certificates_->wrong_key_server,
+                absl::StatusCode::kInvalidArgument, "does not match");
 }
 
 TEST_F(CertificateTest, ChecksValidityAgainstTheGivenTimeWithSkew) {
