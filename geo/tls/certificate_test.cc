@@ -16,10 +16,10 @@
 namespace geo::tls {
 namespace {
 
+using testing::CertificateFiles;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::ReadFile;
-using testing::CertificateFiles;
 using testing::TestCertificates;
 
 class CertificateTest : public ::testing::Test {
