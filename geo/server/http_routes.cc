@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "geo/common/status_macros.h"
 #include "geo/http/grpc_gateway_mapping.h"
 #include "geo/http/json_array_length.h"
 #include "geo/server/http_call_origin.h"
@@ -77,83 +78,80 @@ absl::StatusOr<std::unique_ptr<http::Router>> BuildHttpRoutes(
     const LookupService* service, std::function<bool()> ready,
     ForwardAuthOptions forward_auth) {
   auto router = std::make_unique<http::Router>();
-  absl::Status status =
-      AddForwardAuthRoute(service, std::move(forward_auth), router.get());
-  if (!status.ok()) return status;
-  status = router->Add(
-      "GET", "/v1/lookup/{ip}",
-      [service, render_json =
-                    AnswerRenderer([](const geo::v1::LookupResponse& response) {
-                      return http::MessageToGatewayJson(response);
-                    })](const HttpRequest& request,
-                        const PathVariables& variables,
-                        HttpResponse* response) {
-        ServeLookup(service, render_json, request, variables, response);
-      });
-  if (!status.ok()) return status;
-  status = router->Add(
-      "POST", "/v1/lookup:batch",
-      [service](const HttpRequest& request, const PathVariables&,
+  GEO_RETURN_IF_ERROR(
+      AddForwardAuthRoute(service, std::move(forward_auth), router.get()));
+  struct Route {
+    const char* method;
+    const char* path_template;
+    http::RouteHandler handler;
+  };
+  Route routes[] = {
+      {"GET", "/v1/lookup/{ip}",
+       [service,
+        render_json =
+            AnswerRenderer([](const geo::v1::LookupResponse& response) {
+              return http::MessageToGatewayJson(response);
+            })](const HttpRequest& request, const PathVariables& variables,
                 HttpResponse* response) {
-        Serve(
-            service, &LookupService::BatchLookup, request,
-            [&](geo::v1::BatchLookupRequest* message) {
-              // Counted before parsing: a batch over the
-              // limit costs a scan, not a message.
-              absl::Status size = http::CheckJsonArrayLength(
-                  request.body(), "ips", service->max_batch_size());
-              if (!size.ok()) return size;
-              return http::GatewayJsonToMessage(request.body(), message);
-            },
-            response);
-      });
-  if (!status.ok()) return status;
-  status = router->Add(
-      "GET", "/v1/check/{ip}",
-      [service](const HttpRequest& request, const PathVariables& variables,
-                HttpResponse* response) {
-        Serve(
-            service, &LookupService::Check, request,
-            [&](geo::v1::CheckRequest* message) {
-              message->set_ip(std::string(variables.Get("ip")));
-              if (std::optional<std::string> policy =
-                      request.QueryParameter("policy")) {
-                message->set_policy(*std::move(policy));
-              }
-              return absl::OkStatus();
-            },
-            response);
-      });
-  if (!status.ok()) return status;
-  status = router->Add(
-      "GET", "/v1/databases",
-      [service](const HttpRequest& request, const PathVariables&,
-                HttpResponse* response) {
-        Serve(
-            service, &LookupService::ListDatabases, request,
-            [](geo::v1::ListDatabasesRequest*) { return absl::OkStatus(); },
-            response);
-      });
-  if (!status.ok()) return status;
-  status = router->Add(
-      "GET", "/healthz",
-      [](const HttpRequest&, const PathVariables&, HttpResponse* response) {
-        response->SetJson(200, "{\"status\":\"ok\"}");
-      });
-  if (!status.ok()) return status;
-  status = router->Add(
-      "GET", "/readyz",
-      [ready = std::move(ready)](const HttpRequest&, const PathVariables&,
-                                 HttpResponse* response) {
-        if (ready()) {
-          response->SetJson(200, "{\"status\":\"ready\"}");
-        } else {
-          response->SetJson(503, "{\"status\":\"not ready\"}");
-        }
-      });
-  if (!status.ok()) return status;
-  status = AddOpenApiRoute(router.get());
-  if (!status.ok()) return status;
+         ServeLookup(service, render_json, request, variables, response);
+       }},
+      {"POST", "/v1/lookup:batch",
+       [service](const HttpRequest& request, const PathVariables&,
+                 HttpResponse* response) {
+         Serve(
+             service, &LookupService::BatchLookup, request,
+             [&](geo::v1::BatchLookupRequest* message) {
+               // Counted before parsing: a batch over the limit costs a
+               // scan, not a message.
+               absl::Status size = http::CheckJsonArrayLength(
+                   request.body(), "ips", service->max_batch_size());
+               if (!size.ok()) return size;
+               return http::GatewayJsonToMessage(request.body(), message);
+             },
+             response);
+       }},
+      {"GET", "/v1/check/{ip}",
+       [service](const HttpRequest& request, const PathVariables& variables,
+                 HttpResponse* response) {
+         Serve(
+             service, &LookupService::Check, request,
+             [&](geo::v1::CheckRequest* message) {
+               message->set_ip(std::string(variables.Get("ip")));
+               if (std::optional<std::string> policy =
+                       request.QueryParameter("policy")) {
+                 message->set_policy(*std::move(policy));
+               }
+               return absl::OkStatus();
+             },
+             response);
+       }},
+      {"GET", "/v1/databases",
+       [service](const HttpRequest& request, const PathVariables&,
+                 HttpResponse* response) {
+         Serve(
+             service, &LookupService::ListDatabases, request,
+             [](geo::v1::ListDatabasesRequest*) { return absl::OkStatus(); },
+             response);
+       }},
+      {"GET", "/healthz",
+       [](const HttpRequest&, const PathVariables&, HttpResponse* response) {
+         response->SetJson(200, "{\"status\":\"ok\"}");
+       }},
+      {"GET", "/readyz",
+       [ready = std::move(ready)](const HttpRequest&, const PathVariables&,
+                                  HttpResponse* response) {
+         if (ready()) {
+           response->SetJson(200, "{\"status\":\"ready\"}");
+         } else {
+           response->SetJson(503, "{\"status\":\"not ready\"}");
+         }
+       }},
+  };
+  for (Route& route : routes) {
+    GEO_RETURN_IF_ERROR(router->Add(route.method, route.path_template,
+                                    std::move(route.handler)));
+  }
+  GEO_RETURN_IF_ERROR(AddOpenApiRoute(router.get()));
   return router;
 }
 
