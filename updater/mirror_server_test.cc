@@ -345,5 +345,54 @@ TEST_F(MirrorServerTest, DownloadsDuringReplacementsAreWholeFiles) {
   EXPECT_THAT(seen, Contains(new_md5));
 }
 
+// However many clients download at once, memory holds one copy of each
+// database: every response sends the snapshot's own bytes (the mapped file or
+// its tar.gz), and keeps that snapshot alive until it is written, even after
+// a new release replaced it.
+TEST_F(MirrorServerTest, DownloadsShareTheSnapshotsBytes) {
+  Start();
+  const MirrorHandler handler(MirrorServerOptions(), databases_.get(), nullptr,
+                              nullptr, nullptr);
+  std::shared_ptr<const InstalledDatabase> served = databases_->Find(kEdition);
+  ASSERT_NE(served, nullptr);
+  const std::string old_md5 = served->md5();
+  const std::string file_target = absl::StrCat("/", kEdition, ".mmdb");
+  const std::string archive_target =
+      absl::StrCat("/geoip/databases/", kEdition, "/download?suffix=tar.gz");
+  const http::HttpHeaderList no_headers;
+  http::HttpResponse file[2];
+  http::HttpResponse archive[2];
+  for (int i = 0; i < 2; ++i) {
+    handler.Handle(
+        http::HttpRequest("GET", file_target, &no_headers, "", "127.0.0.1"),
+        &file[i]);
+    handler.Handle(
+        http::HttpRequest("GET", archive_target, &no_headers, "", "127.0.0.1"),
+        &archive[i]);
+    ASSERT_EQ(file[i].status(), 200);
+    ASSERT_EQ(archive[i].status(), 200);
+    EXPECT_TRUE(file[i].body().empty());
+    EXPECT_TRUE(archive[i].body().empty());
+    EXPECT_EQ(file[i].BodyBytes().data(), served->contents().data());
+    EXPECT_EQ(file[i].BodyBytes().size(), served->contents().size());
+    EXPECT_EQ(archive[i].BodyBytes().data(), served->archive().data());
+    EXPECT_EQ(archive[i].BodyBytes().size(), served->archive().size());
+  }
+
+  const std::weak_ptr<const InstalledDatabase> watched = served;
+  served.reset();
+  Install(path_, city_release_two_, release_time_ + absl::Hours(24));
+  ASSERT_TRUE(databases_->Refresh().code() == absl::StatusCode::kNotFound);
+  ASSERT_NE(databases_->Find(kEdition)->md5(), old_md5);
+  // Replaced, but responses still being written hold the old release whole.
+  ASSERT_FALSE(watched.expired());
+  EXPECT_EQ(Md5Hex(std::string(file[0].BodyBytes())), old_md5);
+  for (http::HttpResponse* response :
+       {&file[0], &file[1], &archive[0], &archive[1]}) {
+    response->Reset();
+  }
+  EXPECT_TRUE(watched.expired());
+}
+
 }  // namespace
 }  // namespace geo::updater
