@@ -91,21 +91,27 @@ TEST_F(ServerOptionsTest, BadValuesNameTheirSource) {
   std::string message(Parse({"--db=a"}).status().message());
   EXPECT_THAT(message, HasSubstr("GEO_GRPC_PORT=\"70000\""));
   EXPECT_THAT(message, HasSubstr("--grpc_port"));
-  env_.clear();
-  EXPECT_THAT(Parse({"--db=a", "--poll_interval=soon"}).status().message(),
-              HasSubstr("--poll_interval"));
-  EXPECT_THAT(Parse({"--db=a", "--poll_interval=0s"}).status().message(),
-              HasSubstr("positive"));
-  EXPECT_THAT(Parse({"--db=a", "--log_level=loud"}).status().message(),
-              HasSubstr("loud"));
-  EXPECT_THAT(Parse({"--db=a", "--max_batch_size=0"}).status().message(),
-              HasSubstr("from 1 to 100000"));
-  EXPECT_THAT(Parse({"--db=a", "--bogus=1"}).status().message(),
-              HasSubstr("unknown flag --bogus"));
-  EXPECT_THAT(Parse({"--db=a", "stray"}).status().message(),
-              HasSubstr("unexpected argument"));
-  EXPECT_THAT(Parse({"--db=a", "--http_port"}).status().message(),
-              HasSubstr("needs a value"));
+}
+
+TEST_F(ServerOptionsTest, BadArgumentsSayWhatIsWrong) {
+  const struct {
+    const char* argument;
+    const char* message;
+  } kCases[] = {
+      {"--poll_interval=soon", "--poll_interval"},
+      {"--poll_interval=0s", "positive"},
+      {"--log_level=loud", "loud"},
+      {"--max_batch_size=0", "from 1 to 100000"},
+      {"--health_port=65536", "from 0 to 65535"},
+      {"--bogus=1", "unknown flag --bogus"},
+      {"stray", "unexpected argument"},
+      {"--http_port", "needs a value"},
+  };
+  for (const auto& bad : kCases) {
+    SCOPED_TRACE(bad.argument);
+    EXPECT_THAT(Parse({"--db=a", bad.argument}).status().message(),
+                HasSubstr(bad.message));
+  }
 }
 
 TEST_F(ServerOptionsTest, DatabaseIsRequired) {
