@@ -121,16 +121,25 @@ std::shared_ptr<const DatabaseGeneration> OpenOrDie(const std::string& path,
   return database.ok() ? *database : nullptr;
 }
 
+// The database at `path` opened twice, with a cache of `slots` slots and
+// without one, for lookups compared one against the other; null where an
+// open failed.
+struct CachedAndUncached {
+  std::shared_ptr<const DatabaseGeneration> cached;
+  std::shared_ptr<const DatabaseGeneration> uncached;
+};
+CachedAndUncached OpenCachedAndUncached(const std::string& path, size_t slots) {
+  return {OpenOrDie(path, slots), OpenOrDie(path, 0)};
+}
+
 constexpr const char* kLanguages[] = {"", "en", "de", "zh-CN", "xx"};
 
 TEST(RecordCacheTest, CachedLookupsEqualUncachedOnRealGeoLite2City) {
   const std::string path = testing::GeoLite2CityPath();
   if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
   // A small cache, so the run mixes hits, misses and evictions.
-  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(path, 1024);
-  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(path, 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(uncached, nullptr);
+  const auto [cached, uncached] = OpenCachedAndUncached(path, 1024);
+  ASSERT_TRUE(cached != nullptr && uncached != nullptr);
   // Each address twice: the second lookup of a found record is a hit unless
   // another record evicted it in between.
   const std::vector<IpAddress> addresses = RandomAddresses(20000, 1);
@@ -164,10 +173,8 @@ TEST(RecordCacheTest, MergeSemanticsMatchUncached) {
   const std::string dir = testing::MaxmindTestDataDir();
   ASSERT_FALSE(dir.empty());
   const std::string city = dir + "/test-data/GeoIP2-City-Test.mmdb";
-  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(city, 64);
-  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(city, 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(uncached, nullptr);
+  const auto [cached, uncached] = OpenCachedAndUncached(city, 64);
+  ASSERT_TRUE(cached != nullptr && uncached != nullptr);
   absl::StatusOr<IpAddress> ip = IpAddress::Parse("81.2.69.160");
   ASSERT_TRUE(ip.ok());
   for (int round = 0; round < 3; ++round) {
@@ -191,10 +198,8 @@ TEST(RecordCacheTest, MergeSemanticsMatchUncached) {
 TEST(RecordCacheTest, ConcurrentLookupsMatchUncached) {
   const std::string path = testing::GeoLite2CityPath();
   if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
-  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(path, 128);
-  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(path, 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(uncached, nullptr);
+  const auto [cached, uncached] = OpenCachedAndUncached(path, 128);
+  ASSERT_TRUE(cached != nullptr && uncached != nullptr);
   // A few hundred addresses, so threads keep hitting (and evicting) the same
   // records.
   const std::vector<IpAddress> addresses = RandomAddresses(400, 2);
@@ -207,7 +212,8 @@ TEST(RecordCacheTest, ConcurrentLookupsMatchUncached) {
   std::vector<int> mismatches(kThreads, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+    // A structured binding cannot be captured by reference in C++17.
+    threads.emplace_back([&, t, cached = cached] {
       std::mt19937 random(t);
       for (int n = 0; n < 5000; ++n) {
         const size_t i = random() % addresses.size();
