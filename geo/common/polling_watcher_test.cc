@@ -82,6 +82,15 @@ class PollingWatcherTest : public ::testing::Test {
                                             options_);
   }
 
+  static void Poll(PollingWatcher& watcher, int times) {
+    for (int i = 0; i < times; ++i) watcher.PollOnce();
+  }
+  // `loads` loads so far, the last one of `content`.
+  void ExpectLoads(int loads, absl::string_view content) {
+    EXPECT_EQ(recorder_.calls(), loads);
+    EXPECT_EQ(recorder_.last(), content);
+  }
+
   FakeClock clock_;
   CountingObserver observer_;
   Recorder recorder_;
@@ -96,9 +105,8 @@ TEST_F(PollingWatcherTest, LoadsOnlyAfterTheFileSettles) {
   watcher->PollOnce();  // first sight: a candidate
   EXPECT_EQ(recorder_.calls(), 0);
   watcher->PollOnce();  // unchanged for an interval: load
-  EXPECT_EQ(recorder_.calls(), 1);
-  EXPECT_EQ(recorder_.last(), "version 1");
-  for (int i = 0; i < 5; ++i) watcher->PollOnce();
+  ExpectLoads(1, "version 1");
+  Poll(*watcher, 5);
   EXPECT_EQ(recorder_.calls(), 1);
   EXPECT_EQ(watcher->stats().reloads, 1);
   EXPECT_EQ(observer_.reloaded, 1);
@@ -109,13 +117,11 @@ TEST_F(PollingWatcherTest, LoadNowMakesTheFirstLoadAndPollsSkipThatVersion) {
   auto watcher = MakeWatcher();
   EXPECT_TRUE(watcher->LoadNow().ok());
   EXPECT_EQ(recorder_.calls(), 1);
-  for (int i = 0; i < 3; ++i) watcher->PollOnce();
+  Poll(*watcher, 3);
   EXPECT_EQ(recorder_.calls(), 1);
   ASSERT_TRUE(testing::ReplaceFile(path_, "version 2"));
-  watcher->PollOnce();
-  watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 2);
-  EXPECT_EQ(recorder_.last(), "version 2");
+  Poll(*watcher, 2);
+  ExpectLoads(2, "version 2");
 }
 
 // The race the start-up load used to lose: the file is replaced after the
@@ -125,10 +131,8 @@ TEST_F(PollingWatcherTest, FileReplacedBeforeTheFirstPollIsLoaded) {
   auto watcher = MakeWatcher();
   ASSERT_TRUE(watcher->LoadNow().ok());
   ASSERT_TRUE(testing::ReplaceFile(path_, "version 2"));
-  watcher->PollOnce();
-  watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 2);
-  EXPECT_EQ(recorder_.last(), "version 2");
+  Poll(*watcher, 2);
+  ExpectLoads(2, "version 2");
 }
 
 TEST_F(PollingWatcherTest, FailedLoadNowIsRetriedByThePolls) {
@@ -137,8 +141,7 @@ TEST_F(PollingWatcherTest, FailedLoadNowIsRetriedByThePolls) {
   auto watcher = MakeWatcher();
   EXPECT_FALSE(watcher->LoadNow().ok());
   recorder_.set_result(absl::OkStatus());
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   EXPECT_EQ(recorder_.calls(), 2);
   EXPECT_EQ(watcher->stats().reloads, 1);
 }
@@ -146,16 +149,14 @@ TEST_F(PollingWatcherTest, FailedLoadNowIsRetriedByThePolls) {
 TEST_F(PollingWatcherTest, AtomicRenameWithSameSizeIsANewVersion) {
   ASSERT_TRUE(testing::WriteFile(path_, "version 1"));
   auto watcher = MakeWatcher();
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   ASSERT_EQ(recorder_.calls(), 1);
   // Same size; rename gives a new inode (and the temp file a new mtime).
   ASSERT_TRUE(testing::ReplaceFile(path_, "version 2"));
   watcher->PollOnce();
   EXPECT_EQ(recorder_.calls(), 1);
   watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 2);
-  EXPECT_EQ(recorder_.last(), "version 2");
+  ExpectLoads(2, "version 2");
 }
 
 // Kubernetes ConfigMap/Secret volumes: name -> ..data/name, ..data -> a
@@ -166,8 +167,7 @@ TEST_F(PollingWatcherTest, KubernetesSymlinkSwap) {
   ASSERT_EQ(symlink("..2026_11_22_a", (dir_ + "/..data").c_str()), 0);
   ASSERT_EQ(symlink("..data/watched.mmdb", path_.c_str()), 0);
   auto watcher = MakeWatcher();
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   ASSERT_EQ(recorder_.calls(), 1);
   EXPECT_EQ(recorder_.last(), "A");
 
@@ -176,17 +176,14 @@ TEST_F(PollingWatcherTest, KubernetesSymlinkSwap) {
   ASSERT_EQ(symlink("..2026_11_22_b", (dir_ + "/..data_tmp").c_str()), 0);
   ASSERT_EQ(rename((dir_ + "/..data_tmp").c_str(), (dir_ + "/..data").c_str()),
             0);
-  watcher->PollOnce();
-  watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 2);
-  EXPECT_EQ(recorder_.last(), "B");
+  Poll(*watcher, 2);
+  ExpectLoads(2, "B");
 }
 
 TEST_F(PollingWatcherTest, SlowInPlaceWriteIsNeverLoadedHalfWritten) {
   ASSERT_TRUE(testing::WriteFile(path_, "old complete file"));
   auto watcher = MakeWatcher();
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   ASSERT_EQ(recorder_.calls(), 1);
 
   const int fd = open(path_.c_str(), O_WRONLY | O_TRUNC);
@@ -202,8 +199,7 @@ TEST_F(PollingWatcherTest, SlowInPlaceWriteIsNeverLoadedHalfWritten) {
   }
   close(fd);
   watcher->PollOnce();
-  EXPECT_EQ(recorder_.calls(), 2);
-  EXPECT_EQ(recorder_.last(), full);
+  ExpectLoads(2, full);
 }
 
 TEST_F(PollingWatcherTest, StablePollsLengthensTheDebounce) {
@@ -221,8 +217,7 @@ TEST_F(PollingWatcherTest, StablePollsLengthensTheDebounce) {
 TEST_F(PollingWatcherTest, DeleteThenRecreateLoadsAgain) {
   ASSERT_TRUE(testing::WriteFile(path_, "same content"));
   auto watcher = MakeWatcher();
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   ASSERT_EQ(recorder_.calls(), 1);
 
   ASSERT_EQ(unlink(path_.c_str()), 0);
@@ -232,8 +227,7 @@ TEST_F(PollingWatcherTest, DeleteThenRecreateLoadsAgain) {
   EXPECT_EQ(recorder_.calls(), 1);
   // Same name and content, possibly the same inode: still a new file.
   ASSERT_TRUE(testing::WriteFile(path_, "same content"));
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   EXPECT_EQ(recorder_.calls(), 2);
 }
 
@@ -242,7 +236,7 @@ TEST_F(PollingWatcherTest, MissingFileIsCountedEveryPollAndLoggedOnce) {
   SetLogSinkForTesting(
       [&lines](absl::string_view line) { lines.emplace_back(line); });
   auto watcher = MakeWatcher();
-  for (int i = 0; i < 5; ++i) watcher->PollOnce();
+  Poll(*watcher, 5);
   SetLogSinkForTesting(nullptr);
   EXPECT_EQ(watcher->stats().errors, 5);
   EXPECT_EQ(observer_.errors, 5);
@@ -258,8 +252,7 @@ TEST_F(PollingWatcherTest, MissingFileIsCountedEveryPollAndLoggedOnce) {
   EXPECT_EQ(unavailable, 1);
 
   ASSERT_TRUE(testing::WriteFile(path_, "arrived"));
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   EXPECT_EQ(recorder_.calls(), 1);
 }
 
@@ -267,14 +260,13 @@ TEST_F(PollingWatcherTest, RejectedFileIsNotRetriedUntilItChanges) {
   recorder_.set_result(absl::DataLossError("not a database"));
   ASSERT_TRUE(testing::WriteFile(path_, "garbage"));
   auto watcher = MakeWatcher();
-  for (int i = 0; i < 5; ++i) watcher->PollOnce();
+  Poll(*watcher, 5);
   EXPECT_EQ(recorder_.calls(), 1);
   EXPECT_EQ(watcher->stats().rejections, 1);
   EXPECT_EQ(observer_.rejected, 1);
   recorder_.set_result(absl::OkStatus());
   ASSERT_TRUE(testing::ReplaceFile(path_, "good"));
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   EXPECT_EQ(recorder_.calls(), 2);
   EXPECT_EQ(watcher->stats().reloads, 1);
 }
@@ -327,13 +319,12 @@ TEST_F(PollingWatcherTest, PermissionDeniedIsAnErrorUntilFixed) {
   ASSERT_TRUE(testing::WriteFile(path_, "secret"));
   ASSERT_EQ(chmod(path_.c_str(), 0), 0);
   auto watcher = MakeWatcher();
-  for (int i = 0; i < 4; ++i) watcher->PollOnce();
+  Poll(*watcher, 4);
   EXPECT_EQ(recorder_.calls(), 0);
   EXPECT_GE(observer_.errors, 1);
   EXPECT_EQ(observer_.last_error, absl::StatusCode::kPermissionDenied);
   ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   EXPECT_EQ(recorder_.calls(), 1);
 
   // A directory without search permission: stat itself fails.
@@ -355,8 +346,7 @@ TEST_F(PollingWatcherTest, PermissionDeniedIsAnErrorUntilFixed) {
 TEST_F(PollingWatcherTest, NotARegularFileIsAnError) {
   ASSERT_EQ(mkdir(path_.c_str(), 0755), 0);
   auto watcher = MakeWatcher();
-  watcher->PollOnce();
-  watcher->PollOnce();
+  Poll(*watcher, 2);
   EXPECT_EQ(recorder_.calls(), 0);
   EXPECT_EQ(observer_.last_error, absl::StatusCode::kFailedPrecondition);
 }
