@@ -1,11 +1,11 @@
 #include "updater/directory_lock.h"
 
-#include <cstdlib>
 #include <string>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 #include "tests/updater/instant_clock.h"
 
 namespace geo::updater {
@@ -13,11 +13,7 @@ namespace {
 
 class DirectoryLockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::string(std::getenv("TEST_TMPDIR")) + "/dXXXXXX";
-    directory_ = ::mkdtemp(pattern.data());
-  }
-  std::string directory_;
+  std::string directory_ = geo::testing::NewTempDir();
 };
 
 TEST_F(DirectoryLockTest, LockIsExclusive) {

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -15,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_files.h"
 
 namespace geo::updater {
 namespace {
@@ -38,11 +38,7 @@ int CountTemps(const std::string& directory) {
 
 class InstallerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::string(std::getenv("TEST_TMPDIR")) + "/dXXXXXX";
-    directory_ = ::mkdtemp(pattern.data());
-  }
-  std::string directory_;
+  std::string directory_ = geo::testing::NewTempDir();
 };
 
 TEST_F(InstallerTest, CommitRenamesIntoPlaceWithMtime) {

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/updater/source_fixture.h"
@@ -23,7 +25,15 @@ class MirrorSourceTest : public SourceFixture {
                     Sha256Hex("db") + "  GeoLite2-City.mmdb\n",
                     absl::FromUnixSeconds(1715000000));
   }
-  MirrorSource Source(MirrorOptions options) {
+  // A source for the server's /files/{edition}.mmdb, checked against
+  // /files/`sha256_file` (no checksum when empty).
+  MirrorSource Source(absl::string_view sha256_file = "") {
+    MirrorOptions options;
+    options.url_template = server_.url() + "/files/{edition}.mmdb";
+    if (!sha256_file.empty()) {
+      options.sha256_url_template =
+          absl::StrCat(server_.url(), "/files/", sha256_file);
+    }
     return MirrorSource(Context(), std::move(options));
   }
   absl::StatusOr<FetchResult> Fetch(MirrorSource& source,
@@ -34,10 +44,7 @@ class MirrorSourceTest : public SourceFixture {
 };
 
 TEST_F(MirrorSourceTest, DownloadsABareDatabaseWithSha256FromAUrl) {
-  MirrorOptions options;
-  options.url_template = server_.url() + "/files/{edition}.mmdb";
-  options.sha256_url_template = server_.url() + "/files/{edition}.sha256";
-  MirrorSource source = Source(options);
+  MirrorSource source = Source("{edition}.sha256");
   absl::StatusOr<FetchResult> result = Fetch(source, {});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->format, PayloadFormat::kMmdb);
@@ -58,9 +65,7 @@ TEST_F(MirrorSourceTest, DownloadsABareDatabaseWithSha256FromAUrl) {
 }
 
 TEST_F(MirrorSourceTest, NoConditionalHeadersWithoutALocalCopy) {
-  MirrorOptions options;
-  options.url_template = server_.url() + "/files/{edition}.mmdb";
-  MirrorSource source = Source(options);
+  MirrorSource source = Source();
   FetchRequest request;
   request.local_etag = "\"stale\"";
   ASSERT_TRUE(Fetch(source, request).ok());
@@ -69,10 +74,7 @@ TEST_F(MirrorSourceTest, NoConditionalHeadersWithoutALocalCopy) {
 
 TEST_F(MirrorSourceTest, BadChecksumFileIsDataLoss) {
   server_.SetFile("bad.sha256", "not-a-digest", absl::UnixEpoch());
-  MirrorOptions options;
-  options.url_template = server_.url() + "/files/{edition}.mmdb";
-  options.sha256_url_template = server_.url() + "/files/bad.sha256";
-  MirrorSource source = Source(options);
+  MirrorSource source = Source("bad.sha256");
   EXPECT_TRUE(absl::IsDataLoss(Fetch(source, {}).status()));
 }
 
@@ -83,10 +85,7 @@ TEST_F(MirrorSourceTest, SharedChecksumFileUsesTheLineOfTheDownloadedFile) {
                   Sha256Hex("asn") + "  GeoLite2-ASN.mmdb\n" + Sha256Hex("db") +
                       "  GeoLite2-City.mmdb\n",
                   absl::UnixEpoch());
-  MirrorOptions options;
-  options.url_template = server_.url() + "/files/{edition}.mmdb";
-  options.sha256_url_template = server_.url() + "/files/SHA256SUMS";
-  MirrorSource source = Source(options);
+  MirrorSource source = Source("SHA256SUMS");
   absl::StatusOr<FetchResult> result = Fetch(source, {});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->expected_payload_sha256, Sha256Hex("db"));
@@ -95,10 +94,7 @@ TEST_F(MirrorSourceTest, SharedChecksumFileUsesTheLineOfTheDownloadedFile) {
 TEST_F(MirrorSourceTest, ChecksumFileWithoutTheDownloadedFileIsDataLoss) {
   server_.SetFile("SHA256SUMS", Sha256Hex("asn") + "  GeoLite2-ASN.mmdb\n",
                   absl::UnixEpoch());
-  MirrorOptions options;
-  options.url_template = server_.url() + "/files/{edition}.mmdb";
-  options.sha256_url_template = server_.url() + "/files/SHA256SUMS";
-  MirrorSource source = Source(options);
+  MirrorSource source = Source("SHA256SUMS");
   absl::Status status = Fetch(source, {}).status();
   EXPECT_TRUE(absl::IsDataLoss(status)) << status;
   EXPECT_THAT(std::string(status.message()),
