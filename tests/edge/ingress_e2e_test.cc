@@ -71,8 +71,7 @@ class IngressTest
            {"UPSTREAM_ADDRESS", upstream}});
     };
     absl::StatusOr<std::unique_ptr<IngressProcess>> ingress =
-        kind == "nginx" ? IngressProcess::StartNginx(render)
-                        : IngressProcess::StartCaddy(render);
+        IngressProcess::Start(kind, render);
     ASSERT_TRUE(ingress.ok()) << ingress.status();
     ingress_ = *std::move(ingress);
   }

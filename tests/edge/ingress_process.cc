@@ -14,6 +14,25 @@
 #include "tests/support/test_files.h"
 
 namespace geo::testing {
+
+// What differs between the ingresses. The configuration file is
+// `config_name` in a fresh directory DIR, holding `config(DIR, the echo
+// upstream's port, the site)`; `$DIR` and `$CONFIG` (the file's path) in
+// `arguments`, `environment` and `log_file` stand for those paths.
+struct IngressKind {
+  std::string name;
+  std::string binary;
+  std::string config_name;
+  std::function<std::string(const std::string& dir, int upstream_port,
+                            const std::string& site)>
+      config;
+  std::vector<std::string> arguments;
+  // Besides PATH and HOME (DIR).
+  std::map<std::string, std::string> environment;
+  // A log the ingress writes besides stderr; empty: none.
+  std::string log_file;
+};
+
 namespace {
 
 constexpr char kNginx[] = "/usr/sbin/nginx";
@@ -101,39 +120,45 @@ std::string CaddyFile(const std::string& dir, int upstream_port,
       "# The site under test (docs/edge.md).\n", site);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartNginx(
-    const SiteRenderer& site) {
-  // -e: the error log before the configuration is read (the default,
-  // /var/log/nginx/error.log, is not writable for a non-root user).
-  return Start({"nginx",
-                kNginx,
-                "nginx.conf",
-                NginxConf,
-                {"-p", "$DIR/", "-e", "$DIR/error.log", "-c", "$CONFIG"},
-                {},
-                "$DIR/error.log"},
-               site);
+// The ingresses a test can start.
+const std::vector<IngressKind>& IngressKinds() {
+  static const auto* kinds = new std::vector<IngressKind>{
+      // -e: the error log before the configuration is read (the default,
+      // /var/log/nginx/error.log, is not writable for a non-root user).
+      {"nginx",
+       kNginx,
+       "nginx.conf",
+       NginxConf,
+       {"-p", "$DIR/", "-e", "$DIR/error.log", "-c", "$CONFIG"},
+       {},
+       "$DIR/error.log"},
+      // Caddy keeps data and an autosaved config under $XDG_*/$HOME.
+      {"caddy",
+       kCaddy,
+       "Caddyfile",
+       CaddyFile,
+       {"run", "--config", "$CONFIG", "--adapter", "caddyfile"},
+       {{"XDG_DATA_HOME", "$DIR/data"},
+        {"XDG_CONFIG_HOME", "$DIR/config"},
+        {"TMPDIR", "$DIR"}},
+       ""},
+  };
+  return *kinds;
 }
 
-absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::StartCaddy(
-    const SiteRenderer& site) {
-  // Caddy keeps data and an autosaved config under $XDG_*/$HOME.
-  return Start({"caddy",
-                kCaddy,
-                "Caddyfile",
-                CaddyFile,
-                {"run", "--config", "$CONFIG", "--adapter", "caddyfile"},
-                {{"XDG_DATA_HOME", "$DIR/data"},
-                 {"XDG_CONFIG_HOME", "$DIR/config"},
-                 {"TMPDIR", "$DIR"}},
-                ""},
-               site);
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
+    const std::string& ingress, const SiteRenderer& site) {
+  for (const IngressKind& kind : IngressKinds()) {
+    if (kind.name == ingress) return Start(kind, site);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("no ingress called \"", ingress, "\""));
 }
 
 absl::StatusOr<std::unique_ptr<IngressProcess>> IngressProcess::Start(
-    const Kind& kind, const SiteRenderer& site) {
+    const IngressKind& kind, const SiteRenderer& site) {
   if (access(kind.binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(kind.binary, " is missing: run `make setup`"));

@@ -30,21 +30,25 @@ struct IngressPorts {
 using SiteRenderer =
     std::function<absl::StatusOr<std::string>(const IngressPorts& ports)>;
 
+// How to run one kind of ingress (ingress_process.cc).
+struct IngressKind;
+
 // Every upstream answers 200 with a body of `name=value` lines: what it
 // received (`uri`, `host`, and each X-Geo-* header under its lower-case name,
 // e.g. `x-geo-country=GB`), so a test sees what the ingress passed on.
 class IngressProcess {
  public:
-  // nginx -p DIR -c DIR/nginx.conf: a main context of the harness (foreground,
-  // one process, logs and temp paths in DIR) whose http block holds the echo
-  // upstream and `site`.
-  static absl::StatusOr<std::unique_ptr<IngressProcess>> StartNginx(
-      const SiteRenderer& site);
-  // caddy run with a Caddyfile of the harness's global options (admin off,
-  // auto_https off, bind 127.0.0.1, storage in DIR), the echo upstream and
-  // `site`.
-  static absl::StatusOr<std::unique_ptr<IngressProcess>> StartCaddy(
-      const SiteRenderer& site);
+  // Starts `ingress`, "nginx" or "caddy" (InvalidArgument for another
+  // name), on free ports with a configuration in a fresh directory DIR:
+  // - nginx -p DIR -c DIR/nginx.conf: a main context of the harness
+  //   (foreground, one process, logs and temp paths in DIR) whose http block
+  //   holds the echo upstream and `site`;
+  // - caddy run with a Caddyfile of the harness's global options (admin off,
+  //   auto_https off, bind 127.0.0.1, storage in DIR), the echo upstream and
+  //   `site`.
+  // Tries new ports when the ones it picked were taken meanwhile.
+  static absl::StatusOr<std::unique_ptr<IngressProcess>> Start(
+      const std::string& ingress, const SiteRenderer& site);
 
   // Stops the process (SIGTERM, then SIGKILL after 10 s) and reaps it.
   ~IngressProcess();
@@ -58,27 +62,8 @@ class IngressProcess {
   absl::StatusOr<int> Stop(absl::Duration grace);
 
  private:
-  // What differs between the ingresses. The configuration file is
-  // `config_name` in a fresh directory DIR, holding `config(DIR, the echo
-  // upstream's port, the site)`; `$DIR` and `$CONFIG` (the file's path) in
-  // `arguments`, `environment` and `log_file` stand for those paths.
-  struct Kind {
-    std::string name;
-    std::string binary;
-    std::string config_name;
-    std::function<std::string(const std::string& dir, int upstream_port,
-                              const std::string& site)>
-        config;
-    std::vector<std::string> arguments;
-    // Besides PATH and HOME (DIR).
-    std::map<std::string, std::string> environment;
-    // A log the ingress writes besides stderr; empty: none.
-    std::string log_file;
-  };
-  // Renders `site` for free ports, writes the configuration into a fresh
-  // DIR and starts the ingress; tries new ports when they were taken.
   static absl::StatusOr<std::unique_ptr<IngressProcess>> Start(
-      const Kind& kind, const SiteRenderer& site);
+      const IngressKind& kind, const SiteRenderer& site);
 
   IngressProcess() = default;
 
