@@ -1,5 +1,6 @@
 #include "geo/server/forward_auth.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,45 @@ namespace {
 using ::geo::server::ForwardAuthDecision;
 
 constexpr size_t kMaxHeaderPrefixLength = 32;
+
+// Plain ASCII, so the printer copies them verbatim between quotes; Build
+// checks that each stands exactly once, where it was put.
+constexpr absl::string_view kDecisionPlaceholder =
+    "geo.forward-auth.decision.5d21e8";
+constexpr absl::string_view kPolicyPlaceholder =
+    "geo.forward-auth.policy.5d21e8";
+constexpr absl::string_view kRulePlaceholder = "geo.forward-auth.rule.5d21e8";
+constexpr absl::string_view kReasonPlaceholder =
+    "geo.forward-auth.reason.5d21e8";
+constexpr absl::string_view kIpPlaceholder = "geo.forward-auth.ip.5d21e8";
+
+ForwardAuthDecision DecisionMessage(const AuthorizeBody& body) {
+  ForwardAuthDecision message;
+  message.set_allowed(body.allowed);
+  message.set_decision(std::string(body.decision));
+  message.set_dry_run(body.dry_run);
+  message.set_policy(std::string(body.policy));
+  message.set_rule(std::string(body.rule));
+  message.set_reason(std::string(body.reason));
+  message.set_ip(std::string(body.ip));
+  return message;
+}
+
+// Whether MessageToGatewayJson escapes anything in `text`: it escapes only
+// '"', '\\' and control characters (geo/http/grpc_gateway_mapping.h).
+bool NeedsJsonEscape(absl::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
+}
+
+// Whether `needle` stands exactly once in `text`, as a whole JSON string.
+bool StandsOnceQuoted(absl::string_view text, absl::string_view needle) {
+  const size_t at = text.find(needle);
+  return at != absl::string_view::npos && at == text.rfind(needle) && at > 0 &&
+         text[at - 1] == '"' && at + needle.size() < text.size() &&
+         text[at + needle.size()] == '"';
+}
 
 // The first value of the first of `names` the request carries.
 std::optional<absl::string_view> FirstHeader(
@@ -49,9 +89,16 @@ struct HeaderNames {
       subdivision, city, asn;
 };
 
-void Serve(const LookupService* service, const HeaderNames& names,
+// What the route keeps from one answer to the next.
+struct Endpoint {
+  HeaderNames names;
+  AuthorizeBodyWriter body;
+};
+
+void Serve(const LookupService* service, const Endpoint& endpoint,
            const http::HttpRequest& request, absl::string_view path_below,
            http::HttpResponse* response) {
+  const HeaderNames& names = endpoint.names;
   const HttpCallOrigin origin(request);
   const GeofenceDecision decision =
       service->Authorize(origin.get(), OriginalRequest(request, path_below));
@@ -76,19 +123,110 @@ void Serve(const LookupService* service, const HeaderNames& names,
   // An ingress must not cache a per-client answer.
   response->AddHeader("Cache-Control", "no-store");
 
-  ForwardAuthDecision body;
-  body.set_allowed(decision.allowed);
-  body.set_decision(std::string(decided));
-  body.set_dry_run(dry_run);
-  body.set_policy(decision.policy->name());
-  body.set_rule(std::string(rule));
-  body.set_reason(decision.decision.reason);
-  body.set_ip(decision.ip);
-  response->SetJson(decision.allowed ? 200 : (unavailable ? 503 : 403),
-                    http::MessageToGatewayJson(body));
+  response->set_status(decision.allowed ? 200 : (unavailable ? 503 : 403));
+  response->set_content_type("application/json");
+  response->set_body({});
+  AuthorizeBody body;
+  body.allowed = decision.allowed;
+  body.decision = decided;
+  body.dry_run = dry_run;
+  body.policy = decision.policy->name();
+  body.rule = rule;
+  body.reason = decision.decision.reason;
+  body.ip = decision.ip;
+  endpoint.body.AppendTo(body, response->mutable_body());
 }
 
 }  // namespace
+
+AuthorizeBodyWriter::AuthorizeBodyWriter() {
+  for (const bool allowed : {false, true}) {
+    for (const bool dry_run : {false, true}) {
+      templates_[2 * allowed + dry_run] = Build(allowed, dry_run);
+    }
+  }
+}
+
+std::optional<AuthorizeBodyWriter::Template> AuthorizeBodyWriter::Build(
+    bool allowed, bool dry_run) {
+  static constexpr std::pair<Field, absl::string_view> kPlaceholders[] = {
+      {Field::kDecision, kDecisionPlaceholder},
+      {Field::kPolicy, kPolicyPlaceholder},
+      {Field::kRule, kRulePlaceholder},
+      {Field::kReason, kReasonPlaceholder},
+      {Field::kIp, kIpPlaceholder},
+  };
+  AuthorizeBody placeholders;
+  placeholders.allowed = allowed;
+  placeholders.decision = kDecisionPlaceholder;
+  placeholders.dry_run = dry_run;
+  placeholders.policy = kPolicyPlaceholder;
+  placeholders.rule = kRulePlaceholder;
+  placeholders.reason = kReasonPlaceholder;
+  placeholders.ip = kIpPlaceholder;
+  const std::string text =
+      http::MessageToGatewayJson(DecisionMessage(placeholders));
+  for (const auto& placeholder : kPlaceholders) {
+    if (!StandsOnceQuoted(text, placeholder.second)) return std::nullopt;
+  }
+  Template answer;
+  absl::string_view rest = text;
+  while (true) {
+    // The earliest placeholder left; cut inside its quotes, so the quotes
+    // stay in the literals.
+    size_t at = absl::string_view::npos;
+    const std::pair<Field, absl::string_view>* found = nullptr;
+    for (const auto& placeholder : kPlaceholders) {
+      const size_t placeholder_at = rest.find(placeholder.second);
+      if (placeholder_at < at) {
+        at = placeholder_at;
+        found = &placeholder;
+      }
+    }
+    if (found == nullptr) break;
+    answer.literals.emplace_back(rest.substr(0, at));
+    answer.holes.push_back(found->first);
+    rest.remove_prefix(at + found->second.size());
+  }
+  answer.literals.emplace_back(rest);
+  return answer;
+}
+
+absl::string_view AuthorizeBodyWriter::Value(const AuthorizeBody& body,
+                                             Field field) {
+  switch (field) {
+    case Field::kDecision:
+      return body.decision;
+    case Field::kPolicy:
+      return body.policy;
+    case Field::kRule:
+      return body.rule;
+    case Field::kReason:
+      return body.reason;
+    case Field::kIp:
+      return body.ip;
+  }
+  return {};
+}
+
+void AuthorizeBodyWriter::AppendTo(const AuthorizeBody& body,
+                                   std::string* out) const {
+  const std::optional<Template>& answer =
+      templates_[2 * body.allowed + body.dry_run];
+  const bool escapes = std::any_of(
+      kStringFields.begin(), kStringFields.end(),
+      [&](Field field) { return NeedsJsonEscape(Value(body, field)); });
+  if (!answer.has_value() || escapes) {
+    out->append(http::MessageToGatewayJson(DecisionMessage(body)));
+    return;
+  }
+  for (size_t i = 0; i < answer->holes.size(); ++i) {
+    out->append(answer->literals[i]);
+    const absl::string_view value = Value(body, answer->holes[i]);
+    out->append(value.data(), value.size());
+  }
+  out->append(answer->literals.back());
+}
 
 absl::Status ValidateHeaderPrefix(absl::string_view prefix) {
   if (prefix.empty() || prefix.size() > kMaxHeaderPrefixLength) {
@@ -155,10 +293,11 @@ absl::Status AddForwardAuthRoute(const LookupService* service,
   if (!status.ok()) return status;
   return router->AddPrefix(
       "/v1/authorize",
-      [service, names = HeaderNames(options.header_prefix)](
+      [service, endpoint = Endpoint{HeaderNames(options.header_prefix),
+                                    AuthorizeBodyWriter()}](
           const http::HttpRequest& request,
           const http::PathVariables& variables, http::HttpResponse* response) {
-        Serve(service, names, request, variables.Get("path"), response);
+        Serve(service, endpoint, request, variables.Get("path"), response);
       });
 }
 

@@ -10,7 +10,10 @@
 #ifndef GEO_SERVER_FORWARD_AUTH_H_
 #define GEO_SERVER_FORWARD_AUTH_H_
 
+#include <array>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -43,6 +46,56 @@ policy::RequestTarget OriginalRequest(const http::HttpRequest& request,
 // '%', percent-encoded (UTF-8 "Zürich" is "Z%C3%BCrich"), so no CR, LF or
 // other control byte from a database or a request can reach a header.
 std::string HeaderSafe(absl::string_view value);
+
+// The fields of an authorize answer's body, whose schema is the
+// ForwardAuthDecision message (geo/server/forward_auth_decision.proto, the
+// OpenAPI document's geoAuthorizeResponse). Views, valid while it is written.
+struct AuthorizeBody {
+  bool allowed = false;
+  absl::string_view decision;  // "allow" or "deny".
+  bool dry_run = false;
+  absl::string_view policy;
+  absl::string_view rule;
+  absl::string_view reason;
+  absl::string_view ip;
+};
+
+// Writes an AuthorizeBody as exactly the bytes MessageToGatewayJson prints
+// for a ForwardAuthDecision holding the same fields, without a message per
+// answer: each (allowed, dry_run) pair's answer is printed once, with unique
+// placeholders in the string fields, and cut at them; an answer then
+// appends the literals and the strings between them. A string that JSON
+// must escape (a quote, a backslash, a control character) has the whole
+// message printed instead, so the printer stays the only escaper. Immutable
+// after construction, so thread-safe.
+class AuthorizeBodyWriter {
+ public:
+  AuthorizeBodyWriter();
+
+  void AppendTo(const AuthorizeBody& body, std::string* out) const;
+
+ private:
+  // The string fields of ForwardAuthDecision.
+  enum class Field { kDecision, kPolicy, kRule, kReason, kIp };
+  static constexpr std::array<Field, 5> kStringFields = {
+      Field::kDecision, Field::kPolicy, Field::kRule, Field::kReason,
+      Field::kIp};
+  // One (allowed, dry_run) pair's answer: literals[0], holes[0],
+  // literals[1], ... literals.back().
+  struct Template {
+    std::vector<std::string> literals;
+    std::vector<Field> holes;
+  };
+
+  // Nullopt when a placeholder does not stand exactly once, quoted, in the
+  // printed text (no printer of ForwardAuthDecision does that); AppendTo
+  // then prints every answer in full.
+  static std::optional<Template> Build(bool allowed, bool dry_run);
+  static absl::string_view Value(const AuthorizeBody& body, Field field);
+
+  // Indexed by 2 * allowed + dry_run.
+  std::array<std::optional<Template>, 4> templates_;
+};
 
 // Adds `ANY /v1/authorize[/...]` to `router`. `service` must outlive it.
 absl::Status AddForwardAuthRoute(const LookupService* service,

@@ -7,8 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "geo/common/ip_address.h"
+#include "geo/http/grpc_gateway_mapping.h"
 #include "geo/http/http_message.h"
 #include "geo/http/router.h"
+#include "geo/server/forward_auth_decision.pb.h"
 #include "geo/server/lookup_service_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -328,6 +330,77 @@ TEST(HeaderSafeTest, EncodesControlAndNonAsciiBytesAndPercent) {
   EXPECT_EQ(HeaderSafe("Z\xC3\xBCrich"), "Z%C3%BCrich");
   EXPECT_EQ(HeaderSafe("100%"), "100%25");
   EXPECT_EQ(HeaderSafe(std::string("\0\x7F", 2)), "%00%7F");
+}
+
+// A body AuthorizeBodyWriter writes, and the same fields as the message that
+// is its schema.
+struct BodyCase {
+  std::string name;
+  bool allowed;
+  std::string decision;
+  bool dry_run;
+  std::string policy;
+  std::string rule;
+  std::string reason;
+  std::string ip;
+};
+
+TEST(AuthorizeBodyWriterTest, WritesWhatTheGatewayPrintsForTheMessage) {
+  using std::string_literals::operator""s;  // A NUL inside a reason.
+  const std::vector<BodyCase> cases = {
+      {"denied", false, "deny", false, "default", "country",
+       "country KP is in deny list", "203.0.113.7"},
+      {"allowed over IPv6", true, "allow", false, "eu-only", "default",
+       "default action allow", "2001:db8::7"},
+      {"dry-run denial", true, "deny", true, "watch", "country",
+       "country KP is in deny list", "203.0.113.7"},
+      {"dry-run allow", true, "allow", true, "watch", "cidr",
+       "network 192.0.2.0/24 is in allow list", "192.0.2.1"},
+      {"failed with on_error error, no client address", false, "deny", false,
+       "error-on-error", "error", "no_database: on_error error", ""},
+      {"policy name of every allowed kind of character", true, "allow", false,
+       "team.eu_only-2", "default", "default action allow", "10.1.2.3"},
+      {"reason with quotes", false, "deny", false, "default", "client_identity",
+       "client identity \"spiffe://cluster.local/ns/x\" is in deny list",
+       "10.1.2.3"},
+      {"reason with a backslash", false, "deny", false, "default", "default",
+       "C:\\path", "10.1.2.3"},
+      {"reason with control characters", false, "deny", false, "default",
+       "default", "a\nb\rc\td\be\ff\x01g\x1fh\0i"s, "10.1.2.3"},
+      {"reason with DEL, HTML and UTF-8, which are not escaped", true, "allow",
+       false, "default", "default", "Z\xC3\xBCrich \x7F <b>&amp;</b> '",
+       "10.1.2.3"},
+      {"policy and ip that need escaping", false, "deny", false, "we\"ird",
+       "default", "default action deny", "\\\n"},
+      {"every string empty", false, "", false, "", "", "", ""},
+      {"a combination no policy makes", false, "allow", true, "default",
+       "default", "default action allow", "10.1.2.3"},
+  };
+  const AuthorizeBodyWriter writer;
+  for (const BodyCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    server::ForwardAuthDecision message;
+    message.set_allowed(c.allowed);
+    message.set_decision(c.decision);
+    message.set_dry_run(c.dry_run);
+    message.set_policy(c.policy);
+    message.set_rule(c.rule);
+    message.set_reason(c.reason);
+    message.set_ip(c.ip);
+    AuthorizeBody body;
+    body.allowed = c.allowed;
+    body.decision = c.decision;
+    body.dry_run = c.dry_run;
+    body.policy = c.policy;
+    body.rule = c.rule;
+    body.reason = c.reason;
+    body.ip = c.ip;
+    // Appended after what the buffer already holds.
+    std::string written = "kept:";
+    writer.AppendTo(body, &written);
+    EXPECT_EQ(written,
+              absl::StrCat("kept:", http::MessageToGatewayJson(message)));
+  }
 }
 
 // "METHOD HOST PATH" of the original request as OriginalRequest reads it.
