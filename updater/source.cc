@@ -22,6 +22,22 @@ std::string BodyHint(const HttpResponse& response) {
   return body.empty() ? "" : absl::StrCat(": ", body);
 }
 
+// The reason of a failure that did not name one, by its code.
+struct CodeReason {
+  absl::StatusCode code;
+  absl::string_view reason;
+};
+constexpr CodeReason kReasonByCode[] = {
+    {absl::StatusCode::kUnavailable, "network"},
+    {absl::StatusCode::kDeadlineExceeded, "timeout"},
+    {absl::StatusCode::kOutOfRange, "too_large"},
+    {absl::StatusCode::kResourceExhausted, "disk"},
+    {absl::StatusCode::kPermissionDenied, "disk"},
+    {absl::StatusCode::kAborted, "lock"},
+    {absl::StatusCode::kCancelled, "cancelled"},
+    {absl::StatusCode::kInvalidArgument, "config"},
+};
+
 }  // namespace
 
 absl::Status WithFailureReason(absl::Status status, absl::string_view reason) {
@@ -35,27 +51,11 @@ std::string FailureReasonOf(const absl::Status& status) {
   if (auto reason = status.GetPayload(kReasonPayload)) {
     return std::string(*reason);
   }
-  switch (status.code()) {
-    case absl::StatusCode::kOk:
-      return "";
-    case absl::StatusCode::kUnavailable:
-      return "network";
-    case absl::StatusCode::kDeadlineExceeded:
-      return "timeout";
-    case absl::StatusCode::kOutOfRange:
-      return "too_large";
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kPermissionDenied:
-      return "disk";
-    case absl::StatusCode::kAborted:
-      return "lock";
-    case absl::StatusCode::kCancelled:
-      return "cancelled";
-    case absl::StatusCode::kInvalidArgument:
-      return "config";
-    default:
-      return "other";
+  if (status.ok()) return "";
+  for (const CodeReason& entry : kReasonByCode) {
+    if (entry.code == status.code()) return std::string(entry.reason);
   }
+  return "other";
 }
 
 absl::Status StatusForHttpResponse(const HttpResponse& response,
@@ -64,22 +64,27 @@ absl::Status StatusForHttpResponse(const HttpResponse& response,
   const int code = response.status;
   if (code >= 200 && code < 300) return absl::OkStatus();
   const std::string prefix = absl::StrCat(what, ": HTTP ", code);
-  if (code == 401 || code == 403) {
+  // A failure with `status_code`: the prefix, `explanation` and the start of
+  // the body, tagged with `reason`.
+  const auto failure = [&](absl::StatusCode status_code,
+                           absl::string_view explanation,
+                           absl::string_view reason) {
     return WithFailureReason(
-        absl::UnauthenticatedError(absl::StrCat(
-            prefix,
-            ": the server rejected the credentials; check the account ID and "
-            "license key (MAXMIND_ACCOUNT_ID, MAXMIND_LICENSE_KEY)",
-            BodyHint(response))),
+        absl::Status(status_code,
+                     absl::StrCat(prefix, explanation, BodyHint(response))),
+        reason);
+  };
+  if (code == 401 || code == 403) {
+    return failure(
+        absl::StatusCode::kUnauthenticated,
+        ": the server rejected the credentials; check the account ID and "
+        "license key (MAXMIND_ACCOUNT_ID, MAXMIND_LICENSE_KEY)",
         "auth");
   }
   if (code == 404) {
-    return WithFailureReason(
-        absl::NotFoundError(absl::StrCat(
-            prefix,
-            ": not found (unknown edition, or not available to this "
-            "account)",
-            BodyHint(response))),
+    return failure(
+        absl::StatusCode::kNotFound,
+        ": not found (unknown edition, or not available to this account)",
         "not_found");
   }
   if (code == 429) {
@@ -93,23 +98,19 @@ absl::Status StatusForHttpResponse(const HttpResponse& response,
                          *delay),
           "rate_limited");
     }
-    return WithFailureReason(
-        absl::ResourceExhaustedError(absl::StrCat(
-            prefix, ": download limit reached",
-            delay.has_value() ? absl::StrCat("; the server asks to wait ",
-                                             absl::FormatDuration(*delay))
-                              : std::string(),
-            "; not retrying into the limit", BodyHint(response))),
-        "rate_limited");
+    return failure(absl::StatusCode::kResourceExhausted,
+                   absl::StrCat(": download limit reached",
+                                delay.has_value()
+                                    ? absl::StrCat("; the server asks to wait ",
+                                                   absl::FormatDuration(*delay))
+                                    : std::string(),
+                                "; not retrying into the limit"),
+                   "rate_limited");
   }
   if (code == 408 || code >= 500) {
-    return WithFailureReason(
-        absl::UnavailableError(absl::StrCat(prefix, BodyHint(response))),
-        "http");
+    return failure(absl::StatusCode::kUnavailable, "", "http");
   }
-  return WithFailureReason(
-      absl::FailedPreconditionError(absl::StrCat(prefix, BodyHint(response))),
-      "http");
+  return failure(absl::StatusCode::kFailedPrecondition, "", "http");
 }
 
 absl::StatusOr<std::string> FetchSmallBody(const SourceContext& context,
