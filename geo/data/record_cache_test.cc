@@ -121,25 +121,26 @@ std::shared_ptr<const DatabaseGeneration> OpenOrDie(const std::string& path,
   return database.ok() ? *database : nullptr;
 }
 
-// The database at `path` opened twice, with a cache of `slots` slots and
-// without one, for lookups compared one against the other; null where an
-// open failed.
-struct CachedAndUncached {
-  std::shared_ptr<const DatabaseGeneration> cached;
-  std::shared_ptr<const DatabaseGeneration> uncached;
-};
-CachedAndUncached OpenCachedAndUncached(const std::string& path, size_t slots) {
-  return {OpenOrDie(path, slots), OpenOrDie(path, 0)};
-}
-
 constexpr const char* kLanguages[] = {"", "en", "de", "zh-CN", "xx"};
 
-TEST(RecordCacheTest, CachedLookupsEqualUncachedOnRealGeoLite2City) {
-  const std::string path = testing::GeoLite2CityPath();
-  if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
+// Lookups with a cache against lookups without one on GeoLite2-City (the
+// test is skipped without it).
+class GeoLite2CityCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = testing::GeoLite2CityPath();
+    if (path_.empty()) GTEST_SKIP() << "@geolite2 absent";
+    uncached_ = OpenOrDie(path_, 0);
+    ASSERT_NE(uncached_, nullptr);
+  }
+  std::string path_;
+  std::shared_ptr<const DatabaseGeneration> uncached_;
+};
+
+TEST_F(GeoLite2CityCacheTest, CachedLookupsEqualUncachedOnRealGeoLite2City) {
   // A small cache, so the run mixes hits, misses and evictions.
-  const auto [cached, uncached] = OpenCachedAndUncached(path, 1024);
-  ASSERT_TRUE(cached != nullptr && uncached != nullptr);
+  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(path_, 1024);
+  ASSERT_NE(cached, nullptr);
   // Each address twice: the second lookup of a found record is a hit unless
   // another record evicted it in between.
   const std::vector<IpAddress> addresses = RandomAddresses(20000, 1);
@@ -149,7 +150,7 @@ TEST(RecordCacheTest, CachedLookupsEqualUncachedOnRealGeoLite2City) {
       const char* language = kLanguages[i % 5];
       geo::v1::LookupResponse want;
       geo::v1::LookupResponse got;
-      ASSERT_TRUE(uncached->Lookup(addresses[i], language, &want).ok());
+      ASSERT_TRUE(uncached_->Lookup(addresses[i], language, &want).ok());
       ASSERT_TRUE(cached->Lookup(addresses[i], language, &got).ok());
       ASSERT_TRUE(MessageDifferencer::Equals(got, want))
           << addresses[i].ToString() << " [" << language
@@ -163,7 +164,7 @@ TEST(RecordCacheTest, CachedLookupsEqualUncachedOnRealGeoLite2City) {
   EXPECT_GT(stats.hits, 0u);
   EXPECT_GT(stats.misses, 0u);
   EXPECT_LE(stats.entries, 1024u);
-  EXPECT_EQ(uncached->record_cache_stats().capacity, 0u);
+  EXPECT_EQ(uncached_->record_cache_stats().capacity, 0u);
 }
 
 // Merging into an earlier database's answer behaves as without the cache:
@@ -173,8 +174,10 @@ TEST(RecordCacheTest, MergeSemanticsMatchUncached) {
   const std::string dir = testing::MaxmindTestDataDir();
   ASSERT_FALSE(dir.empty());
   const std::string city = dir + "/test-data/GeoIP2-City-Test.mmdb";
-  const auto [cached, uncached] = OpenCachedAndUncached(city, 64);
-  ASSERT_TRUE(cached != nullptr && uncached != nullptr);
+  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(city, 64);
+  std::shared_ptr<const DatabaseGeneration> uncached = OpenOrDie(city, 0);
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(uncached, nullptr);
   absl::StatusOr<IpAddress> ip = IpAddress::Parse("81.2.69.160");
   ASSERT_TRUE(ip.ok());
   for (int round = 0; round < 3; ++round) {
@@ -195,25 +198,22 @@ TEST(RecordCacheTest, MergeSemanticsMatchUncached) {
 
 // Readers on several threads share one small cache (constant eviction);
 // under --config=tsan this is the race check of the cache.
-TEST(RecordCacheTest, ConcurrentLookupsMatchUncached) {
-  const std::string path = testing::GeoLite2CityPath();
-  if (path.empty()) GTEST_SKIP() << "@geolite2 absent";
-  const auto [cached, uncached] = OpenCachedAndUncached(path, 128);
-  ASSERT_TRUE(cached != nullptr && uncached != nullptr);
+TEST_F(GeoLite2CityCacheTest, ConcurrentLookupsMatchUncached) {
+  std::shared_ptr<const DatabaseGeneration> cached = OpenOrDie(path_, 128);
+  ASSERT_NE(cached, nullptr);
   // A few hundred addresses, so threads keep hitting (and evicting) the same
   // records.
   const std::vector<IpAddress> addresses = RandomAddresses(400, 2);
   std::vector<geo::v1::LookupResponse> want(addresses.size());
   for (size_t i = 0; i < addresses.size(); ++i) {
     ASSERT_TRUE(
-        uncached->Lookup(addresses[i], kLanguages[i % 5], &want[i]).ok());
+        uncached_->Lookup(addresses[i], kLanguages[i % 5], &want[i]).ok());
   }
   constexpr int kThreads = 4;
   std::vector<int> mismatches(kThreads, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    // A structured binding cannot be captured by reference in C++17.
-    threads.emplace_back([&, t, cached = cached] {
+    threads.emplace_back([&, t] {
       std::mt19937 random(t);
       for (int n = 0; n < 5000; ++n) {
         const size_t i = random() % addresses.size();
