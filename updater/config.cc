@@ -52,20 +52,7 @@ absl::Status ReadGeoIpConf(settings::SettingSources* sources) {
                        settings::ReadValueFile(path->text, "GeoIP.conf"));
   GEO_ASSIGN_OR_RETURN(sources->conf, ParseGeoIpConf(text));
   sources->conf_name = path->text;
-  // A key nothing reads is a typo or a setting geo does not have: say so
-  // rather than run with a configuration the user did not write.
-  for (const auto& [key, value] : sources->conf) {
-    bool known = false;
-    for (const settings::SettingSpec& spec : UpdaterSettings().specs()) {
-      for (const std::string& name : spec.conf_keys) known |= name == key;
-    }
-    if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path->text, ": unknown GeoIP.conf key \"", key,
-          "\" (the keys the updater reads are listed in updater --help)"));
-    }
-  }
-  return absl::OkStatus();
+  return UpdaterSettings().CheckConfKeys(sources->conf, sources->conf_name);
 }
 
 // The checks that involve more than one setting.

@@ -272,6 +272,25 @@ std::string Usage(const TableInfo& info,
   return usage;
 }
 
+absl::Status CheckConfKeys(const TableInfo& info,
+                           const std::vector<SettingSpec>& specs,
+                           const std::map<std::string, std::string>& conf,
+                           absl::string_view conf_name) {
+  for (const auto& [key, value] : conf) {
+    bool known = false;
+    for (const SettingSpec& spec : specs) {
+      for (const std::string& name : spec.conf_keys) known |= name == key;
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(conf_name, ": unknown ", info.conf_file, " key \"", key,
+                       "\" (the keys the ", info.program,
+                       " reads are listed in ", info.program, " --help)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string IntegerDescription(int64_t min, int64_t max) {
   if (max == std::numeric_limits<int64_t>::max() ||
       max == std::numeric_limits<int>::max()) {

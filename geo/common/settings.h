@@ -137,7 +137,8 @@ struct CommandLine {
 absl::StatusOr<CommandLine> ParseCommandLine(
     const std::vector<SettingSpec>& specs, int argc, const char* const* argv);
 
-// What a table's --help prints besides the rows.
+// What a table's --help prints besides the rows (and what the errors about
+// its config file name).
 struct TableInfo {
   std::string program;      // "geo_server"
   std::string description;  // one paragraph
@@ -147,6 +148,14 @@ struct TableInfo {
 // --help: the program, the precedence, and every setting with its flag,
 // variables, config keys, default and help.
 std::string Usage(const TableInfo& info, const std::vector<SettingSpec>& specs);
+
+// InvalidArgument when `conf` holds a key no row reads: a typo, or a setting
+// this program does not have, which must not pass for a configuration the
+// user did not write. `conf_name` names the file (its path).
+absl::Status CheckConfKeys(const TableInfo& info,
+                           const std::vector<SettingSpec>& specs,
+                           const std::map<std::string, std::string>& conf,
+                           absl::string_view conf_name);
 
 // Text parsers shared by the typed helpers below. Their errors describe the
 // problem only ("want an integer from 0 to 65535"); the caller names the
@@ -404,6 +413,10 @@ class SettingsTable {
   const std::vector<SettingSpec>& specs() const { return specs_; }
   const TableInfo& info() const { return info_; }
   std::string Usage() const { return settings::Usage(info_, specs_); }
+  absl::Status CheckConfKeys(const std::map<std::string, std::string>& conf,
+                             absl::string_view conf_name) const {
+    return settings::CheckConfKeys(info_, specs_, conf, conf_name);
+  }
 
   // The row whose flag is `flag`, or null.
   const SettingSpec* FindFlag(absl::string_view flag) const {

@@ -359,6 +359,17 @@ TEST(SettingsTest, SpecNames) {
   EXPECT_EQ(env_only.DisplayName(), "ONLY_ENV");
 }
 
+TEST(SettingsTest, ConfigFileKeysNoRowReadsAreRefused) {
+  EXPECT_TRUE(
+      Table().CheckConfKeys({{"Port", "1"}, {"Key", "k"}}, "a.conf").ok());
+  absl::Status status =
+      Table().CheckConfKeys({{"Port", "1"}, {"Prot", "2"}}, "/etc/a.conf");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "/etc/a.conf: unknown GeoIP.conf key \"Prot\" (the keys the tester "
+            "reads are listed in tester --help)");
+}
+
 TEST(SettingsTest, ABadDefaultIsReportedByCheckDefaults) {
   SettingsTable<T> table(
       {"bad", "", ""},
