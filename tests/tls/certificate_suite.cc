@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/support/test_files.h"
 
 namespace geo::tls::testing {
 
@@ -59,6 +60,32 @@ bool CertificateSuite::Eventually(const std::function<bool()>& condition,
     absl::SleepFor(absl::Milliseconds(50));
   }
   return false;
+}
+
+void GeoServerTlsSuite::StartGeoServer(const std::vector<std::string>& flags) {
+  absl::StatusOr<std::unique_ptr<SecretVolume>> volume = NewServerVolume();
+  ASSERT_TRUE(volume.ok()) << volume.status();
+  volume_ = *std::move(volume);
+  std::vector<std::string> args = {
+      "--db=" + ::geo::testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
+      "--tls_cert_file=" + volume_->certificate(),
+      "--tls_key_file=" + volume_->key(),
+      "--tls_client_ca_file=" + volume_->ca(), "--tls_client_auth=require"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  absl::StatusOr<::geo::testing::ServerProcess> server =
+      ::geo::testing::ServerProcess::Start(::geo::testing::GeoServerBinary(),
+                                           args);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::make_unique<::geo::testing::ServerProcess>(*std::move(server));
+}
+
+std::string GeoServerTlsSuite::HttpsUrl(const std::string& path) const {
+  return absl::StrCat("https://localhost:", server_->ports().http, path);
+}
+
+std::vector<std::string> GeoServerTlsSuite::ClientArguments(
+    const CertificateFiles& client) {
+  return {"--cacert", ca(), "--cert", client.certificate, "--key", client.key};
 }
 
 }  // namespace geo::tls::testing

@@ -8,11 +8,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "geo/tls/test_certificates.h"
 #include "gtest/gtest.h"
+#include "tests/support/server_process.h"
 #include "tests/tls/secret_volume.h"
 
 namespace geo::tls::testing {
@@ -45,6 +47,24 @@ class CertificateSuite : public ::testing::Test {
   // $TEST_TMPDIR/certificate_suite and what the suite made in it.
   static std::string* root_;
   static TestCertificates* certificates_;
+};
+
+// The suite in front of the real geo_server with mutual TLS required.
+class GeoServerTlsSuite : public CertificateSuite {
+ protected:
+  // Starts server_: MaxMind's City test database, TLS from volume_ (a new
+  // server volume), client certificates from the suite's CA required, and
+  // `flags`. A fatal failure of the calling test when it does not start.
+  void StartGeoServer(const std::vector<std::string>& flags);
+
+  // https://localhost:<the server's HTTP port><path>.
+  std::string HttpsUrl(const std::string& path) const;
+  // curl's arguments to trust the suite's CA and present `client`.
+  static std::vector<std::string> ClientArguments(
+      const CertificateFiles& client);
+
+  std::unique_ptr<SecretVolume> volume_;
+  std::unique_ptr<::geo::testing::ServerProcess> server_;
 };
 
 }  // namespace geo::tls::testing

@@ -25,7 +25,6 @@
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 #include "tests/tls/certificate_suite.h"
-#include "tests/tls/secret_volume.h"
 #include "tests/tls/tls_clients.h"
 
 namespace geo {
@@ -34,17 +33,13 @@ namespace {
 using tls::testing::CertificateFiles;
 using tls::testing::Curl;
 using tls::testing::CurlResult;
-using tls::testing::SecretVolume;
 
 // GB in MaxMind's City test database, denied by the policy's country rule.
 constexpr char kDeniedAddress[] = "81.2.69.142";
 
-class ClientIdentityPolicyE2eTest : public tls::testing::CertificateSuite {
+class ClientIdentityPolicyE2eTest : public tls::testing::GeoServerTlsSuite {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<SecretVolume>> volume = NewServerVolume();
-    ASSERT_TRUE(volume.ok()) << volume.status();
-    volume_ = *std::move(volume);
     // The client certificate's identity is kIngressIdentity, under
     // spiffe://geo.test/ns/edge/; other_client's is in another namespace.
     const std::string policy = absl::StrCat(testing::NewTempDir(), "/p.yaml");
@@ -55,27 +50,15 @@ class ClientIdentityPolicyE2eTest : public tls::testing::CertificateSuite {
                                    "allow:\n"
                                    "  client_identities:\n"
                                    "    - \"spiffe://geo.test/ns/edge/*\"\n"));
-    absl::StatusOr<testing::ServerProcess> server =
-        testing::ServerProcess::Start(
-            testing::GeoServerBinary(),
-            {"--db=" + testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
-             "--policy=" + policy, "--log_level=debug",
-             "--trusted_proxies=127.0.0.0/8", "--drain_delay=0s",
-             "--tls_cert_file=" + volume_->certificate(),
-             "--tls_key_file=" + volume_->key(),
-             "--tls_client_ca_file=" + volume_->ca(),
-             "--tls_client_auth=require"});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::make_unique<testing::ServerProcess>(*std::move(server));
+    StartGeoServer({"--policy=" + policy, "--log_level=debug",
+                    "--trusted_proxies=127.0.0.0/8", "--drain_delay=0s"});
   }
 
   CurlResult HttpsAs(const CertificateFiles& client, const std::string& path,
                      std::vector<std::string> extra = {}) {
-    std::vector<std::string> arguments = {
-        "--cacert", ca(), "--cert", client.certificate, "--key", client.key};
+    std::vector<std::string> arguments = ClientArguments(client);
     arguments.insert(arguments.end(), extra.begin(), extra.end());
-    return Curl(absl::StrCat("https://localhost:", server_->ports().http, path),
-                arguments);
+    return Curl(HttpsUrl(path), arguments);
   }
 
   // GET /v1/check/kDeniedAddress as `client`: 200, and a decision that
@@ -133,9 +116,6 @@ class ClientIdentityPolicyE2eTest : public tls::testing::CertificateSuite {
                                                   << server_->Log();
     }
   }
-
-  std::unique_ptr<SecretVolume> volume_;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(ClientIdentityPolicyE2eTest, HttpCheckWithCurl) {

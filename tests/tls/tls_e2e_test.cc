@@ -33,7 +33,6 @@ namespace geo {
 namespace {
 
 using tls::testing::CallLoad;
-using tls::testing::CertificateFiles;
 using tls::testing::Curl;
 using tls::testing::CurlResult;
 using tls::testing::SecretVolume;
@@ -57,43 +56,20 @@ LookupResult GrpcLookup(const std::shared_ptr<grpc::Channel>& channel) {
   return result;
 }
 
-class TlsE2eTest : public tls::testing::CertificateSuite {
+class TlsE2eTest : public tls::testing::GeoServerTlsSuite {
  protected:
-  void StartServer(std::vector<std::string> extra) {
-    absl::StatusOr<std::unique_ptr<SecretVolume>> volume = NewServerVolume();
-    ASSERT_TRUE(volume.ok()) << volume.status();
-    volume_ = *std::move(volume);
-    std::vector<std::string> args = {
-        "--db=" + testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"),
-        "--poll_interval=50ms",
-        "--drain_delay=0s",
-        "--tls_cert_file=" + volume_->certificate(),
-        "--tls_key_file=" + volume_->key(),
-        "--tls_client_ca_file=" + volume_->ca(),
-        "--tls_client_auth=require",
+  void StartServer(const std::vector<std::string>& extra) {
+    std::vector<std::string> flags = {
+        "--poll_interval=50ms", "--drain_delay=0s",
         absl::StrCat("--grpc_client_identities=",
                      tls::testing::kIngressIdentity),
         absl::StrCat("--http_client_identities=",
                      tls::testing::kIngressIdentity)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    absl::StatusOr<testing::ServerProcess> server =
-        testing::ServerProcess::Start(testing::GeoServerBinary(), args);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::make_unique<testing::ServerProcess>(*std::move(server));
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    StartGeoServer(flags);
   }
 
-  std::string HttpsUrl(const std::string& path) const {
-    return absl::StrCat("https://localhost:", server_->ports().http, path);
-  }
-  std::vector<std::string> ClientArguments(const CertificateFiles& client) {
-    return {"--cacert", certificates_->ca.certificate,
-            "--cert",   client.certificate,
-            "--key",    client.key};
-  }
   std::string Metrics() { return Curl(server_->metrics_url(), {}).body; }
-
-  std::unique_ptr<SecretVolume> volume_;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(TlsE2eTest, MutualTlsOnHttpWithCurl) {
