@@ -456,12 +456,17 @@ struct BoolKey {
   void (Message::*set)(bool);
 };
 
-// The entry of `keys` for `key`, or null. A scan: the tables are a handful
-// of keys, and a record has few boolean keys.
-template <typename Message, size_t N>
-const BoolKey<Message>* FindBoolKey(const BoolKey<Message> (&keys)[N],
-                                    absl::string_view key) {
-  for (const BoolKey<Message>& entry : keys) {
+// A string key of a record that fills in a field of Traits.
+struct TraitsStringKey {
+  absl::string_view key;
+  std::string* (geo::v1::Traits::*field)();
+};
+
+// The entry of `entries` (a table of keys) for `key`, or null. A scan: the
+// tables are a handful of keys, and a record has few keys.
+template <typename Entry, size_t N>
+const Entry* FindKey(const Entry (&entries)[N], absl::string_view key) {
+  for (const Entry& entry : entries) {
     if (entry.key == key) return &entry;
   }
   return nullptr;
@@ -480,6 +485,17 @@ constexpr BoolKey<geo::v1::Traits> kTraitFlags[] = {
 constexpr BoolKey<geo::v1::Traits> kNetworkTraitFlags[] = {
     {"is_legitimate_proxy", "is_legitimate_proxy",
      &geo::v1::Traits::set_is_legitimate_proxy},
+};
+
+// Network keys that are strings of Traits.
+constexpr TraitsStringKey kNetworkTraitStrings[] = {
+    {"isp", &geo::v1::Traits::mutable_isp},
+    {"organization", &geo::v1::Traits::mutable_organization},
+    {"connection_type", &geo::v1::Traits::mutable_connection_type},
+    {"domain", &geo::v1::Traits::mutable_domain},
+    {"user_type", &geo::v1::Traits::mutable_user_type},
+    {"mobile_country_code", &geo::v1::Traits::mutable_mobile_country_code},
+    {"mobile_network_code", &geo::v1::Traits::mutable_mobile_network_code},
 };
 
 // The Anonymous IP flags; Anonymizer appears in an answer only when the
@@ -523,34 +539,9 @@ absl::Status ReadAutonomousSystemKey(absl::string_view key, Node value,
 // name means the same field wherever it appears. Unknown keys are ignored.
 absl::Status ReadNetworkKey(absl::string_view key, Node value,
                             geo::v1::LookupResponse* response) {
-  if (key == "isp") {
-    return ReadString("isp", value, response->mutable_traits()->mutable_isp());
-  }
-  if (key == "organization") {
-    return ReadString("organization", value,
-                      response->mutable_traits()->mutable_organization());
-  }
-  if (key == "connection_type") {
-    return ReadString("connection_type", value,
-                      response->mutable_traits()->mutable_connection_type());
-  }
-  if (key == "domain") {
-    return ReadString("domain", value,
-                      response->mutable_traits()->mutable_domain());
-  }
-  if (key == "user_type") {
-    return ReadString("user_type", value,
-                      response->mutable_traits()->mutable_user_type());
-  }
-  if (key == "mobile_country_code") {
-    return ReadString(
-        "mobile_country_code", value,
-        response->mutable_traits()->mutable_mobile_country_code());
-  }
-  if (key == "mobile_network_code") {
-    return ReadString(
-        "mobile_network_code", value,
-        response->mutable_traits()->mutable_mobile_network_code());
+  if (const TraitsStringKey* string_key = FindKey(kNetworkTraitStrings, key)) {
+    return ReadString(string_key->key, value,
+                      (response->mutable_traits()->*string_key->field)());
   }
   if (key == "user_count") {
     return ReadUint32Into("user_count", value, [&](uint32_t v) {
@@ -563,14 +554,13 @@ absl::Status ReadNetworkKey(absl::string_view key, Node value,
     if (status.ok()) response->mutable_traits()->set_static_ip_score(score);
     return status;
   }
-  if (const BoolKey<geo::v1::Traits>* flag =
-          FindBoolKey(kNetworkTraitFlags, key)) {
+  if (const BoolKey<geo::v1::Traits>* flag = FindKey(kNetworkTraitFlags, key)) {
     return ReadBoolInto(flag->field, value, [&](bool v) {
       (response->mutable_traits()->*flag->set)(v);
     });
   }
   if (const BoolKey<geo::v1::Anonymizer>* flag =
-          FindBoolKey(kAnonymizerFlags, key)) {
+          FindKey(kAnonymizerFlags, key)) {
     return ReadBoolInto(flag->field, value, [&](bool v) {
       (response->mutable_anonymizer()->*flag->set)(v);
     });
@@ -582,7 +572,7 @@ absl::Status ReadTraits(Node node, geo::v1::LookupResponse* response) {
   return ForEachInMap("traits", node,
                       [&](absl::string_view key, Node value) -> absl::Status {
                         if (const BoolKey<geo::v1::Traits>* flag =
-                                FindBoolKey(kTraitFlags, key)) {
+                                FindKey(kTraitFlags, key)) {
                           return ReadBoolInto(flag->field, value, [&](bool v) {
                             (response->mutable_traits()->*flag->set)(v);
                           });
@@ -621,30 +611,27 @@ absl::Status DecodeTopLevel(Node root, NameChoice* language,
   return ForEachInMap(
              "record", root,
              [&](absl::string_view key, Node value) -> absl::Status {
+               // The key names the field, as in error messages.
+               const auto read_place = [&](auto* place) {
+                 return ReadPlace(key, value, language, place);
+               };
                if (key == "continent") {
-                 return ReadPlace("continent", value, language,
-                                  response->mutable_continent());
+                 return read_place(response->mutable_continent());
                }
                if (key == "country") {
-                 return ReadPlace("country", value, language,
-                                  response->mutable_country());
+                 return read_place(response->mutable_country());
                }
                if (key == "registered_country") {
-                 return ReadPlace("registered_country", value, language,
-                                  response->mutable_registered_country());
+                 return read_place(response->mutable_registered_country());
                }
                if (key == "represented_country") {
-                 return ReadPlace("represented_country", value, language,
-                                  response->mutable_represented_country());
+                 return read_place(response->mutable_represented_country());
                }
                if (key == "subdivisions") {
                  *has_subdivisions = true;
                  return ReadSubdivisions(value, language, response);
                }
-               if (key == "city") {
-                 return ReadPlace("city", value, language,
-                                  response->mutable_city());
-               }
+               if (key == "city") return read_place(response->mutable_city());
                if (key == "location") {
                  return ReadLocation(value, response->mutable_location());
                }
