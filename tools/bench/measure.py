@@ -341,9 +341,11 @@ class LoadGenerator:
             result["cpu_us_per_request"] or -1, result["server_busy"] * 100))
 
     def wrk(self, name, port, connections, seconds, script, server, scheme="http"):
+        """A wrk run; `script` None sends one fixed `GET /` (no Lua per request)."""
         argv = ["taskset", "-c", str(self.cpu), "wrk", "-t1", "-c%d" % connections,
-                "-d%ds" % seconds, "--timeout", "5s", "--latency", "-s", script,
-                "%s://127.0.0.1:%d" % (scheme, port)]
+                "-d%ds" % seconds, "--timeout", "5s", "--latency"]
+        argv += ["-s", script] if script else []
+        argv.append("%s://127.0.0.1:%d" % (scheme, port))
         text, cpu = self._run(argv, server, seconds)
         with open(os.path.join(self.work, name + ".wrk"), "w") as f:
             f.write(text)

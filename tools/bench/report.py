@@ -368,6 +368,8 @@ def values(result):
     v["geo_body_bytes"] = str(http.get("geo_body_bytes", NOT_MEASURED))
     v["geoip2_fields"] = str(http.get("geoip2_fields", NOT_MEASURED))
     v["geoip2_body_bytes"] = str(http.get("geoip2_body_bytes", NOT_MEASURED))
+    v["load_generator_rps"] = num(http.get("load_generator_rps"), 0)
+    v["load_generator_busy"] = percent(http.get("load_generator_busy"))
 
     # b2. forward-auth against check.
     edge_ratio = stats.median_ratio(edge, "authorize", "check")

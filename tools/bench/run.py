@@ -84,7 +84,7 @@ class Settings:
         """Planned seconds of the measurements (without the build and the settle wait)."""
         s, p = self.seconds, self.pairs
         core = 25 if self.quick else 100
-        http = s + p * 2 * 3 * s          # warm-up, then nginx / geoip2 / geo at 32 and 64
+        http = 2 * s + p * 2 * 3 * s      # warm-up, nginx / geoip2 / geo at 32 and 64, wrk alone
         edge = p * 2 * s                  # check / authorize
         multi = 2 * s + p * 2 * s         # warm-ups, City / all
         profile = 2 * (self.profile_seconds + 2)
@@ -305,6 +305,11 @@ class Bench:
                         "%s_c%d_%d" % (role, c, round_index + 1), port, c, s.seconds, lookup,
                         server=pid))
                     for role, port, pid in self.rotated(servers, round_index)])
+        # What the load generator alone can drive here: wrk with no script at
+        # all against the ceiling. If this is below the floor, no ceiling run
+        # on this machine can reach it, however quiet the machine is.
+        bare = self.load.wrk("load_generator_c32", nginx.port, 32, s.seconds, None,
+                             server=nginx.pid)
         self.processes.stop(nginx.process)
         self.processes.stop(geoip2.process)
         _, _, geo_body = measure.http_get(geo.http_port, "/v1/lookup/81.2.69.160")
@@ -314,12 +319,14 @@ class Bench:
             "warmup_rps": warmup["rps"], "nginx_body_bytes": len(CEILING_BODY),
             "geo_body_bytes": len(geo_body), "geoip2_body_bytes": len(geoip2_body),
             "geoip2_fields": field_count,
+            "load_generator_rps": bare["rps"], "load_generator_busy": bare["server_busy"],
         }
         self.commands += [
             "taskset -c 0 nginx -p DIR -c DIR/nginx.conf      # worker_processes 1; access_log off; return 200 '<json>'",
             "taskset -c 0 nginx -p DIR -c DIR/nginx.conf      # + load_module ngx_http_geoip2_module.so; map $uri $lookup_ip; geoip2 GeoLite2-City.mmdb { ... source=$lookup_ip ... }",
             "taskset -c 0 " + " ".join(_generic(geo.argv)),
             "taskset -c 1 wrk -t1 -c{32,64} -d%ds --timeout 5s --latency -s rotate.lua http://127.0.0.1:PORT" % s.seconds,
+            "taskset -c 1 wrk -t1 -c32 -d%ds --timeout 5s --latency http://127.0.0.1:PORT   # the load generator alone, against nginx `return 200`" % s.seconds,
         ]
 
     def forward_auth(self):

@@ -196,6 +196,14 @@ class TemplateTest(unittest.TestCase):
             with open(out, encoding="utf-8") as f:
                 self.assertTrue(f.read().startswith("# Benchmarks"))
 
+    def test_the_load_generator_alone_is_reported(self):
+        http = load("quiet_run.json")["http"]
+        text = render(load("quiet_run.json"))
+        self.assertIn("made %.0f req/s, nginx\n%.0f%% busy" % (
+            http["load_generator_rps"], http["load_generator_busy"] * 100), text)
+        # Results from before the run existed: said, not invented.
+        self.assertIn("made %s req/s" % report.NOT_MEASURED, render(load("busy_run.json")))
+
     def test_extra_databases_are_named(self):
         text = render(load("quiet_run.json"))
         for name in ("GeoLite2-ASN-Test.mmdb", "GeoIP2-Anonymous-IP-Test.mmdb", "GeoIP2-ISP-Test.mmdb"):
