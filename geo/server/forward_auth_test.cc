@@ -27,7 +27,6 @@ using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::SourceRecord;
 using ::geo::testing::StringAt;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 constexpr char kProxy[] = "10.0.0.1";  // Trusted in every fixture.
 
@@ -43,15 +42,13 @@ class ForwardAuthTest : public ::testing::Test {
     // Two addresses of different countries, and one whose city name is not
     // ASCII, all from the data the database was built from.
     denied_ = FindIpv4(records_, [](const SourceRecord& r) {
-      return !StringAt(r.record, "country.iso_code").empty() &&
+      return !CountryOf(r).empty() &&
              !StringAt(r.record, "subdivisions.0.iso_code").empty();
     });
     ASSERT_NE(denied_, nullptr);
-    denied_country_ = StringAt(denied_->record, "country.iso_code");
-    allowed_ = FindIpv4(records_, [this](const SourceRecord& r) {
-      const std::string country = StringAt(r.record, "country.iso_code");
-      return !country.empty() && country != denied_country_;
-    });
+    denied_country_ = CountryOf(*denied_);
+    allowed_ =
+        FindLocatedIpv4(records_, /*other_than_country=*/denied_country_);
     ASSERT_NE(allowed_, nullptr);
     non_ascii_city_ = FindIpv4(records_, [](const SourceRecord& r) {
       for (const char c : StringAt(r.record, "city.names.en")) {
@@ -120,6 +117,11 @@ class ForwardAuthTest : public ::testing::Test {
 
   std::string MetricsText() const { return harness_->MetricsText(); }
 
+  // The address of `record` as X-Geo-Client-IP and the body name it.
+  static std::string ClientIp(const SourceRecord* record) {
+    return IpAddress::Parse(record->address)->ToString();
+  }
+
   std::vector<SourceRecord> records_;
   const SourceRecord* denied_ = nullptr;
   const SourceRecord* allowed_ = nullptr;
@@ -144,17 +146,15 @@ TEST_F(ForwardAuthTest, DeniedCountryIs403WithTheDecisionHeaders) {
   EXPECT_EQ(Header(response, "X-Geo-Subdivision"),
             absl::StrCat(denied_country_, "-",
                          StringAt(denied_->record, "subdivisions.0.iso_code")));
-  EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
-            IpAddress::Parse(denied_->address)->ToString());
+  EXPECT_EQ(Header(response, "X-Geo-Client-IP"), ClientIp(denied_));
   EXPECT_EQ(Header(response, "Cache-Control"), "no-store");
   // The body docs/edge.md shows, field for field and in this order.
-  EXPECT_EQ(
-      response.body(),
-      absl::StrCat("{\"allowed\":false,\"decision\":\"deny\","
-                   "\"dryRun\":false,\"policy\":\"default\","
-                   "\"rule\":\"country\",\"reason\":\"country ",
-                   denied_country_, " is in deny list\",\"ip\":\"",
-                   IpAddress::Parse(denied_->address)->ToString(), "\"}"));
+  EXPECT_EQ(response.body(),
+            absl::StrCat("{\"allowed\":false,\"decision\":\"deny\","
+                         "\"dryRun\":false,\"policy\":\"default\","
+                         "\"rule\":\"country\",\"reason\":\"country ",
+                         denied_country_, " is in deny list\",\"ip\":\"",
+                         ClientIp(denied_), "\"}"));
   EXPECT_THAT(MetricsText(),
               HasSubstr("geofence_decisions_total{policy=\"default\",result="
                         "\"denied\",rule=\"country\"} 1"));
@@ -166,8 +166,7 @@ TEST_F(ForwardAuthTest, AllowedCountryIs200) {
            "POST");
   EXPECT_EQ(response.status(), 200);
   EXPECT_EQ(Header(response, "X-Geo-Decision"), "allow");
-  EXPECT_EQ(Header(response, "X-Geo-Country"),
-            StringAt(allowed_->record, "country.iso_code"));
+  EXPECT_EQ(Header(response, "X-Geo-Country"), CountryOf(*allowed_));
   EXPECT_THAT(response.body(), HasSubstr("\"allowed\":true"));
 }
 
@@ -181,8 +180,7 @@ TEST_F(ForwardAuthTest, AnUntrustedPeerCannotSpoofItsAddress) {
             {"X-Real-IP", denied_->address}},
            "/v1/authorize", allowed_->address);
   EXPECT_EQ(response.status(), 200);
-  EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
-            IpAddress::Parse(allowed_->address)->ToString());
+  EXPECT_EQ(Header(response, "X-Geo-Client-IP"), ClientIp(allowed_));
 }
 
 TEST_F(ForwardAuthTest, EveryForwardedForLineCountsRightMostFirst) {
@@ -192,15 +190,14 @@ TEST_F(ForwardAuthTest, EveryForwardedForLineCountsRightMostFirst) {
       Call({{"X-Forwarded-For", allowed_->address},
             {"X-Forwarded-For", denied_->address}});
   EXPECT_EQ(response.status(), 403);
-  EXPECT_EQ(Header(response, "X-Geo-Client-IP"),
-            IpAddress::Parse(denied_->address)->ToString());
+  EXPECT_EQ(Header(response, "X-Geo-Client-IP"), ClientIp(denied_));
 }
 
 TEST_F(ForwardAuthTest, ForwardedWithQuotedIpv6AndPortAndCdnHeaders) {
   const SourceRecord* v6 = nullptr;
   for (const SourceRecord& record : records_) {
     if (record.address.find(':') != std::string::npos &&
-        !StringAt(record.record, "country.iso_code").empty()) {
+        !CountryOf(record).empty()) {
       v6 = &record;
       break;
     }
@@ -211,10 +208,8 @@ TEST_F(ForwardAuthTest, ForwardedWithQuotedIpv6AndPortAndCdnHeaders) {
       Call({{"Forwarded",
              absl::StrCat("for=\"[", v6->address, "]:443\";proto=https")},
             {"X-Real-IP", denied_->address}});
-  EXPECT_EQ(Header(forwarded, "X-Geo-Client-IP"),
-            IpAddress::Parse(v6->address)->ToString());
-  EXPECT_EQ(Header(forwarded, "X-Geo-Country"),
-            StringAt(v6->record, "country.iso_code"));
+  EXPECT_EQ(Header(forwarded, "X-Geo-Client-IP"), ClientIp(v6));
+  EXPECT_EQ(Header(forwarded, "X-Geo-Country"), CountryOf(*v6));
   // A configured CDN header outranks them all.
   const http::HttpResponse cdn =
       Call({{"cf-connecting-ip", denied_->address},
@@ -226,33 +221,47 @@ TEST_F(ForwardAuthTest, ForwardedWithQuotedIpv6AndPortAndCdnHeaders) {
       Call({{"CF-Connecting-IP", "not-an-address"},
             {"X-Real-IP", allowed_->address}});
   EXPECT_EQ(garbage.status(), 200);
-  EXPECT_EQ(Header(garbage, "X-Geo-Client-IP"),
-            IpAddress::Parse(allowed_->address)->ToString());
+  EXPECT_EQ(Header(garbage, "X-Geo-Client-IP"), ClientIp(allowed_));
 }
 
 TEST_F(ForwardAuthTest, RoutesByOriginalPathHostAndMethod) {
-  // Envoy: the original path appended to the endpoint's.
-  EXPECT_EQ(
-      Call({{"X-Forwarded-For", allowed_->address}}, "/v1/authorize/admin/x")
-          .status(),
-      403);
-  EXPECT_EQ(Header(Call({{"X-Forwarded-For", allowed_->address}},
-                        "/v1/authorize/admin/x"),
-                   "X-Geo-Policy"),
-            "admin");
-  // Traefik / Caddy: X-Forwarded-Uri; nginx: X-Original-URI.
-  EXPECT_EQ(Header(Call({{"X-Forwarded-For", "192.0.2.10"},
-                         {"X-Forwarded-Uri", "/admin?debug=1"}}),
-                   "X-Geo-Policy"),
-            "admin");
-  EXPECT_EQ(Call({{"X-Forwarded-For", "192.0.2.10"},
-                  {"X-Original-URI", "/admin/users"}})
-                .status(),
-            200);
-  EXPECT_EQ(Header(Call({{"X-Forwarded-For", allowed_->address},
-                         {"X-Original-URI", "/administrator"}}),
-                   "X-Geo-Policy"),
-            "default");
+  // 192.0.2.0/24 is what the admin policy allows; allowed_ is not in it.
+  const struct {
+    std::string ingress;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string target;
+    int status;
+    std::string policy;
+  } cases[] = {
+      {"Envoy: the original path appended to the endpoint's",
+       {{"X-Forwarded-For", allowed_->address}},
+       "/v1/authorize/admin/x",
+       403,
+       "admin"},
+      {"Traefik / Caddy: X-Forwarded-Uri",
+       {{"X-Forwarded-For", "192.0.2.10"},
+        {"X-Forwarded-Uri", "/admin?debug=1"}},
+       "/v1/authorize",
+       200,
+       "admin"},
+      {"nginx: X-Original-URI",
+       {{"X-Forwarded-For", "192.0.2.10"}, {"X-Original-URI", "/admin/users"}},
+       "/v1/authorize",
+       200,
+       "admin"},
+      {"a prefix matches whole segments only",
+       {{"X-Forwarded-For", allowed_->address},
+        {"X-Original-URI", "/administrator"}},
+       "/v1/authorize",
+       200,
+       "default"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.ingress);
+    const http::HttpResponse response = Call(c.headers, c.target);
+    EXPECT_EQ(response.status(), c.status);
+    EXPECT_EQ(Header(response, "X-Geo-Policy"), c.policy);
+  }
 }
 
 TEST_F(ForwardAuthTest, DryRunAllowsAndSaysWhatWouldHaveHappened) {
@@ -387,14 +396,8 @@ TEST(AuthorizeBodyWriterTest, WritesWhatTheGatewayPrintsForTheMessage) {
     message.set_rule(c.rule);
     message.set_reason(c.reason);
     message.set_ip(c.ip);
-    AuthorizeBody body;
-    body.allowed = c.allowed;
-    body.decision = c.decision;
-    body.dry_run = c.dry_run;
-    body.policy = c.policy;
-    body.rule = c.rule;
-    body.reason = c.reason;
-    body.ip = c.ip;
+    const AuthorizeBody body{c.allowed, c.decision, c.dry_run, c.policy,
+                             c.rule,    c.reason,   c.ip};
     // Appended after what the buffer already holds.
     std::string written = "kept:";
     writer.AppendTo(body, &written);
