@@ -12,17 +12,6 @@ namespace geo {
 namespace testing {
 namespace {
 
-// Data types of the MaxMind DB format.
-constexpr int kPointer = 1;
-constexpr int kString = 2;
-constexpr int kDouble = 3;
-constexpr int kUint16 = 5;
-constexpr int kUint32 = 6;
-constexpr int kMap = 7;
-constexpr int kUint64 = 9;
-constexpr int kArray = 11;
-constexpr int kBoolean = 14;
-
 void AppendBigEndian(uint64_t value, int bytes, std::string* out) {
   for (int i = bytes - 1; i >= 0; --i) {
     out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
@@ -31,7 +20,7 @@ void AppendBigEndian(uint64_t value, int bytes, std::string* out) {
 
 }  // namespace
 
-void MmdbDataWriter::Control(int type, uint32_t size) {
+MmdbDataWriter& MmdbDataWriter::Control(Type type, uint32_t size) {
   uint8_t size_bits = 0;
   std::string extra;
   if (size < 29) {
@@ -53,22 +42,14 @@ void MmdbDataWriter::Control(int type, uint32_t size) {
     bytes_.push_back(static_cast<char>(type - 7));
   }
   bytes_ += extra;
+  return *this;
 }
 
-void MmdbDataWriter::Unsigned(int type, uint64_t value) {
+MmdbDataWriter& MmdbDataWriter::Unsigned(Type type, uint64_t value) {
   int bytes = 0;
   for (uint64_t rest = value; rest != 0; rest >>= 8) ++bytes;
   Control(type, static_cast<uint32_t>(bytes));
   AppendBigEndian(value, bytes, &bytes_);
-}
-
-MmdbDataWriter& MmdbDataWriter::Map(uint32_t entries) {
-  Control(kMap, entries);
-  return *this;
-}
-
-MmdbDataWriter& MmdbDataWriter::Array(uint32_t elements) {
-  Control(kArray, elements);
   return *this;
 }
 
@@ -78,31 +59,11 @@ MmdbDataWriter& MmdbDataWriter::String(absl::string_view text) {
   return *this;
 }
 
-MmdbDataWriter& MmdbDataWriter::Uint16(uint16_t value) {
-  Unsigned(kUint16, value);
-  return *this;
-}
-
-MmdbDataWriter& MmdbDataWriter::Uint32(uint32_t value) {
-  Unsigned(kUint32, value);
-  return *this;
-}
-
-MmdbDataWriter& MmdbDataWriter::Uint64(uint64_t value) {
-  Unsigned(kUint64, value);
-  return *this;
-}
-
 MmdbDataWriter& MmdbDataWriter::Double(double value) {
   Control(kDouble, 8);
   uint64_t bits = 0;
   std::memcpy(&bits, &value, sizeof(bits));
   AppendBigEndian(bits, 8, &bytes_);
-  return *this;
-}
-
-MmdbDataWriter& MmdbDataWriter::Bool(bool value) {
-  Control(kBoolean, value ? 1 : 0);
   return *this;
 }
 

@@ -22,20 +22,35 @@ class MmdbDataWriter {
   uint32_t offset() const { return static_cast<uint32_t>(bytes_.size()); }
   const std::string& bytes() const { return bytes_; }
 
-  MmdbDataWriter& Map(uint32_t entries);
-  MmdbDataWriter& Array(uint32_t elements);
+  MmdbDataWriter& Map(uint32_t entries) { return Control(kMap, entries); }
+  MmdbDataWriter& Array(uint32_t elements) { return Control(kArray, elements); }
   MmdbDataWriter& String(absl::string_view text);
-  MmdbDataWriter& Uint16(uint16_t value);
-  MmdbDataWriter& Uint32(uint32_t value);
-  MmdbDataWriter& Uint64(uint64_t value);
+  MmdbDataWriter& Uint16(uint16_t value) { return Unsigned(kUint16, value); }
+  MmdbDataWriter& Uint32(uint32_t value) { return Unsigned(kUint32, value); }
+  MmdbDataWriter& Uint64(uint64_t value) { return Unsigned(kUint64, value); }
   MmdbDataWriter& Double(double value);
-  MmdbDataWriter& Bool(bool value);
+  MmdbDataWriter& Bool(bool value) { return Control(kBoolean, value ? 1 : 0); }
   // A pointer to the value at data-section offset `target` (4-byte form).
   MmdbDataWriter& Pointer(uint32_t target);
 
  private:
-  void Control(int type, uint32_t size);
-  void Unsigned(int type, uint64_t value);
+  // Data types of the MaxMind DB format.
+  enum Type : int {
+    kPointer = 1,
+    kString = 2,
+    kDouble = 3,
+    kUint16 = 5,
+    kUint32 = 6,
+    kMap = 7,
+    kUint64 = 9,
+    kArray = 11,
+    kBoolean = 14,
+  };
+
+  // A value's control byte(s): its type and size.
+  MmdbDataWriter& Control(Type type, uint32_t size);
+  // An unsigned integer of `type` in as few bytes as hold `value`.
+  MmdbDataWriter& Unsigned(Type type, uint64_t value);
 
   std::string bytes_;
 };
