@@ -84,12 +84,16 @@ uint32_t WriteCountry(MmdbDataWriter* data) {
   return offset;
 }
 
-TEST(CraftedDatabaseTest, WriterProducesADatabaseThatDecodes) {
+// A database whose only record, WriteCountry's, covers 10.0.0.0/8.
+std::string WriteCountryDatabase(const std::string& name) {
   MmdbDataWriter data;
   const uint32_t country = WriteCountry(&data);
+  return WriteDatabase(name, {{"10.0.0.0/8", country}}, data);
+}
+
+TEST(CraftedDatabaseTest, WriterProducesADatabaseThatDecodes) {
   absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
-      DatabaseGeneration::Open(
-          WriteDatabase("country", {{"10.0.0.0/8", country}}, data));
+      DatabaseGeneration::Open(WriteCountryDatabase("country"));
   ASSERT_TRUE(database.ok()) << database.status();
   geo::v1::LookupResponse german;
   ASSERT_TRUE((*database)->Lookup(Ip("10.1.2.3"), "de", &german).ok());
@@ -277,10 +281,7 @@ TEST(CraftedDatabaseTest, GeoStoreReportsDecodeFailuresToItsObserver) {
 // The language of a request.
 
 TEST(LanguageTest, InvalidLanguagesAreRefusedAtEveryEntryPoint) {
-  MmdbDataWriter data;
-  const uint32_t country = WriteCountry(&data);
-  const std::string path =
-      WriteDatabase("languages", {{"10.0.0.0/8", country}}, data);
+  const std::string path = WriteCountryDatabase("languages");
   absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
       DatabaseGeneration::Open(path);
   ASSERT_TRUE(database.ok());
@@ -311,11 +312,8 @@ TEST(LanguageTest, InvalidLanguagesAreRefusedAtEveryEntryPoint) {
 }
 
 TEST(LanguageTest, CacheHoldsOneCopyPerLanguageOfTheFile) {
-  MmdbDataWriter data;
-  const uint32_t country = WriteCountry(&data);
   absl::StatusOr<std::shared_ptr<DatabaseGeneration>> database =
-      DatabaseGeneration::Open(
-          WriteDatabase("cache_keys", {{"10.0.0.0/8", country}}, data));
+      DatabaseGeneration::Open(WriteCountryDatabase("cache_keys"));
   ASSERT_TRUE(database.ok());
   std::mt19937 random(42);
   const std::string alphabet =
