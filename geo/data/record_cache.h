@@ -15,16 +15,9 @@
 #include "absl/synchronization/mutex.h"
 #include "geo/common/background_work.h"
 #include "geo/data/decoded_record.h"
+#include "geo/data/record_cache_stats.h"
 
 namespace geo {
-
-struct RecordCacheStats {
-  uint64_t hits = 0;
-  uint64_t misses = 0;
-  // Slots holding a record now, and how many slots there are.
-  size_t entries = 0;
-  size_t capacity = 0;
-};
 
 // Thread-safe. Two-way set-associative: each (offset, language) may sit in
 // either slot of one set, and a new record evicts the set's slot that has not
