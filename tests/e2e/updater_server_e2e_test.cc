@@ -22,7 +22,6 @@ namespace geo::testing {
 namespace {
 
 using ::geo::updater::testing::FakeMaxMindServer;
-using ::geo::updater::testing::MaxMindUpdaterEnvironment;
 
 constexpr char kAccountId[] = "424242";
 constexpr char kLicenseKey[] = "e2e-fake-license-key-0000";
@@ -37,10 +36,9 @@ class UpdaterServerE2eTest : public CityReleaseTest {
 
   // `updater --once`, as an initContainer or a CronJob runs it.
   int RunUpdaterOnce() {
-    absl::StatusOr<ChildProcess> updater = ChildProcess::Start(
-        {{UpdaterBinary(), "--once"},
-         MaxMindUpdaterEnvironment(server_.url(), kAccountId, kLicenseKey,
-                                   kEdition, data_dir_)});
+    absl::StatusOr<ChildProcess> updater =
+        ChildProcess::Start({{UpdaterBinary(), "--once"},
+                             server_.UpdaterEnvironment(kEdition, data_dir_)});
     if (!updater.ok()) {
       ADD_FAILURE() << updater.status();
       return -1;

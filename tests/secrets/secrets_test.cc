@@ -69,8 +69,10 @@ class SecretsTest : public ::testing::Test {
   }
 
   std::map<std::string, std::string> Environment(const std::string& host) {
-    return updater::testing::MaxMindUpdaterEnvironment(
-        host, kAccountId, kLicenseKey, kEdition, NewTempDir());
+    std::map<std::string, std::string> environment =
+        server_.UpdaterEnvironment(kEdition, NewTempDir());
+    environment["MAXMIND_HOST"] = host;
+    return environment;
   }
 
   // Runs the updater once; checks its exit code, output and cmdline.

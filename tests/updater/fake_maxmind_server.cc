@@ -74,6 +74,13 @@ void FakeMaxMindServer::SetCredentials(std::string account_id,
   license_key_ = std::move(license_key);
 }
 
+std::map<std::string, std::string> FakeMaxMindServer::UpdaterEnvironment(
+    const std::string& edition, const std::string& data_dir) const {
+  absl::MutexLock lock(&mu_);
+  return MaxMindUpdaterEnvironment(url(), account_id_, license_key_, edition,
+                                   data_dir);
+}
+
 void FakeMaxMindServer::SetDatabase(const std::string& edition,
                                     std::string archive, std::string mmdb_md5,
                                     std::string date) {

@@ -46,6 +46,11 @@ class FakeMaxMindServer {
 
   void SetCredentials(std::string account_id, std::string license_key)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // MaxMindUpdaterEnvironment for this server and the account it accepts
+  // now (SetCredentials).
+  std::map<std::string, std::string> UpdaterEnvironment(
+      const std::string& edition, const std::string& data_dir) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Publishes `archive` (a tar.gz) as `edition` with `mmdb_md5` in metadata.
   void SetDatabase(const std::string& edition, std::string archive,
                    std::string mmdb_md5, std::string date = "2024-05-07")
