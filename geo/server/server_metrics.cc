@@ -1,5 +1,6 @@
 #include "geo/server/server_metrics.h"
 
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,16 @@ int CountryIndex(absl::string_view iso_code) {
   return (first - 'A') * 26 + (second - 'A');
 }
 
+// The `method` and `result` labels, in the order of the enums. A name left
+// out fails the static_assert; the labels are what dashboards and alerts
+// select on, so server_metrics_test checks each one.
+constexpr absl::string_view kMethodNames[] = {"Lookup", "BatchLookup", "Check",
+                                              "ListDatabases", "Authorize"};
+static_assert(std::size(kMethodNames) == kMethodCount);
+constexpr absl::string_view kResultNames[] = {"found",  "not_found", "allowed",
+                                              "denied", "none",      "error"};
+static_assert(std::size(kResultNames) == kResultCount);
+
 class ScrapeCollectable final : public prometheus::Collectable {
  public:
   explicit ScrapeCollectable(ServerMetrics* metrics) : metrics_(metrics) {}
@@ -75,37 +86,11 @@ absl::string_view ProtocolName(Protocol protocol) {
 }
 
 absl::string_view MethodName(Method method) {
-  switch (method) {
-    case Method::kLookup:
-      return "Lookup";
-    case Method::kBatchLookup:
-      return "BatchLookup";
-    case Method::kCheck:
-      return "Check";
-    case Method::kListDatabases:
-      return "ListDatabases";
-    case Method::kAuthorize:
-      return "Authorize";
-  }
-  return "Unknown";
+  return kMethodNames[static_cast<int>(method)];
 }
 
 absl::string_view ResultName(Result result) {
-  switch (result) {
-    case Result::kFound:
-      return "found";
-    case Result::kNotFound:
-      return "not_found";
-    case Result::kAllowed:
-      return "allowed";
-    case Result::kDenied:
-      return "denied";
-    case Result::kNone:
-      return "none";
-    case Result::kError:
-      return "error";
-  }
-  return "none";
+  return kResultNames[static_cast<int>(result)];
 }
 
 ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry,

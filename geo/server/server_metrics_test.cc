@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "geo/common/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -68,6 +69,48 @@ TEST_F(ServerMetricsTest, LatencyHistogramHasSubMillisecondBuckets) {
   EXPECT_EQ(Sample(prefix + "le=\"1e-05\"}"), 0);
   EXPECT_EQ(Sample(prefix + "le=\"2.5e-05\"}"), 1);
   EXPECT_EQ(Sample(prefix + "le=\"1\"}"), 1);
+}
+
+// The labels dashboards and alerts select on.
+TEST_F(ServerMetricsTest, EachMethodAndResultHasItsLabel) {
+  const struct {
+    Method method;
+    const char* label;
+  } kMethods[] = {{Method::kLookup, "Lookup"},
+                  {Method::kBatchLookup, "BatchLookup"},
+                  {Method::kCheck, "Check"},
+                  {Method::kListDatabases, "ListDatabases"},
+                  {Method::kAuthorize, "Authorize"}};
+  for (const auto& [method, label] : kMethods) {
+    SCOPED_TRACE(label);
+    metrics_.RecordCall(Protocol::kHttp, method, absl::StatusCode::kOk,
+                        Result::kNone, absl::Microseconds(1));
+    EXPECT_EQ(Sample(absl::StrCat("geofence_lookup_duration_seconds_count{"
+                                  "method=\"",
+                                  label, "\",protocol=\"http\"}")),
+              1);
+  }
+  const struct {
+    Result result;
+    absl::StatusCode status;
+    const char* label;
+  } kResults[] = {{Result::kFound, absl::StatusCode::kOk, "found"},
+                  {Result::kNotFound, absl::StatusCode::kOk, "not_found"},
+                  {Result::kAllowed, absl::StatusCode::kOk, "allowed"},
+                  {Result::kDenied, absl::StatusCode::kOk, "denied"},
+                  {Result::kNone, absl::StatusCode::kOk, "none"},
+                  {Result::kError, absl::StatusCode::kInternal, "error"}};
+  for (const auto& [result, status, label] : kResults) {
+    SCOPED_TRACE(label);
+    const std::string series = absl::StrCat(
+        "geofence_lookups_total{protocol=\"grpc\",result=\"", label,
+        "\",status=\"", status == absl::StatusCode::kOk ? "OK" : "INTERNAL",
+        "\"}");
+    const double before = Sample(series);
+    metrics_.RecordCall(Protocol::kGrpc, Method::kLookup, status, result,
+                        absl::Microseconds(1));
+    EXPECT_EQ(Sample(series) - before, 1);
+  }
 }
 
 TEST_F(ServerMetricsTest, CountriesAreBoundedToIsoCodesAndUnknown) {
