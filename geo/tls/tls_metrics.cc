@@ -3,15 +3,10 @@
 namespace geo::tls {
 
 absl::string_view ListenerName(Listener listener) {
-  switch (listener) {
-    case Listener::kGrpc:
-      return "grpc";
-    case Listener::kHttp:
-      return "http";
-    case Listener::kMetrics:
-      return "metrics";
-  }
-  return "grpc";
+  constexpr absl::string_view kNames[kListenerCount] = {"grpc", "http",
+                                                        "metrics"};
+  const int index = static_cast<int>(listener);
+  return index >= 0 && index < kListenerCount ? kNames[index] : kNames[0];
 }
 
 TlsMetrics::TlsMetrics(prometheus::Registry& registry,
@@ -23,8 +18,10 @@ TlsMetrics::TlsMetrics(prometheus::Registry& registry,
               "TLS certificate loads and reloads by result; a failure keeps "
               "the certificate in force")
           .Register(registry);
-  reload_success_ = &reloads.Add({{"result", "success"}});
-  reload_failure_ = &reloads.Add({{"result", "failure"}});
+  for (const bool success : {false, true}) {
+    reloads_[success] =
+        &reloads.Add({{"result", success ? "success" : "failure"}});
+  }
   auto& expiry =
       prometheus::BuildGauge()
           .Name(names.expiry)
@@ -53,9 +50,7 @@ TlsMetrics::TlsMetrics(prometheus::Registry& registry,
   }
 }
 
-void TlsMetrics::RecordReload(bool success) {
-  (success ? reload_success_ : reload_failure_)->Increment();
-}
+void TlsMetrics::RecordReload(bool success) { reloads_[success]->Increment(); }
 
 void TlsMetrics::SetValidity(absl::Time serving_not_before,
                              absl::Time serving_not_after,

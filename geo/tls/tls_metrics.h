@@ -61,8 +61,8 @@ class TlsMetrics {
   void RecordClientDenied(Listener listener);
 
  private:
-  prometheus::Counter* reload_success_;
-  prometheus::Counter* reload_failure_;
+  // Indexed by success: [false] result="failure", [true] result="success".
+  prometheus::Counter* reloads_[2];
   prometheus::Gauge* serving_expiry_;
   prometheus::Gauge* serving_not_before_;
   prometheus::Gauge* client_ca_expiry_;

@@ -4,24 +4,34 @@
 
 namespace geo::tls {
 
+namespace {
+
+// Each mode with its name in settings.
+struct ClientCertificatesEntry {
+  ClientCertificates mode;
+  absl::string_view name;
+};
+constexpr ClientCertificatesEntry kClientCertificatesModes[] = {
+    {ClientCertificates::kOff, "off"},
+    {ClientCertificates::kRequest, "request"},
+    {ClientCertificates::kRequire, "require"},
+};
+
+}  // namespace
+
 absl::StatusOr<ClientCertificates> ParseClientCertificates(
     absl::string_view text) {
-  if (text == "off") return ClientCertificates::kOff;
-  if (text == "request") return ClientCertificates::kRequest;
-  if (text == "require") return ClientCertificates::kRequire;
+  for (const ClientCertificatesEntry& entry : kClientCertificatesModes) {
+    if (entry.name == text) return entry.mode;
+  }
   return absl::InvalidArgumentError(absl::StrCat(
       "client certificates must be off, request or require, not \"", text,
       "\""));
 }
 
 absl::string_view ClientCertificatesName(ClientCertificates mode) {
-  switch (mode) {
-    case ClientCertificates::kOff:
-      return "off";
-    case ClientCertificates::kRequest:
-      return "request";
-    case ClientCertificates::kRequire:
-      return "require";
+  for (const ClientCertificatesEntry& entry : kClientCertificatesModes) {
+    if (entry.mode == mode) return entry.name;
   }
   return "off";
 }
