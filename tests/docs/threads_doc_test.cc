@@ -24,8 +24,8 @@
 namespace geo::docs {
 namespace {
 
+using ::geo::testing::CopyMaxmindTestDatabase;
 using ::geo::testing::GeoServerBinary;
-using ::geo::testing::MaxmindTestDataFile;
 using ::geo::testing::NewTempDir;
 using ::geo::testing::ReadFile;
 using ::geo::testing::ServerProcess;
@@ -85,8 +85,7 @@ TEST(ThreadsDocTest, EveryThreadOfTheServerIsDocumented) {
 
   const std::string dir = NewTempDir();
   const std::string database = dir + "/City.mmdb";
-  ASSERT_TRUE(WriteFile(
-      database, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
+  ASSERT_TRUE(CopyMaxmindTestDatabase("GeoIP2-City-Test.mmdb", database));
   const std::string policy = dir + "/policy.yaml";
   ASSERT_TRUE(WriteFile(policy, "default_action: allow\n"));
   absl::StatusOr<ServerProcess> server = ServerProcess::Start(

@@ -66,8 +66,7 @@ class RecordModelE2eTest : public ::testing::Test {
     dir_ = NewTempDir();
     for (const char* name : kDatabases) {
       const std::string target = absl::StrCat(dir_, "/", name, ".mmdb");
-      ASSERT_TRUE(ReplaceFile(
-          target, ReadFile(MaxmindTestDataFile(absl::StrCat(name, ".mmdb")))));
+      ASSERT_TRUE(CopyMaxmindTestDatabase(absl::StrCat(name, ".mmdb"), target));
       paths_.push_back(target);
     }
   }

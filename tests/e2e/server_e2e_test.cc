@@ -44,7 +44,7 @@ using ::testing::HasSubstr;
 // A copy of a MaxMind test database in a directory the server watches.
 std::string CopyDatabase(const std::string& dir, const std::string& name) {
   const std::string target = absl::StrCat(dir, "/", name);
-  EXPECT_TRUE(ReplaceFile(target, ReadFile(MaxmindTestDataFile(name))));
+  EXPECT_TRUE(CopyMaxmindTestDatabase(name, target));
   return target;
 }
 

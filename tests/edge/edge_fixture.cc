@@ -153,7 +153,7 @@ absl::StatusOr<ServerProcess> StartEdgeServer(const std::string& policy_path,
   const std::string asn = absl::StrCat(dir, "/GeoLite2-ASN-Test.mmdb");
   for (const std::string& path : {city, asn}) {
     const std::string name = path.substr(dir.size() + 1);
-    if (databases && !ReplaceFile(path, ReadFile(MaxmindTestDataFile(name)))) {
+    if (databases && !CopyMaxmindTestDatabase(name, path)) {
       return absl::InternalError(absl::StrCat("cannot copy ", name));
     }
   }

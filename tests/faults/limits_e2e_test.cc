@@ -32,8 +32,7 @@ class LimitsTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> flags) {
     const std::string path = NewTempDir() + "/City.mmdb";
-    ASSERT_TRUE(ReplaceFile(
-        path, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
+    ASSERT_TRUE(CopyMaxmindTestDatabase("GeoIP2-City-Test.mmdb", path));
     flags.push_back("--db=" + path);
     flags.push_back("--http_threads=2");
     auto server = ServerProcess::Start(GeoServerBinary(), flags);
@@ -192,8 +191,7 @@ TEST(CpuBudgetE2eTest, HttpThreadsFollowTheAffinityMask) {
   CPU_SET(first_cpu, &one);
   ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   const std::string path = NewTempDir() + "/City.mmdb";
-  ASSERT_TRUE(ReplaceFile(
-      path, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
+  ASSERT_TRUE(CopyMaxmindTestDatabase("GeoIP2-City-Test.mmdb", path));
   auto server = ServerProcess::Start(GeoServerBinary(),
                                      {"--db=" + path, "--http_threads=0"});
   ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);

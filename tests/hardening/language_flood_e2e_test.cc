@@ -82,8 +82,7 @@ class LanguageFloodTest : public ::testing::Test {
   void SetUp() override {
     const std::string dir = NewTempDir();
     const std::string city = absl::StrCat(dir, "/GeoIP2-City-Test.mmdb");
-    ASSERT_TRUE(ReplaceFile(
-        city, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb"))));
+    ASSERT_TRUE(CopyMaxmindTestDatabase("GeoIP2-City-Test.mmdb", city));
     // Headers up to 64 KiB, so a 16 KB language reaches the lookup instead
     // of being refused as an oversized request line (431).
     auto server = ServerProcess::Start(

@@ -102,6 +102,11 @@ bool WriteFile(const std::string& path, const std::string& content) {
   return static_cast<bool>(out);
 }
 
+bool CopyMaxmindTestDatabase(const std::string& name, const std::string& path) {
+  const std::string content = ReadFile(MaxmindTestDataFile(name));
+  return !content.empty() && ReplaceFile(path, content);
+}
+
 bool ReplaceFile(const std::string& path, const std::string& content) {
   const std::string temporary = absl::StrCat(path, ".tmp");
   if (!WriteFile(temporary, content)) return false;

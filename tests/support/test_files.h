@@ -38,6 +38,11 @@ bool WriteFile(const std::string& path, const std::string& content);
 // the way the updater installs a database). False on error.
 bool ReplaceFile(const std::string& path, const std::string& content);
 
+// Copies MaxMind's test database `name` (e.g. "GeoIP2-City-Test.mmdb") to
+// `path` the way ReplaceFile writes, so a server may watch, replace or lose
+// the copy. False on error, also when the test data is missing.
+bool CopyMaxmindTestDatabase(const std::string& name, const std::string& path);
+
 // A fresh, empty directory under $TEST_TMPDIR (/tmp outside Bazel).
 std::string NewTempDir();
 

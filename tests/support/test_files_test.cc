@@ -29,6 +29,16 @@ TEST(TestFilesTest, ReplaceFileWritesANewInode) {
   EXPECT_EQ(ReadFile(path + ".missing"), "");
 }
 
+TEST(TestFilesTest, CopyMaxmindTestDatabaseCopiesTheBytes) {
+  const std::string path = NewTempDir() + "/City.mmdb";
+  ASSERT_TRUE(CopyMaxmindTestDatabase("GeoIP2-City-Test.mmdb", path));
+  const std::string copy = ReadFile(path);
+  EXPECT_FALSE(copy.empty());
+  EXPECT_EQ(copy, ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb")));
+  EXPECT_FALSE(CopyMaxmindTestDatabase("No-Such-Test.mmdb", path));
+  EXPECT_EQ(ReadFile(path), copy);
+}
+
 TEST(TestFilesTest, FilesUnderRecursesAndSorts) {
   const std::string dir = NewTempDir();
   ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0755), 0);
