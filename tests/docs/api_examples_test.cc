@@ -145,23 +145,12 @@ absl::StatusOr<Value> ParseJson(const std::string& json) {
   return value;
 }
 
-const char* KindName(const Value& value) {
-  switch (value.kind_case()) {
-    case Value::kNullValue:
-      return "null";
-    case Value::kNumberValue:
-      return "number";
-    case Value::kStringValue:
-      return "string";
-    case Value::kBoolValue:
-      return "bool";
-    case Value::kStructValue:
-      return "object";
-    case Value::kListValue:
-      return "array";
-    default:
-      return "nothing";
-  }
+// The kind of `value` by the name of its field in google.protobuf.Value
+// ("number_value"), for failure messages.
+std::string KindName(const Value& value) {
+  const google::protobuf::FieldDescriptor* field =
+      Value::descriptor()->FindFieldByNumber(value.kind_case());
+  return field != nullptr ? field->name() : "no value";
 }
 
 // Differences between the documented and the actual JSON, one per line.
