@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "geo/common/enum_names.h"
 #include "updater/retry.h"
 
 namespace geo::updater {
@@ -23,11 +24,7 @@ std::string BodyHint(const HttpResponse& response) {
 }
 
 // The reason of a failure that did not name one, by its code.
-struct CodeReason {
-  absl::StatusCode code;
-  absl::string_view reason;
-};
-constexpr CodeReason kReasonByCode[] = {
+constexpr EnumName<absl::StatusCode> kReasonByCode[] = {
     {absl::StatusCode::kUnavailable, "network"},
     {absl::StatusCode::kDeadlineExceeded, "timeout"},
     {absl::StatusCode::kOutOfRange, "too_large"},
@@ -52,10 +49,7 @@ std::string FailureReasonOf(const absl::Status& status) {
     return std::string(*reason);
   }
   if (status.ok()) return "";
-  for (const CodeReason& entry : kReasonByCode) {
-    if (entry.code == status.code()) return std::string(entry.reason);
-  }
-  return "other";
+  return std::string(NameOf(kReasonByCode, status.code(), "other"));
 }
 
 absl::Status StatusForHttpResponse(const HttpResponse& response,

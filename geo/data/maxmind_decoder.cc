@@ -1,6 +1,7 @@
 #include "geo/data/maxmind_decoder.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "geo/common/enum_names.h"
 
 namespace geo {
 namespace {
@@ -22,11 +24,7 @@ constexpr absl::string_view kDecodeFailurePayload =
 constexpr int kMaxDataDepth = 512;
 
 // Each failure with its name, both ways: the metric label and the payload.
-struct FailureName {
-  RecordDecodeFailure failure;
-  absl::string_view name;
-};
-constexpr FailureName kFailureNames[] = {
+constexpr EnumName<RecordDecodeFailure> kFailureNames[] = {
     {RecordDecodeFailure::kEntryBudget, "entry_budget"},
     {RecordDecodeFailure::kByteBudget, "byte_budget"},
     {RecordDecodeFailure::kInvalidData, "invalid_data"},
@@ -676,10 +674,7 @@ absl::Status DecodeTopLevel(Node root, NameChoice* language,
 }  // namespace
 
 absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure) {
-  for (const FailureName& entry : kFailureNames) {
-    if (entry.failure == failure) return entry.name;
-  }
-  return "invalid_data";
+  return NameOf(kFailureNames, failure, "invalid_data");
 }
 
 std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
@@ -690,10 +685,7 @@ std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
   const absl::optional<absl::Cord> payload =
       status.GetPayload(kDecodeFailurePayload);
   if (!payload.has_value()) return std::nullopt;
-  for (const FailureName& entry : kFailureNames) {
-    if (*payload == entry.name) return entry.failure;
-  }
-  return std::nullopt;
+  return ValueNamed(kFailureNames, std::string(*payload));
 }
 
 absl::Status MaxmindDecoder::Decode(const MMDB_s& mmdb, uint32_t offset,

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "geo/common/enum_names.h"
 #include "geo/data/country_codes.h"
 
 namespace geo::policy {
@@ -87,11 +88,7 @@ std::string ClientIdentityEntryProblem(absl::string_view entry) {
 
 // Each anonymizer kind with its name in policy files, in order of
 // precedence (see policy.h).
-struct AnonymizerKindEntry {
-  AnonymizerKind kind;
-  absl::string_view name;
-};
-constexpr AnonymizerKindEntry kAnonymizerKinds[] = {
+constexpr EnumName<AnonymizerKind> kAnonymizerKinds[] = {
     {kTorExitNode, "tor_exit_node"},          {kPublicProxy, "public_proxy"},
     {kResidentialProxy, "residential_proxy"}, {kAnonymousVpn, "anonymous_vpn"},
     {kHostingProvider, "hosting_provider"},   {kAnonymous, "anonymous"},
@@ -141,10 +138,7 @@ absl::string_view RuleKindName(RuleKind kind) {
 }
 
 absl::string_view AnonymizerKindName(AnonymizerKind kind) {
-  for (const AnonymizerKindEntry& entry : kAnonymizerKinds) {
-    if (entry.kind == kind) return entry.name;
-  }
-  return "anonymous";
+  return NameOf(kAnonymizerKinds, kind, "anonymous");
 }
 
 absl::string_view DecisionResultName(DecisionResult result) {
@@ -324,12 +318,11 @@ void Policy::Builder::AddAnonymizers(const PolicyRules& rules, bool allow) {
   for (int i = 0; i < rules.anonymizers_size(); ++i) {
     const std::string path = absl::StrCat(list, ".anonymizers[", i, "]");
     const std::string name = absl::AsciiStrToLower(rules.anonymizers(i));
-    const AnonymizerKindEntry* kind = std::find_if(
-        std::begin(kAnonymizerKinds), std::end(kAnonymizerKinds),
-        [&](const AnonymizerKindEntry& entry) { return entry.name == name; });
-    if (kind == std::end(kAnonymizerKinds)) {
+    const std::optional<AnonymizerKind> kind =
+        ValueNamed(kAnonymizerKinds, name);
+    if (!kind.has_value()) {
       std::vector<absl::string_view> names;
-      for (const AnonymizerKindEntry& entry : kAnonymizerKinds) {
+      for (const EnumName<AnonymizerKind>& entry : kAnonymizerKinds) {
         names.push_back(entry.name);
       }
       errors_.Add(path, absl::StrCat("\"", rules.anonymizers(i),
@@ -340,7 +333,7 @@ void Policy::Builder::AddAnonymizers(const PolicyRules& rules, bool allow) {
     const std::string description = absl::StrCat("anonymizer ", name);
     if (!CheckUnique(description, path, description)) continue;
     policy_->anonymizers_.emplace(
-        kind->kind, ListRule(allow, description, RuleKind::kAnonymizer));
+        *kind, ListRule(allow, description, RuleKind::kAnonymizer));
   }
 }
 
@@ -497,8 +490,8 @@ Decision Policy::Evaluate(const PolicyInput& input) const {
   if (input.anonymizers != 0 && !anonymizers_.empty()) {
     // Specific kinds: denials first, then allowances, each in kind order.
     for (const bool allow : {false, true}) {
-      for (const AnonymizerKindEntry& entry : kAnonymizerKinds) {
-        const AnonymizerKind kind = entry.kind;
+      for (const EnumName<AnonymizerKind>& entry : kAnonymizerKinds) {
+        const AnonymizerKind kind = entry.value;
         if (kind == kAnonymous || (input.anonymizers & kind) == 0) continue;
         const auto it = anonymizers_.find(kind);
         if (it != anonymizers_.end() && it->second.allow == allow) {

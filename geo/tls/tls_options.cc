@@ -1,17 +1,16 @@
 #include "geo/tls/tls_options.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
+#include "geo/common/enum_names.h"
 
 namespace geo::tls {
 
 namespace {
 
 // Each mode with its name in settings.
-struct ClientCertificatesEntry {
-  ClientCertificates mode;
-  absl::string_view name;
-};
-constexpr ClientCertificatesEntry kClientCertificatesModes[] = {
+constexpr EnumName<ClientCertificates> kClientCertificatesModes[] = {
     {ClientCertificates::kOff, "off"},
     {ClientCertificates::kRequest, "request"},
     {ClientCertificates::kRequire, "require"},
@@ -21,8 +20,9 @@ constexpr ClientCertificatesEntry kClientCertificatesModes[] = {
 
 absl::StatusOr<ClientCertificates> ParseClientCertificates(
     absl::string_view text) {
-  for (const ClientCertificatesEntry& entry : kClientCertificatesModes) {
-    if (entry.name == text) return entry.mode;
+  if (const std::optional<ClientCertificates> mode =
+          ValueNamed(kClientCertificatesModes, text)) {
+    return *mode;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "client certificates must be off, request or require, not \"", text,
@@ -30,10 +30,7 @@ absl::StatusOr<ClientCertificates> ParseClientCertificates(
 }
 
 absl::string_view ClientCertificatesName(ClientCertificates mode) {
-  for (const ClientCertificatesEntry& entry : kClientCertificatesModes) {
-    if (entry.mode == mode) return entry.name;
-  }
-  return "off";
+  return NameOf(kClientCertificatesModes, mode, "off");
 }
 
 absl::StatusOr<TlsVersion> ParseTlsVersion(absl::string_view text) {
