@@ -315,22 +315,29 @@ TEST_F(MirrorServerTest, DownloadsDuringReplacementsAreWholeFiles) {
   ASSERT_EQ(databases_->Find(kEdition)->md5(), new_md5);
   EXPECT_EQ(Md5Hex(std::string(before->contents())), old_md5);
 
-  // Clients download while the file is replaced back and forth.
-  constexpr int kDownloads = 30;
-  std::atomic<int> downloads{0};
+  // Clients download while the file is replaced back and forth: at least
+  // kDownloads times, and on until both releases were served (a busy machine
+  // may not run the replacer between the first downloads), for at most
+  // kPatience.
+  constexpr size_t kDownloads = 30;
+  constexpr absl::Duration kPatience = absl::Seconds(20);
+  std::atomic<bool> done{false};
   std::thread replacer([&] {
-    for (int round = 0; downloads.load() < kDownloads; ++round) {
+    for (int round = 0; !done.load(); ++round) {
       Install(path_, round % 2 == 0 ? city_ : city_release_two_,
               release_time_ + absl::Hours(48 + round));
       (void)databases_->Refresh();
     }
   });
+  const absl::Time give_up = absl::Now() + kPatience;
   std::vector<std::string> seen;
-  for (; downloads.load() < kDownloads; ++downloads) {
+  bool seen_old = false;
+  bool seen_new = false;
+  while (seen.size() < kDownloads || !(seen_old && seen_new)) {
+    if (absl::Now() > give_up) break;
     CurlResponse file = Get("/GeoIP2-City.mmdb");
     if (file.status != 200) {
       ADD_FAILURE() << "status " << file.status;
-      downloads = kDownloads;  // Stops the replacer.
       break;
     }
     const std::string md5 = Md5Hex(file.body);
@@ -338,8 +345,11 @@ TEST_F(MirrorServerTest, DownloadsDuringReplacementsAreWholeFiles) {
     const std::string copy = absl::StrCat(directory_, "/copy.mmdb");
     testing::WriteFileOrDie(copy, file.body);
     EXPECT_TRUE(ValidateDatabase(copy, kEdition).ok());
+    seen_old |= md5 == old_md5;
+    seen_new |= md5 == new_md5;
     seen.push_back(md5);
   }
+  done = true;
   replacer.join();
   EXPECT_THAT(seen, Contains(old_md5));
   EXPECT_THAT(seen, Contains(new_md5));
