@@ -154,60 +154,55 @@ void AppendValueJson(const Message& message, const FieldDescriptor* field,
                      int index, std::string* out) {
   const Reflection* reflection = message.GetReflection();
   const bool repeated = index >= 0;
+  // The value through Reflection's getter for a singular field or its
+  // getter for a repeated one.
+  const auto value = [&](auto get, auto get_repeated) {
+    return repeated ? (reflection->*get_repeated)(message, field, index)
+                    : (reflection->*get)(message, field);
+  };
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
       absl::StrAppend(
-          out, repeated ? reflection->GetRepeatedInt32(message, field, index)
-                        : reflection->GetInt32(message, field));
+          out, value(&Reflection::GetInt32, &Reflection::GetRepeatedInt32));
       break;
     case FieldDescriptor::CPPTYPE_UINT32:
       absl::StrAppend(
-          out, repeated ? reflection->GetRepeatedUInt32(message, field, index)
-                        : reflection->GetUInt32(message, field));
+          out, value(&Reflection::GetUInt32, &Reflection::GetRepeatedUInt32));
       break;
+    // 64-bit integers are strings in protojson.
     case FieldDescriptor::CPPTYPE_INT64:
-      absl::StrAppend(out, "\"",
-                      repeated
-                          ? reflection->GetRepeatedInt64(message, field, index)
-                          : reflection->GetInt64(message, field),
-                      "\"");
+      absl::StrAppend(
+          out, "\"",
+          value(&Reflection::GetInt64, &Reflection::GetRepeatedInt64), "\"");
       break;
     case FieldDescriptor::CPPTYPE_UINT64:
-      absl::StrAppend(out, "\"",
-                      repeated
-                          ? reflection->GetRepeatedUInt64(message, field, index)
-                          : reflection->GetUInt64(message, field),
-                      "\"");
+      absl::StrAppend(
+          out, "\"",
+          value(&Reflection::GetUInt64, &Reflection::GetRepeatedUInt64), "\"");
       break;
     case FieldDescriptor::CPPTYPE_DOUBLE:
-      AppendJsonFloat(repeated
-                          ? reflection->GetRepeatedDouble(message, field, index)
-                          : reflection->GetDouble(message, field),
-                      out);
+      AppendJsonFloat(
+          value(&Reflection::GetDouble, &Reflection::GetRepeatedDouble), out);
       break;
     case FieldDescriptor::CPPTYPE_FLOAT:
-      AppendJsonFloat(repeated
-                          ? reflection->GetRepeatedFloat(message, field, index)
-                          : reflection->GetFloat(message, field),
-                      out);
+      AppendJsonFloat(
+          value(&Reflection::GetFloat, &Reflection::GetRepeatedFloat), out);
       break;
     case FieldDescriptor::CPPTYPE_BOOL:
-      out->append((repeated ? reflection->GetRepeatedBool(message, field, index)
-                            : reflection->GetBool(message, field))
+      out->append(value(&Reflection::GetBool, &Reflection::GetRepeatedBool)
                       ? "true"
                       : "false");
       break;
     case FieldDescriptor::CPPTYPE_ENUM: {
       const int number =
-          repeated ? reflection->GetRepeatedEnumValue(message, field, index)
-                   : reflection->GetEnumValue(message, field);
+          value(&Reflection::GetEnumValue, &Reflection::GetRepeatedEnumValue);
       if (field->enum_type()->full_name() == "google.protobuf.NullValue") {
         out->append("null");
         break;
       }
-      const auto* value = field->enum_type()->FindValueByNumber(number);
-      if (value != nullptr) {
-        AppendJsonString(value->name(), out);
+      const auto* enum_value = field->enum_type()->FindValueByNumber(number);
+      if (enum_value != nullptr) {
+        AppendJsonString(enum_value->name(), out);
       } else {
         absl::StrAppend(out, number);  // An unknown value: its number.
       }
