@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "geo/common/enum_names.h"
 #include "geo/common/logging.h"
 #include "geo/http/grpc_gateway_mapping.h"
 
@@ -30,24 +31,18 @@ constexpr size_t kMaxEditionName = 64;
 constexpr std::array<int, 10> kCodes = {200, 304, 400, 401, 404,
                                         405, 500, 503, 431, 413};
 
+// Each endpoint's metric label (kOther is "other").
+constexpr EnumName<MirrorEndpoint> kEndpointNames[] = {
+    {MirrorEndpoint::kMetadata, "metadata"},
+    {MirrorEndpoint::kDownload, "download"},
+    {MirrorEndpoint::kFile, "file"},
+    {MirrorEndpoint::kChecksum, "checksum"},
+    {MirrorEndpoint::kHealth, "healthz"},
+    {MirrorEndpoint::kMetrics, "metrics"},
+};
+
 absl::string_view EndpointName(MirrorEndpoint endpoint) {
-  switch (endpoint) {
-    case MirrorEndpoint::kMetadata:
-      return "metadata";
-    case MirrorEndpoint::kDownload:
-      return "download";
-    case MirrorEndpoint::kFile:
-      return "file";
-    case MirrorEndpoint::kChecksum:
-      return "checksum";
-    case MirrorEndpoint::kHealth:
-      return "healthz";
-    case MirrorEndpoint::kMetrics:
-      return "metrics";
-    case MirrorEndpoint::kOther:
-      break;
-  }
-  return "other";
+  return NameOf(kEndpointNames, endpoint, "other");
 }
 
 std::string HttpDate(absl::Time time) {

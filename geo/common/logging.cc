@@ -5,12 +5,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "geo/common/enum_names.h"
 
 namespace geo {
 namespace {
@@ -32,28 +34,26 @@ void WriteAll(int fd, absl::string_view data) {
 
 }  // namespace
 
+// Each level's name, as logged and as --log_level takes it.
+constexpr EnumName<LogLevel> kLogLevelNames[] = {
+    {LogLevel::kDebug, "debug"},
+    {LogLevel::kInfo, "info"},
+    {LogLevel::kWarn, "warn"},
+    {LogLevel::kError, "error"},
+};
+
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
   std::string lower = absl::AsciiStrToLower(text);
-  if (lower == "debug") return LogLevel::kDebug;
-  if (lower == "info") return LogLevel::kInfo;
-  if (lower == "warn" || lower == "warning") return LogLevel::kWarn;
-  if (lower == "error") return LogLevel::kError;
+  if (lower == "warning") lower = "warn";
+  if (std::optional<LogLevel> level = ValueNamed(kLogLevelNames, lower)) {
+    return *level;
+  }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown log level \"", text, "\" (want debug, info, warn or error)"));
 }
 
 absl::string_view LogLevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "info";
+  return NameOf(kLogLevelNames, level, "info");
 }
 
 std::string JsonQuote(absl::string_view text) {
