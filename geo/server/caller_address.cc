@@ -47,13 +47,6 @@ std::string Unquote(absl::string_view text) {
 
 }  // namespace
 
-void ForwardingHeaderList::Get(absl::string_view name,
-                               std::vector<absl::string_view>* values) const {
-  for (const auto& [field_name, value] : fields_) {
-    if (absl::EqualsIgnoreCase(field_name, name)) values->push_back(value);
-  }
-}
-
 void ForwardedForValues(absl::string_view field_value,
                         std::vector<std::string>* hops) {
   for (absl::string_view element : SplitOutsideQuotes(field_value, ',')) {

@@ -24,20 +24,6 @@ class ForwardingHeaders {
                    std::vector<absl::string_view>* values) const = 0;
 };
 
-// ForwardingHeaders over (name, value) pairs, for tests and adapters.
-class ForwardingHeaderList final : public ForwardingHeaders {
- public:
-  ForwardingHeaderList() = default;
-  explicit ForwardingHeaderList(
-      std::vector<std::pair<std::string, std::string>> fields)
-      : fields_(std::move(fields)) {}
-  void Get(absl::string_view name,
-           std::vector<absl::string_view>* values) const override;
-
- private:
-  std::vector<std::pair<std::string, std::string>> fields_;
-};
-
 // Resolves the caller from the connection's peer and the forwarding headers.
 //
 // A forwarding header is only as trustworthy as the proxy that set it: a

@@ -1,10 +1,29 @@
 #include "geo/server/caller_address.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "geo/http/http_message.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace geo {
 namespace {
+
+// ForwardingHeaders over (name, value) pairs.
+class HeaderList final : public ForwardingHeaders {
+ public:
+  explicit HeaderList(std::vector<std::pair<std::string, std::string>> fields)
+      : fields_(std::move(fields)) {}
+  void Get(absl::string_view name,
+           std::vector<absl::string_view>* values) const override {
+    fields_.FindAll(name, values);
+  }
+
+ private:
+  const http::HttpHeaderList fields_;
+};
 
 // The caller when `forwarded_for` are the X-Forwarded-For lines.
 std::string Caller(const CallerResolver& resolver, absl::string_view peer,
@@ -13,7 +32,7 @@ std::string Caller(const CallerResolver& resolver, absl::string_view peer,
   for (std::string& line : forwarded_for) {
     fields.emplace_back("X-Forwarded-For", std::move(line));
   }
-  const ForwardingHeaderList headers(std::move(fields));
+  const HeaderList headers(std::move(fields));
   absl::StatusOr<IpAddress> caller = resolver.Resolve(peer, &headers);
   if (!caller.ok()) return std::string(caller.status().message());
   return caller->ToString();
@@ -22,7 +41,7 @@ std::string Caller(const CallerResolver& resolver, absl::string_view peer,
 std::string CallerFrom(
     const CallerResolver& resolver, absl::string_view peer,
     std::vector<std::pair<std::string, std::string>> fields) {
-  const ForwardingHeaderList headers(std::move(fields));
+  const HeaderList headers(std::move(fields));
   absl::StatusOr<IpAddress> caller = resolver.Resolve(peer, &headers);
   if (!caller.ok()) return std::string(caller.status().message());
   return caller->ToString();
