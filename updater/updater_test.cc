@@ -264,13 +264,29 @@ TEST_F(UpdaterTest, TheDownloadIsCappedByTheFreeSpace) {
   EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock"));
 }
 
-TEST_F(UpdaterTest, TheConfiguredDownloadLimitStillApplies) {
-  options_.max_download_bytes = 100;
-  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
-  PassResult result = MakeUpdater()->RunPass();
-  EXPECT_TRUE(absl::IsOutOfRange(result.status)) << result.status;
-  EXPECT_EQ(FailureReasonOf(result.status), "too_large");
-  EXPECT_THAT(result.status.message(), HasSubstr("--max_download_bytes"));
+// With room to spare, each configured size limit still refuses a release
+// over it, names its flag and installs nothing.
+TEST_F(UpdaterTest, TheConfiguredSizeLimitsStillApply) {
+  struct Limit {
+    int64_t UpdaterOptions::*option;
+    int64_t bytes;
+    const char* flag;
+  };
+  for (const Limit& limit :
+       {Limit{&UpdaterOptions::max_download_bytes, 100, "--max_download_bytes"},
+        Limit{&UpdaterOptions::max_database_bytes, 1000,
+              "--max_database_bytes"}}) {
+    SCOPED_TRACE(limit.flag);
+    const UpdaterOptions defaults = options_;
+    options_.*limit.option = limit.bytes;
+    source_.steps.push_back(Archive(city_, Md5Hex(city_)));
+    PassResult result = MakeUpdater()->RunPass();
+    options_ = defaults;
+    EXPECT_TRUE(absl::IsOutOfRange(result.status)) << result.status;
+    EXPECT_EQ(FailureReasonOf(result.status), "too_large");
+    EXPECT_THAT(result.status.message(), HasSubstr(limit.flag));
+    EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock"));
+  }
 }
 
 TEST_F(UpdaterTest, TheExtractedDatabaseIsCappedByTheFreeSpaceLeft) {
@@ -293,16 +309,6 @@ TEST_F(UpdaterTest, TheExtractedDatabaseIsCappedByTheFreeSpaceLeft) {
   source_.steps.push_back(Archive(city_, Md5Hex(city_)));
   PassResult installed = MakeUpdater()->RunPass();
   ASSERT_TRUE(installed.status.ok()) << installed.status;
-}
-
-TEST_F(UpdaterTest, TheConfiguredDatabaseLimitStillApplies) {
-  options_.max_database_bytes = 1000;
-  source_.steps.push_back(Archive(city_, Md5Hex(city_)));
-  PassResult result = MakeUpdater()->RunPass();
-  EXPECT_TRUE(absl::IsOutOfRange(result.status)) << result.status;
-  EXPECT_EQ(FailureReasonOf(result.status), "too_large");
-  EXPECT_THAT(result.status.message(), HasSubstr("--max_database_bytes"));
-  EXPECT_THAT(Files(), ElementsAre(".geo-updater.lock"));
 }
 
 TEST_F(UpdaterTest, HealthFollowsTheLastSuccess) {
