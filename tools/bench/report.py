@@ -193,8 +193,9 @@ def banner(result, reasons):
             run.get("seconds"))
     if reasons:
         parts.append(
-            "> **THIS RUN DOES NOT COUNT: the machine was busy.** Do not commit it as "
-            "the figure; rerun `make bench` on a quiet machine. Why:\n>\n" +
+            "> **THIS RUN DOES NOT COUNT: the machine was busy, too slow or unsteady.** "
+            "Its ratios are not the figures; only a run on a machine that meets the "
+            "*Run conditions* below settles a target. Why:\n>\n" +
             "\n".join("> - " + r for r in reasons))
     if not parts:
         return ("This run counts: the machine was quiet before and during every pair, "
