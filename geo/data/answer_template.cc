@@ -1,28 +1,16 @@
 #include "geo/data/answer_template.h"
 
-#include <algorithm>
 #include <utility>
-
-#include "absl/strings/str_cat.h"
 
 namespace geo {
 namespace {
 
 // Placeholders: plain ASCII, so every renderer prints them verbatim between
-// quotes, and nothing a MaxMind record holds looks like them. Build checks
-// that each occurs exactly where it was put.
+// quotes, and nothing a MaxMind record holds looks like them. TextTemplate
+// checks that each occurs exactly where it was put.
 constexpr absl::string_view kIpPlaceholder = "geo.answer-template.ip.7f3c91";
 constexpr absl::string_view kNetworkPlaceholder =
     "geo.answer-template.network.7f3c91";
-
-size_t CountOccurrences(absl::string_view text, absl::string_view needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != absl::string_view::npos;
-       at = text.find(needle, at + needle.size())) {
-    ++count;
-  }
-  return count;
-}
 
 }  // namespace
 
@@ -45,52 +33,19 @@ std::optional<AnswerTemplate> AnswerTemplate::Build(
         std::string(kNetworkPlaceholder));
     ++expected_networks;
   }
-  const std::string text = render(filled);
-  const std::string quoted_ip = absl::StrCat("\"", kIpPlaceholder, "\"");
-  const std::string quoted_network =
-      absl::StrCat("\"", kNetworkPlaceholder, "\"");
-  // The bare strings too: a placeholder that also occurred inside some other
-  // string would make the cut ambiguous.
-  if (CountOccurrences(text, kIpPlaceholder) != 1 ||
-      CountOccurrences(text, quoted_ip) != 1 ||
-      CountOccurrences(text, kNetworkPlaceholder) != expected_networks ||
-      CountOccurrences(text, quoted_network) != expected_networks) {
-    return std::nullopt;
-  }
-
-  AnswerTemplate answer;
-  absl::string_view rest = text;
-  while (true) {
-    // Cut inside the quotes, so the quotes stay in the literals.
-    const size_t ip_at = rest.find(kIpPlaceholder);
-    const size_t network_at = rest.find(kNetworkPlaceholder);
-    const size_t at = std::min(ip_at, network_at);
-    if (at == absl::string_view::npos) break;
-    const bool is_ip = at == ip_at;
-    answer.literals_.emplace_back(rest.substr(0, at));
-    answer.holes_.push_back(is_ip ? Hole::kIp : Hole::kNetwork);
-    rest.remove_prefix(
-        at + (is_ip ? kIpPlaceholder.size() : kNetworkPlaceholder.size()));
-  }
-  answer.literals_.emplace_back(rest);
-  return answer;
+  std::optional<TextTemplate> text = TextTemplate::Cut(
+      render(filled),
+      {{kIpPlaceholder, 1}, {kNetworkPlaceholder, expected_networks}});
+  if (!text.has_value()) return std::nullopt;
+  return AnswerTemplate(*std::move(text));
 }
 
 void AnswerTemplate::AppendTo(absl::string_view ip, absl::string_view network,
                               std::string* out) const {
-  out->reserve(out->size() + size() + ip.size() + 2 * network.size());
-  for (size_t i = 0; i < holes_.size(); ++i) {
-    out->append(literals_[i]);
-    const absl::string_view value = holes_[i] == Hole::kIp ? ip : network;
-    out->append(value.data(), value.size());
-  }
-  out->append(literals_.back());
+  // In the order of the placeholders given to Cut.
+  text_.AppendTo({ip, network}, out);
 }
 
-size_t AnswerTemplate::size() const {
-  size_t bytes = 0;
-  for (const std::string& literal : literals_) bytes += literal.size();
-  return bytes;
-}
+size_t AnswerTemplate::size() const { return text_.size(); }
 
 }  // namespace geo

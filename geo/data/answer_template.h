@@ -7,10 +7,11 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "api/geo/v1/geo.pb.h"
+#include "geo/common/text_template.h"
 
 namespace geo {
 
@@ -44,13 +45,9 @@ class AnswerTemplate {
   size_t size() const;
 
  private:
-  enum class Hole { kIp, kNetwork };
+  explicit AnswerTemplate(TextTemplate text) : text_(std::move(text)) {}
 
-  AnswerTemplate() = default;
-
-  // literals_[0], holes_[0], literals_[1], ... literals_.back().
-  std::vector<std::string> literals_;
-  std::vector<Hole> holes_;
+  TextTemplate text_;
 };
 
 }  // namespace geo

@@ -1,6 +1,7 @@
 #include "geo/server/forward_auth.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <utility>
 
@@ -19,16 +20,18 @@ using ::geo::server::ForwardAuthDecision;
 
 constexpr size_t kMaxHeaderPrefixLength = 32;
 
-// Plain ASCII, so the printer copies them verbatim between quotes; Build
-// checks that each stands exactly once, where it was put.
-constexpr absl::string_view kDecisionPlaceholder =
-    "geo.forward-auth.decision.5d21e8";
-constexpr absl::string_view kPolicyPlaceholder =
-    "geo.forward-auth.policy.5d21e8";
-constexpr absl::string_view kRulePlaceholder = "geo.forward-auth.rule.5d21e8";
-constexpr absl::string_view kReasonPlaceholder =
-    "geo.forward-auth.reason.5d21e8";
-constexpr absl::string_view kIpPlaceholder = "geo.forward-auth.ip.5d21e8";
+// The string fields of an answer, in the order of kPlaceholders.
+std::array<absl::string_view, 5> StringFields(const AuthorizeBody& body) {
+  return {body.decision, body.policy, body.rule, body.reason, body.ip};
+}
+
+// One per string field, in the order of StringFields: plain ASCII, so the
+// printer copies them verbatim between quotes.
+constexpr TextTemplate::Placeholder kPlaceholders[] = {
+    {"geo.forward-auth.decision.5d21e8"}, {"geo.forward-auth.policy.5d21e8"},
+    {"geo.forward-auth.rule.5d21e8"},     {"geo.forward-auth.reason.5d21e8"},
+    {"geo.forward-auth.ip.5d21e8"},
+};
 
 ForwardAuthDecision DecisionMessage(const AuthorizeBody& body) {
   ForwardAuthDecision message;
@@ -48,14 +51,6 @@ bool NeedsJsonEscape(absl::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
   });
-}
-
-// Whether `needle` stands exactly once in `text`, as a whole JSON string.
-bool StandsOnceQuoted(absl::string_view text, absl::string_view needle) {
-  const size_t at = text.find(needle);
-  return at != absl::string_view::npos && at == text.rfind(needle) && at > 0 &&
-         text[at - 1] == '"' && at + needle.size() < text.size() &&
-         text[at + needle.size()] == '"';
 }
 
 // The first value of the first of `names` the request carries.
@@ -147,85 +142,31 @@ AuthorizeBodyWriter::AuthorizeBodyWriter() {
   }
 }
 
-std::optional<AuthorizeBodyWriter::Template> AuthorizeBodyWriter::Build(
-    bool allowed, bool dry_run) {
-  static constexpr std::pair<Field, absl::string_view> kPlaceholders[] = {
-      {Field::kDecision, kDecisionPlaceholder},
-      {Field::kPolicy, kPolicyPlaceholder},
-      {Field::kRule, kRulePlaceholder},
-      {Field::kReason, kReasonPlaceholder},
-      {Field::kIp, kIpPlaceholder},
-  };
+std::optional<TextTemplate> AuthorizeBodyWriter::Build(bool allowed,
+                                                       bool dry_run) {
   AuthorizeBody placeholders;
   placeholders.allowed = allowed;
-  placeholders.decision = kDecisionPlaceholder;
   placeholders.dry_run = dry_run;
-  placeholders.policy = kPolicyPlaceholder;
-  placeholders.rule = kRulePlaceholder;
-  placeholders.reason = kReasonPlaceholder;
-  placeholders.ip = kIpPlaceholder;
-  const std::string text =
-      http::MessageToGatewayJson(DecisionMessage(placeholders));
-  for (const auto& placeholder : kPlaceholders) {
-    if (!StandsOnceQuoted(text, placeholder.second)) return std::nullopt;
-  }
-  Template answer;
-  absl::string_view rest = text;
-  while (true) {
-    // The earliest placeholder left; cut inside its quotes, so the quotes
-    // stay in the literals.
-    size_t at = absl::string_view::npos;
-    const std::pair<Field, absl::string_view>* found = nullptr;
-    for (const auto& placeholder : kPlaceholders) {
-      const size_t placeholder_at = rest.find(placeholder.second);
-      if (placeholder_at < at) {
-        at = placeholder_at;
-        found = &placeholder;
-      }
-    }
-    if (found == nullptr) break;
-    answer.literals.emplace_back(rest.substr(0, at));
-    answer.holes.push_back(found->first);
-    rest.remove_prefix(at + found->second.size());
-  }
-  answer.literals.emplace_back(rest);
-  return answer;
-}
-
-absl::string_view AuthorizeBodyWriter::Value(const AuthorizeBody& body,
-                                             Field field) {
-  switch (field) {
-    case Field::kDecision:
-      return body.decision;
-    case Field::kPolicy:
-      return body.policy;
-    case Field::kRule:
-      return body.rule;
-    case Field::kReason:
-      return body.reason;
-    case Field::kIp:
-      return body.ip;
-  }
-  return {};
+  placeholders.decision = kPlaceholders[0].text;
+  placeholders.policy = kPlaceholders[1].text;
+  placeholders.rule = kPlaceholders[2].text;
+  placeholders.reason = kPlaceholders[3].text;
+  placeholders.ip = kPlaceholders[4].text;
+  return TextTemplate::Cut(
+      http::MessageToGatewayJson(DecisionMessage(placeholders)), kPlaceholders);
 }
 
 void AuthorizeBodyWriter::AppendTo(const AuthorizeBody& body,
                                    std::string* out) const {
-  const std::optional<Template>& answer =
+  const std::optional<TextTemplate>& answer =
       templates_[2 * body.allowed + body.dry_run];
-  const bool escapes = std::any_of(
-      kStringFields.begin(), kStringFields.end(),
-      [&](Field field) { return NeedsJsonEscape(Value(body, field)); });
-  if (!answer.has_value() || escapes) {
+  const std::array<absl::string_view, 5> strings = StringFields(body);
+  if (!answer.has_value() ||
+      std::any_of(strings.begin(), strings.end(), NeedsJsonEscape)) {
     out->append(http::MessageToGatewayJson(DecisionMessage(body)));
     return;
   }
-  for (size_t i = 0; i < answer->holes.size(); ++i) {
-    out->append(answer->literals[i]);
-    const absl::string_view value = Value(body, answer->holes[i]);
-    out->append(value.data(), value.size());
-  }
-  out->append(answer->literals.back());
+  answer->AppendTo(strings, out);
 }
 
 absl::Status ValidateHeaderPrefix(absl::string_view prefix) {

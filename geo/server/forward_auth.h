@@ -13,10 +13,10 @@
 #include <array>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "geo/common/text_template.h"
 #include "geo/http/http_message.h"
 #include "geo/http/router.h"
 #include "geo/policy/policy_set.h"
@@ -75,26 +75,13 @@ class AuthorizeBodyWriter {
   void AppendTo(const AuthorizeBody& body, std::string* out) const;
 
  private:
-  // The string fields of ForwardAuthDecision.
-  enum class Field { kDecision, kPolicy, kRule, kReason, kIp };
-  static constexpr std::array<Field, 5> kStringFields = {
-      Field::kDecision, Field::kPolicy, Field::kRule, Field::kReason,
-      Field::kIp};
-  // One (allowed, dry_run) pair's answer: literals[0], holes[0],
-  // literals[1], ... literals.back().
-  struct Template {
-    std::vector<std::string> literals;
-    std::vector<Field> holes;
-  };
-
-  // Nullopt when a placeholder does not stand exactly once, quoted, in the
-  // printed text (no printer of ForwardAuthDecision does that); AppendTo
-  // then prints every answer in full.
-  static std::optional<Template> Build(bool allowed, bool dry_run);
-  static absl::string_view Value(const AuthorizeBody& body, Field field);
+  // Nullopt when TextTemplate cannot cut the printed text (no printer of
+  // ForwardAuthDecision does that); AppendTo then prints every answer in
+  // full.
+  static std::optional<TextTemplate> Build(bool allowed, bool dry_run);
 
   // Indexed by 2 * allowed + dry_run.
-  std::array<std::optional<Template>, 4> templates_;
+  std::array<std::optional<TextTemplate>, 4> templates_;
 };
 
 // Adds `ANY /v1/authorize[/...]` to `router`. `service` must outlive it.
