@@ -202,7 +202,7 @@ class UpdaterProcess {
   // configured. A failure is logged here.
   absl::StatusOr<std::unique_ptr<http::HttpServer>> StartStatusPort() {
     http::HttpTlsOptions tls;
-    if (!options_.status_tls_certificate_path.empty()) {
+    if (options_.status_tls.enabled()) {
       absl::Status loaded = LoadStatusCertificates();
       if (!loaded.ok()) {
         Log(LogLevel::kError, "Cannot load the status port's certificate",
@@ -257,11 +257,7 @@ class UpdaterProcess {
     status_tls_metrics_ = std::make_unique<tls::TlsMetrics>(
         *registry_, tls::kUpdaterTlsMetricNames);
     tls::CertificateReloader::Options reloader;
-    reloader.tls.certificate_path = options_.status_tls_certificate_path;
-    reloader.tls.private_key_path = options_.status_tls_private_key_path;
-    reloader.tls.client_ca_path = options_.status_tls_client_ca_path;
-    reloader.tls.client_certificates = options_.status_tls_client_certificates;
-    reloader.tls.min_version = options_.status_tls_min_version;
+    reloader.tls = options_.status_tls;
     reloader.metrics = status_tls_metrics_.get();
     absl::StatusOr<std::unique_ptr<tls::CertificateReloader>> created =
         tls::CertificateReloader::Create(std::move(reloader));

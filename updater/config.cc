@@ -41,6 +41,23 @@ settings::ValueType<O> HostUrl(std::string O::*field) {
           }};
 }
 
+// The TLS rows of the loop mode's status port.
+tls::TlsSettingNames StatusTlsNames() {
+  tls::TlsSettingNames names;
+  names.flag_prefix = "status_tls_";
+  names.env_prefix = "GEO_UPDATER_STATUS_TLS_";
+  names.certificate_help =
+      "loop mode: PEM certificate chain for /healthz and /metrics over TLS; "
+      "empty: plaintext";
+  names.private_key_help = "loop mode: PEM private key of that certificate";
+  names.client_ca_help =
+      "loop mode: PEM CA bundle status clients' certificates must chain to";
+  names.client_certificates_help =
+      "loop mode: client certificates on the status port";
+  names.min_version_help = "loop mode: lowest TLS version of the status port";
+  return names;
+}
+
 // Reads the GeoIP.conf that --config or GEOIPUPDATE_CONF_FILE names, if any,
 // into `sources`.
 absl::Status ReadGeoIpConf(settings::SettingSources* sources) {
@@ -243,31 +260,7 @@ const settings::SettingsTable<UpdaterOptions>& UpdaterSettings() {
               .Default("9102")
               .Help("loop mode: port of /healthz and /metrics; -1 disables, "
                     "0 picks a free port"),
-          Setting<O>("status_tls_cert_file",
-                     settings::Path(&O::status_tls_certificate_path))
-              .Env({"GEO_UPDATER_STATUS_TLS_CERT_FILE"})
-              .Help("loop mode: PEM certificate chain for /healthz and "
-                    "/metrics over TLS; empty: plaintext"),
-          Setting<O>("status_tls_key_file",
-                     settings::Path(&O::status_tls_private_key_path))
-              .Env({"GEO_UPDATER_STATUS_TLS_KEY_FILE"})
-              .Help("loop mode: PEM private key of that certificate"),
-          Setting<O>("status_tls_client_ca_file",
-                     settings::Path(&O::status_tls_client_ca_path))
-              .Env({"GEO_UPDATER_STATUS_TLS_CLIENT_CA_FILE"})
-              .Help("loop mode: PEM CA bundle status clients' certificates "
-                    "must chain to"),
-          Setting<O>(
-              "status_tls_client_auth",
-              tls::ClientCertificatesValue(&O::status_tls_client_certificates))
-              .Env({"GEO_UPDATER_STATUS_TLS_CLIENT_AUTH"})
-              .Default("off")
-              .Help("loop mode: client certificates on the status port"),
-          Setting<O>("status_tls_min_version",
-                     tls::TlsVersionValue(&O::status_tls_min_version))
-              .Env({"GEO_UPDATER_STATUS_TLS_MIN_VERSION"})
-              .Default("1.2")
-              .Help("loop mode: lowest TLS version of the status port"),
+          tls::TlsSettings(&O::status_tls, StatusTlsNames()),
           Setting<O>("health_grace",
                      settings::NonNegativeDuration(&O::health_grace))
               .Default("30m")

@@ -80,11 +80,7 @@ struct UpdaterOptions {
   absl::Duration health_grace;
   // TLS for /healthz and /metrics, as geo::tls::TlsOptions documents it;
   // empty certificate: plaintext.
-  std::string status_tls_certificate_path;
-  std::string status_tls_private_key_path;
-  std::string status_tls_client_ca_path;
-  tls::ClientCertificates status_tls_client_certificates{};
-  tls::TlsVersion status_tls_min_version{};
+  tls::TlsOptions status_tls;
 
   LogLevel log_level{};
 

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "geo/tls/tls_settings_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -164,6 +165,16 @@ TEST(ConfigTest, TheTableDefaultsParseAndAreTheOptionsDefaults) {
   EXPECT_DOUBLE_EQ(options.interval_jitter, 0.1);
   EXPECT_EQ(options.output, OutputFormat::kNone);
   EXPECT_EQ(options.log_level, LogLevel::kInfo);
+}
+
+TEST(ConfigTest, StatusTlsFlagsAndVariablesFillTheStatusPortsTlsOptions) {
+  tls::testing::ExpectTlsRowsFillTheirFields(
+      UpdaterSettings(), &UpdaterOptions::status_tls,
+      {{{"status_tls_cert_file", "GEO_UPDATER_STATUS_TLS_CERT_FILE"},
+        {"status_tls_key_file", "GEO_UPDATER_STATUS_TLS_KEY_FILE"},
+        {"status_tls_client_ca_file", "GEO_UPDATER_STATUS_TLS_CLIENT_CA_FILE"},
+        {"status_tls_client_auth", "GEO_UPDATER_STATUS_TLS_CLIENT_AUTH"},
+        {"status_tls_min_version", "GEO_UPDATER_STATUS_TLS_MIN_VERSION"}}});
 }
 
 TEST(ConfigTest, GeoIpConfAliasesAndBareHosts) {

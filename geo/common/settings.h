@@ -360,6 +360,9 @@ class Setting {
     spec_.is_bool = type_.is_bool;
     spec_.value_description = type_.description;
   }
+  // A row whose names and help are already set (see InGroup).
+  Setting(SettingSpec spec, ValueType<Options> type)
+      : spec_(std::move(spec)), type_(std::move(type)) {}
   Setting& Env(std::vector<EnvironmentVariable> env) {
     spec_.env = std::move(env);
     return *this;
@@ -394,6 +397,21 @@ class Setting {
   ValueType<Options> type_;
 };
 
+// A group of settings several binaries share (tls::TlsOptions) declares its
+// rows once, against its own struct; each binary nests the struct in its
+// options as `group` and binds the rows there (tls::TlsSettings). The row
+// keeps its names, default and help.
+template <typename Options, typename Group>
+Setting<Options> InGroup(Group Options::*group, const Setting<Group>& row) {
+  ValueType<Options> type{
+      row.type().description, row.type().is_bool,
+      [group, apply = row.type().apply](absl::string_view text,
+                                        Options* options) -> absl::Status {
+        return apply(text, &(options->*group));
+      }};
+  return Setting<Options>(row.spec(), std::move(type));
+}
+
 // What parsing a command line gave: the options, or a request for --help.
 template <typename Options>
 struct Resolved {
@@ -401,12 +419,27 @@ struct Resolved {
   Options options;
 };
 
+// An entry of a table's list: one row, or the rows of a shared group in
+// their order (tls::TlsSettings), so that a table lists both in one braced
+// list, in the order --help shows them.
+template <typename Options>
+struct SettingRows {
+  SettingRows(Setting<Options> row) : rows{std::move(row)} {}  // NOLINT
+  SettingRows(std::vector<Setting<Options>> rows)              // NOLINT
+      : rows(std::move(rows)) {}
+
+  std::vector<Setting<Options>> rows;
+};
+
 // A binary's settings. Immutable; thread-safe.
 template <typename Options>
 class SettingsTable {
  public:
-  SettingsTable(TableInfo info, std::vector<Setting<Options>> rows)
-      : info_(std::move(info)), rows_(std::move(rows)) {
+  SettingsTable(TableInfo info, std::vector<SettingRows<Options>> entries)
+      : info_(std::move(info)) {
+    for (SettingRows<Options>& entry : entries) {
+      for (Setting<Options>& row : entry.rows) rows_.push_back(std::move(row));
+    }
     for (const Setting<Options>& row : rows_) specs_.push_back(row.spec());
   }
 

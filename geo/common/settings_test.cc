@@ -432,5 +432,58 @@ TEST(ParsersTest, ReadValueFileTrimsAndNamesWhatNamedTheFile) {
   EXPECT_THAT(large.status().message(), HasSubstr("larger than 65536 bytes"));
 }
 
+// A group of settings two binaries could share, nested in one of them.
+struct Limits {
+  int connections = 0;
+  bool strict = false;
+};
+struct WithLimits {
+  std::string name;
+  Limits limits;
+};
+
+TEST(SettingGroupTest, AGroupsRowsBindToTheNestedStructInTheirPlace) {
+  const std::vector<Setting<Limits>> group = {
+      Setting<Limits>("connections", IntInRange(&Limits::connections, 1, 10))
+          .Env({"L_CONNECTIONS"})
+          .Default("4")
+          .Help("most connections"),
+      Setting<Limits>("strict", Bool(&Limits::strict)).Default("true"),
+  };
+  std::vector<Setting<WithLimits>> bound;
+  for (const Setting<Limits>& row : group) {
+    bound.push_back(InGroup(&WithLimits::limits, row));
+  }
+  const SettingsTable<WithLimits> table(
+      {"grouped", "Tests a group of settings.", ""},
+      {Setting<WithLimits>("name", String(&WithLimits::name)), bound,
+       Setting<WithLimits>("last", String(&WithLimits::name))});
+  std::vector<std::string> flags;
+  for (const SettingSpec& spec : table.specs()) flags.push_back(spec.flag);
+  EXPECT_THAT(flags, ElementsAre("name", "connections", "strict", "last"));
+  const SettingSpec* connections = table.FindFlag("connections");
+  ASSERT_NE(connections, nullptr);
+  EXPECT_EQ(connections->help, "most connections");
+  EXPECT_EQ(connections->value_description, "integer from 1 to 10");
+  EXPECT_TRUE(table.FindFlag("strict")->is_bool);
+
+  absl::StatusOr<WithLimits> defaults = table.Resolve({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->limits.connections, 4);
+  EXPECT_TRUE(defaults->limits.strict);
+
+  const char* argv[] = {"grouped", "--nostrict", "--name=edge"};
+  absl::StatusOr<Resolved<WithLimits>> parsed =
+      table.Parse(3, argv, {{"L_CONNECTIONS", "7"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->options.name, "edge");
+  EXPECT_EQ(parsed->options.limits.connections, 7);
+  EXPECT_FALSE(parsed->options.limits.strict);
+
+  parsed = table.Parse(1, argv, {{"L_CONNECTIONS", "11"}});
+  EXPECT_THAT(std::string(parsed.status().message()),
+              HasSubstr("L_CONNECTIONS=\"11\""));
+}
+
 }  // namespace
 }  // namespace geo::settings

@@ -237,11 +237,7 @@ absl::Status GeoServer::LoadTls() {
   // TLS: one certificate set for gRPC, HTTP and (optionally) metrics; a bad
   // set at start is an error, a bad set later keeps the one in force.
   ServerTlsSettings tls_settings;
-  tls_settings.tls.certificate_path = options_.tls_certificate_path;
-  tls_settings.tls.private_key_path = options_.tls_private_key_path;
-  tls_settings.tls.client_ca_path = options_.tls_client_ca_path;
-  tls_settings.tls.client_certificates = options_.tls_client_certificates;
-  tls_settings.tls.min_version = options_.tls_min_version;
+  tls_settings.tls = options_.tls;
   tls_settings.grpc_client_identities = options_.grpc_client_identities;
   tls_settings.http_client_identities = options_.http_client_identities;
   tls_settings.metrics_tls = options_.metrics_tls;

@@ -12,6 +12,28 @@ using settings::Setting;
 
 ServerOptions::ServerOptions() { ServerSettings().ApplyDefaults(this); }
 
+namespace {
+
+// The TLS rows of the gRPC, HTTP and metrics listeners.
+tls::TlsSettingNames ListenerTlsNames() {
+  tls::TlsSettingNames names;
+  names.flag_prefix = "tls_";
+  names.env_prefix = "GEO_TLS_";
+  names.certificate_help =
+      "PEM certificate chain, leaf first (tls.crt): gRPC and HTTP serve TLS; "
+      "empty: plaintext";
+  names.private_key_help = "PEM private key of the certificate (tls.key)";
+  names.client_ca_help =
+      "PEM CA bundle client certificates must chain to (ca.crt)";
+  names.client_certificates_help =
+      "client certificates (mutual TLS): off, request (verified when sent) or "
+      "require";
+  names.min_version_help = "lowest TLS version the HTTP listeners accept";
+  return names;
+}
+
+}  // namespace
+
 // The server's settings, in the order --help lists them. To add a setting:
 // add its field to ServerOptions (server_options.h) and one row here (flag,
 // typed value, variable, default, help), then its row in MAINTENANCE.md's
@@ -135,29 +157,7 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Env({"GEO_EDGE_HEADER_PREFIX"})
               .Default("X-Geo-")
               .Help("prefix of the forward-auth decision headers"),
-          Setting<O>("tls_cert_file", settings::Path(&O::tls_certificate_path))
-              .Env({"GEO_TLS_CERT_FILE"})
-              .Help("PEM certificate chain, leaf first (tls.crt): gRPC and "
-                    "HTTP serve TLS; empty: plaintext"),
-          Setting<O>("tls_key_file", settings::Path(&O::tls_private_key_path))
-              .Env({"GEO_TLS_KEY_FILE"})
-              .Help("PEM private key of the certificate (tls.key)"),
-          Setting<O>("tls_client_ca_file",
-                     settings::Path(&O::tls_client_ca_path))
-              .Env({"GEO_TLS_CLIENT_CA_FILE"})
-              .Help("PEM CA bundle client certificates must chain to "
-                    "(ca.crt)"),
-          Setting<O>("tls_client_auth",
-                     tls::ClientCertificatesValue(&O::tls_client_certificates))
-              .Env({"GEO_TLS_CLIENT_AUTH"})
-              .Default("off")
-              .Help("client certificates (mutual TLS): off, request (verified "
-                    "when sent) or require"),
-          Setting<O>("tls_min_version",
-                     tls::TlsVersionValue(&O::tls_min_version))
-              .Env({"GEO_TLS_MIN_VERSION"})
-              .Default("1.2")
-              .Help("lowest TLS version the HTTP listeners accept"),
+          tls::TlsSettings(&O::tls, ListenerTlsNames()),
           Setting<O>("grpc_client_identities",
                      settings::CommaList(&O::grpc_client_identities))
               .Env({"GEO_GRPC_CLIENT_IDENTITIES"})

@@ -71,11 +71,7 @@ struct ServerOptions {
   // TLS for the gRPC and HTTP listeners (and metrics with metrics_tls), as
   // geo::tls::TlsOptions documents it; empty certificate: plaintext. The
   // health listener stays plaintext for probes (docs/tls.md).
-  std::string tls_certificate_path;
-  std::string tls_private_key_path;
-  std::string tls_client_ca_path;
-  tls::ClientCertificates tls_client_certificates{};
-  tls::TlsVersion tls_min_version{};
+  tls::TlsOptions tls;
   // Client identities allowed per listener (SAN URI, SAN DNS or CN); empty:
   // any client the handshake accepts.
   std::vector<std::string> grpc_client_identities;

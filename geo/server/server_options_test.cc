@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "geo/tls/tls_settings_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -123,6 +124,16 @@ TEST_F(ServerOptionsTest, HelpIsNotAnError) {
   absl::StatusOr<settings::Resolved<ServerOptions>> help = Resolve({"--help"});
   ASSERT_TRUE(help.ok()) << help.status();
   EXPECT_TRUE(help->help_requested);
+}
+
+TEST_F(ServerOptionsTest, TlsFlagsAndVariablesFillTheListenersTlsOptions) {
+  tls::testing::ExpectTlsRowsFillTheirFields(
+      ServerSettings(), &ServerOptions::tls,
+      {{{"tls_cert_file", "GEO_TLS_CERT_FILE"},
+        {"tls_key_file", "GEO_TLS_KEY_FILE"},
+        {"tls_client_ca_file", "GEO_TLS_CLIENT_CA_FILE"},
+        {"tls_client_auth", "GEO_TLS_CLIENT_AUTH"},
+        {"tls_min_version", "GEO_TLS_MIN_VERSION"}}});
 }
 
 TEST_F(ServerOptionsTest, UsageListsEveryFlagVariableAndDefault) {

@@ -1,7 +1,9 @@
 #include "geo/tls/tls_options.h"
 
 #include <optional>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "geo/common/enum_names.h"
 
@@ -42,6 +44,40 @@ absl::StatusOr<TlsVersion> ParseTlsVersion(absl::string_view text) {
 
 absl::string_view TlsVersionName(TlsVersion version) {
   return version == TlsVersion::kTls13 ? "1.3" : "1.2";
+}
+
+std::vector<settings::Setting<TlsOptions>> TlsSettingRows(
+    const TlsSettingNames& names) {
+  using settings::Setting;
+  using O = TlsOptions;
+  // Each row's flag is the prefix and the suffix, its variable the prefix
+  // and the suffix in capitals.
+  auto row = [&names](absl::string_view suffix,
+                      settings::ValueType<O> type) -> Setting<O> {
+    Setting<O> setting(absl::StrCat(names.flag_prefix, suffix),
+                       std::move(type));
+    setting.Env({settings::EnvironmentVariable(
+        absl::StrCat(names.env_prefix, absl::AsciiStrToUpper(suffix)),
+        /*translate=*/nullptr)});
+    return setting;
+  };
+  return {
+      row("cert_file", settings::Path(&O::certificate_path))
+          .Help(names.certificate_help),
+      row("key_file", settings::Path(&O::private_key_path))
+          .Help(names.private_key_help),
+      row("client_ca_file", settings::Path(&O::client_ca_path))
+          .Help(names.client_ca_help),
+      row("client_auth", settings::Parsed<O, ClientCertificates>(
+                             &O::client_certificates, "off, request or require",
+                             ParseClientCertificates))
+          .Default("off")
+          .Help(names.client_certificates_help),
+      row("min_version", settings::Parsed<O, TlsVersion>(
+                             &O::min_version, "1.2 or 1.3", ParseTlsVersion))
+          .Default("1.2")
+          .Help(names.min_version_help),
+  };
 }
 
 absl::Status TlsOptions::Validate() const {

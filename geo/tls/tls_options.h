@@ -4,6 +4,7 @@
 #define GEO_TLS_TLS_OPTIONS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,19 +33,6 @@ absl::string_view ClientCertificatesName(ClientCertificates mode);
 // "1.2", "1.3".
 absl::StatusOr<TlsVersion> ParseTlsVersion(absl::string_view text);
 
-// The settings-table value types of the two enums, for every binary that
-// serves TLS (one description and parser each).
-template <typename Options>
-settings::ValueType<Options> ClientCertificatesValue(
-    ClientCertificates Options::*field) {
-  return settings::Parsed<Options, ClientCertificates>(
-      field, "off, request or require", ParseClientCertificates);
-}
-template <typename Options>
-settings::ValueType<Options> TlsVersionValue(TlsVersion Options::*field) {
-  return settings::Parsed<Options, TlsVersion>(field, "1.2 or 1.3",
-                                               ParseTlsVersion);
-}
 absl::string_view TlsVersionName(TlsVersion version);
 
 struct TlsOptions {
@@ -64,6 +52,40 @@ struct TlsOptions {
   // reverse), or client certificates are asked for without a CA bundle.
   absl::Status Validate() const;
 };
+
+// How one binary names and explains its TLS settings. The five rows are the
+// flags <flag_prefix>cert_file, key_file, client_ca_file, client_auth and
+// min_version, each read from the variable <env_prefix> plus the same suffix
+// in capitals (tls_cert_file and GEO_TLS_CERT_FILE for the server's
+// listeners, status_tls_cert_file and GEO_UPDATER_STATUS_TLS_CERT_FILE for
+// the updater's status port); the help says what each is for there.
+struct TlsSettingNames {
+  std::string flag_prefix;
+  std::string env_prefix;
+  std::string certificate_help;
+  std::string private_key_help;
+  std::string client_ca_help;
+  std::string client_certificates_help;
+  std::string min_version_help;
+};
+
+// The five rows of `names` (certificate, private key, client CA bundle,
+// client certificates with default "off", minimum version with default
+// "1.2"), in the order --help lists them.
+std::vector<settings::Setting<TlsOptions>> TlsSettingRows(
+    const TlsSettingNames& names);
+
+// The same rows bound to the TlsOptions `tls` nested in a binary's options,
+// for its settings table (settings::JoinRows).
+template <typename Options>
+std::vector<settings::Setting<Options>> TlsSettings(
+    TlsOptions Options::*tls, const TlsSettingNames& names) {
+  std::vector<settings::Setting<Options>> rows;
+  for (const settings::Setting<TlsOptions>& row : TlsSettingRows(names)) {
+    rows.push_back(settings::InGroup(tls, row));
+  }
+  return rows;
+}
 
 }  // namespace geo::tls
 
