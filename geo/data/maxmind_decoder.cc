@@ -327,14 +327,6 @@ absl::Status ReadUint32Into(absl::string_view field, Node node, Set set) {
   return status;
 }
 
-template <typename Set>
-absl::Status ReadBoolInto(absl::string_view field, Node node, Set set) {
-  bool value = false;
-  absl::Status status = ReadBool(field, node, &value);
-  if (status.ok()) set(value);
-  return status;
-}
-
 absl::Status ReadPlaceExtra(absl::string_view field, absl::string_view key,
                             Node value, geo::v1::City* city) {
   if (key == "confidence") {
@@ -449,8 +441,6 @@ absl::Status ReadLocation(Node node, geo::v1::Location* location) {
 template <typename Message>
 struct BoolKey {
   absl::string_view key;
-  // The key's path as an error message names it.
-  absl::string_view field;
   void (Message::*set)(bool);
 };
 
@@ -470,19 +460,29 @@ const Entry* FindKey(const Entry (&entries)[N], absl::string_view key) {
   return nullptr;
 }
 
+// Sets `flag` in `message` from the boolean at `node`. An error names the
+// field as `parent` followed by the key ("traits." for keys of the `traits`
+// map, "" at the top level); the name is built only then.
+template <typename Message>
+absl::Status ReadFlag(absl::string_view parent, const BoolKey<Message>& flag,
+                      Node node, Message* message) {
+  if (node->entry_data.type != MMDB_DATA_TYPE_BOOLEAN) {
+    return WrongType(absl::StrCat(parent, flag.key), node, "boolean");
+  }
+  (message->*flag.set)(node->entry_data.boolean);
+  return absl::OkStatus();
+}
+
 // Flags only the `traits` map of City and Enterprise records holds.
 constexpr BoolKey<geo::v1::Traits> kTraitFlags[] = {
-    {"is_anonymous_proxy", "traits.is_anonymous_proxy",
-     &geo::v1::Traits::set_is_anonymous_proxy},
-    {"is_satellite_provider", "traits.is_satellite_provider",
-     &geo::v1::Traits::set_is_satellite_provider},
-    {"is_anycast", "traits.is_anycast", &geo::v1::Traits::set_is_anycast},
+    {"is_anonymous_proxy", &geo::v1::Traits::set_is_anonymous_proxy},
+    {"is_satellite_provider", &geo::v1::Traits::set_is_satellite_provider},
+    {"is_anycast", &geo::v1::Traits::set_is_anycast},
 };
 
 // Network keys (see ReadNetworkKey) that are flags of Traits.
 constexpr BoolKey<geo::v1::Traits> kNetworkTraitFlags[] = {
-    {"is_legitimate_proxy", "is_legitimate_proxy",
-     &geo::v1::Traits::set_is_legitimate_proxy},
+    {"is_legitimate_proxy", &geo::v1::Traits::set_is_legitimate_proxy},
 };
 
 // Network keys that are strings of Traits.
@@ -499,17 +499,12 @@ constexpr TraitsStringKey kNetworkTraitStrings[] = {
 // The Anonymous IP flags; Anonymizer appears in an answer only when the
 // record has one of them.
 constexpr BoolKey<geo::v1::Anonymizer> kAnonymizerFlags[] = {
-    {"is_anonymous", "is_anonymous", &geo::v1::Anonymizer::set_is_anonymous},
-    {"is_anonymous_vpn", "is_anonymous_vpn",
-     &geo::v1::Anonymizer::set_is_anonymous_vpn},
-    {"is_hosting_provider", "is_hosting_provider",
-     &geo::v1::Anonymizer::set_is_hosting_provider},
-    {"is_public_proxy", "is_public_proxy",
-     &geo::v1::Anonymizer::set_is_public_proxy},
-    {"is_residential_proxy", "is_residential_proxy",
-     &geo::v1::Anonymizer::set_is_residential_proxy},
-    {"is_tor_exit_node", "is_tor_exit_node",
-     &geo::v1::Anonymizer::set_is_tor_exit_node},
+    {"is_anonymous", &geo::v1::Anonymizer::set_is_anonymous},
+    {"is_anonymous_vpn", &geo::v1::Anonymizer::set_is_anonymous_vpn},
+    {"is_hosting_provider", &geo::v1::Anonymizer::set_is_hosting_provider},
+    {"is_public_proxy", &geo::v1::Anonymizer::set_is_public_proxy},
+    {"is_residential_proxy", &geo::v1::Anonymizer::set_is_residential_proxy},
+    {"is_tor_exit_node", &geo::v1::Anonymizer::set_is_tor_exit_node},
 };
 
 // autonomous_system_number / _organization sit at the top level of ASN and
@@ -553,15 +548,11 @@ absl::Status ReadNetworkKey(absl::string_view key, Node value,
     return status;
   }
   if (const BoolKey<geo::v1::Traits>* flag = FindKey(kNetworkTraitFlags, key)) {
-    return ReadBoolInto(flag->field, value, [&](bool v) {
-      (response->mutable_traits()->*flag->set)(v);
-    });
+    return ReadFlag("", *flag, value, response->mutable_traits());
   }
   if (const BoolKey<geo::v1::Anonymizer>* flag =
           FindKey(kAnonymizerFlags, key)) {
-    return ReadBoolInto(flag->field, value, [&](bool v) {
-      (response->mutable_anonymizer()->*flag->set)(v);
-    });
+    return ReadFlag("", *flag, value, response->mutable_anonymizer());
   }
   return ReadAutonomousSystemKey(key, value, response);
 }
@@ -571,9 +562,8 @@ absl::Status ReadTraits(Node node, geo::v1::LookupResponse* response) {
                       [&](absl::string_view key, Node value) -> absl::Status {
                         if (const BoolKey<geo::v1::Traits>* flag =
                                 FindKey(kTraitFlags, key)) {
-                          return ReadBoolInto(flag->field, value, [&](bool v) {
-                            (response->mutable_traits()->*flag->set)(v);
-                          });
+                          return ReadFlag("traits.", *flag, value,
+                                          response->mutable_traits());
                         }
                         return ReadNetworkKey(key, value, response);
                       })
@@ -685,7 +675,11 @@ std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
   const absl::optional<absl::Cord> payload =
       status.GetPayload(kDecodeFailurePayload);
   if (!payload.has_value()) return std::nullopt;
-  return ValueNamed(kFailureNames, std::string(*payload));
+  // Compared where it lies: the payload is never copied out of the Cord.
+  for (const EnumName<RecordDecodeFailure>& failure : kFailureNames) {
+    if (*payload == failure.name) return failure.value;
+  }
+  return std::nullopt;
 }
 
 absl::Status MaxmindDecoder::Decode(const MMDB_s& mmdb, uint32_t offset,

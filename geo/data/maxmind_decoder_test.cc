@@ -187,6 +187,20 @@ TEST(MaxmindDecoderTest, AFieldOfTheWrongTypeFailsInItsFields) {
   EXPECT_TRUE(failed_in_fields);
 }
 
+TEST(MaxmindDecoderTest, AFlagOfTheWrongTypeIsNamedWhereItStands) {
+  MmdbDataWriter data;
+  const uint32_t in_traits = data.offset();
+  data.Map(1).String("traits").Map(1).String("is_anycast").String("yes");
+  const uint32_t at_top = data.offset();
+  data.Map(1).String("is_tor_exit_node").Uint32(1);
+  ExpectDecodeFailure(DecodeStatus(data, in_traits),
+                      RecordDecodeFailure::kInvalidData,
+                      "field traits.is_anycast is a string, want boolean");
+  ExpectDecodeFailure(DecodeStatus(data, at_top),
+                      RecordDecodeFailure::kInvalidData,
+                      "field is_tor_exit_node is a uint32, want boolean");
+}
+
 TEST(MaxmindDecoderTest, DataPastTheSectionFailsInTheWalk) {
   MmdbDataWriter data;
   const uint32_t record = data.offset();
