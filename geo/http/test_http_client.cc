@@ -167,35 +167,32 @@ size_t RawConnection::Flood(absl::string_view prefix, absl::string_view filler,
 std::string RawConnection::ReadUntil(absl::Duration timeout,
                                      absl::string_view stop_after) {
   std::string received;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    if (!stop_after.empty() && absl::StrContains(received, stop_after)) break;
+  Read(absl::Now() + timeout, stop_after, &received);
+  return received;
+}
+
+bool RawConnection::WaitForClose(absl::Duration timeout,
+                                 std::string* received) {
+  std::string discarded;
+  return Read(absl::Now() + timeout, "",
+              received != nullptr ? received : &discarded);
+}
+
+void RawConnection::ShutdownWrite() { shutdown(fd_, SHUT_WR); }
+
+bool RawConnection::Read(absl::Time deadline, absl::string_view stop_after,
+                         std::string* received) {
+  while (stop_after.empty() || !absl::StrContains(*received, stop_after)) {
     const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) break;
+    if (left <= absl::ZeroDuration()) return false;
     pollfd poll_fd{fd_, POLLIN, 0};
     const int ready = poll(
         &poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
     if (ready <= 0) continue;
-    char chunk[4096];
+    char chunk[16384];
     const ssize_t bytes = recv(fd_, chunk, sizeof chunk, 0);
-    if (bytes <= 0) break;
-    received.append(chunk, static_cast<size_t>(bytes));
-  }
-  return received;
-}
-
-bool RawConnection::WaitForClose(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    pollfd poll_fd{fd_, POLLIN, 0};
-    const int ready = poll(
-        &poll_fd, 1,
-        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now())) +
-            1);
-    if (ready <= 0) continue;
-    char chunk[4096];
-    const ssize_t bytes = recv(fd_, chunk, sizeof chunk, 0);
-    if (bytes <= 0) return true;
+    if (bytes <= 0) return true;  // EOF or reset.
+    received->append(chunk, static_cast<size_t>(bytes));
   }
   return false;
 }

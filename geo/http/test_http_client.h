@@ -69,11 +69,19 @@ class RawConnection {
   // `stop_after` appears in what was read (when non-empty).
   std::string ReadUntil(absl::Duration timeout,
                         absl::string_view stop_after = "");
-  // True when the peer closed (or reset) the connection within `timeout`.
-  bool WaitForClose(absl::Duration timeout);
+  // True when the peer closed (or reset) the connection within `timeout`;
+  // what it sent until then is appended to `received` when not null.
+  bool WaitForClose(absl::Duration timeout, std::string* received = nullptr);
+  // Half-closes: the peer reads EOF after what was sent, and may still answer.
+  void ShutdownWrite();
 
  private:
   explicit RawConnection(int fd) : fd_(fd) {}
+  // Appends what arrives to `received` until `stop_after` appears in it
+  // (when non-empty), the peer closes or resets the connection (true), or
+  // `deadline` passes.
+  bool Read(absl::Time deadline, absl::string_view stop_after,
+            std::string* received);
   int fd_;
 };
 

@@ -8,29 +8,23 @@
 // answers starts with an HTTP/1.x status line; no input draws a 5xx other
 // than 501 (unknown method) and 503 (only when no test database is in the
 // runfiles); and the server keeps accepting connections.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
 #include "geo/data/geo_store.h"
 #include "geo/http/http_server.h"
 #include "geo/http/router.h"
+#include "geo/http/test_http_client.h"
 #include "geo/policy/policy_store.h"
 #include "geo/server/caller_address.h"
 #include "geo/server/http_routes.h"
@@ -106,59 +100,17 @@ Fixture* StartFixture() {
   return fixture;
 }
 
-int Connect(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  FUZZ_CHECK(fd >= 0, strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  FUZZ_CHECK(
-      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0,
-      absl::StrCat("connect: ", strerror(errno)));
-  return fd;
-}
-
 // Sends `input` (ignoring a peer that closes early: the server may refuse
-// after the headers) and reads until EOF. Returns what the server sent; sets
-// `closed` when it closed within the deadline.
+// after the headers), half-closes and reads until EOF. Returns what the
+// server sent; sets `closed` when it closed within the deadline.
 std::string Exchange(uint16_t port, absl::string_view input, bool* closed) {
-  const int fd = Connect(port);
-  size_t sent = 0;
-  while (sent < input.size()) {
-    const ssize_t n = send(fd, input.data() + sent, input.size() - sent,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd writable{fd, POLLOUT, 0};
-      if (poll(&writable, 1, 1000) > 0) continue;
-    }
-    break;  // Reset or closed by the server: it has answered already.
-  }
-  shutdown(fd, SHUT_WR);
+  absl::StatusOr<geo::http::RawConnection> connection =
+      geo::http::RawConnection::Connect(port);
+  FUZZ_CHECK(connection.ok(), connection.status().ToString());
+  connection->Send(input);
+  connection->ShutdownWrite();
   std::string answer;
-  *closed = false;
-  const absl::Time deadline = absl::Now() + kCloseDeadline;
-  char buffer[16384];
-  while (absl::Now() < deadline) {
-    pollfd readable{fd, POLLIN, 0};
-    const int ready = poll(
-        &readable, 1,
-        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now())) +
-            1);
-    if (ready <= 0) continue;
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      answer.append(buffer, static_cast<size_t>(n));
-      continue;
-    }
-    *closed = true;  // EOF or reset.
-    break;
-  }
-  close(fd);
+  *closed = connection->WaitForClose(kCloseDeadline, &answer);
   return answer;
 }
 
