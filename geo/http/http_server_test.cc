@@ -21,6 +21,7 @@
 #include "geo/http/grpc_gateway_mapping.h"
 #include "geo/http/router.h"
 #include "geo/http/test_http_client.h"
+#include "geo/http/test_refused_framings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -625,30 +626,7 @@ TEST_F(HttpServerTest, TrailerFieldsCountAgainstTheHeaderBudget) {
 
 TEST_F(HttpServerTest, TransferEncodingMustBeExactlyChunked) {
   StartServer();
-  struct Case {
-    const char* fields;
-    const char* status_line;
-  };
-  const Case refused[] = {
-      {"Transfer-Encoding: gzip\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: identity\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked, identity\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked, chunked\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: ,\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked;x=1\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: gzip, chunked\r\n", "HTTP/1.1 501 Not Implemented"},
-      {"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
-       "HTTP/1.1 501 Not Implemented"},
-  };
-  for (const Case& c : refused) {
+  for (const RefusedFraming& c : kRefusedFramings) {
     auto connection = RawConnection::Connect(server_->port());
     ASSERT_TRUE(connection.ok());
     // A second request hides in what a lenient server would take for the

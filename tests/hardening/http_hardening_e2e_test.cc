@@ -31,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "geo/http/test_http_client.h"
+#include "geo/http/test_refused_framings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/process_stats.h"
@@ -41,7 +42,9 @@ namespace geo::testing {
 namespace {
 
 using ::geo::http::CurlClient;
+using ::geo::http::kRefusedFramings;
 using ::geo::http::RawConnection;
+using ::geo::http::RefusedFraming;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -257,22 +260,7 @@ TEST_F(HttpHardeningTest, IdleConnectionsAfterLargeBatchesHoldLittle) {
 }
 
 TEST_F(HttpHardeningTest, TransferEncodingOtherThanChunkedIsRefused) {
-  struct Case {
-    const char* fields;
-    const char* status_line;
-  };
-  const Case cases[] = {
-      {"Transfer-Encoding: gzip\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked, identity\r\n", "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: chunked\r\nContent-Length: 40\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: gzip\r\nContent-Length: 40\r\n",
-       "HTTP/1.1 400 Bad Request"},
-      {"Transfer-Encoding: gzip, chunked\r\n", "HTTP/1.1 501 Not Implemented"},
-  };
-  for (const Case& c : cases) {
+  for (const RefusedFraming& c : kRefusedFramings) {
     // What follows the header would be a second request to a server that
     // frames the message differently (request smuggling).
     const std::string answer = Exchange(absl::StrCat(
