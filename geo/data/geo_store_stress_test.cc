@@ -1,6 +1,6 @@
 // Hot-swap under load (meant to run under --config=tsan too) and resource
 // leaks across many reloads.
-#include <dirent.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -17,6 +17,7 @@
 #include "geo/data/geo_store.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/process_stats.h"
 #include "tests/support/test_files.h"
 
 namespace geo {
@@ -122,17 +123,6 @@ TEST(GeoStoreStressTest, ReadersSeeOneWholeDatabaseWhileAWriterSwaps) {
             << saw_country.load() << " Country-only answers)\n";
 }
 
-int OpenFileDescriptors() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count - 1;  // the DIR's own descriptor
-}
-
 // Mappings of `path` (including "(deleted)" ones of replaced files) and
 // their total size.
 struct Mappings {
@@ -160,18 +150,18 @@ Mappings MappingsOf(const std::string& path) {
 }
 
 TEST(GeoStoreStressTest, ThousandReloadsLeakNoDescriptorsOrMappings) {
-  const std::string dir = testing::NewTempDir();
-  const std::string path = dir + "/City.mmdb";
-  const std::string content =
-      testing::ReadFile(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
-  ASSERT_TRUE(testing::ReplaceFile(path, content));
+  const testing::TestDatabaseCopy city =
+      testing::CopyMaxmindTestDatabaseToTempDir("GeoIP2-City-Test.mmdb");
+  ASSERT_FALSE(city.content.empty());
+  const std::string& path = city.path;
+  const std::string& content = city.content;
   GeoStoreOptions options;
   options.paths = {path};
   options.log_reloads = false;
   GeoStore store(options);
   ASSERT_TRUE(store.Reload(path).ok());
 
-  const int baseline_fds = OpenFileDescriptors();
+  const int baseline_fds = testing::OpenDescriptorCount(getpid());
   const Mappings baseline = MappingsOf(path);
   ASSERT_GT(baseline_fds, 0);
   // The database is mapped once: otherwise this test would measure nothing.
@@ -190,7 +180,7 @@ TEST(GeoStoreStressTest, ThousandReloadsLeakNoDescriptorsOrMappings) {
     ASSERT_TRUE(store.Lookup(*IpAddress::Parse("81.2.69.160"), "en")->found());
   }
 
-  EXPECT_EQ(OpenFileDescriptors(), baseline_fds);
+  EXPECT_EQ(testing::OpenDescriptorCount(getpid()), baseline_fds);
   const Mappings after = MappingsOf(path);
   EXPECT_EQ(after.count, baseline.count);
   EXPECT_EQ(after.bytes, baseline.bytes);

@@ -183,11 +183,11 @@ std::vector<std::string> RenderAll(const GeoStore& store,
 // (DatabaseGeneration::InheritRenderedAnswers): an unchanged record keeps
 // its rendered answer, a changed one is rendered afresh.
 TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
-  const std::string dir = testing::NewTempDir();
-  const std::string path = dir + "/City.mmdb";
-  const std::string city =
-      testing::ReadFile(testing::MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
-  ASSERT_TRUE(testing::ReplaceFile(path, city));
+  const testing::TestDatabaseCopy copy =
+      testing::CopyMaxmindTestDatabaseToTempDir("GeoIP2-City-Test.mmdb");
+  ASSERT_FALSE(copy.content.empty());
+  const std::string& path = copy.path;
+  const std::string& city = copy.content;
   // GeoIP2-City is replaced by GeoIP2-Country below.
   std::unique_ptr<GeoStore> store =
       LoadedStore({path}, /*allow_type_change=*/true);

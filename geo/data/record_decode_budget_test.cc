@@ -1,17 +1,16 @@
 // Decoding stays within its budget on databases crafted to make it explode,
 // failures are remembered, and the language of a request never becomes a
 // cache key unless the database has names in it.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "geo/data/database.h"
@@ -21,6 +20,7 @@
 #include "geo/data/test_mmdb_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/process_stats.h"
 #include "tests/support/test_files.h"
 
 namespace geo {
@@ -32,20 +32,9 @@ using ::geo::testing::MmdbNetwork;
 using ::geo::testing::WritePointerFanOut;
 using ::testing::HasSubstr;
 
-// Resident memory of this process, from /proc/self/status.
+// Resident memory of this process.
 int64_t ResidentBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) != 0) continue;
-    std::vector<std::string> parts =
-        absl::StrSplit(line, ' ', absl::SkipEmpty());
-    int64_t kib = 0;
-    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kib)) {
-      return kib * 1024;
-    }
-  }
-  return -1;
+  return testing::ProcStatusKiB(getpid(), "VmRSS") * 1024;
 }
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }

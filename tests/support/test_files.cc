@@ -107,6 +107,14 @@ bool CopyMaxmindTestDatabase(const std::string& name, const std::string& path) {
   return !content.empty() && ReplaceFile(path, content);
 }
 
+TestDatabaseCopy CopyMaxmindTestDatabaseToTempDir(const std::string& name) {
+  TestDatabaseCopy copy;
+  copy.path = absl::StrCat(NewTempDir(), "/", name);
+  copy.content = ReadFile(MaxmindTestDataFile(name));
+  if (!ReplaceFile(copy.path, copy.content)) copy.content.clear();
+  return copy;
+}
+
 bool ReplaceFile(const std::string& path, const std::string& content) {
   const std::string temporary = absl::StrCat(path, ".tmp");
   if (!WriteFile(temporary, content)) return false;

@@ -43,6 +43,19 @@ bool ReplaceFile(const std::string& path, const std::string& content);
 // the copy. False on error, also when the test data is missing.
 bool CopyMaxmindTestDatabase(const std::string& name, const std::string& path);
 
+// A copy of one of MaxMind's test databases and the bytes it holds, so a
+// test can install the same bytes again (a new inode, as the updater does)
+// or put other content in its place.
+struct TestDatabaseCopy {
+  std::string path;
+  // Empty when the copy failed, also when the test data is missing.
+  std::string content;
+};
+
+// Copies MaxMind's test database `name` into a fresh temporary directory
+// under the same name, the way ReplaceFile writes.
+TestDatabaseCopy CopyMaxmindTestDatabaseToTempDir(const std::string& name);
+
 // A fresh, empty directory under $TEST_TMPDIR (/tmp outside Bazel).
 std::string NewTempDir();
 

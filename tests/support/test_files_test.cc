@@ -39,6 +39,19 @@ TEST(TestFilesTest, CopyMaxmindTestDatabaseCopiesTheBytes) {
   EXPECT_EQ(ReadFile(path), copy);
 }
 
+TEST(TestFilesTest, CopyMaxmindTestDatabaseToTempDirKeepsTheBytes) {
+  const TestDatabaseCopy copy =
+      CopyMaxmindTestDatabaseToTempDir("GeoIP2-City-Test.mmdb");
+  ASSERT_FALSE(copy.content.empty());
+  EXPECT_EQ(copy.content,
+            ReadFile(MaxmindTestDataFile("GeoIP2-City-Test.mmdb")));
+  EXPECT_EQ(ReadFile(copy.path), copy.content);
+  EXPECT_NE(copy.path,
+            CopyMaxmindTestDatabaseToTempDir("GeoIP2-City-Test.mmdb").path);
+  EXPECT_TRUE(
+      CopyMaxmindTestDatabaseToTempDir("No-Such-Test.mmdb").content.empty());
+}
+
 TEST(TestFilesTest, FilesUnderRecursesAndSorts) {
   const std::string dir = NewTempDir();
   ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0755), 0);
