@@ -569,9 +569,8 @@ class Connection final : public ConnectionBase {
   // body or fields (the parser and its arena), and not more than
   // kIdleBufferBytes of buffer capacity, so idle keep-alive connections
   // cost little memory however large their last request or response was.
+  // The response was reset when it was written (OnWrite).
   void ReleaseIdleMemory() {
-    // Also lets go of a shared body's owner (e.g. a served database file).
-    handler_response_.Reset();
     parser_.reset();
     field_arena_.Release(kIdleBufferBytes);
     std::vector<const RequestFields::value_type*>().swap(header_fields_);
@@ -811,7 +810,7 @@ class Connection final : public ConnectionBase {
         ToAbsl(request.method_string()), ToAbsl(request.target()), &headers,
         request.body(), peer_address_,
         has_client_identity_ ? &client_identity_ : nullptr);
-    handler_response_.Reset();
+    // handler_response_ is in its reset state here: new, or reset by OnWrite.
     try {
       state_->handler(handler_request, &handler_response_);
     } catch (const std::exception& exception) {
@@ -873,6 +872,10 @@ class Connection final : public ConnectionBase {
       CloseNow();
       return;
     }
+    // Written: the one reset per request. It keeps the body's capacity for
+    // the next response and lets go of a shared body's owner (e.g. a served
+    // database file) now, not when the connection next goes idle or closes.
+    handler_response_.Reset();
     if (!keep_alive_) {
       LingerAndClose();
       return;

@@ -272,6 +272,52 @@ TEST_F(HttpServerTest, SharedBodyIsSentAndItsOwnerLetGoOnceWritten) {
   EXPECT_EQ(server_->active_connections(), 1);
 }
 
+// A handler fills a fresh response every time: nothing of the previous
+// response on the connection (status, content type, headers, body) shows in
+// the next one, whether it was read after the connection went idle or
+// pipelined behind the first.
+TEST_F(HttpServerTest, EveryRequestStartsFromAnEmptyResponse) {
+  int calls = 0;
+  Add("GET", "/v1/once", [&calls](const HttpRequest&, const PathVariables&,
+                                  HttpResponse* response) {
+    if (++calls % 2 == 1) {
+      response->set_status(201);
+      response->set_content_type("text/x-first");
+      response->AddHeader("X-First", "yes");
+      response->set_body("first");
+    }
+  });
+  StartServer();
+  CurlClient client;
+  auto first = client.Get(Url("/v1/once"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->status, 201);
+  EXPECT_EQ(first->body, "first");
+  EXPECT_THAT(first->headers, Contains("X-First: yes"));
+  auto second = client.Get(Url("/v1/once"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->local_port, first->local_port);
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "");
+  EXPECT_THAT(second->headers, Not(Contains(HasSubstr("X-First"))));
+  EXPECT_THAT(second->headers, Not(Contains(HasSubstr("text/x-first"))));
+
+  // Pipelined: the second request is parsed from the buffer, never idle.
+  auto connection = RawConnection::Connect(server_->port());
+  ASSERT_TRUE(connection.ok());
+  ASSERT_TRUE(connection->Send("GET /v1/once HTTP/1.1\r\nHost: x\r\n\r\n"
+                               "GET /v1/once HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n"));
+  std::string both;
+  ASSERT_TRUE(connection->WaitForClose(absl::Seconds(10), &both)) << both;
+  const size_t split = both.find("HTTP/1.1", 1);
+  ASSERT_NE(split, std::string::npos) << both;
+  EXPECT_THAT(both.substr(0, split), HasSubstr("X-First: yes"));
+  EXPECT_THAT(both.substr(split), HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(both.substr(split), Not(HasSubstr("X-First")));
+  EXPECT_THAT(both.substr(split), HasSubstr("Content-Length: 0"));
+}
+
 TEST_F(HttpServerTest, KeepAliveReusesTheConnection) {
   StartServer();
   CurlClient client;
