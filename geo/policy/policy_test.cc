@@ -2,10 +2,12 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <initializer_list>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "geo/common/ip_address.h"
 #include "geo/policy/policy_from_yaml.h"
 #include "geo/policy/policy_parser.h"
@@ -60,7 +62,7 @@ struct ExpectedDecision {
 };
 
 void ExpectDecisions(const Policy& policy,
-                     std::initializer_list<ExpectedDecision> cases) {
+                     absl::Span<const ExpectedDecision> cases) {
   for (const ExpectedDecision& expected : cases) {
     ExpectDecision(policy, expected.input, expected.allowed, expected.reason);
   }
@@ -135,58 +137,64 @@ deny: {asns: [64512]}
        {Found("1.2.3.4", "US", 15169), true, "default action allow"}});
 }
 
-TEST(PolicyTest, MostSpecificNetworkWins) {
-  const auto policy = PolicyFromYaml(R"(
+// A policy file and the decisions it must make.
+struct PolicyCase {
+  const char* what;
+  std::string yaml;
+  std::vector<ExpectedDecision> decisions;
+};
+
+TEST(PolicyTest, NetworkRules) {
+  const PolicyCase cases[] = {
+      {"the most specific network wins",
+       R"(
 default_action: allow
 deny:
   networks: [10.0.0.0/8, 10.1.2.0/24, "2001:db8::/32"]
 allow:
   networks: [10.1.0.0/16, 10.1.2.3, "2001:db8:1::/48"]
-)");
-  ExpectDecisions(
-      *policy,
-      {{NotFound("10.9.9.9"), false, "network 10.0.0.0/8 is in deny list"},
-       {NotFound("10.1.9.9"), true, "network 10.1.0.0/16 is in allow list"},
-       {NotFound("10.1.2.9"), false, "network 10.1.2.0/24 is in deny list"},
-       {NotFound("10.1.2.3"), true, "network 10.1.2.3/32 is in allow list"},
-       {NotFound("2001:db8:2::1"), false,
-        "network 2001:db8::/32 is in deny list"},
-       {NotFound("2001:db8:1::1"), true,
-        "network 2001:db8:1::/48 is in allow list"},
-       {NotFound("11.0.0.1"), true, "default action allow"}});
-}
-
-TEST(PolicyTest, Ipv4MappedIpv6AddressesMatchIpv4Networks) {
-  const auto policy = PolicyFromYaml(R"(
+)",
+       {{NotFound("10.9.9.9"), false, "network 10.0.0.0/8 is in deny list"},
+        {NotFound("10.1.9.9"), true, "network 10.1.0.0/16 is in allow list"},
+        {NotFound("10.1.2.9"), false, "network 10.1.2.0/24 is in deny list"},
+        {NotFound("10.1.2.3"), true, "network 10.1.2.3/32 is in allow list"},
+        {NotFound("2001:db8:2::1"), false,
+         "network 2001:db8::/32 is in deny list"},
+        {NotFound("2001:db8:1::1"), true,
+         "network 2001:db8:1::/48 is in allow list"},
+        {NotFound("11.0.0.1"), true, "default action allow"}}},
+      {"IPv4-mapped IPv6 addresses match IPv4 networks",
+       R"(
 default_action: allow
 deny: {networks: [192.0.2.0/24]}
-)");
-  ExpectDecisions(
-      *policy, {{NotFound("::ffff:192.0.2.7"), false,
-                 "network 192.0.2.0/24 is in deny list"},
-                {NotFound("::ffff:192.0.3.7"), true, "default action allow"}});
-  // An IPv6 rule for the mapped range covers IPv4 addresses too.
-  const auto mapped = PolicyFromYaml(R"(
+)",
+       {{NotFound("::ffff:192.0.2.7"), false,
+         "network 192.0.2.0/24 is in deny list"},
+        {NotFound("::ffff:192.0.3.7"), true, "default action allow"}}},
+      {"an IPv6 rule for the mapped range covers IPv4 addresses",
+       R"(
 default_action: allow
 deny: {networks: ["::ffff:0:0/96"]}
-)");
-  ExpectDecisions(*mapped,
-                  {{NotFound("198.51.100.1"), false,
-                    "network ::ffff:0.0.0.0/96 is in deny list"},
-                   {NotFound("2001:db8::1"), true, "default action allow"}});
-}
-
-TEST(PolicyTest, ZeroLengthNetworkMatchesEverything) {
-  const auto policy = PolicyFromYaml(R"(
+)",
+       {{NotFound("198.51.100.1"), false,
+         "network ::ffff:0.0.0.0/96 is in deny list"},
+        {NotFound("2001:db8::1"), true, "default action allow"}}},
+      {"a zero-length network matches everything",
+       R"(
 default_action: allow
 deny: {networks: [0.0.0.0/0]}
 allow: {networks: [8.8.8.0/24]}
-)");
-  ExpectDecisions(
-      *policy,
-      {{Found("1.2.3.4", "US"), false, "network 0.0.0.0/0 is in deny list"},
-       {Found("8.8.8.8", "US"), true, "network 8.8.8.0/24 is in allow list"},
-       {Found("2001:db8::1", "US"), true, "default action allow"}});
+)",
+       {{Found("1.2.3.4", "US"), false, "network 0.0.0.0/0 is in deny list"},
+        {Found("8.8.8.8", "US"), true, "network 8.8.8.0/24 is in allow list"},
+        {Found("2001:db8::1", "US"), true, "default action allow"}}},
+  };
+  for (const PolicyCase& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::shared_ptr<const Policy> policy = PolicyFromYaml(c.yaml);
+    ASSERT_NE(policy, nullptr);
+    ExpectDecisions(*policy, c.decisions);
+  }
 }
 
 TEST(PolicyTest, PrivateAndUnknownAddresses) {
