@@ -153,16 +153,14 @@ TEST(GeoStoreStressTest, ThousandReloadsLeakNoDescriptorsOrMappings) {
   const testing::TestDatabaseCopy city =
       testing::CopyMaxmindTestDatabaseToTempDir("GeoIP2-City-Test.mmdb");
   ASSERT_FALSE(city.content.empty());
-  const std::string& path = city.path;
-  const std::string& content = city.content;
   GeoStoreOptions options;
-  options.paths = {path};
+  options.paths = {city.path};
   options.log_reloads = false;
   GeoStore store(options);
-  ASSERT_TRUE(store.Reload(path).ok());
+  ASSERT_TRUE(store.Reload(city.path).ok());
 
   const int baseline_fds = testing::OpenDescriptorCount(getpid());
-  const Mappings baseline = MappingsOf(path);
+  const Mappings baseline = MappingsOf(city.path);
   ASSERT_GT(baseline_fds, 0);
   // The database is mapped once: otherwise this test would measure nothing.
   ASSERT_EQ(baseline.count, 1);
@@ -170,18 +168,18 @@ TEST(GeoStoreStressTest, ThousandReloadsLeakNoDescriptorsOrMappings) {
   for (int i = 0; i < 1000; ++i) {
     // Every tenth reload sees a new file (the old inode stays mapped until
     // its Database goes), and every 50th a rejected one.
-    if (i % 10 == 0) ASSERT_TRUE(testing::ReplaceFile(path, content));
+    if (i % 10 == 0) ASSERT_TRUE(testing::ReplaceFile(city.path, city.content));
     if (i % 50 == 25) {
-      ASSERT_TRUE(testing::ReplaceFile(path, "not a database"));
-      EXPECT_FALSE(store.Reload(path).ok());
-      ASSERT_TRUE(testing::ReplaceFile(path, content));
+      ASSERT_TRUE(testing::ReplaceFile(city.path, "not a database"));
+      EXPECT_FALSE(store.Reload(city.path).ok());
+      ASSERT_TRUE(testing::ReplaceFile(city.path, city.content));
     }
-    ASSERT_TRUE(store.Reload(path).ok()) << i;
+    ASSERT_TRUE(store.Reload(city.path).ok()) << i;
     ASSERT_TRUE(store.Lookup(*IpAddress::Parse("81.2.69.160"), "en")->found());
   }
 
   EXPECT_EQ(testing::OpenDescriptorCount(getpid()), baseline_fds);
-  const Mappings after = MappingsOf(path);
+  const Mappings after = MappingsOf(city.path);
   EXPECT_EQ(after.count, baseline.count);
   EXPECT_EQ(after.bytes, baseline.bytes);
 }

@@ -183,14 +183,12 @@ std::vector<std::string> RenderAll(const GeoStore& store,
 // (DatabaseGeneration::InheritRenderedAnswers): an unchanged record keeps
 // its rendered answer, a changed one is rendered afresh.
 TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
-  const testing::TestDatabaseCopy copy =
+  const testing::TestDatabaseCopy city =
       testing::CopyMaxmindTestDatabaseToTempDir("GeoIP2-City-Test.mmdb");
-  ASSERT_FALSE(copy.content.empty());
-  const std::string& path = copy.path;
-  const std::string& city = copy.content;
+  ASSERT_FALSE(city.content.empty());
   // GeoIP2-City is replaced by GeoIP2-Country below.
   std::unique_ptr<GeoStore> store =
-      LoadedStore({path}, /*allow_type_change=*/true);
+      LoadedStore({city.path}, /*allow_type_change=*/true);
   const std::vector<IpAddress> addresses =
       SourceAddresses("GeoIP2-City-Test.json");
   int renders = 0;
@@ -203,8 +201,8 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
   ASSERT_GT(renders, 10);
 
   // The same file again (a new inode, as the updater installs it).
-  ASSERT_TRUE(testing::ReplaceFile(path, city));
-  ASSERT_TRUE(store->Reload(path).ok());
+  ASSERT_TRUE(testing::ReplaceFile(city.path, city.content));
+  ASSERT_TRUE(store->Reload(city.path).ok());
   renders = 0;
   EXPECT_EQ(answer_all(), first);
   EXPECT_EQ(renders, 0);
@@ -215,8 +213,8 @@ TEST(LookupAnswerTest, AReloadReusesTheRenderedAnswersOfUnchangedRecords) {
   const std::string country = testing::ReadFile(
       testing::MaxmindTestDataFile("GeoIP2-Country-Test.mmdb"));
   ASSERT_FALSE(country.empty());
-  ASSERT_TRUE(testing::ReplaceFile(path, country));
-  const absl::Status reloaded = store->Reload(path);
+  ASSERT_TRUE(testing::ReplaceFile(city.path, country));
+  const absl::Status reloaded = store->Reload(city.path);
   ASSERT_TRUE(reloaded.ok()) << reloaded;
   renders = 0;
   const std::vector<std::string> other = answer_all();

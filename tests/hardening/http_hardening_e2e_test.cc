@@ -42,9 +42,7 @@ namespace geo::testing {
 namespace {
 
 using ::geo::http::CurlClient;
-using ::geo::http::kRefusedFramings;
 using ::geo::http::RawConnection;
-using ::geo::http::RefusedFraming;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -260,7 +258,7 @@ TEST_F(HttpHardeningTest, IdleConnectionsAfterLargeBatchesHoldLittle) {
 }
 
 TEST_F(HttpHardeningTest, TransferEncodingOtherThanChunkedIsRefused) {
-  for (const RefusedFraming& c : kRefusedFramings) {
+  for (const http::RefusedFraming& c : http::kRefusedFramings) {
     // What follows the header would be a second request to a server that
     // frames the message differently (request smuggling).
     const std::string answer = Exchange(absl::StrCat(
