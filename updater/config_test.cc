@@ -169,11 +169,9 @@ TEST(ConfigTest, ADefaultConstructedStructHoldsTheTableDefaults) {
 TEST(ConfigTest, StatusTlsFlagsAndVariablesFillTheStatusPortsTlsOptions) {
   tls::testing::ExpectTlsRowsFillTheirFields(
       UpdaterSettings(), &UpdaterOptions::status_tls,
-      {{{"status_tls_cert_file", "GEO_UPDATER_STATUS_TLS_CERT_FILE"},
-        {"status_tls_key_file", "GEO_UPDATER_STATUS_TLS_KEY_FILE"},
-        {"status_tls_client_ca_file", "GEO_UPDATER_STATUS_TLS_CLIENT_CA_FILE"},
-        {"status_tls_client_auth", "GEO_UPDATER_STATUS_TLS_CLIENT_AUTH"},
-        {"status_tls_min_version", "GEO_UPDATER_STATUS_TLS_MIN_VERSION"}}});
+      {"status_tls_cert_file", "status_tls_key_file",
+       "status_tls_client_ca_file", "status_tls_client_auth",
+       "status_tls_min_version"});
 }
 
 TEST(ConfigTest, GeoIpConfAliasesAndBareHosts) {

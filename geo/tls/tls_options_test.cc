@@ -133,11 +133,8 @@ TEST(TlsSettingsTest, RowsTakeTheirPlaceNamesHelpAndDefaults) {
 TEST(TlsSettingsTest, EachRowFillsItsFieldOfTheNestedOptions) {
   testing::ExpectTlsRowsFillTheirFields(
       ListenerSettings(), &ListenerOptions::tls,
-      {{{"admin_tls_cert_file", "ADMIN_TLS_CERT_FILE"},
-        {"admin_tls_key_file", "ADMIN_TLS_KEY_FILE"},
-        {"admin_tls_client_ca_file", "ADMIN_TLS_CLIENT_CA_FILE"},
-        {"admin_tls_client_auth", "ADMIN_TLS_CLIENT_AUTH"},
-        {"admin_tls_min_version", "ADMIN_TLS_MIN_VERSION"}}});
+      {"admin_tls_cert_file", "admin_tls_key_file", "admin_tls_client_ca_file",
+       "admin_tls_client_auth", "admin_tls_min_version"});
   // The rows around the group still fill their own fields.
   settings::SettingSources sources;
   sources.flags = {{"port", "9443"}, {"verbose", "true"}};

@@ -1,6 +1,6 @@
 // Checks, for the tests of every binary that serves TLS, that its settings
 // table binds the five TLS rows (tls::TlsSettings) to the TlsOptions nested
-// in its options, under the names the binary documents.
+// in its options, under the flags the binary documents.
 #ifndef GEO_TLS_TLS_SETTINGS_TESTING_H_
 #define GEO_TLS_TLS_SETTINGS_TESTING_H_
 
@@ -14,24 +14,19 @@
 
 namespace geo::tls::testing {
 
-// A row's flag (without dashes) and its environment variable.
-struct TlsRowNames {
-  std::string flag;
-  std::string env;
-};
-
-// The names of the certificate, private key, client CA, client
-// certificates and minimum version rows, in that order.
-using TlsTableNames = std::array<TlsRowNames, 5>;
+// The flags (without dashes) of the certificate, private key, client CA,
+// client certificates and minimum version rows, in that order.
+using TlsFlags = std::array<std::string, 5>;
 
 // Resolves `table` three times: with nothing set (TLS off, client
-// certificates off, TLS 1.2), with the five flags of `names`, and with the
-// five variables, each row given a value no other row takes; every value
-// must land in its own field of `Options::*tls`.
+// certificates off, TLS 1.2), with the five `flags`, and with the five rows'
+// environment variables (as the table names them), each row given a value
+// no other row takes; every value must land in its own field of
+// `Options::*tls`.
 template <typename Options>
 void ExpectTlsRowsFillTheirFields(const settings::SettingsTable<Options>& table,
                                   TlsOptions Options::*tls,
-                                  const TlsTableNames& names) {
+                                  const TlsFlags& flags) {
   absl::StatusOr<Options> defaults = table.Resolve({});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   const TlsOptions& off = (*defaults).*tls;
@@ -46,11 +41,14 @@ void ExpectTlsRowsFillTheirFields(const settings::SettingsTable<Options>& table,
   for (const bool from_environment : {false, true}) {
     SCOPED_TRACE(from_environment ? "environment variables" : "flags");
     settings::SettingSources sources;
-    for (size_t i = 0; i < names.size(); ++i) {
+    for (size_t i = 0; i < flags.size(); ++i) {
+      const settings::SettingSpec* spec = table.FindFlag(flags[i]);
+      ASSERT_NE(spec, nullptr) << "no flag --" << flags[i];
+      ASSERT_FALSE(spec->env.empty()) << "no variable for --" << flags[i];
       if (from_environment) {
-        sources.env[names[i].env] = values[i];
+        sources.env[spec->env[0].name] = values[i];
       } else {
-        sources.flags[names[i].flag] = values[i];
+        sources.flags[flags[i]] = values[i];
       }
     }
     absl::StatusOr<Options> options = table.Resolve(sources);
