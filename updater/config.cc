@@ -96,6 +96,15 @@ absl::Status CheckCombination(const UpdaterOptions& options) {
     return absl::InvalidArgumentError(
         "--serve runs in loop mode: it cannot be combined with --once");
   }
+  // Checked whether or not a certificate is set, as the server checks its
+  // listeners': a key, a CA bundle or a client-certificate mode without a
+  // certificate would otherwise leave the status port in plaintext without a
+  // word.
+  const absl::Status status_tls = options.status_tls.Validate();
+  if (!status_tls.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "status port TLS (--status_tls_*): ", status_tls.message()));
+  }
   if (options.serve_account_id.empty() != options.serve_license_key.empty()) {
     return absl::InvalidArgumentError(
         "--serve_account_id and the serve license key "

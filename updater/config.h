@@ -120,7 +120,8 @@ struct ConfigSources {
 
 // Resolves and validates the options: the table's rows, then the checks
 // across settings (credentials unless a mirror, the mirror's placeholders,
-// a positive interval in loop mode). Reads GeoIP.conf (--config or
+// a positive interval in loop mode, the status port's TLS set as
+// tls::TlsOptions::Validate checks it). Reads GeoIP.conf (--config or
 // GEOIPUPDATE_CONF_FILE) and secret files. Errors never contain secrets.
 absl::StatusOr<UpdaterOptions> ResolveOptions(const ConfigSources& sources);
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -172,6 +173,38 @@ TEST(ConfigTest, StatusTlsFlagsAndVariablesFillTheStatusPortsTlsOptions) {
       {"status_tls_cert_file", "status_tls_key_file",
        "status_tls_client_ca_file", "status_tls_client_auth",
        "status_tls_min_version"});
+}
+
+TEST(ConfigTest, IncompleteStatusTlsSettingsAreConfigurationErrors) {
+  const struct {
+    std::map<std::string, std::string> flags;
+    const char* problem;
+  } kCases[] = {
+      {{{"status_tls_key_file", "/tls/tls.key"}}, "go together"},
+      {{{"status_tls_cert_file", "/tls/tls.crt"}}, "go together"},
+      {{{"status_tls_client_auth", "require"}}, "need TLS"},
+      {{{"status_tls_cert_file", "/tls/tls.crt"},
+        {"status_tls_key_file", "/tls/tls.key"},
+        {"status_tls_client_auth", "request"}},
+       "need a client CA bundle"},
+  };
+  for (const auto& bad : kCases) {
+    SCOPED_TRACE(bad.problem);
+    ConfigSources sources = WithCredentials();
+    sources.flags = bad.flags;
+    const absl::Status status = ResolveOptions(sources).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("status port TLS (--status_tls_*)"));
+    EXPECT_THAT(std::string(status.message()), HasSubstr(bad.problem));
+  }
+  // A complete set resolves (the files are read when the port starts).
+  ConfigSources sources = WithCredentials();
+  sources.flags = {{"status_tls_cert_file", "/tls/tls.crt"},
+                   {"status_tls_key_file", "/tls/tls.key"},
+                   {"status_tls_client_ca_file", "/tls/ca.crt"},
+                   {"status_tls_client_auth", "require"}};
+  EXPECT_TRUE(ResolveOptions(sources).ok());
 }
 
 TEST(ConfigTest, GeoIpConfAliasesAndBareHosts) {
