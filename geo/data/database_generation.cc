@@ -255,18 +255,34 @@ void DatabaseGeneration::MapSearchTree(BackgroundWork& work) const {
   // and in a paravirtualised guest each fault is expensive; `make bench`
   // measured p99 during reloads at many times the steady p99. The pages are
   // in the page cache already (the file was just written or read), so this
-  // costs page-table work, not I/O. Only the search tree: populating the
-  // data section too put the reload's memory peak (two mappings at once)
-  // past its budget (ADR 0010).
-  const absl::Span<const uint8_t> tree = database_->search_tree();
-  if (tree.empty()) return;
+  // costs page-table work, not I/O. Only the search tree before the swap:
+  // populating the data section too while the replaced mapping is still
+  // populated put the reload's memory peak past its budget (ADR 0010);
+  // MapDataSection does it once that mapping is gone.
+  MapPages(database_->search_tree(), work);
+}
+
+void DatabaseGeneration::MapDataSection(BackgroundWork& work) const {
+  const absl::Span<const uint8_t> file = database_->mapped_file();
+  const size_t tree = database_->search_tree().size();
+  if (tree >= file.size()) return;
+  // madvise wants a page-aligned start: from the page the data section
+  // starts in (the tree's last page, already mapped).
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  // madvise wants a page-aligned start; the mapping's is, and so is every
-  // chunk's. It takes a non-const pointer but does not write the pages.
-  uint8_t* start = const_cast<uint8_t*>(tree.data());
+  const size_t start = tree / page * page;
+  MapPages(file.subspan(start), work);
+}
+
+void DatabaseGeneration::MapPages(absl::Span<const uint8_t> pages,
+                                  BackgroundWork& work) {
+  if (pages.empty()) return;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  // The caller passes a page-aligned start, and every chunk's is. madvise
+  // takes a non-const pointer but does not write the pages.
+  uint8_t* start = const_cast<uint8_t*>(pages.data());
   volatile uint8_t sink = 0;
-  for (size_t chunk = 0; chunk < tree.size(); chunk += kChunkBytes) {
-    const size_t chunk_length = std::min(kChunkBytes, tree.size() - chunk);
+  for (size_t chunk = 0; chunk < pages.size(); chunk += kChunkBytes) {
+    const size_t chunk_length = std::min(kChunkBytes, pages.size() - chunk);
     bool populated = false;
 #ifdef MADV_POPULATE_READ
     populated = madvise(start + chunk, chunk_length, MADV_POPULATE_READ) == 0;
@@ -274,7 +290,7 @@ void DatabaseGeneration::MapSearchTree(BackgroundWork& work) const {
     if (!populated) {  // Older kernels (< 5.14): touch one byte per page.
       for (size_t offset = chunk; offset < chunk + chunk_length;
            offset += page) {
-        sink = sink + tree[offset];
+        sink = sink + pages[offset];
       }
     }
     work.Step();

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "api/geo/v1/geo.pb.h"
 #include "geo/common/background_work.h"
 #include "geo/common/ip_address.h"
@@ -114,6 +115,13 @@ class DatabaseGeneration {
   // misses alone read it, and they decode anyway.
   void MapSearchTree(BackgroundWork& work) const;
 
+  // Maps the data section's pages in (records, strings), after the swap and
+  // after the replaced generation has retired, so that cache misses on the
+  // serving threads do not each take a page fault, while the reload's memory
+  // peak (two mappings at once, before the retirement) stays at two search
+  // trees and one data section.
+  void MapDataSection(BackgroundWork& work) const;
+
   // Called once this generation has been replaced: empties its cache, lets
   // go of what it inherited and drops the file's page mappings, in steps
   // within `work`, so that whichever thread lets go of it last (possibly a
@@ -125,6 +133,9 @@ class DatabaseGeneration {
   absl::StatusOr<std::shared_ptr<const DecodedRecord>> CachedRecord(
       uint32_t offset, absl::string_view language) const
       ABSL_LOCKS_EXCLUDED(inherited_mu_);
+  // Populates the page-table entries of `pages` (inside the mapping), a
+  // budget step per kChunkBytes.
+  static void MapPages(absl::Span<const uint8_t> pages, BackgroundWork& work);
   // What InheritRenderedAnswers took, counting this miss against it.
   std::shared_ptr<const PreviousRecords> InheritedOnMiss() const
       ABSL_LOCKS_EXCLUDED(inherited_mu_);

@@ -3,6 +3,12 @@
 // them, mapping the tree in and retiring, each within the budget it is given.
 #include "geo/data/database_generation.h"
 
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -10,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_files.h"
 
@@ -115,6 +122,55 @@ TEST(DatabaseGenerationTest, MappingTheTreeStepsThroughItWithinTheBudget) {
   generation->MapSearchTree(work);
   const size_t chunk = size_t{1} << 20;
   EXPECT_EQ(work.steps(), (tree + chunk - 1) / chunk);
+  int renders = 0;
+  EXPECT_EQ(RenderAll(*generation, &renders).size(), std::size(kAddresses));
+}
+
+// Kilobytes of `mapping` this process has page-table entries for: the Rss
+// line of the /proc/self/smaps block that holds it.
+int64_t ResidentKilobytes(absl::Span<const uint8_t> mapping) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto address = reinterpret_cast<uintptr_t>(mapping.data());
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t low = 0;
+    uintptr_t high = 0;
+    // A mapping's first line: "low-high perms offset dev inode path".
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &low, &high) == 2) {
+      inside = low <= address && address < high;
+      continue;
+    }
+    int64_t kilobytes = 0;
+    if (inside && std::sscanf(line.c_str(), "Rss: %" SCNd64, &kilobytes) == 1) {
+      return kilobytes;
+    }
+  }
+  ADD_FAILURE() << "no mapping holds " << address;
+  return -1;
+}
+
+TEST(DatabaseGenerationTest, MappingTheDataSectionPopulatesItsPages) {
+  std::shared_ptr<DatabaseGeneration> generation = OpenCity();
+  ASSERT_NE(generation, nullptr);
+  const absl::Span<const uint8_t> file = generation->database().mapped_file();
+  const size_t tree = generation->database().search_tree().size();
+  ASSERT_LT(tree, file.size());
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t data_start = tree / page * page;
+  // Retiring drops every entry the open made (validation reads pages).
+  BackgroundWork work(absl::ZeroDuration());
+  generation->Retire(work);
+  ASSERT_EQ(ResidentKilobytes(file), 0);
+
+  BackgroundWork data_work(absl::ZeroDuration());
+  generation->MapDataSection(data_work);
+  // At least the data section's pages (the kernel may map neighbours too).
+  EXPECT_GE(ResidentKilobytes(file),
+            static_cast<int64_t>((file.size() - data_start + page - 1) / page *
+                                 (page / 1024)));
+  // A step per MiB, from the page the data section starts in.
+  const size_t chunk = size_t{1} << 20;
+  EXPECT_EQ(data_work.steps(), (file.size() - data_start + chunk - 1) / chunk);
   int renders = 0;
   EXPECT_EQ(RenderAll(*generation, &renders).size(), std::size(kAddresses));
 }

@@ -60,6 +60,11 @@ absl::Status GeoStore::Reload(const std::string& path, BackgroundWork& work) {
   // 5. The replaced generation is retired here, in small steps, not freed by
   //    whichever lookup lets go of it last.
   if (replaced != nullptr) replaced->Retire(work);
+
+  // 6. With the replaced mapping dropped, the new file's data section is
+  //    mapped in too, here rather than by cache misses on the serving
+  //    threads, one page fault at a time.
+  next->MapDataSection(work);
   return Finish(path, absl::OkStatus(), database->get(), start);
 }
 

@@ -1,5 +1,7 @@
 #include "geo/data/geo_store.h"
 
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -279,6 +281,15 @@ TEST_F(GeoStoreTest, ReloadTakesTimeFromTheClockAndTurnsFromTheBudget) {
   BackgroundWork first(absl::ZeroDuration());
   ASSERT_TRUE(store.Reload(city_path_, first).ok());
   EXPECT_EQ(store.Get(city_path_)->loaded_at(), start);
+  // No generation to retire: a step per MiB of the tree, then per MiB of the
+  // data section (from the page it starts in).
+  const Database& database = *store.Get(city_path_);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t chunk = size_t{1} << 20;
+  const size_t tree = database.search_tree().size();
+  const size_t data = database.mapped_file().size() - tree / page * page;
+  EXPECT_EQ(first.steps(),
+            (tree + chunk - 1) / chunk + (data + chunk - 1) / chunk);
   ASSERT_TRUE(store.Lookup(Ip("81.2.69.160"), "en").ok());
 
   clock.Advance(absl::Hours(1));

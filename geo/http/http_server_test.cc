@@ -278,15 +278,16 @@ TEST_F(HttpServerTest, SharedBodyIsSentAndItsOwnerLetGoOnceWritten) {
 // pipelined behind the first.
 TEST_F(HttpServerTest, EveryRequestStartsFromAnEmptyResponse) {
   int calls = 0;
-  Add("GET", "/v1/once", [&calls](const HttpRequest&, const PathVariables&,
-                                  HttpResponse* response) {
-    if (++calls % 2 == 1) {
-      response->set_status(201);
-      response->set_content_type("text/x-first");
-      response->AddHeader("X-First", "yes");
-      response->set_body("first");
-    }
-  });
+  Add("GET", "/v1/once",
+      [&calls](const HttpRequest&, const PathVariables&,
+               HttpResponse* response) {
+        if (++calls % 2 == 1) {
+          response->set_status(201);
+          response->set_content_type("text/x-first");
+          response->AddHeader("X-First", "yes");
+          response->set_body("first");
+        }
+      });
   StartServer();
   CurlClient client;
   auto first = client.Get(Url("/v1/once"));
@@ -305,9 +306,10 @@ TEST_F(HttpServerTest, EveryRequestStartsFromAnEmptyResponse) {
   // Pipelined: the second request is parsed from the buffer, never idle.
   auto connection = RawConnection::Connect(server_->port());
   ASSERT_TRUE(connection.ok());
-  ASSERT_TRUE(connection->Send("GET /v1/once HTTP/1.1\r\nHost: x\r\n\r\n"
-                               "GET /v1/once HTTP/1.1\r\nHost: x\r\n"
-                               "Connection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      connection->Send("GET /v1/once HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /v1/once HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n"));
   std::string both;
   ASSERT_TRUE(connection->WaitForClose(absl::Seconds(10), &both)) << both;
   const size_t split = both.find("HTTP/1.1", 1);
