@@ -75,8 +75,8 @@ struct TlsSettingNames {
 std::vector<settings::Setting<TlsOptions>> TlsSettingRows(
     const TlsSettingNames& names);
 
-// The same rows bound to the TlsOptions `tls` nested in a binary's options,
-// for its settings table (settings::JoinRows).
+// The same rows bound to the TlsOptions `tls` nested in a binary's options:
+// one entry of its settings table's list (settings::SettingRows).
 template <typename Options>
 std::vector<settings::Setting<Options>> TlsSettings(
     TlsOptions Options::*tls, const TlsSettingNames& names) {
