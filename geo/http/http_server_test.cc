@@ -547,10 +547,6 @@ TEST_F(HttpServerTest, ShutdownDeadlineClosesStuckConnections) {
   EXPECT_TRUE(stuck->WaitForClose(absl::Seconds(1)));
 }
 
-std::string StatusLine(absl::string_view answer) {
-  return std::string(answer.substr(0, answer.find("\r\n")));
-}
-
 // Bytes the process has allocated and not freed (not what the allocator
 // keeps cached, nor ASan's quarantine).
 size_t LiveHeapBytes() {

@@ -88,6 +88,10 @@ absl::StatusOr<CurlResponse> CurlClient::Send(
   return response;
 }
 
+std::string StatusLine(absl::string_view answer) {
+  return std::string(answer.substr(0, answer.find("\r\n")));
+}
+
 absl::StatusOr<RawConnection> RawConnection::Connect(uint16_t port) {
   return Connect(port, "");
 }

@@ -25,6 +25,9 @@ struct CurlResponse {
   long local_port = 0;
 };
 
+// The first line of a raw HTTP answer, e.g. "HTTP/1.1 400 Bad Request".
+std::string StatusLine(absl::string_view answer);
+
 // One libcurl easy handle: requests through one client reuse its connection.
 // Not thread-safe; use one per thread.
 class CurlClient {

@@ -87,10 +87,6 @@ class PeakSampler {
   std::thread thread_;
 };
 
-std::string StatusLine(absl::string_view answer) {
-  return std::string(answer.substr(0, answer.find("\r\n")));
-}
-
 // A batch of `count` public addresses, padded with whitespace to `bytes`.
 std::string BatchBody(int count, size_t bytes) {
   std::string body = R"({"ips":[)";
@@ -172,7 +168,7 @@ class HttpHardeningTest : public ::testing::Test {
   // Exchange() of a request the server must answer with 200 OK.
   std::string ExchangeOk(absl::string_view request) {
     const std::string answer = Exchange(request);
-    EXPECT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << answer;
+    EXPECT_EQ(http::StatusLine(answer), "HTTP/1.1 200 OK") << answer;
     return answer;
   }
 
@@ -183,7 +179,7 @@ TEST_F(HttpHardeningTest, EndlessChunkExtensionIsRefusedWithFlatMemory) {
   ExpectStillServing();
   int64_t growth_kib = 0;
   const std::string answer = Flood("1;", "x", &growth_kib);
-  EXPECT_EQ(StatusLine(answer), "HTTP/1.1 400 Bad Request") << answer;
+  EXPECT_EQ(http::StatusLine(answer), "HTTP/1.1 400 Bad Request") << answer;
   EXPECT_THAT(answer, HasSubstr("chunk-size line too long"));
   EXPECT_THAT(answer, HasSubstr("Connection: close"));
   EXPECT_LT(growth_kib, kFloodGrowthBoundKiB);
@@ -197,7 +193,8 @@ TEST_F(HttpHardeningTest, EndlessTrailerSectionIsRefusedWithFlatMemory) {
   const std::string answer = Flood(
       absl::StrCat(absl::Hex(body.size()), "\r\n", body, "\r\n0\r\n"),
       absl::StrCat("X-Trailer: ", std::string(52, 't'), "\r\n"), &growth_kib);
-  EXPECT_EQ(StatusLine(answer), "HTTP/1.1 431 Request Header Fields Too Large")
+  EXPECT_EQ(http::StatusLine(answer),
+            "HTTP/1.1 431 Request Header Fields Too Large")
       << answer;
   EXPECT_THAT(answer, HasSubstr("trailer fields too large"));
   EXPECT_LT(growth_kib, kFloodGrowthBoundKiB);
@@ -228,7 +225,8 @@ TEST_F(HttpHardeningTest, IdleConnectionsAfterLargeBatchesHoldLittle) {
     auto connection = RawConnection::Connect(port());
     ASSERT_TRUE(connection.ok()) << connection.status();
     const std::string answer = send_batch(&*connection);
-    ASSERT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << answer.substr(0, 300);
+    ASSERT_EQ(http::StatusLine(answer), "HTTP/1.1 200 OK")
+        << answer.substr(0, 300);
     if (i == 0) {
       std::fprintf(stderr, "batch: request %zu bytes, answer %zu bytes\n",
                    request.size(), answer.size());
@@ -241,7 +239,8 @@ TEST_F(HttpHardeningTest, IdleConnectionsAfterLargeBatchesHoldLittle) {
     auto connection = RawConnection::Connect(port());
     ASSERT_TRUE(connection.ok()) << connection.status();
     const std::string answer = send_batch(&*connection);
-    ASSERT_EQ(StatusLine(answer), "HTTP/1.1 200 OK") << answer.substr(0, 300);
+    ASSERT_EQ(http::StatusLine(answer), "HTTP/1.1 200 OK")
+        << answer.substr(0, 300);
     idle.push_back(*std::move(connection));
   }
   absl::SleepFor(absl::Milliseconds(500));
@@ -264,7 +263,7 @@ TEST_F(HttpHardeningTest, TransferEncodingOtherThanChunkedIsRefused) {
     const std::string answer = Exchange(absl::StrCat(
         "POST /v1/lookup:batch HTTP/1.1\r\nHost: x\r\n", c.fields, "\r\n",
         "0\r\n\r\nGET /v1/lookup/81.2.69.160 HTTP/1.1\r\nHost: x\r\n\r\n"));
-    EXPECT_EQ(StatusLine(answer), c.status_line) << c.fields << answer;
+    EXPECT_EQ(http::StatusLine(answer), c.status_line) << c.fields << answer;
     EXPECT_THAT(answer, HasSubstr("Connection: close")) << c.fields;
     EXPECT_THAT(answer, Not(HasSubstr("81.2.69.160"))) << c.fields;
   }
