@@ -26,6 +26,7 @@ namespace {
 
 using ::geo::http::CurlClient;
 using ::geo::http::RawConnection;
+using ::geo::http::StatusLine;
 using ::testing::HasSubstr;
 
 class LimitsTest : public ::testing::Test {
@@ -65,10 +66,6 @@ void ExpectRefusal(const absl::StatusOr<geo::http::CurlResponse>& response,
   EXPECT_EQ(response->status, status) << response->body;
   EXPECT_THAT(response->body, HasSubstr(absl::StrCat("\"code\":", code)));
   EXPECT_THAT(response->body, HasSubstr(message));
-}
-
-std::string StatusLine(const std::string& answer) {
-  return answer.substr(0, answer.find("\r\n"));
 }
 
 TEST_F(LimitsTest, BodyLargerThanTheLimitIs413) {
