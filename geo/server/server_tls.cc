@@ -11,6 +11,10 @@ namespace geo {
 absl::StatusOr<std::unique_ptr<ServerTls>> ServerTls::Create(
     const ServerTlsSettings& settings, prometheus::Registry& registry,
     Clock* clock) {
+  // The one check of the TLS options, made whether or not TLS is on: a key,
+  // a CA bundle or a client-certificate mode without a certificate would
+  // otherwise leave the listeners in plaintext without a word. The
+  // certificate reloader relies on it.
   absl::Status valid = settings.tls.Validate();
   if (!valid.ok()) return valid;
   const bool any_allow_list = !settings.grpc_client_identities.empty() ||

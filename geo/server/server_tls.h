@@ -38,7 +38,9 @@ struct ServerTlsSettings {
 // Thread-safe once created.
 class ServerTls {
  public:
-  // Null when TLS is off. Loads and checks the set (a bad one is an error),
+  // Null when TLS is off. INVALID_ARGUMENT when the settings do not fit
+  // together (TlsOptions::Validate, then the allow-lists and metrics TLS,
+  // which need TLS). Loads and checks the set (a bad one is an error),
   // stages it for gRPC under TMPDIR.
   static absl::StatusOr<std::unique_ptr<ServerTls>> Create(
       const ServerTlsSettings& settings, prometheus::Registry& registry,

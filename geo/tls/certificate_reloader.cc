@@ -26,8 +26,6 @@ CertificateReloader::~CertificateReloader() { StopWatching(); }
 
 absl::StatusOr<std::unique_ptr<CertificateReloader>>
 CertificateReloader::Create(Options options) {
-  absl::Status valid = options.tls.Validate();
-  if (!valid.ok()) return valid;
   if (!options.tls.enabled()) {
     return absl::InvalidArgumentError("TLS is not configured");
   }

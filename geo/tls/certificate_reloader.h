@@ -51,7 +51,9 @@ class CertificateReloader {
   };
 
   // Loads the set once: a bad set at start is an error (the listener would
-  // have nothing to serve with).
+  // have nothing to serve with). `options.tls` must be enabled and valid
+  // (TlsOptions::Validate): each binary validates its settings once, TLS on
+  // or off, before it creates a reloader.
   static absl::StatusOr<std::unique_ptr<CertificateReloader>> Create(
       Options options);
   // Stops the watchers.
