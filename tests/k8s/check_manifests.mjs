@@ -5,11 +5,11 @@
 // VARIANT is base, cronjob or scale (each has its topology rules).
 //
 // Ports are cross-checked against the programs: the server's defaults are read
-// from the settings table in geo/server/server_options.cc, then overridden by
-// the container's env (GEO_*) or args (--flag=value) the way the server
-// resolves them. Every environment variable given to a container must be one
-// its program reads: the server's from that table, the updater's from the
-// strings in the updater binary itself. The updater's status port must be set
+// from what `geo_server --help` lists, then overridden by the container's env
+// (GEO_*) or args (--flag=value) the way the server resolves them. Every
+// environment variable given to a container must be one its program reads:
+// the server's from that list, the updater's from the strings in the updater
+// binary itself. The updater's status port must be set
 // explicitly (GEO_UPDATER_STATUS_PORT), so no default is assumed.
 import fs from "node:fs";
 import path from "node:path";
@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
 import { check, tally } from "./check_tally.mjs";
 
 const argv = process.argv.slice(2);
-const [nodeModules, serverOptionsCc, updaterBinary] = argv.splice(0, 3);
+const [nodeModules, serverHelp, updaterBinary] = argv.splice(0, 3);
 const YAML = await import(pathToFileURL(path.join(nodeModules, "yaml/dist/index.js")));
 let databaseFile = null;
 let secretTemplate = null;
@@ -35,23 +35,32 @@ while (argv.length) {
 // --- what the programs really listen on --------------------------------------
 
 function serverDefaults(text) {
-  // The server's settings table: Setting<O>("grpc_port", ...)
-  //     .Env({"GEO_GRPC_PORT"}).Default("50051")...
+  // `geo_server --help`: a setting is "  --grpc_port=<...>" (a boolean:
+  // "  --metrics_tls[=true|false] ...") followed by its indented lines, among
+  // them 'default: "50051"' and "environment: GEO_GRPC_PORT[, OTHER...]".
   const settings = {};
-  for (const row of text.split("Setting<O>(").slice(1)) {
-    const flag = row.match(/^\s*"([a-z0-9_]+)"/);
-    if (!flag) continue;
-    const env = row.match(/\.Env\(\{([^}]*)\}\)/);
-    const envs = env ? [...env[1].matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1]) : [];
-    const value = row.match(/\.Default\("([^"]*)"\)/);
-    settings[flag[1]] = { env: envs[0], envs, value: value ? value[1] : undefined };
+  let current = null;
+  for (const line of text.split("\n")) {
+    const flag = line.match(/^  --([a-z0-9_]+)(=|\[=)/);
+    if (flag) {
+      current = settings[flag[1]] = { env: undefined, envs: [], value: undefined };
+      continue;
+    }
+    if (!current) continue;
+    const value = line.match(/^ {6}default: "(.*)"$/);
+    if (value) current.value = value[1];
+    const env = line.match(/^ {6}environment: (.*)$/);
+    if (env) {
+      current.envs = env[1].split(", ");
+      current.env = current.envs[0];
+    }
   }
-  for (const flag of ["grpc_port", "http_port", "metrics_port", "health_port", "drain_delay", "shutdown_timeout"]) {
-    if (!settings[flag]) throw new Error(`${serverOptionsCc}: no setting "${flag}" found`);
+  for (const flag of ["grpc_port", "http_port", "metrics_port", "health_port", "drain_delay", "shutdown_timeout", "tls_cert_file"]) {
+    if (!settings[flag] || !settings[flag].env) throw new Error(`${serverHelp}: no setting "${flag}" with its environment found`);
   }
   return settings;
 }
-const server = serverDefaults(fs.readFileSync(serverOptionsCc, "utf8"));
+const server = serverDefaults(fs.readFileSync(serverHelp, "utf8"));
 const updaterStrings = fs.readFileSync(updaterBinary).toString("latin1");
 const serverEnv = new Set(Object.values(server).flatMap((s) => s.envs));
 
@@ -170,7 +179,7 @@ function checkVariant(name, objects) {
       for (const e of c.env || []) {
         const at = where(owner, ` container ${c.name} env ${e.name}`);
         // TMPDIR: where the server stages gRPC's verified TLS set (geo/tls).
-        if (isServer(c)) check(serverEnv.has(e.name) || e.name === "TMPDIR", `${at}: not a setting of the server (${serverOptionsCc})`);
+        if (isServer(c)) check(serverEnv.has(e.name) || e.name === "TMPDIR", `${at}: not a setting of the server (geo_server --help)`);
         if (isUpdater(c)) {
           // A NUL-terminated string literal; *_FILE is the base name plus a suffix.
           const known = (n) => updaterStrings.includes(`${n}\0`);

@@ -4,11 +4,11 @@
 # (validate_manifests.mjs), then checks the project's rules (check_manifests.mjs).
 # Also renders with a newer kubectl when one is on PATH (kustomize v4/v5), so the
 # manifests stay valid for both.
-# usage: manifests_test.sh K8S_TOOLS_ROOT GEOLITE2_ROOT SERVER_OPTIONS_CC UPDATER_BINARY SECRET_TEMPLATE
+# usage: manifests_test.sh K8S_TOOLS_ROOT GEOLITE2_ROOT SERVER_BINARY UPDATER_BINARY SECRET_TEMPLATE
 set -euo pipefail
 tools=$(dirname "$(readlink -f "$1")")/data
 geolite2_root=$2
-server_options=$3
+server_binary=$3
 updater_binary=$4
 secret_template=$5
 kubectl="$tools/kubernetes-client/usr/bin/kubectl"
@@ -67,7 +67,10 @@ done
 node "$(dirname "$0")/check_edge_examples.mjs" "$node_modules" "${rendered[base]}" "$work/edge-standard.yaml" "${edge[@]}"
 node "$(dirname "$0")/validate_manifests.mjs" "$node_modules" "$work/edge-standard.yaml"
 
-node "$(dirname "$0")/check_manifests.mjs" "$node_modules" "$server_options" "$updater_binary" \
+# The server's settings as the server itself lists them (flags, defaults,
+# environment variables).
+"$server_binary" --help >"$work/server-help.txt"
+node "$(dirname "$0")/check_manifests.mjs" "$node_modules" "$work/server-help.txt" "$updater_binary" \
   "${database[@]}" --secret-template "$secret_template" \
   base="${rendered[base]}" cronjob="${rendered[overlays/cronjob]}" scale="${rendered[overlays/scale]}" \
   tls="${rendered[overlays/tls]}"
