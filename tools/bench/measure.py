@@ -164,9 +164,15 @@ def tree_cpu_ticks(root, table=None):
     children = {}
     for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    total, stack = 0, [root]
+    # /proc is read one process at a time, not atomically: with pids reused
+    # meanwhile, the table can hold a cycle (A's parent B, B's parent A), so
+    # each pid is visited once.
+    total, stack, seen = 0, [root], set()
     while stack:
         pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
         if pid in table:
             total += table[pid][1]
         stack.extend(children.get(pid, []))

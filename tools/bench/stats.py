@@ -210,12 +210,23 @@ def flags(result):
                  ", ".join("%.0f" % v for v in low)))
         moved = spread(ceilings)
         if moved is not None and moved > lim["max_ceiling_spread"]:
-            reasons.append(
+            reason = (
                 "the ceiling (nginx `return 200`, %s) moved %.0f%% between pairs "
                 "(limit %.0f%%): %s" %
                 (comparison.get("title", name), moved * 100,
                  lim["max_ceiling_spread"] * 100,
                  ", ".join("%.0f" % v for v in ceilings if v is not None)))
+            # nginx's own CPU per request tells the two causes apart: steady,
+            # it was starved of CPU; moving with the req/s, the machine
+            # itself ran faster or slower (a shared host), whatever the load
+            # average says.
+            costs = [v for v in role_values(comparison, CEILING_ROLE, "cpu_us_per_request")
+                     if v is not None]
+            cost_moved = spread(costs)
+            if cost_moved is not None:
+                reason += "; its CPU per request %.2f-%.2f µs (moved %.0f%%)" % (
+                    min(costs), max(costs), cost_moved * 100)
+            reasons.append(reason)
     short = [
         comparison.get("title", name)
         for name, comparison in result.get("comparisons", {}).items()

@@ -137,7 +137,18 @@ class FlagTest(unittest.TestCase):
         result = load("quiet_run.json")
         # +20% in one pair, every pair above the floor.
         result["comparisons"]["http_64"]["pairs"][2]["runs"]["nginx"]["rps"] = 124000 * 1.2
-        self.assert_one_flag(result, "moved 20%", "64 connections")
+        self.assert_one_flag(result, "moved 20%", "64 connections",
+                             "CPU per request 7.80-7.80 µs (moved 0%)")
+
+    def test_ceiling_moved_with_its_cpu_per_request(self):
+        # A shared host running faster in one pair: nginx answered more
+        # requests because each cost it less CPU, not because it had more.
+        result = load("quiet_run.json")
+        pairs = result["comparisons"]["http_32"]["pairs"]
+        for pair, (rps, cost) in zip(pairs, [(120000, 8.0), (118000, 8.0), (150000, 6.4)]):
+            pair["runs"]["nginx"].update(rps=rps, cpu_us_per_request=cost)
+        self.assert_one_flag(result, "32 connections", "moved 27% between pairs",
+                             "CPU per request 6.40-8.00 µs (moved 25%)")
 
     def test_ceiling_moved_just_inside_the_limit_counts(self):
         result = load("quiet_run.json")
@@ -365,6 +376,13 @@ class CpuCostTest(unittest.TestCase):
         table = {1: (0, 1000), 10: (1, 100), 11: (10, 7), 12: (11, 3), 20: (1, 50)}
         self.assertEqual(measure.tree_cpu_ticks(10, table), 110)
         self.assertEqual(measure.tree_cpu_ticks(99, table), 0)
+
+    def test_tree_cpu_ticks_survives_a_cycle_of_parents(self):
+        # pid: (ppid, ticks). 20 and 21 name each other as parent, as a
+        # snapshot taken while pids are reused can show.
+        table = {10: (1, 5), 20: (21, 7), 21: (20, 11), 30: (10, 13)}
+        self.assertEqual(measure.tree_cpu_ticks(10, table), 5 + 13)
+        self.assertEqual(measure.tree_cpu_ticks(20, table), 7 + 11)
 
     def test_server_cpu_counts_a_reaped_child(self):
         # A parent that starts a child burning 0.3 s of CPU, reaps it, says so,
