@@ -27,12 +27,14 @@ constexpr absl::string_view NameOf(const EnumName<Enum> (&names)[N], Enum value,
   return fallback;
 }
 
-// The value `names` calls `name` (case-sensitive), or nullopt.
-template <typename Enum, size_t N>
+// The value `names` calls `name` (case-sensitive), or nullopt. `name` is
+// any text that compares with a string_view where it lies (a string_view, a
+// std::string, an absl::Cord payload), so nothing is copied to look it up.
+template <typename Enum, size_t N, typename Text>
 constexpr std::optional<Enum> ValueNamed(const EnumName<Enum> (&names)[N],
-                                         absl::string_view name) {
+                                         const Text& name) {
   for (const EnumName<Enum>& entry : names) {
-    if (entry.name == name) return entry.value;
+    if (name == entry.name) return entry.value;
   }
   return std::nullopt;
 }

@@ -675,11 +675,7 @@ std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
   const absl::optional<absl::Cord> payload =
       status.GetPayload(kDecodeFailurePayload);
   if (!payload.has_value()) return std::nullopt;
-  // Compared where it lies: the payload is never copied out of the Cord.
-  for (const EnumName<RecordDecodeFailure>& failure : kFailureNames) {
-    if (*payload == failure.name) return failure.value;
-  }
-  return std::nullopt;
+  return ValueNamed(kFailureNames, *payload);
 }
 
 absl::Status MaxmindDecoder::Decode(const MMDB_s& mmdb, uint32_t offset,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -20,18 +21,31 @@ using ::geo::server::ForwardAuthDecision;
 
 constexpr size_t kMaxHeaderPrefixLength = 32;
 
-// The string fields of an answer, in the order of kPlaceholders.
-std::array<absl::string_view, 5> StringFields(const AuthorizeBody& body) {
-  return {body.decision, body.policy, body.rule, body.reason, body.ip};
-}
-
-// One per string field, in the order of StringFields: plain ASCII, so the
-// printer copies them verbatim between quotes.
+// The string fields of an answer (those of ForwardAuthDecision), and the
+// placeholder each holds while its template is printed, paired by index
+// (Build fills and AppendTo reads through the same table, so the two lists
+// cannot disagree on an order): plain ASCII, so the printer copies them
+// verbatim between quotes.
+constexpr absl::string_view AuthorizeBody::*kStringFields[] = {
+    &AuthorizeBody::decision, &AuthorizeBody::policy, &AuthorizeBody::rule,
+    &AuthorizeBody::reason, &AuthorizeBody::ip};
 constexpr TextTemplate::Placeholder kPlaceholders[] = {
     {"geo.forward-auth.decision.5d21e8"}, {"geo.forward-auth.policy.5d21e8"},
     {"geo.forward-auth.rule.5d21e8"},     {"geo.forward-auth.reason.5d21e8"},
     {"geo.forward-auth.ip.5d21e8"},
 };
+constexpr size_t kStringFieldCount = std::size(kStringFields);
+static_assert(std::size(kPlaceholders) == kStringFieldCount);
+
+// The string fields of `body`, in the order of kStringFields.
+std::array<absl::string_view, kStringFieldCount> StringFields(
+    const AuthorizeBody& body) {
+  std::array<absl::string_view, kStringFieldCount> strings;
+  for (size_t i = 0; i < kStringFieldCount; ++i) {
+    strings[i] = body.*kStringFields[i];
+  }
+  return strings;
+}
 
 ForwardAuthDecision DecisionMessage(const AuthorizeBody& body) {
   ForwardAuthDecision message;
@@ -147,11 +161,9 @@ std::optional<TextTemplate> AuthorizeBodyWriter::Build(bool allowed,
   AuthorizeBody placeholders;
   placeholders.allowed = allowed;
   placeholders.dry_run = dry_run;
-  placeholders.decision = kPlaceholders[0].text;
-  placeholders.policy = kPlaceholders[1].text;
-  placeholders.rule = kPlaceholders[2].text;
-  placeholders.reason = kPlaceholders[3].text;
-  placeholders.ip = kPlaceholders[4].text;
+  for (size_t i = 0; i < kStringFieldCount; ++i) {
+    placeholders.*kStringFields[i] = kPlaceholders[i].text;
+  }
   return TextTemplate::Cut(
       http::MessageToGatewayJson(DecisionMessage(placeholders)), kPlaceholders);
 }
@@ -160,7 +172,8 @@ void AuthorizeBodyWriter::AppendTo(const AuthorizeBody& body,
                                    std::string* out) const {
   const std::optional<TextTemplate>& answer =
       templates_[2 * body.allowed + body.dry_run];
-  const std::array<absl::string_view, 5> strings = StringFields(body);
+  const std::array<absl::string_view, kStringFieldCount> strings =
+      StringFields(body);
   if (!answer.has_value() ||
       std::any_of(strings.begin(), strings.end(), NeedsJsonEscape)) {
     out->append(http::MessageToGatewayJson(DecisionMessage(body)));
