@@ -5,10 +5,7 @@
 
 #include <unistd.h>
 
-#include <cinttypes>
 #include <cstdint>
-#include <cstdio>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -18,6 +15,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "gtest/gtest.h"
+#include "tests/support/process_stats.h"
 #include "tests/support/test_files.h"
 
 namespace geo {
@@ -126,29 +124,6 @@ TEST(DatabaseGenerationTest, MappingTheTreeStepsThroughItWithinTheBudget) {
   EXPECT_EQ(RenderAll(*generation, &renders).size(), std::size(kAddresses));
 }
 
-// Kilobytes of `mapping` this process has page-table entries for: the Rss
-// line of the /proc/self/smaps block that holds it.
-int64_t ResidentKilobytes(absl::Span<const uint8_t> mapping) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto address = reinterpret_cast<uintptr_t>(mapping.data());
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    uintptr_t low = 0;
-    uintptr_t high = 0;
-    // A mapping's first line: "low-high perms offset dev inode path".
-    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &low, &high) == 2) {
-      inside = low <= address && address < high;
-      continue;
-    }
-    int64_t kilobytes = 0;
-    if (inside && std::sscanf(line.c_str(), "Rss: %" SCNd64, &kilobytes) == 1) {
-      return kilobytes;
-    }
-  }
-  ADD_FAILURE() << "no mapping holds " << address;
-  return -1;
-}
-
 TEST(DatabaseGenerationTest, MappingTheDataSectionPopulatesItsPages) {
   std::shared_ptr<DatabaseGeneration> generation = OpenCity();
   ASSERT_NE(generation, nullptr);
@@ -160,12 +135,12 @@ TEST(DatabaseGenerationTest, MappingTheDataSectionPopulatesItsPages) {
   // Retiring drops every entry the open made (validation reads pages).
   BackgroundWork work(absl::ZeroDuration());
   generation->Retire(work);
-  ASSERT_EQ(ResidentKilobytes(file), 0);
+  ASSERT_EQ(testing::MappingResidentKiB(getpid(), file.data()), 0);
 
   BackgroundWork data_work(absl::ZeroDuration());
   generation->MapDataSection(data_work);
   // At least the data section's pages (the kernel may map neighbours too).
-  EXPECT_GE(ResidentKilobytes(file),
+  EXPECT_GE(testing::MappingResidentKiB(getpid(), file.data()),
             static_cast<int64_t>((file.size() - data_start + page - 1) / page *
                                  (page / 1024)));
   // A step per MiB, from the page the data section starts in.

@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 
 #include "absl/strings/ascii.h"
@@ -34,6 +37,26 @@ int OpenDescriptorCount(pid_t pid) {
   }
   closedir(dir);
   return count;
+}
+
+int64_t MappingResidentKiB(pid_t pid, const void* address) {
+  std::ifstream smaps(absl::StrCat("/proc/", pid, "/smaps"));
+  const auto target = reinterpret_cast<uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t low = 0;
+    uintptr_t high = 0;
+    // A mapping's first line: "low-high perms offset dev inode path".
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &low, &high) == 2) {
+      inside = low <= target && target < high;
+      continue;
+    }
+    int64_t kib = 0;
+    if (inside && std::sscanf(line.c_str(), "Rss: %" SCNd64, &kib) == 1) {
+      return kib;
+    }
+  }
+  return -1;
 }
 
 }  // namespace geo::testing

@@ -18,6 +18,10 @@ int64_t ProcStatusKiB(pid_t pid, const std::string& field);
 // The number of open descriptors in /proc/<pid>/fd; -1 when unreadable.
 int OpenDescriptorCount(pid_t pid);
 
+// KiB of the mapping holding `address` that have page-table entries in
+// <pid> (its "Rss" in /proc/<pid>/smaps); -1 when no mapping holds it.
+int64_t MappingResidentKiB(pid_t pid, const void* address);
+
 }  // namespace geo::testing
 
 #endif  // TESTS_SUPPORT_PROCESS_STATS_H_
