@@ -10,6 +10,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "geo/common/enum_names.h"
+#include "geo/data/mmdb_value.h"
 
 namespace geo {
 namespace {
@@ -42,9 +43,9 @@ absl::Status DecodeFailureError(RecordDecodeFailure failure,
 // (depth first, a pointer replaced by what it points to), but it stops with
 // an error as soon as the record reaches `max_entries` nodes or `max_bytes`
 // of strings and byte arrays, instead of expanding shared pointers without
-// limit. Each value is decoded by libmaxminddb itself (MMDB_aget_value with an
-// empty path: one entry, a pointer followed), so values, bounds checks and
-// errors are libmaxminddb's; only the walk is ours. Recursion is bounded by
+// limit. Each value is read by ReadDataValue, libmaxminddb's reading of one
+// entry (MMDB_aget_value with an empty path: a pointer followed), so values,
+// bounds checks and errors are libmaxminddb's. Recursion is bounded by
 // kMaxDataDepth, as in libmaxminddb.
 class BoundedEntryList {
  public:
@@ -80,11 +81,12 @@ class BoundedEntryList {
           absl::StrCat("record exceeds the decode budget of ", max_entries_,
                        " entries"));
     }
-    static const char* const kNoPath[] = {nullptr};
-    MMDB_entry_s at = {mmdb_, offset};
-    MMDB_entry_data_s data;
-    const int status = MMDB_aget_value(&at, &data, kNoPath);
+    // Read straight into the node's slot; dropped again if it fails.
+    const size_t index = nodes_.size();
+    MMDB_entry_data_s& data = nodes_.emplace_back().entry_data;
+    const int status = ReadDataValue(*mmdb_, offset, &data);
     if (status != MMDB_SUCCESS) {
+      nodes_.pop_back();
       return DecodeFailureError(
           RecordDecodeFailure::kInvalidData,
           absl::StrCat("record does not decode: ", MMDB_strerror(status)));
@@ -99,26 +101,28 @@ class BoundedEntryList {
                          " bytes of strings"));
       }
     }
-    // MMDB_aget_value succeeded, so `offset` is inside the data section. A
+    // ReadDataValue succeeded, so `offset` is inside the data section. A
     // pointer (type 1 in the control byte's top bits) ends 1 + size bytes on;
     // the walk continues there after whatever it points to.
     const uint8_t control = mmdb_->data_section[offset];
     const bool pointer = (control >> 5) == 1;
     const uint32_t after_pointer = offset + 1 + ((control >> 3) & 3) + 1;
-    const size_t index = nodes_.size();
-    nodes_.push_back(MMDB_entry_data_list_s{data, nullptr, nullptr});
+    const uint32_t type = data.type;
+    const uint32_t data_size = data.data_size;
+    const uint32_t first_child = data.offset_to_next;
 
     uint64_t children = 0;
-    if (data.type == MMDB_DATA_TYPE_MAP) {
-      children = 2 * static_cast<uint64_t>(data.data_size);
-    } else if (data.type == MMDB_DATA_TYPE_ARRAY) {
-      children = data.data_size;
+    if (type == MMDB_DATA_TYPE_MAP) {
+      children = 2 * static_cast<uint64_t>(data_size);
+    } else if (type == MMDB_DATA_TYPE_ARRAY) {
+      children = data_size;
     }
     const bool container =
-        data.type == MMDB_DATA_TYPE_MAP || data.type == MMDB_DATA_TYPE_ARRAY;
+        type == MMDB_DATA_TYPE_MAP || type == MMDB_DATA_TYPE_ARRAY;
     // libmaxminddb spends one level on following a pointer to a container.
     const int child_depth = depth + (pointer && container ? 2 : 1);
-    uint32_t child = data.offset_to_next;
+    // `data` is not used past here: the children's nodes may move the vector.
+    uint32_t child = first_child;
     for (uint64_t i = 0; i < children; ++i) {
       absl::Status walked = Walk(child, child_depth, &child);
       if (!walked.ok()) return walked;
@@ -126,7 +130,7 @@ class BoundedEntryList {
     // For a scalar, offset_to_next is already past the pointer, if any.
     *next = pointer && container ? after_pointer
             : container          ? child
-                                 : data.offset_to_next;
+                                 : first_child;
     nodes_[index].entry_data.offset_to_next = *next;
     return absl::OkStatus();
   }

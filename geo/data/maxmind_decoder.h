@@ -66,8 +66,9 @@ struct DecodedFields {
   bool language_found = false;
 };
 
-// Thread-safe (immutable). Values are decoded by libmaxminddb itself; only
-// the walk over them, its budget and the mapping onto fields are ours.
+// Thread-safe (immutable). Each value is read by libmaxminddb's rules
+// (ReadDataValue, checked against libmaxminddb itself); the walk over them,
+// its budget and the mapping onto fields are ours.
 class MaxmindDecoder {
  public:
   explicit MaxmindDecoder(DecodeBudget budget = {}) : budget_(budget) {}

@@ -4,9 +4,10 @@
 // failure is DATA_LOSS carrying its RecordDecodeFailure; decoding again gives
 // the same answer; a language whose name bit is clear decodes exactly as
 // English; the budgeted walk alone fails with the same budget failure a
-// decode does. The default budget (4096 entries, 1 MiB of strings) bounds
-// every decode, so a memory limit on the fuzzer (-malloc_limit_mb) catches a
-// decode that is not bounded.
+// decode does; every offset of the section reads as libmaxminddb reads it
+// (ReadDataValue against MMDB_aget_value). The default budget (4096 entries, 1
+// MiB of strings) bounds every decode, so a memory limit on the fuzzer
+// (-malloc_limit_mb) catches a decode that is not bounded.
 #include <maxminddb.h>
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "geo/data/maxmind_decoder.h"
+#include "geo/data/mmdb_value_testing.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -86,6 +88,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(english_status.ok(), english_status.ToString());
       FUZZ_CHECK(MessageDifferencer::Equals(decoded.fields, english.fields),
                  decoded.fields.ShortDebugString());
+    }
+  }
+  // libmaxminddb's bounds checks subtract from the section's size, which
+  // wraps (and reads past the end) below three bytes.
+  if (section_size >= 3) {
+    for (uint32_t at = 0; at < section_size; ++at) {
+      const geo::testing::ValueComparison read =
+          geo::testing::CompareWithLibmaxminddb(mmdb, at);
+      FUZZ_CHECK(read.difference.empty(), read.difference);
     }
   }
   return 0;
