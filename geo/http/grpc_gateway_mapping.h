@@ -44,6 +44,9 @@ HttpErrorBody GatewayHttpErrorBody(absl::StatusCode code,
 // escape only '"', '\\' and control characters. Compact, with no spaces
 // (protojson adds a space after some commas at random, per build, so that
 // no client relies on its bytes; without them is one of its outputs).
+// Thread-safe. What is fixed per message type (the members' names, kinds and
+// nesting) is worked out on the first call for the type and kept; what a
+// message holds is read from it on every call.
 std::string MessageToGatewayJson(const google::protobuf::Message& message);
 
 // Parses a request body in protobuf JSON into `message`. Malformed JSON,

@@ -1,16 +1,21 @@
 #include "geo/http/grpc_gateway_mapping.h"
 
 #include <cmath>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/geo/v1/geo.pb.h"
+#include "geo/http/gateway_json_testing.h"
+#include "geo/policy/policy_config.pb.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 
@@ -73,152 +78,6 @@ TEST(MessageToGatewayJsonTest, PrintsInt64AsStringAndEmptyRepeatedAsList) {
               HasSubstr(R"("buildEpoch":"1700000000")"));
 }
 
-// What protobuf's own C++ printer writes with always_print_primitive_fields
-// (the mapping's names, defaults, int64 as strings, enums by name).
-std::string CppPrinterJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  EXPECT_TRUE(
-      google::protobuf::util::MessageToJsonString(message, &json, options)
-          .ok());
-  return json;
-}
-
-google::protobuf::Value ParseJson(const std::string& json) {
-  google::protobuf::Value value;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &value).ok())
-      << json;
-  return value;
-}
-
-// Where protojson's EmitUnpopulated differs from the C++ printer: an unset
-// singular message field is null rather than absent, and an unset field of
-// a oneof (proto3 `optional` too) is absent.
-void ApplyProtojsonRules(const google::protobuf::Message& message,
-                         google::protobuf::Struct* json) {
-  const auto* descriptor = message.GetDescriptor();
-  const auto* reflection = message.GetReflection();
-  auto& fields = *json->mutable_fields();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const auto* field = descriptor->field(i);
-    const std::string& name = field->json_name();
-    const bool is_message =
-        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE;
-    if (field->is_repeated()) {
-      if (!is_message || field->is_map()) continue;
-      auto* list = fields[name].mutable_list_value();
-      for (int j = 0; j < reflection->FieldSize(message, field); ++j) {
-        ApplyProtojsonRules(reflection->GetRepeatedMessage(message, field, j),
-                            list->mutable_values(j)->mutable_struct_value());
-      }
-    } else if (field->containing_oneof() != nullptr &&
-               !reflection->HasField(message, field)) {
-      fields.erase(name);
-    } else if (is_message && !reflection->HasField(message, field)) {
-      fields[name].set_null_value(google::protobuf::NULL_VALUE);
-    } else if (is_message) {
-      ApplyProtojsonRules(reflection->GetMessage(message, field),
-                          fields[name].mutable_struct_value());
-    }
-  }
-}
-
-// `"name":null` members taken out, to compare the rest byte for byte. (No
-// string in these tests contains that text.)
-std::string WithoutNulls(std::string json) {
-  for (size_t at = json.find("\":null"); at != std::string::npos;
-       at = json.find("\":null")) {
-    const size_t name_start = json.rfind('"', at - 1);
-    const size_t end = at + 6;  // Past `":null`.
-    if (json[name_start - 1] == ',') {
-      json.erase(name_start - 1, end - (name_start - 1));
-    } else {  // First in its object: drop the comma after it instead.
-      json.erase(name_start, end - name_start + (json[end] == ',' ? 1 : 0));
-    }
-  }
-  return json;
-}
-
-// Checks MessageToGatewayJson against the C++ printer plus the protojson
-// rules, parsed (every member and value) and byte for byte once the nulls
-// are taken out (member order, number and string forms).
-void ExpectProtojson(const google::protobuf::Message& message) {
-  const std::string ours = MessageToGatewayJson(message);
-  google::protobuf::Value expected = ParseJson(CppPrinterJson(message));
-  ApplyProtojsonRules(message, expected.mutable_struct_value());
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string difference;
-  differencer.ReportDifferencesToString(&difference);
-  EXPECT_TRUE(differencer.Compare(ParseJson(ours), expected))
-      << difference << "\nours: " << ours;
-  EXPECT_EQ(WithoutNulls(ours), WithoutNulls(CppPrinterJson(message)));
-}
-
-geo::v1::LookupResponse FullLookupResponse() {
-  geo::v1::LookupResponse response;
-  response.set_ip("81.2.69.142");
-  response.set_network("81.2.69.142/31");
-  response.set_found(true);
-  response.mutable_continent()->set_code("EU");
-  response.mutable_continent()->set_geoname_id(6255148);
-  response.mutable_continent()->set_name("Europe");
-  for (auto* country :
-       {response.mutable_country(), response.mutable_registered_country()}) {
-    country->set_iso_code("GB");
-    country->set_geoname_id(2635167);
-    country->set_name("United Kingdom");
-    country->set_confidence(80);
-  }
-  response.mutable_represented_country()->set_iso_code("US");
-  response.mutable_represented_country()->set_type("military");
-  for (const char* code : {"ENG", "WBK"}) {
-    auto* subdivision = response.add_subdivisions();
-    subdivision->set_iso_code(code);
-    subdivision->set_geoname_id(6269131);
-    subdivision->set_name("England");
-    subdivision->set_confidence(50);
-  }
-  response.mutable_city()->set_geoname_id(2643743);
-  response.mutable_city()->set_name("London");
-  response.mutable_city()->set_confidence(0);
-  auto* location = response.mutable_location();
-  location->set_latitude(51.5142);
-  location->set_longitude(-0.0931);
-  location->set_accuracy_radius(10);
-  location->set_time_zone("Europe/London");
-  location->set_average_income(30000);
-  location->set_population_density(5000);
-  response.mutable_postal()->set_code("EC2V");
-  response.mutable_postal()->set_confidence(40);
-  response.mutable_autonomous_system()->set_number(20712);
-  response.mutable_autonomous_system()->set_organization(
-      "Andrews & Arnold Ltd");
-  response.mutable_autonomous_system()->set_network("81.2.69.142/31");
-  auto* traits = response.mutable_traits();
-  traits->set_is_anycast(true);
-  traits->set_isp("Andrews & Arnold Ltd");
-  traits->set_organization("STONEHOUSE office network");
-  traits->set_connection_type("Corporate");
-  traits->set_domain("in-addr.arpa");
-  traits->set_user_type("government");
-  traits->set_static_ip_score(0.34);
-  traits->set_user_count(2);
-  traits->set_is_legitimate_proxy(false);
-  traits->set_mobile_country_code("310");
-  traits->set_mobile_network_code("004");
-  auto* anonymizer = response.mutable_anonymizer();
-  anonymizer->set_is_anonymous(true);
-  anonymizer->set_is_anonymous_vpn(false);
-  anonymizer->set_is_hosting_provider(false);
-  anonymizer->set_is_public_proxy(false);
-  anonymizer->set_is_residential_proxy(false);
-  anonymizer->set_is_tor_exit_node(true);
-  response.mutable_local_override()->set_network("81.2.69.0/24");
-  response.mutable_local_override()->add_fields("country");
-  return response;
-}
-
 TEST(MessageToGatewayJsonTest, EveryFieldSetIsByteForByteTheCppPrinter) {
   const geo::v1::LookupResponse response = FullLookupResponse();
   EXPECT_EQ(MessageToGatewayJson(response), CppPrinterJson(response));
@@ -244,66 +103,108 @@ TEST(MessageToGatewayJsonTest, UnsetMessageFieldsAreNullInDeclarationOrder) {
   }
 }
 
-TEST(MessageToGatewayJsonTest, PartlySetAnswersMatchProtojson) {
-  // A record with a country and no city; an unset optional and a set one.
-  geo::v1::LookupResponse response = FullLookupResponse();
-  response.clear_city();
-  response.clear_postal();
-  response.clear_represented_country();
-  response.clear_local_override();
-  response.mutable_country()->clear_confidence();
-  response.mutable_traits()->clear_isp();
-  response.mutable_traits()->clear_static_ip_score();
-  response.clear_anonymizer();
-  response.mutable_anonymizer()->set_is_tor_exit_node(true);
-  ExpectProtojson(response);
-  // Not found: nothing but the address.
-  geo::v1::LookupResponse not_found;
-  not_found.set_ip("2001:db8::1");
-  ExpectProtojson(not_found);
-}
-
 TEST(MessageToGatewayJsonTest, EveryHttpResponseTypeMatchesProtojson) {
-  geo::v1::BatchLookupResponse batch;
-  *batch.add_results()->mutable_response() = FullLookupResponse();
-  batch.mutable_results(0)->set_ip("81.2.69.142");
-  auto* failed = batch.add_results();
-  failed->set_ip("not an address");
-  failed->set_error_code(3);
-  failed->set_error_message("invalid IP address \"not an address\"");
-  ExpectProtojson(batch);
-  ExpectProtojson(geo::v1::BatchLookupResponse());
-
-  geo::v1::CheckResponse check;
-  ExpectProtojson(check);
-  check.set_ip("8.8.8.8");
-  check.set_allowed(true);
-  check.set_result("allowed");
-  check.set_reason("country US is allowed");
-  check.set_asn(15169);
-  check.set_dry_run(true);
-  ExpectProtojson(check);
-
-  geo::v1::ListDatabasesResponse databases;
-  ExpectProtojson(databases);
-  auto* database = databases.add_databases();
-  database->set_path("/data/GeoLite2-City.mmdb");
-  database->set_type("GeoLite2-City");
-  database->set_build_epoch(1758153600);
-  database->set_node_count(6123456);
-  database->set_loaded_at(-1);
-  database->set_ip_version(6);
-  database->add_languages("de");
-  database->add_languages("en");
-  databases.add_databases();
-  ExpectProtojson(databases);
-
+  for (const auto& sample : HttpAnswerSamples()) {
+    SCOPED_TRACE(sample->ShortDebugString());
+    ExpectProtojson(*sample);
+  }
   google::rpc::Status status;
   status.set_code(5);
   status.set_message("Not Found");
-  ExpectProtojson(status);
   EXPECT_EQ(GatewayErrorBody(absl::NotFoundError("Not Found")),
             MessageToGatewayJson(status));
+}
+
+TEST(MessageToGatewayJsonTest, MapsAreObjectsInKeyOrder) {
+  geo::policy::PolicyFile policy_file;
+  for (const char* name : {"open", "audit", "strict", "Zulu", "b"}) {
+    (*policy_file.mutable_policies())[name].set_default_action(name);
+  }
+  const std::string json = MessageToGatewayJson(policy_file);
+  // By code point: upper case before lower case.
+  size_t previous = 0;
+  for (const char* name : {"Zulu", "audit", "b", "open", "strict"}) {
+    const size_t at = json.find(absl::StrCat("\"", name, "\":{"));
+    ASSERT_NE(at, std::string::npos) << name << " in " << json;
+    EXPECT_GT(at, previous) << name << " in " << json;
+    previous = at;
+  }
+  ExpectProtojson(policy_file);
+}
+
+// What is fixed per type is planned once; what a message holds is read from
+// each message. Messages of each type that differ in every way a plan could
+// wrongly remember (which optional fields are set, which message fields are
+// null, list lengths, string lengths), written in turn, and one message
+// changed between two writings at the same address.
+TEST(MessageToGatewayJsonTest, EachMessageIsReadNotRememberedFromAnEarlierOne) {
+  const std::vector<std::unique_ptr<google::protobuf::Message>> samples =
+      HttpAnswerSamples();
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& sample : samples) {
+      SCOPED_TRACE(sample->ShortDebugString());
+      ExpectProtojson(*sample);
+    }
+  }
+  geo::v1::LookupResponse response = FullLookupResponse();
+  const std::string full = MessageToGatewayJson(response);
+  response.clear_city();
+  response.mutable_traits()->clear_isp();
+  response.mutable_subdivisions()->RemoveLast();
+  response.set_network("81.2.69.0/24");
+  const std::string changed = MessageToGatewayJson(response);
+  EXPECT_NE(changed, full);
+  EXPECT_THAT(changed, HasSubstr(R"("city":null)"));
+  ExpectProtojson(response);
+}
+
+// A DynamicMessage of a generated type shares the type's plan but not its
+// generated class: its fields are read through its own Reflection.
+TEST(MessageToGatewayJsonTest, DynamicMessagesOfGeneratedTypesMatch) {
+  google::protobuf::DynamicMessageFactory factory;
+  for (const auto& sample : HttpAnswerSamples()) {
+    SCOPED_TRACE(sample->ShortDebugString());
+    std::unique_ptr<google::protobuf::Message> dynamic(
+        factory.GetPrototype(sample->GetDescriptor())->New());
+    ASSERT_TRUE(dynamic->ParseFromString(sample->SerializeAsString()));
+    ASSERT_NE(dynamic->GetReflection(), sample->GetReflection());
+    // Generated, dynamic, generated: whichever comes first must not decide
+    // how the others are read.
+    const std::string generated = MessageToGatewayJson(*sample);
+    EXPECT_EQ(MessageToGatewayJson(*dynamic), generated);
+    EXPECT_EQ(MessageToGatewayJson(*sample), generated);
+    ExpectProtojson(*dynamic);
+  }
+}
+
+// Copies `file` and the files it imports into `pool`.
+void CopyWithImports(const google::protobuf::FileDescriptor* file,
+                     google::protobuf::DescriptorPool* pool) {
+  if (pool->FindFileByName(file->name()) != nullptr) return;
+  for (int i = 0; i < file->dependency_count(); ++i) {
+    CopyWithImports(file->dependency(i), pool);
+  }
+  google::protobuf::FileDescriptorProto copy;
+  file->CopyTo(&copy);
+  ASSERT_NE(pool->BuildFile(copy), nullptr) << file->name();
+}
+
+// A type built at run time, in a pool of its own, is written as the
+// generated type of the same definition is.
+TEST(MessageToGatewayJsonTest, TypesOfOtherPoolsMatch) {
+  google::protobuf::DescriptorPool pool;
+  CopyWithImports(geo::v1::LookupResponse::descriptor()->file(), &pool);
+  const google::protobuf::Descriptor* descriptor =
+      pool.FindMessageTypeByName("geo.v1.LookupResponse");
+  ASSERT_NE(descriptor, nullptr);
+  google::protobuf::DynamicMessageFactory factory(&pool);
+  for (const geo::v1::LookupResponse& sample :
+       {FullLookupResponse(), geo::v1::LookupResponse()}) {
+    std::unique_ptr<google::protobuf::Message> response(
+        factory.GetPrototype(descriptor)->New());
+    ASSERT_TRUE(response->ParseFromString(sample.SerializeAsString()));
+    EXPECT_EQ(MessageToGatewayJson(*response), MessageToGatewayJson(sample));
+  }
 }
 
 TEST(MessageToGatewayJsonTest, NumbersReadBackExactly) {
