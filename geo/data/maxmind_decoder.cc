@@ -15,7 +15,16 @@
 namespace geo {
 namespace {
 
-using Node = const MMDB_entry_data_list_s*;
+// One value of a walked record: what libmaxminddb's entry data list holds
+// for it (`next`: the following node, depth first), plus `after`, the node
+// that follows its whole value (the value's children included), so that
+// skipping a value is one step. Null past the record's last node.
+struct EntryNode {
+  MMDB_entry_data_s entry_data;
+  const EntryNode* next;
+  const EntryNode* after;
+};
+using Node = const EntryNode*;
 
 // Carries a RecordDecodeFailure in a status (see RecordDecodeFailureOf).
 constexpr absl::string_view kDecodeFailurePayload =
@@ -52,6 +61,7 @@ class BoundedEntryList {
   BoundedEntryList(const MMDB_s* mmdb, size_t max_entries, size_t max_bytes)
       : mmdb_(mmdb), max_entries_(max_entries), max_bytes_(max_bytes) {
     nodes_.reserve(std::min<size_t>(max_entries, 128));
+    value_ends_.reserve(nodes_.capacity());
   }
 
   // Decodes the value at data-section `offset`; on success root() is its
@@ -61,8 +71,12 @@ class BoundedEntryList {
     absl::Status status = Walk(offset, 0, &next);
     if (!status.ok()) return status;
     // Linked only now: the vector does not move any more.
-    for (size_t i = 0; i + 1 < nodes_.size(); ++i) {
-      nodes_[i].next = &nodes_[i + 1];
+    const auto at = [&](size_t index) -> Node {
+      return index < nodes_.size() ? &nodes_[index] : nullptr;
+    };
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      nodes_[i].next = at(i + 1);
+      nodes_[i].after = at(value_ends_[i]);
     }
     return absl::OkStatus();
   }
@@ -84,9 +98,11 @@ class BoundedEntryList {
     // Read straight into the node's slot; dropped again if it fails.
     const size_t index = nodes_.size();
     MMDB_entry_data_s& data = nodes_.emplace_back().entry_data;
+    value_ends_.push_back(0);
     const int status = ReadDataValue(*mmdb_, offset, &data);
     if (status != MMDB_SUCCESS) {
       nodes_.pop_back();
+      value_ends_.pop_back();
       return DecodeFailureError(
           RecordDecodeFailure::kInvalidData,
           absl::StrCat("record does not decode: ", MMDB_strerror(status)));
@@ -132,6 +148,7 @@ class BoundedEntryList {
             : container          ? child
                                  : first_child;
     nodes_[index].entry_data.offset_to_next = *next;
+    value_ends_[index] = nodes_.size();
     return absl::OkStatus();
   }
 
@@ -139,28 +156,10 @@ class BoundedEntryList {
   const size_t max_entries_;
   const size_t max_bytes_;
   uint64_t bytes_ = 0;
-  std::vector<MMDB_entry_data_list_s> nodes_;
+  std::vector<EntryNode> nodes_;
+  // For each node, the index of the node after its whole value.
+  std::vector<size_t> value_ends_;
 };
-
-// The value that follows `node` (a key or a whole container) ends where the
-// returned node starts. Iterative, so deep nesting in a hostile file cannot
-// exhaust the stack here (libmaxminddb also caps depth at 512).
-absl::StatusOr<Node> SkipValue(Node node) {
-  uint64_t remaining = 1;
-  while (remaining > 0) {
-    if (node == nullptr) {
-      return absl::DataLossError("record ends inside a map or array");
-    }
-    --remaining;
-    if (node->entry_data.type == MMDB_DATA_TYPE_MAP) {
-      remaining += 2 * static_cast<uint64_t>(node->entry_data.data_size);
-    } else if (node->entry_data.type == MMDB_DATA_TYPE_ARRAY) {
-      remaining += node->entry_data.data_size;
-    }
-    node = node->next;
-  }
-  return node;
-}
 
 std::string TypeName(uint32_t type) {
   switch (type) {
@@ -284,9 +283,7 @@ absl::StatusOr<Node> ForEachInMap(absl::string_view field, Node node,
     const Node value = node->next;
     absl::Status status = visit(key, value);
     if (!status.ok()) return status;
-    absl::StatusOr<Node> after = SkipValue(value);
-    if (!after.ok()) return after.status();
-    node = *after;
+    node = value->after;
   }
   return node;
 }
@@ -590,9 +587,7 @@ absl::Status ReadSubdivisions(Node node, NameChoice* language,
     absl::Status status =
         ReadPlace("subdivisions", node, language, response->add_subdivisions());
     if (!status.ok()) return status;
-    absl::StatusOr<Node> after = SkipValue(node);
-    if (!after.ok()) return after.status();
-    node = *after;
+    node = node->after;
   }
   return absl::OkStatus();
 }
