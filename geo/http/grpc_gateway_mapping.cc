@@ -231,14 +231,16 @@ void AppendJsonFloat(Float value, JsonOutput* out) {
 
 // How one value of a field is written, decided once per field.
 enum class ValueKind : uint8_t {
-  kInt32,
-  kUInt32,
-  kInt64,  // 64-bit integers are strings in protojson.
-  kUInt64,
-  kDouble,
-  kFloat,
-  kBool,
-  kEnum,       // By name; a number without a name by its number.
+  // The scalars, numbered as the FieldDescriptor::CppType each is read as.
+  kInt32 = FieldDescriptor::CPPTYPE_INT32,
+  kInt64 = FieldDescriptor::CPPTYPE_INT64,  // A string in protojson.
+  kUInt32 = FieldDescriptor::CPPTYPE_UINT32,
+  kUInt64 = FieldDescriptor::CPPTYPE_UINT64,  // A string in protojson.
+  kDouble = FieldDescriptor::CPPTYPE_DOUBLE,
+  kFloat = FieldDescriptor::CPPTYPE_FLOAT,
+  kBool = FieldDescriptor::CPPTYPE_BOOL,
+  // The rest, past the CppType numbers.
+  kEnum = FieldDescriptor::MAX_CPPTYPE + 1,  // By name, else its number.
   kNullValue,  // google.protobuf.NullValue: always `null`.
   kString,
   kBytes,  // Base64.
@@ -360,27 +362,6 @@ class PlanSet {
     ValuePlan value;
     value.field = field;
     switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32:
-        value.kind = ValueKind::kInt32;
-        break;
-      case FieldDescriptor::CPPTYPE_UINT32:
-        value.kind = ValueKind::kUInt32;
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        value.kind = ValueKind::kInt64;
-        break;
-      case FieldDescriptor::CPPTYPE_UINT64:
-        value.kind = ValueKind::kUInt64;
-        break;
-      case FieldDescriptor::CPPTYPE_DOUBLE:
-        value.kind = ValueKind::kDouble;
-        break;
-      case FieldDescriptor::CPPTYPE_FLOAT:
-        value.kind = ValueKind::kFloat;
-        break;
-      case FieldDescriptor::CPPTYPE_BOOL:
-        value.kind = ValueKind::kBool;
-        break;
       case FieldDescriptor::CPPTYPE_ENUM:
         value.kind =
             field->enum_type()->full_name() == "google.protobuf.NullValue"
@@ -399,6 +380,9 @@ class PlanSet {
           value.kind = ValueKind::kMessage;
           value.message = PlanOf(field->message_type());
         }
+        break;
+      default:  // A scalar: its kind has its CppType's number.
+        value.kind = static_cast<ValueKind>(field->cpp_type());
         break;
     }
     return value;
