@@ -393,9 +393,11 @@ class PlanSet {
 };
 
 // The plans of the types of the generated pool, built on first use of each
-// type and kept for the life of the process, as those types are. Thread-safe:
-// a lookup takes the reader side of a lock whose writer side is held only to
-// insert a plan built before it was taken.
+// type and kept for the life of the process, as those types are.
+// Thread-safe. A lookup takes no lock: it reads the current index, which is
+// never changed once published. Adding a type builds its plans with no lock
+// held, then, under the lock, publishes a copy of the index with the type
+// added.
 class GeneratedPlans {
  public:
   static GeneratedPlans& Get() {
@@ -405,24 +407,43 @@ class GeneratedPlans {
 
   const MessagePlan& PlanOf(const Descriptor* descriptor)
       ABSL_LOCKS_EXCLUDED(mu_) {
-    {
-      absl::ReaderMutexLock lock(&mu_);
-      const auto found = plans_.find(descriptor);
-      if (found != plans_.end()) return found->second->root();
-    }
-    // Two threads may both build the plans of a new type; the first to
-    // insert wins and the other's are dropped.
-    auto built = std::make_unique<const PlanSet>(descriptor);
-    absl::MutexLock lock(&mu_);
-    return plans_.try_emplace(descriptor, std::move(built))
-        .first->second->root();
+    const PlanIndex& index = *index_.load(std::memory_order_acquire);
+    const auto found = index.find(descriptor);
+    if (found != index.end()) return *found->second;
+    return Add(descriptor);
   }
 
  private:
+  using PlanIndex = absl::flat_hash_map<const Descriptor*, const MessagePlan*>;
+
+  GeneratedPlans() {
+    indexes_.push_back(std::make_unique<const PlanIndex>());
+    index_.store(indexes_.back().get(), std::memory_order_release);
+  }
+
+  const MessagePlan& Add(const Descriptor* descriptor)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    auto built = std::make_unique<const PlanSet>(descriptor);
+    absl::MutexLock lock(&mu_);
+    const PlanIndex& current = *index_.load(std::memory_order_relaxed);
+    // Another thread may have added the type meanwhile: its plans win.
+    const auto found = current.find(descriptor);
+    if (found != current.end()) return *found->second;
+    auto next = std::make_unique<PlanIndex>(current);
+    next->emplace(descriptor, &built->root());
+    plan_sets_.push_back(std::move(built));
+    indexes_.push_back(std::move(next));
+    index_.store(indexes_.back().get(), std::memory_order_release);
+    return plan_sets_.back()->root();
+  }
+
   absl::Mutex mu_;
-  // Never erased: callers keep references to the plans.
-  absl::flat_hash_map<const Descriptor*, std::unique_ptr<const PlanSet>> plans_
-      ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<const PlanSet>> plan_sets_ ABSL_GUARDED_BY(mu_);
+  // Every index published: a lookup may still be reading an earlier one.
+  // One per type added, each no larger than the number of types.
+  std::vector<std::unique_ptr<const PlanIndex>> indexes_ ABSL_GUARDED_BY(mu_);
+  // The last of indexes_, read without the lock.
+  std::atomic<const PlanIndex*> index_{nullptr};
 };
 
 // A message of a well-known type, as protobuf's printer writes it.
