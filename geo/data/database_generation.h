@@ -78,8 +78,14 @@ class DatabaseGeneration {
   // (and caching) on a miss. A record is cached under a language only when
   // it has names in it, else under "en", so the copies of a record are
   // bounded by the languages of the file, never by those clients ask for. A
-  // record that failed to decode is remembered (a bounded memo): asking
-  // again returns the same error without decoding again.
+  // lookup in a language the record has no names in is answered by the
+  // English record when the record's NameLanguageBits show it; when one of
+  // the record's languages shares the bit of the language asked, it decodes
+  // to find out, every time (that answer is not cached again: it is the
+  // English one). The default (empty) language has a bit of its own, so this
+  // never happens to it. A record that failed to decode is remembered (a
+  // bounded memo): asking again returns the same error without decoding
+  // again.
   absl::Status Find(const IpAddress& ip, absl::string_view language,
                     LookupAnswer* answer) const;
   // Find, merged into `response` (as Database::Lookup).

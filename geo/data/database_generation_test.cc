@@ -165,5 +165,16 @@ TEST(DatabaseGenerationTest, CountsDecodesAndCacheHits) {
   EXPECT_EQ(generation->record_decode_stats().decodes, 1u);
 }
 
+TEST(DatabaseGenerationTest, TheDefaultLanguageIsAnsweredByTheEnglishRecord) {
+  std::shared_ptr<DatabaseGeneration> generation = OpenCity();
+  ASSERT_NE(generation, nullptr);
+  const IpAddress ip = *IpAddress::Parse("81.2.69.160");
+  LookupAnswer answer;
+  ASSERT_TRUE(generation->Find(ip, "en", &answer).ok());
+  ASSERT_TRUE(generation->Find(ip, "", &answer).ok());
+  ASSERT_TRUE(generation->Find(ip, "", &answer).ok());
+  EXPECT_EQ(generation->record_decode_stats().decodes, 1u);
+}
+
 }  // namespace
 }  // namespace geo

@@ -9,9 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string_view>
 
-#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "api/geo/v1/geo.pb.h"
@@ -33,11 +34,18 @@ absl::string_view RecordDecodeFailureName(RecordDecodeFailure failure);
 std::optional<RecordDecodeFailure> RecordDecodeFailureOf(
     const absl::Status& status);
 
-// One bit of 64 standing for `language` (a hash), for
-// DecodedFields::name_languages. Several languages may share a bit: a set bit
-// means "may have names in it", a clear one "has none".
+// One bit of 64 standing for `language`, for DecodedFields::name_languages:
+// a set bit means "may have names in it", a clear one "has none". The empty
+// language (the default, most lookups) has bit 0 to itself, so no record's
+// languages can make it look present; the others share the other 63 bits by
+// a hash that is the same in every process, so that which languages share a
+// bit (and what that costs, see DatabaseGeneration) does not change from one
+// start of the server to the next.
 inline uint64_t NameLanguageBit(absl::string_view language) {
-  return uint64_t{1} << (absl::HashOf(language) & 63);
+  if (language.empty()) return 1;
+  const size_t hash = std::hash<std::string_view>{}(
+      std::string_view(language.data(), language.size()));
+  return uint64_t{2} << (hash % 63);
 }
 
 // The decode budget of one record. libmaxminddb follows a pointer every time

@@ -127,6 +127,19 @@ TEST(MaxmindDecoderTest, DecodesEveryKindOfFieldInTheLanguageAsked) {
   EXPECT_NE(german.name_languages & NameLanguageBit("en"), 0u);
 }
 
+TEST(NameLanguageBitTest, TheDefaultLanguageSharesItsBitWithNoOther) {
+  const uint64_t default_bit = NameLanguageBit("");
+  std::string tag;
+  for (char first = 'a'; first <= 'z'; ++first) {
+    for (char second = 'a'; second <= 'z'; ++second) {
+      for (const std::string& suffix : {"", "-BR", "-CN", "-Hant"}) {
+        tag = absl::StrCat(std::string{first, second}, suffix);
+        EXPECT_NE(NameLanguageBit(tag), default_bit) << tag;
+      }
+    }
+  }
+}
+
 TEST(MaxmindDecoderTest, ALanguageWithoutNamesDecodesAsEnglish) {
   MmdbDataWriter data;
   const uint32_t record = WriteCityRecord(&data);
