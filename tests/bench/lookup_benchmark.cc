@@ -262,7 +262,7 @@ void BM_GeoStoreJson(benchmark::State& state) {
   });
 }
 
-// What a cache miss adds for HTTP: protobuf's JSON printer on one typical
+// What a cache miss adds for HTTP: the gateway's JSON writer on one typical
 // City answer (81.2.69.160), the work each record's template saves.
 void BM_RenderJsonOnly(benchmark::State& state) {
   const GeoStore& store = WarmStore(false);
