@@ -22,6 +22,17 @@ inline uint64_t ReadUnsigned(const uint8_t* bytes, uint32_t length) {
   return value;
 }
 
+// An integer of `size` bytes at `bytes` into `*value`: big-endian, at most
+// the integer type's own size (a shorter one reads as if zero-padded in
+// front), as libmaxminddb reads it.
+template <typename Integer>
+int ReadInteger(const uint8_t* bytes, uint64_t size, Integer* value) {
+  if (size > sizeof(Integer)) return MMDB_INVALID_DATA_ERROR;
+  *value =
+      static_cast<Integer>(ReadUnsigned(bytes, static_cast<uint32_t>(size)));
+  return MMDB_SUCCESS;
+}
+
 // The value at `offset` without following a pointer: libmaxminddb's
 // decode_one, with bounds checks written so that they cannot wrap (it
 // subtracts from the section's size, which wraps for sections of under three
@@ -87,22 +98,19 @@ inline int ReadOne(const MMDB_s& mmdb, uint32_t offset,
   if (at + size > section_size) return MMDB_INVALID_DATA_ERROR;
   const uint8_t* const bytes = section + at;
   const uint32_t length = static_cast<uint32_t>(size);
+  int status = MMDB_SUCCESS;
   switch (type) {
     case MMDB_DATA_TYPE_UINT16:
-      if (size > 2) return MMDB_INVALID_DATA_ERROR;
-      data->uint16 = static_cast<uint16_t>(ReadUnsigned(bytes, length));
+      status = ReadInteger(bytes, size, &data->uint16);
       break;
     case MMDB_DATA_TYPE_UINT32:
-      if (size > 4) return MMDB_INVALID_DATA_ERROR;
-      data->uint32 = static_cast<uint32_t>(ReadUnsigned(bytes, length));
+      status = ReadInteger(bytes, size, &data->uint32);
       break;
     case MMDB_DATA_TYPE_INT32:
-      if (size > 4) return MMDB_INVALID_DATA_ERROR;
-      data->int32 = static_cast<int32_t>(ReadUnsigned(bytes, length));
+      status = ReadInteger(bytes, size, &data->int32);
       break;
     case MMDB_DATA_TYPE_UINT64:
-      if (size > 8) return MMDB_INVALID_DATA_ERROR;
-      data->uint64 = ReadUnsigned(bytes, length);
+      status = ReadInteger(bytes, size, &data->uint64);
       break;
     case MMDB_DATA_TYPE_UINT128: {
       if (size > 16) return MMDB_INVALID_DATA_ERROR;
@@ -142,6 +150,7 @@ inline int ReadOne(const MMDB_s& mmdb, uint32_t offset,
       // past 15): skipped by its size, as there.
       break;
   }
+  if (status != MMDB_SUCCESS) return status;
   data->offset_to_next = static_cast<uint32_t>(at + size);
   return MMDB_SUCCESS;
 }
