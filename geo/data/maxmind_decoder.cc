@@ -23,6 +23,8 @@ struct EntryNode {
   MMDB_entry_data_s entry_data;
   const EntryNode* next;
   const EntryNode* after;
+  // While walking: the index of the node `after` will point at.
+  size_t value_end;
 };
 using Node = const EntryNode*;
 
@@ -61,7 +63,6 @@ class BoundedEntryList {
   BoundedEntryList(const MMDB_s* mmdb, size_t max_entries, size_t max_bytes)
       : mmdb_(mmdb), max_entries_(max_entries), max_bytes_(max_bytes) {
     nodes_.reserve(std::min<size_t>(max_entries, 128));
-    value_ends_.reserve(nodes_.capacity());
   }
 
   // Decodes the value at data-section `offset`; on success root() is its
@@ -76,7 +77,7 @@ class BoundedEntryList {
     };
     for (size_t i = 0; i < nodes_.size(); ++i) {
       nodes_[i].next = at(i + 1);
-      nodes_[i].after = at(value_ends_[i]);
+      nodes_[i].after = at(nodes_[i].value_end);
     }
     return absl::OkStatus();
   }
@@ -98,11 +99,9 @@ class BoundedEntryList {
     // Read straight into the node's slot; dropped again if it fails.
     const size_t index = nodes_.size();
     MMDB_entry_data_s& data = nodes_.emplace_back().entry_data;
-    value_ends_.push_back(0);
     const int status = ReadDataValue(*mmdb_, offset, &data);
     if (status != MMDB_SUCCESS) {
       nodes_.pop_back();
-      value_ends_.pop_back();
       return DecodeFailureError(
           RecordDecodeFailure::kInvalidData,
           absl::StrCat("record does not decode: ", MMDB_strerror(status)));
@@ -148,7 +147,7 @@ class BoundedEntryList {
             : container          ? child
                                  : first_child;
     nodes_[index].entry_data.offset_to_next = *next;
-    value_ends_[index] = nodes_.size();
+    nodes_[index].value_end = nodes_.size();
     return absl::OkStatus();
   }
 
@@ -157,8 +156,6 @@ class BoundedEntryList {
   const size_t max_bytes_;
   uint64_t bytes_ = 0;
   std::vector<EntryNode> nodes_;
-  // For each node, the index of the node after its whole value.
-  std::vector<size_t> value_ends_;
 };
 
 std::string TypeName(uint32_t type) {

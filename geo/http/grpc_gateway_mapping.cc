@@ -504,11 +504,6 @@ class PlannedJsonWriter {
           break;
         case FieldShape::kRepeated: {
           const int size = reflection->FieldSize(message, descriptor);
-          if (size == 0) {
-            out_->Append(prefix);
-            out_->Append("[]");
-            break;
-          }
           out_->Append(prefix);
           out_->Append('[');
           for (int i = 0; i < size; ++i) {
