@@ -45,6 +45,21 @@ std::string Unquote(absl::string_view text) {
   return value;
 }
 
+// The address in header `name` when it occurs exactly once. A hop that
+// sets such a header overwrites what the client sent, leaving one line; two
+// lines mean some hop appended to the client's own, and neither can be told
+// from the other, so the header counts for nothing.
+absl::StatusOr<IpAddress> SingleAddress(const ForwardingHeaders& headers,
+                                        absl::string_view name) {
+  std::vector<absl::string_view> values;
+  headers.Get(name, &values);
+  if (values.size() != 1) {
+    return absl::NotFoundError(
+        absl::StrCat(name, " occurs ", values.size(), " times"));
+  }
+  return ParsePeerAddress(absl::StripAsciiWhitespace(values.front()));
+}
+
 }  // namespace
 
 void ForwardedForValues(absl::string_view field_value,
@@ -114,17 +129,12 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
   absl::StatusOr<IpAddress> caller = ParsePeerAddress(peer);
   if (!caller.ok() || headers == nullptr || !Trusted(*caller)) return caller;
   // The peer is a trusted proxy: what does it say about the client?
-  std::vector<absl::string_view> values;
   for (const std::string& name : client_ip_headers_) {
-    values.clear();
-    headers->Get(name, &values);
-    if (values.empty()) continue;
-    absl::StatusOr<IpAddress> address =
-        ParsePeerAddress(absl::StripAsciiWhitespace(values.front()));
+    absl::StatusOr<IpAddress> address = SingleAddress(*headers, name);
     if (address.ok()) return address;
   }
   std::vector<std::string> hops;
-  values.clear();
+  std::vector<absl::string_view> values;
   headers->Get("x-forwarded-for", &values);
   for (absl::string_view value : values) {
     for (absl::string_view hop : absl::StrSplit(value, ',')) {
@@ -137,13 +147,8 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
   headers->Get("forwarded", &values);
   for (absl::string_view value : values) ForwardedForValues(value, &hops);
   if (!hops.empty()) return Walk(*std::move(caller), hops);
-  values.clear();
-  headers->Get("x-real-ip", &values);
-  if (!values.empty()) {
-    absl::StatusOr<IpAddress> address =
-        ParsePeerAddress(absl::StripAsciiWhitespace(values.front()));
-    if (address.ok()) return address;
-  }
+  absl::StatusOr<IpAddress> real_ip = SingleAddress(*headers, "x-real-ip");
+  if (real_ip.ok()) return real_ip;
   return caller;
 }
 

@@ -34,6 +34,9 @@ class ForwardingHeaders {
 //   2. `X-Forwarded-For` (every field line, each a comma list);
 //   3. RFC 7239 `Forwarded` (every field line, its `for=` parameters);
 //   4. `X-Real-IP`, if it holds an address.
+// The single-address headers of 1 and 4 count only when they occur exactly
+// once: a proxy that sets one overwrites the client's, and two lines mean a
+// hop appended to what the client sent, which is then indistinguishable.
 // X-Forwarded-For comes first because every common proxy appends to it,
 // while most pass a client's own `Forwarded` or `X-Real-IP` through
 // untouched: a header the proxy did not write is the client's to choose, so

@@ -115,6 +115,31 @@ TEST(CallerResolverTest, XForwardedForThenForwardedThenXRealIp) {
   EXPECT_EQ(resolver->Resolve("10.0.0.1:1", nullptr)->ToString(), "10.0.0.1");
 }
 
+TEST(CallerResolverTest, SingleAddressHeadersCountOnlyWhenSentOnce) {
+  absl::StatusOr<CallerResolver> resolver =
+      CallerResolver::Create({"10.0.0.0/8"}, {"True-Client-IP"});
+  ASSERT_TRUE(resolver.ok()) << resolver.status();
+  // A hop that appended its line after the client's: the client's first line
+  // must not choose the caller, and neither line can be told apart.
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"True-Client-IP", "192.0.2.66"},
+                        {"True-Client-IP", "198.51.100.3"},
+                        {"X-Forwarded-For", "198.51.100.1"}}),
+            "198.51.100.1");
+  EXPECT_EQ(
+      CallerFrom(*resolver, "10.0.0.1:1",
+                 {{"X-Real-IP", "192.0.2.66"}, {"X-Real-IP", "198.51.100.2"}}),
+      "10.0.0.1");
+  // One line of each still counts.
+  EXPECT_EQ(CallerFrom(*resolver, "10.0.0.1:1",
+                       {{"True-Client-IP", "198.51.100.3"},
+                        {"X-Forwarded-For", "198.51.100.1"}}),
+            "198.51.100.3");
+  EXPECT_EQ(
+      CallerFrom(*resolver, "10.0.0.1:1", {{"X-Real-IP", "198.51.100.2"}}),
+      "198.51.100.2");
+}
+
 TEST(ForwardedForValuesTest, ParsesRfc7239Elements) {
   std::vector<std::string> hops;
   ForwardedForValues(
