@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "geo/server/server_tls.h"
 #include "geo/tls/test_certificates.h"
@@ -164,6 +165,7 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
           .status;
     };
   });
+  tls::testing::SchedulingGaps gaps(load.started());
   auto serving = [&](const std::string& serial) {
     CallResult fresh = CheckAs(&certificates_->client);
     return fresh.status.ok() && fresh.serial == serial;
@@ -193,7 +195,10 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
   EXPECT_GT(load.calls(), 0);
   const std::vector<std::string> failures = load.failures();
   EXPECT_TRUE(failures.empty())
-      << failures.size() << " failed calls, first: " << failures.front();
+      << failures.size() << " of " << load.calls() << " calls failed:\n"
+      << absl::StrJoin(failures, "\n")
+      << "\nslowest call: " << load.slowest_call() << "\nthis process's "
+      << gaps.Longest();
 }
 
 }  // namespace

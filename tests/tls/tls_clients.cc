@@ -1,11 +1,14 @@
 #include "tests/tls/tls_clients.h"
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "geo/tls/certificate.h"
@@ -150,15 +153,15 @@ absl::StatusOr<std::string> ServedSerialOverTls(
 CallLoad::CallLoad(int threads,
                    const std::function<Call(int thread)>& make_call) {
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, call = make_call(i)] {
+    threads_.emplace_back([this, i, call = make_call(i)] {
       while (!stop_.load()) {
-        const grpc::Status status = call();
+        const absl::Time began = absl::Now();
+        grpc::Status status = call();
         calls_.fetch_add(1);
-        if (!status.ok()) {
-          absl::MutexLock lock(&mu_);
-          failures_.push_back(status.error_message());
-          if (failures_.size() > 100) return;
-        }
+        const bool failed = !status.ok();
+        const size_t failures = Record(
+            {i, began - started_, absl::Now() - began, std::move(status)});
+        if (failed && failures > 100) return;
       }
     });
   }
@@ -173,9 +176,80 @@ void CallLoad::Finish() {
   }
 }
 
+std::string CallLoad::Describe(const CallRecord& call) {
+  return absl::StrCat(
+      "thread ", call.thread, ", call from +",
+      absl::FormatDuration(absl::Trunc(call.began, absl::Milliseconds(1))),
+      " to +",
+      absl::FormatDuration(
+          absl::Trunc(call.began + call.took, absl::Milliseconds(1))),
+      ": ",
+      call.status.ok()
+          ? "OK"
+          : absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(
+                             call.status.error_code())),
+                         ": ", call.status.error_message()));
+}
+
+size_t CallLoad::Record(CallRecord call) {
+  absl::MutexLock lock(&mu_);
+  if (!slowest_.has_value() || call.took > slowest_->took) slowest_ = call;
+  if (!call.status.ok()) failures_.push_back(std::move(call));
+  return failures_.size();
+}
+
 std::vector<std::string> CallLoad::failures() const {
   absl::MutexLock lock(&mu_);
-  return failures_;
+  std::vector<std::string> described;
+  for (const CallRecord& call : failures_) described.push_back(Describe(call));
+  return described;
+}
+
+std::string CallLoad::slowest_call() const {
+  absl::MutexLock lock(&mu_);
+  return slowest_.has_value() ? Describe(*slowest_) : "";
+}
+
+void Timeline::Note(absl::string_view event) {
+  const absl::Duration at =
+      absl::Trunc(absl::Now() - origin_, absl::Milliseconds(1));
+  absl::MutexLock lock(&mu_);
+  events_.push_back(absl::StrCat("+", absl::FormatDuration(at), " ", event));
+}
+
+std::string Timeline::ToString() const {
+  absl::MutexLock lock(&mu_);
+  return absl::StrJoin(events_, "\n");
+}
+
+SchedulingGaps::SchedulingGaps(absl::Time origin)
+    : origin_(origin), thread_([this] {
+        auto last = std::chrono::steady_clock::now();
+        while (!stop_.load()) {
+          absl::SleepFor(absl::Milliseconds(10));
+          const auto now = std::chrono::steady_clock::now();
+          const absl::Duration gap = absl::FromChrono(now - last);
+          last = now;
+          absl::MutexLock lock(&mu_);
+          if (gap > longest_) {
+            longest_ = gap;
+            longest_from_ = absl::Now() - gap - origin_;
+          }
+        }
+      }) {}
+
+SchedulingGaps::~SchedulingGaps() {
+  stop_.store(true);
+  thread_.join();
+}
+
+std::string SchedulingGaps::Longest() const {
+  absl::MutexLock lock(&mu_);
+  return absl::StrCat(
+      "longest gap ",
+      absl::FormatDuration(absl::Trunc(longest_, absl::Milliseconds(1))),
+      ", from +",
+      absl::FormatDuration(absl::Trunc(longest_from_, absl::Milliseconds(1))));
 }
 
 }  // namespace geo::tls::testing

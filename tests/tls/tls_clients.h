@@ -7,13 +7,16 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "geo/tls/test_certificates.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -78,7 +81,9 @@ absl::StatusOr<std::string> ServedSerialOverTls(
 // gRPC calls in a loop on several threads until Finish, the load of a
 // rotation test. Each thread gets its call from `make_call(thread)` once (so
 // it can keep a channel of its own) and repeats it; a call that is not OK is
-// a failure. Thread-safe.
+// a failure. Every call is placed on the load's clock (time since the load
+// started), which a Timeline shares, so a failure can be read against what
+// the test did meanwhile. Thread-safe.
 class CallLoad {
  public:
   using Call = std::function<grpc::Status()>;
@@ -89,15 +94,72 @@ class CallLoad {
   // Stops the threads and joins them.
   void Finish();
   int calls() const { return calls_.load(); }
-  // The failed calls' messages (a thread stops after 100 of them).
+  absl::Time started() const { return started_; }
+  // The failed calls (a thread stops after 100 of them), each as "thread 1,
+  // call from +3.2s to +13.2s: DEADLINE_EXCEEDED: Deadline Exceeded".
   std::vector<std::string> failures() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The slowest call so far, failed or not, in the same form; "" before
+  // the first call returns.
+  std::string slowest_call() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  struct CallRecord {
+    int thread = 0;
+    absl::Duration began;  // since started_
+    absl::Duration took;
+    grpc::Status status;
+  };
+  static std::string Describe(const CallRecord& call);
+  // Keeps `call` if it failed or is the slowest; the number of failures.
+  size_t Record(CallRecord call) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const absl::Time started_ = absl::Now();
   std::atomic<bool> stop_{false};
   std::atomic<int> calls_{0};
   mutable absl::Mutex mu_;
-  std::vector<std::string> failures_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallRecord> failures_ ABSL_GUARDED_BY(mu_);
+  std::optional<CallRecord> slowest_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
+};
+
+// What a rotation test did and when, on the clock of a CallLoad started at
+// `origin`, printed beside the load's failures. Thread-safe.
+class Timeline {
+ public:
+  explicit Timeline(absl::Time origin) : origin_(origin) {}
+
+  // Records `event` at the current time.
+  void Note(absl::string_view event) ABSL_LOCKS_EXCLUDED(mu_);
+  // One "+1.5s event" line per event, in order.
+  std::string ToString() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const absl::Time origin_;
+  mutable absl::Mutex mu_;
+  std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
+};
+
+// How long this process went without running: a thread that asks to wake
+// every 10 ms keeps the longest gap between its wake-ups (steady clock),
+// on the clock of a CallLoad started at `origin`. A gap as long as a call's
+// deadline means the test process (or the machine) stood still, and a call
+// could time out with neither client nor server at fault. Thread-safe.
+class SchedulingGaps {
+ public:
+  explicit SchedulingGaps(absl::Time origin);
+  // Stops the thread.
+  ~SchedulingGaps();
+
+  // "longest gap 1.2s, from +3.4s".
+  std::string Longest() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const absl::Time origin_;
+  std::atomic<bool> stop_{false};
+  mutable absl::Mutex mu_;
+  absl::Duration longest_ ABSL_GUARDED_BY(mu_);
+  absl::Duration longest_from_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
 };
 
 }  // namespace geo::tls::testing

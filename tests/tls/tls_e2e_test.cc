@@ -17,6 +17,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api/geo/v1/geo.grpc.pb.h"
@@ -54,6 +57,14 @@ LookupResult GrpcLookup(const std::shared_ptr<grpc::Channel>& channel) {
     result.status = grpc::Status(grpc::StatusCode::INTERNAL, "wrong answer");
   }
   return result;
+}
+
+// The last `count` lines of `text`, for a failure message.
+std::string LastLines(const std::string& text, size_t count) {
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(text, '\n', absl::SkipEmpty());
+  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - count);
+  return absl::StrJoin(lines, "\n");
 }
 
 class TlsE2eTest : public tls::testing::GeoServerTlsSuite {
@@ -212,15 +223,28 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
           .status;
     };
   });
+  // Rotation steps and failed probes, to read the load's failures against,
+  // and whether the test process itself stood still meanwhile.
+  tls::testing::Timeline timeline(grpc_load.started());
+  tls::testing::SchedulingGaps gaps(grpc_load.started());
   auto http_serial = [&] {
     absl::StatusOr<std::string> serial = tls::testing::ServedSerialOverTls(
         http_port, ca(), &certificates_->client);
+    if (!serial.ok()) {
+      timeline.Note(absl::StrCat("HTTP probe: ", serial.status().ToString()));
+    }
     return serial.ok() ? *serial : serial.status().ToString();
   };
   auto grpc_serial = [&] {
-    return GrpcLookup(
-               tls::testing::TlsChannel(target, ca(), &certificates_->client))
-        .serial;
+    const absl::Time began = absl::Now();
+    LookupResult result = GrpcLookup(
+        tls::testing::TlsChannel(target, ca(), &certificates_->client));
+    if (!result.status.ok()) {
+      timeline.Note(absl::StrCat("gRPC probe failed after ",
+                                 absl::FormatDuration(absl::Now() - began),
+                                 ": ", result.status.error_message()));
+    }
+    return result.serial;
   };
   absl::SleepFor(absl::Seconds(1));
   std::string previous =
@@ -230,6 +254,7 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
         PublishRenewedServer(*volume_, absl::StrCat("e2e-renewed-", round));
     ASSERT_TRUE(renewed.ok()) << renewed.status();
     const std::string serial = *renewed;
+    timeline.Note(absl::StrCat("round ", round, ": published ", serial));
     EXPECT_NE(serial, previous) << "a renewal has a serial of its own";
     previous = serial;
     EXPECT_TRUE(Eventually(
@@ -237,11 +262,13 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
         absl::Seconds(20)))
         << "round " << round << ": HTTP serves " << http_serial() << ", gRPC "
         << grpc_serial() << ", want " << serial;
+    timeline.Note(absl::StrCat("round ", round, ": new connections see it"));
     // A bad pair dropped in: refused; the renewed one keeps serving.
     ASSERT_TRUE(volume_
                     ->Publish(certificates_->expired_server,
                               certificates_->ca.certificate)
                     .ok());
+    timeline.Note(absl::StrCat("round ", round, ": published an expired pair"));
     Eventually(
         [&] {
           return testing::MetricSample(
@@ -252,11 +279,13 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
         absl::Seconds(10));
     EXPECT_TRUE(
         server_->WaitForLog("TLS certificate refused", absl::Seconds(1)));
+    timeline.Note(absl::StrCat("round ", round, ": expired pair refused"));
     EXPECT_EQ(http_serial(), serial);
     EXPECT_EQ(grpc_serial(), serial);
   }
   http_client.join();
   grpc_load.Finish();
+  timeline.Note("load finished");
 
   EXPECT_EQ(http_load.exit_code, 0) << http_load.errors;
   EXPECT_TRUE(absl::StrContains(http_load.output, "\"failures\": []"))
@@ -266,8 +295,13 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
   EXPECT_GT(grpc_load.calls(), 0);
   const std::vector<std::string> grpc_failures = grpc_load.failures();
   EXPECT_TRUE(grpc_failures.empty())
-      << grpc_failures.size()
-      << " failed gRPC calls, first: " << grpc_failures.front();
+      << grpc_failures.size() << " of " << grpc_load.calls()
+      << " gRPC calls failed:\n"
+      << absl::StrJoin(grpc_failures, "\n")
+      << "\nslowest call: " << grpc_load.slowest_call()
+      << "\nthe test process's " << gaps.Longest() << "\nthe test's steps:\n"
+      << timeline.ToString() << "\nthe server's last log lines:\n"
+      << LastLines(server_->Log(), 40);
   const std::string metrics = Metrics();
   EXPECT_EQ(testing::MetricSample(
                 metrics, "geofence_tls_reloads_total{result=\"success\"}"),
