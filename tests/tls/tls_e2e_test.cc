@@ -166,19 +166,26 @@ TEST_F(TlsE2eTest, ResumesSessions) {
   for (const char* version : {"-tls1_3", "-tls1_2"}) {
     const std::string session =
         absl::StrCat(*root_, "/session", version, ".pem");
-    const std::string connect =
-        absl::StrCat("sleep 0.5 | openssl s_client -connect 127.0.0.1:",
-                     server_->ports().http, " -CAfile ", ca(), " -cert ",
-                     certificates_->client.certificate, " -key ",
-                     certificates_->client.key, " ", version);
+    const std::string connect = absl::StrCat(
+        "openssl s_client -connect 127.0.0.1:", server_->ports().http,
+        " -CAfile ", ca(), " -cert ", certificates_->client.certificate,
+        " -key ", certificates_->client.key, " ", version);
+    // s_client closes when its stdin does. A TLS 1.3 server sends its
+    // session tickets after the handshake, so the first connection keeps
+    // stdin open until it has stored a session (up to 10 s): a fixed pause
+    // may end before the ticket arrives on a loaded machine.
     const tls::testing::CommandResult first = tls::testing::RunCommand(
-        {"bash", "-c", absl::StrCat(connect, " -sess_out ", session)});
+        {"bash", "-c",
+         absl::StrCat("for i in $(seq 200); do [ -s ", session,
+                      " ] && break; sleep 0.05; done | ", connect,
+                      " -sess_out ", session)});
     EXPECT_TRUE(absl::StrContains(first.output, "\nNew, TLSv1."))
-        << version << first.output;
+        << version << first.output << first.errors;
     const tls::testing::CommandResult second = tls::testing::RunCommand(
-        {"bash", "-c", absl::StrCat(connect, " -sess_in ", session)});
+        {"bash", "-c",
+         absl::StrCat("sleep 0.5 | ", connect, " -sess_in ", session)});
     EXPECT_TRUE(absl::StrContains(second.output, "\nReused, TLSv1."))
-        << version << second.output;
+        << version << second.output << second.errors;
   }
 }
 
