@@ -438,5 +438,42 @@ TEST_F(CertificateReloaderTest, GrpcStageHoldsOnlyTheLatestVerifiedSet) {
   EXPECT_FALSE(std::filesystem::exists(directory));
 }
 
+// gRPC's provider reads the key, then the chain, and reads both again when
+// either file's modification time (whole seconds) changed meanwhile: only a
+// second of its own per generation lets it notice a swap between the two
+// reads instead of pairing a key with another generation's chain.
+TEST_F(CertificateReloaderTest, GrpcStageGivesEachGenerationASecondOfItsOwn) {
+  absl::StatusOr<std::unique_ptr<GrpcCertificateStage>> stage =
+      GrpcCertificateStage::Create(*root_);
+  ASSERT_TRUE(stage.ok()) << stage.status();
+  absl::StatusOr<CertificateFiles> renewed = testing::IssueServerCertificate(
+      certificates_->ca, certificates_->directory, "stamped");
+  ASSERT_TRUE(renewed.ok());
+  auto set_of = [&](const CertificateFiles& files) {
+    TlsSnapshot set;
+    set.pair = *KeyPair::FromFiles(files.certificate, files.key, absl::Now());
+    set.client_ca = *CertificateBundle::FromFile(certificates_->ca.certificate);
+    return set;
+  };
+  const TlsSnapshot sets[] = {set_of(certificates_->server), set_of(*renewed),
+                              set_of(certificates_->server)};
+  auto modified_seconds = [&](const char* file) {
+    struct stat info;
+    const std::string path =
+        absl::StrCat((*stage)->directory(), "/current/", file);
+    return stat(path.c_str(), &info) == 0 ? info.st_mtime : time_t{-1};
+  };
+  // Three writes in a row, well within one second of each other.
+  time_t previous = 0;
+  for (const TlsSnapshot& set : sets) {
+    ASSERT_TRUE((*stage)->Write(set).ok());
+    const time_t key = modified_seconds("key.pem");
+    EXPECT_GT(key, previous);
+    EXPECT_EQ(modified_seconds("chain.pem"), key);
+    EXPECT_EQ(modified_seconds("client_ca.pem"), key);
+    previous = key;
+  }
+}
+
 }  // namespace
 }  // namespace geo::tls

@@ -5,11 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -27,7 +31,10 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& content) {
+// Writes `content` to a new file at `path` whose modification time is
+// `modified_seconds` (Unix time), then fsyncs it.
+absl::Status WriteFile(const std::string& path, const std::string& content,
+                       int64_t modified_seconds) {
   const int fd =
       open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", path);
@@ -42,6 +49,14 @@ absl::Status WriteFile(const std::string& path, const std::string& content) {
       return error;
     }
     written += static_cast<size_t>(n);
+  }
+  const timespec times[2] = {{0, UTIME_OMIT},
+                             {static_cast<time_t>(modified_seconds), 0}};
+  if (futimens(fd, times) != 0) {
+    absl::Status error =
+        ErrnoError("cannot set the modification time of", path);
+    close(fd);
+    return error;
   }
   if (fsync(fd) != 0) {
     absl::Status error = ErrnoError("cannot fsync", path);
@@ -80,15 +95,17 @@ absl::Status GrpcCertificateStage::Write(const TlsSnapshot& snapshot) {
   const std::string name = absl::StrCat("generation-", generation);
   const std::string path = absl::StrCat(directory_, "/", name);
   if (mkdir(path.c_str(), 0700) != 0) return ErrnoError("cannot create", path);
-  absl::Status status =
-      WriteFile(absl::StrCat(path, "/", kKeyFile), snapshot.pair->key_pem());
+  const int64_t modified_seconds =
+      std::max(absl::ToUnixSeconds(absl::Now()), last_modified_seconds_ + 1);
+  absl::Status status = WriteFile(absl::StrCat(path, "/", kKeyFile),
+                                  snapshot.pair->key_pem(), modified_seconds);
   if (status.ok()) {
     status = WriteFile(absl::StrCat(path, "/", kChainFile),
-                       snapshot.pair->chain_pem());
+                       snapshot.pair->chain_pem(), modified_seconds);
   }
   if (status.ok() && snapshot.client_ca != nullptr) {
     status = WriteFile(absl::StrCat(path, "/", kClientCaFile),
-                       snapshot.client_ca->pem());
+                       snapshot.client_ca->pem(), modified_seconds);
   }
   const std::string link = absl::StrCat(directory_, "/", kCurrent);
   const std::string next_link = absl::StrCat(link, ".next");
@@ -110,6 +127,7 @@ absl::Status GrpcCertificateStage::Write(const TlsSnapshot& snapshot) {
         absl::StrCat(directory_, "/generation-", generation_), ignored);
   }
   generation_ = generation;
+  last_modified_seconds_ = modified_seconds;
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #ifndef GEO_TLS_GRPC_CREDENTIALS_H_
 #define GEO_TLS_GRPC_CREDENTIALS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,15 @@ class GrpcCertificateStage {
 
   // Writes the set into a new generation directory, fsyncs it, and points
   // the `current` symlink at it; the previous generation is removed.
+  //
+  // Every file of a generation has the same modification time, a whole
+  // second later than the previous generation's (now, when that is later).
+  // gRPC's provider reads the key and then the chain, each through
+  // `current`, and reads again when either file's modification time (in
+  // seconds) changed meanwhile: with a second of its own per generation, a
+  // read that straddles a swap is always read again, never a key paired
+  // with another generation's chain (which gRPC would load, then refuse
+  // every new connection until its next refresh).
   absl::Status Write(const TlsSnapshot& snapshot) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Server credentials reading the stage every `refresh_seconds`: the
@@ -52,6 +62,8 @@ class GrpcCertificateStage {
   const std::string directory_;
   absl::Mutex mu_;
   int generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The modification time (Unix seconds) of the latest generation's files.
+  int64_t last_modified_seconds_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace geo::tls
