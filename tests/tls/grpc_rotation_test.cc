@@ -179,7 +179,7 @@ TEST_F(GrpcRotationTest, RotatesUnderLoadWithoutAFailedCall) {
     ASSERT_NE(*in_force, previous) << "a renewal has a serial of its own";
     previous = *in_force;
     EXPECT_TRUE(
-        Eventually([&] { return serving(*in_force); }, absl::Seconds(30)))
+        Eventually([&] { return serving(*in_force); }, tls::testing::kPatience))
         << "round " << round;
     // A bad pair dropped in: refused, the renewed one keeps serving.
     ASSERT_TRUE(volume_

@@ -67,7 +67,7 @@ std::string ServedSerial(const grpc::ClientContext& context) {
 TlsCallResult CallWithDeadline(
     const std::function<grpc::Status(grpc::ClientContext*)>& call) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kPatience));
   TlsCallResult result;
   result.status = call(&context);
   if (result.status.ok()) result.serial = ServedSerial(context);

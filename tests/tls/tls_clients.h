@@ -23,6 +23,13 @@
 
 namespace geo::tls::testing {
 
+// How long the tests/tls suites wait for what should happen: a call's
+// answer, a renewal being served, a log line. It only tells a hung call from
+// a slow one: on a loaded 2-CPU machine the test process and the server can
+// each go more than 10 s without running, and a shorter wait turns that into
+// failed requests the product did not cause.
+inline constexpr absl::Duration kPatience = absl::Seconds(60);
+
 // A channel to `target` (host:port) that trusts `ca_path`, checks the name
 // "localhost" and presents `client` when not null. Every call makes a
 // channel of its own, so it opens its own connection (gRPC would otherwise
@@ -45,7 +52,7 @@ struct TlsCallResult {
   std::string serial;
 };
 
-// Makes a call with a context of its own whose deadline is 10 s away.
+// Makes a call with a context of its own whose deadline is kPatience away.
 TlsCallResult CallWithDeadline(
     const std::function<grpc::Status(grpc::ClientContext*)>& call);
 

@@ -8,12 +8,14 @@
 // connections see the new serial, and a bad pair dropped in keeps the old
 // one serving.
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -210,15 +212,24 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
   const std::string target = server_->grpc_target();
   const int http_port = server_->ports().http;
   // HTTP: Python's ssl, one keep-alive connection and one new connection
-  // per request, for the whole rotation.
+  // per request, for the whole rotation: until the test writes `stop_http`,
+  // on every way out of the test (a thread left running would end the
+  // process).
+  const std::string stop_http = absl::StrCat(*root_, "/stop-https-load");
+  std::remove(stop_http.c_str());
   tls::testing::CommandResult http_load;
   std::thread http_client([&] {
     http_load = tls::testing::RunCommand(
         {"python3", "tests/tls/https_load_client.py", absl::StrCat(http_port),
          ca(), certificates_->client.certificate, certificates_->client.key,
-         "/v1/lookup/81.2.69.142", "8"},
-        absl::Seconds(60));
+         "/v1/lookup/81.2.69.142", stop_http,
+         absl::StrCat(absl::ToInt64Seconds(tls::testing::kPatience))},
+        3 * tls::testing::kPatience);
   });
+  absl::Cleanup stop_http_load = [&] {
+    EXPECT_TRUE(tls::testing::WriteFile(stop_http, "").ok());
+    http_client.join();
+  };
   // gRPC: one long-lived channel and one new channel per call.
   CallLoad grpc_load(2, [&](int i) {
     std::shared_ptr<grpc::Channel> kept =
@@ -264,11 +275,14 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
     timeline.Note(absl::StrCat("round ", round, ": published ", serial));
     EXPECT_NE(serial, previous) << "a renewal has a serial of its own";
     previous = serial;
-    EXPECT_TRUE(Eventually(
+    const bool served = Eventually(
         [&] { return http_serial() == serial && grpc_serial() == serial; },
-        absl::Seconds(20)))
-        << "round " << round << ": HTTP serves " << http_serial() << ", gRPC "
-        << grpc_serial() << ", want " << serial;
+        tls::testing::kPatience);
+    EXPECT_TRUE(served) << "round " << round << ": HTTP serves "
+                        << http_serial() << ", gRPC " << grpc_serial()
+                        << ", want " << serial;
+    // The rest would only wait out its patience; the load's report follows.
+    if (!served) break;
     timeline.Note(absl::StrCat("round ", round, ": new connections see it"));
     // A bad pair dropped in: refused; the renewed one keeps serving.
     ASSERT_TRUE(volume_
@@ -283,14 +297,14 @@ TEST_F(TlsE2eTest, RotatesUnderLoadWithZeroFailedRequests) {
                      "geofence_tls_reloads_total{result=\"failure\"}") >=
                  round + 1;
         },
-        absl::Seconds(10));
-    EXPECT_TRUE(
-        server_->WaitForLog("TLS certificate refused", absl::Seconds(1)));
+        tls::testing::kPatience);
+    EXPECT_TRUE(server_->WaitForLog("TLS certificate refused",
+                                    tls::testing::kPatience));
     timeline.Note(absl::StrCat("round ", round, ": expired pair refused"));
     EXPECT_EQ(http_serial(), serial);
     EXPECT_EQ(grpc_serial(), serial);
   }
-  http_client.join();
+  std::move(stop_http_load).Invoke();
   grpc_load.Finish();
   timeline.Note("load finished");
 
