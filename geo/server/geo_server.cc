@@ -16,12 +16,21 @@
 #include "geo/server/policy_data.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "prometheus/text_serializer.h"
 
 namespace geo {
 namespace {
+
+// Threads gRPC may run for its synchronous services (server reflection: each
+// open ServerReflectionInfo stream holds one for its lifetime, idle or not).
+// Without a cap, any client could open thousands of streams and make the
+// server start a thread for each; past it, a new reflection call fails with
+// RESOURCE_EXHAUSTED. The API and health services use the callback API and
+// are not counted.
+constexpr int kGrpcSyncServiceThreads = 16;
 
 std::string HostPort(const std::string& host, int port) {
   if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
@@ -254,6 +263,9 @@ absl::Status GeoServer::StartGrpcListener() {
       lookup_service_.get(),
       tls_ != nullptr && tls_->asks_for_client_certificates());
   grpc::ServerBuilder builder;
+  grpc::ResourceQuota quota("geo-grpc");
+  quota.SetMaxThreads(kGrpcSyncServiceThreads);
+  builder.SetResourceQuota(quota);
   builder.AddListeningPort(
       HostPort(options_.listen_address, options_.grpc_port),
       tls_ != nullptr ? tls_->GrpcCredentials()

@@ -14,7 +14,11 @@
 
 namespace geo::testing {
 
-int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
+namespace {
+
+// The number of field `field` of /proc/<pid>/status, its unit ("kB")
+// dropped; -1 when it cannot be read.
+int64_t ProcStatusNumber(pid_t pid, const std::string& field) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   const std::string prefix = field + ":";
   for (std::string text; std::getline(status, text);) {
@@ -22,10 +26,22 @@ int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
     if (!absl::ConsumePrefix(&line, prefix)) continue;
     line = absl::StripAsciiWhitespace(line);
     absl::ConsumeSuffix(&line, "kB");
-    int64_t kib = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib)) return kib;
+    int64_t number = 0;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &number)) {
+      return number;
+    }
   }
   return -1;
+}
+
+}  // namespace
+
+int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
+  return ProcStatusNumber(pid, field);
+}
+
+int ProcThreadCount(pid_t pid) {
+  return static_cast<int>(ProcStatusNumber(pid, "Threads"));
 }
 
 int OpenDescriptorCount(pid_t pid) {

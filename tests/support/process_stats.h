@@ -15,6 +15,10 @@ namespace geo::testing {
 // cannot be read.
 int64_t ProcStatusKiB(pid_t pid, const std::string& field);
 
+// The number of threads of <pid> ("Threads" in /proc/<pid>/status); -1 when
+// it cannot be read.
+int ProcThreadCount(pid_t pid);
+
 // The number of open descriptors in /proc/<pid>/fd; -1 when unreadable.
 int OpenDescriptorCount(pid_t pid);
 
