@@ -31,6 +31,14 @@ namespace {
 // RESOURCE_EXHAUSTED. The API and health services use the callback API and
 // are not counted.
 constexpr int kGrpcSyncServiceThreads = 16;
+// Streams one gRPC connection may have open at once (HTTP/2
+// SETTINGS_MAX_CONCURRENT_STREAMS; gRPC's default is unlimited). Each open
+// stream keeps about 13 KB on the server even before its request arrives,
+// so without a limit one connection holding tens of thousands of streams
+// grows the heap by hundreds of MB; HTTP/2 clients queue streams past the
+// limit. It bounds one connection only: this gRPC has no limit on the
+// number of connections.
+constexpr int kGrpcMaxConcurrentStreams = 100;
 
 std::string HostPort(const std::string& host, int port) {
   if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
@@ -266,6 +274,8 @@ absl::Status GeoServer::StartGrpcListener() {
   grpc::ResourceQuota quota("geo-grpc");
   quota.SetMaxThreads(kGrpcSyncServiceThreads);
   builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             kGrpcMaxConcurrentStreams);
   builder.AddListeningPort(
       HostPort(options_.listen_address, options_.grpc_port),
       tls_ != nullptr ? tls_->GrpcCredentials()

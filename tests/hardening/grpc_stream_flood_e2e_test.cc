@@ -1,14 +1,18 @@
-// An attack through the gRPC port of the real geo_server: many server
-// reflection streams opened and held. gRPC serves reflection from its
-// synchronous server, which gives each open stream a thread of its own for
-// as long as the stream lasts, idle or not; without a cap one client could
-// make the server start a thread per stream (hundreds of threads, each with
-// its stack) by opening streams and never closing them. The bound: gRPC's
-// thread quota (`kGrpcSyncServiceThreads` in geo/server/geo_server.cc)
-// refuses a stream past it with RESOURCE_EXHAUSTED, while the API and health
-// services, which use the callback API, keep answering.
+// Attacks through the gRPC port of the real geo_server: streams opened and
+// held, each with the bound that holds it (geo/server/geo_server.cc):
+// - server reflection: gRPC serves it from its synchronous server, which
+//   gives each open stream a thread of its own for as long as the stream
+//   lasts, idle or not. gRPC's thread quota (`kGrpcSyncServiceThreads`)
+//   refuses a stream past it with RESOURCE_EXHAUSTED, while the API and
+//   health services, which use the callback API, keep answering;
+// - Lookup calls started and never sent their request: the server keeps
+//   each open stream's state (about 13 KB), so one connection holding
+//   thousands of them grows the heap by tens of MB. HTTP/2's concurrent
+//   stream limit (`kGrpcMaxConcurrentStreams`) caps them per connection.
 #include <sys/types.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +26,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/support/process_stats.h"
@@ -218,6 +223,63 @@ TEST(GrpcStreamFloodTest, HeldReflectionStreamsDoNotMultiplyThreads) {
     if (!answered) absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_TRUE(answered);
+}
+
+TEST(GrpcStreamFloodTest, StreamsHeldOnOneConnectionAreCapped) {
+  // Started and never sent their request: 5000 of them would keep ~60 MB.
+  constexpr int kHeldCalls = 5000;
+  constexpr int64_t kGrowthBoundKiB = 16 * 1024;
+  auto server = ServerProcess::Start(
+      GeoServerBinary(),
+      {"--db=" + MaxmindTestDataFile("GeoIP2-City-Test.mmdb")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string target = server->grpc_target();
+  ExpectApiAnswers(target);
+  const int64_t baseline = ProcStatusKiB(server->pid(), "RssAnon");
+  ASSERT_GT(baseline, 0);
+
+  grpc::GenericStub stub(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::CompletionQueue queue;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::GenericClientAsyncReaderWriter>> calls;
+  for (int i = 0; i < kHeldCalls; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    // Long enough to outlast the checks below; cancelling the calls the
+    // client still queues does not end them before their deadline, so the
+    // test waits out whatever is left of it at the end.
+    contexts.back()->set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    calls.push_back(stub.PrepareCall(contexts.back().get(),
+                                     "/geo.v1.GeoService/Lookup", &queue));
+    calls.back()->StartCall(calls.back().get());
+  }
+  // The client starts the calls the server's limit lets it have and queues
+  // the rest: wait (bounded) for the starts, then watch the server's heap
+  // for a second while the calls are held.
+  int started = 0;
+  void* tag;
+  bool ok;
+  const absl::Time wait_until = absl::Now() + absl::Seconds(3);
+  while (started < kHeldCalls &&
+         queue.AsyncNext(&tag, &ok, absl::ToChronoTime(wait_until)) ==
+             grpc::CompletionQueue::GOT_EVENT) {
+    started += ok;
+  }
+  int64_t peak = 0;
+  for (const absl::Time end = absl::Now() + absl::Seconds(1); absl::Now() < end;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    peak = std::max(peak, ProcStatusKiB(server->pid(), "RssAnon"));
+  }
+  EXPECT_LT(peak - baseline, kGrowthBoundKiB)
+      << started << " of " << kHeldCalls << " calls started";
+  // Other connections are not behind the held ones.
+  ExpectApiAnswers(target);
+
+  for (auto& context : contexts) context->TryCancel();
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
 }
 
 }  // namespace
