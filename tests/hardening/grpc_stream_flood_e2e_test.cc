@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -182,27 +184,38 @@ void ExpectApiAnswers(const std::string& target) {
   EXPECT_TRUE(response.found());
 }
 
-TEST(GrpcStreamFloodTest, HeldReflectionStreamsDoNotMultiplyThreads) {
-  auto server = ServerProcess::Start(
-      GeoServerBinary(),
-      {"--db=" + MaxmindTestDataFile("GeoIP2-City-Test.mmdb")});
-  ASSERT_TRUE(server.ok()) << server.status();
-  const std::string target = server->grpc_target();
-  ExpectApiAnswers(target);
+// A server over MaxMind's City test database that has answered once.
+class GrpcStreamFloodTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = ServerProcess::Start(
+        GeoServerBinary(),
+        {"--db=" + MaxmindTestDataFile("GeoIP2-City-Test.mmdb")});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_.emplace(*std::move(server));
+    target_ = server_->grpc_target();
+    ExpectApiAnswers(target_);
+  }
+
+  std::optional<ServerProcess> server_;
+  std::string target_;
+};
+
+TEST_F(GrpcStreamFloodTest, HeldReflectionStreamsDoNotMultiplyThreads) {
   // One reflection stream first, so the baseline has gRPC's synchronous
   // server running.
   {
-    StreamFlood one(target);
+    StreamFlood one(target_);
     ASSERT_TRUE(one.OpenAndSettle(1));
     ASSERT_EQ(one.answered(), 1);
   }
-  const int baseline = ProcThreadCount(server->pid());
+  const int baseline = ProcThreadCount(server_->pid());
   ASSERT_GT(baseline, 0);
 
   {
-    StreamFlood flood(target);
+    StreamFlood flood(target_);
     ASSERT_TRUE(flood.OpenAndSettle(kStreams));
-    const int threads = ProcThreadCount(server->pid());
+    const int threads = ProcThreadCount(server_->pid());
     EXPECT_LE(threads, baseline + kMaxAddedThreads)
         << "baseline " << baseline << ", " << flood.answered()
         << " streams answered";
@@ -212,34 +225,28 @@ TEST(GrpcStreamFloodTest, HeldReflectionStreamsDoNotMultiplyThreads) {
                   flood.finished_with(grpc::StatusCode::RESOURCE_EXHAUSTED),
               kStreams);
     // The API is not behind the quota.
-    ExpectApiAnswers(target);
+    ExpectApiAnswers(target_);
   }
   // Once the streams are gone, reflection answers again.
   bool answered = false;
   for (const absl::Time end = absl::Now() + kDeadline;
        !answered && absl::Now() < end;) {
-    StreamFlood again(target);
+    StreamFlood again(target_);
     answered = again.OpenAndSettle(1) && again.answered() == 1;
     if (!answered) absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_TRUE(answered);
 }
 
-TEST(GrpcStreamFloodTest, StreamsHeldOnOneConnectionAreCapped) {
+TEST_F(GrpcStreamFloodTest, StreamsHeldOnOneConnectionAreCapped) {
   // Started and never sent their request: 5000 of them would keep ~60 MB.
   constexpr int kHeldCalls = 5000;
   constexpr int64_t kGrowthBoundKiB = 16 * 1024;
-  auto server = ServerProcess::Start(
-      GeoServerBinary(),
-      {"--db=" + MaxmindTestDataFile("GeoIP2-City-Test.mmdb")});
-  ASSERT_TRUE(server.ok()) << server.status();
-  const std::string target = server->grpc_target();
-  ExpectApiAnswers(target);
-  const int64_t baseline = ProcStatusKiB(server->pid(), "RssAnon");
+  const int64_t baseline = ProcStatusKiB(server_->pid(), "RssAnon");
   ASSERT_GT(baseline, 0);
 
   grpc::GenericStub stub(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));
   grpc::CompletionQueue queue;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::GenericClientAsyncReaderWriter>> calls;
@@ -269,12 +276,12 @@ TEST(GrpcStreamFloodTest, StreamsHeldOnOneConnectionAreCapped) {
   int64_t peak = 0;
   for (const absl::Time end = absl::Now() + absl::Seconds(1); absl::Now() < end;
        absl::SleepFor(absl::Milliseconds(50))) {
-    peak = std::max(peak, ProcStatusKiB(server->pid(), "RssAnon"));
+    peak = std::max(peak, ProcStatusKiB(server_->pid(), "RssAnon"));
   }
   EXPECT_LT(peak - baseline, kGrowthBoundKiB)
       << started << " of " << kHeldCalls << " calls started";
   // Other connections are not behind the held ones.
-  ExpectApiAnswers(target);
+  ExpectApiAnswers(target_);
 
   for (auto& context : contexts) context->TryCancel();
   queue.Shutdown();
