@@ -1,6 +1,8 @@
 #include "geo/server/caller_address.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -48,16 +50,19 @@ std::string Unquote(absl::string_view text) {
 // The address in header `name` when it occurs exactly once. A hop that
 // sets such a header overwrites what the client sent, leaving one line; two
 // lines mean some hop appended to the client's own, and neither can be told
-// from the other, so the header counts for nothing.
-absl::StatusOr<IpAddress> SingleAddress(const ForwardingHeaders& headers,
-                                        absl::string_view name) {
-  std::vector<absl::string_view> values;
-  headers.Get(name, &values);
-  if (values.size() != 1) {
-    return absl::NotFoundError(
-        absl::StrCat(name, " occurs ", values.size(), " times"));
-  }
-  return ParsePeerAddress(absl::StripAsciiWhitespace(values.front()));
+// from the other, so the header counts for nothing. `values` is scratch
+// space, reused across calls. On the forward-auth path most of these headers
+// are absent, so an absence builds no error.
+std::optional<IpAddress> SingleAddress(const ForwardingHeaders& headers,
+                                       absl::string_view name,
+                                       std::vector<absl::string_view>* values) {
+  values->clear();
+  headers.Get(name, values);
+  if (values->size() != 1) return std::nullopt;
+  absl::StatusOr<IpAddress> address =
+      ParsePeerAddress(absl::StripAsciiWhitespace(values->front()));
+  if (!address.ok()) return std::nullopt;
+  return *std::move(address);
 }
 
 }  // namespace
@@ -129,12 +134,15 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
   absl::StatusOr<IpAddress> caller = ParsePeerAddress(peer);
   if (!caller.ok() || headers == nullptr || !Trusted(*caller)) return caller;
   // The peer is a trusted proxy: what does it say about the client?
+  std::vector<absl::string_view> values;
   for (const std::string& name : client_ip_headers_) {
-    absl::StatusOr<IpAddress> address = SingleAddress(*headers, name);
-    if (address.ok()) return address;
+    if (std::optional<IpAddress> address =
+            SingleAddress(*headers, name, &values)) {
+      return *std::move(address);
+    }
   }
   std::vector<std::string> hops;
-  std::vector<absl::string_view> values;
+  values.clear();
   headers->Get("x-forwarded-for", &values);
   for (absl::string_view value : values) {
     for (absl::string_view hop : absl::StrSplit(value, ',')) {
@@ -147,8 +155,10 @@ absl::StatusOr<IpAddress> CallerResolver::Resolve(
   headers->Get("forwarded", &values);
   for (absl::string_view value : values) ForwardedForValues(value, &hops);
   if (!hops.empty()) return Walk(*std::move(caller), hops);
-  absl::StatusOr<IpAddress> real_ip = SingleAddress(*headers, "x-real-ip");
-  if (real_ip.ok()) return real_ip;
+  if (std::optional<IpAddress> real_ip =
+          SingleAddress(*headers, "x-real-ip", &values)) {
+    return *std::move(real_ip);
+  }
   return caller;
 }
 

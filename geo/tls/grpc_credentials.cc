@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "geo/common/file_descriptor.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -35,35 +36,24 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
 // `modified_seconds` (Unix time), then fsyncs it.
 absl::Status WriteFile(const std::string& path, const std::string& content,
                        int64_t modified_seconds) {
-  const int fd =
-      open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot create", path);
+  FileDescriptor file(
+      open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!file.valid()) return ErrnoError("cannot create", path);
   size_t written = 0;
   while (written < content.size()) {
     const ssize_t n =
-        write(fd, content.data() + written, content.size() - written);
+        write(file.get(), content.data() + written, content.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status error = ErrnoError("cannot write", path);
-      close(fd);
-      return error;
-    }
+    if (n < 0) return ErrnoError("cannot write", path);
     written += static_cast<size_t>(n);
   }
   const timespec times[2] = {{0, UTIME_OMIT},
                              {static_cast<time_t>(modified_seconds), 0}};
-  if (futimens(fd, times) != 0) {
-    absl::Status error =
-        ErrnoError("cannot set the modification time of", path);
-    close(fd);
-    return error;
+  if (futimens(file.get(), times) != 0) {
+    return ErrnoError("cannot set the modification time of", path);
   }
-  if (fsync(fd) != 0) {
-    absl::Status error = ErrnoError("cannot fsync", path);
-    close(fd);
-    return error;
-  }
-  if (close(fd) != 0) return ErrnoError("cannot close", path);
+  if (fsync(file.get()) != 0) return ErrnoError("cannot fsync", path);
+  if (file.Reset() != 0) return ErrnoError("cannot close", path);
   return absl::OkStatus();
 }
 
