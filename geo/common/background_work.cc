@@ -6,16 +6,15 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace geo {
 
 absl::Status SetThisThreadNiceness(int nice) {
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("setpriority(", nice, "): ", std::strerror(errno)));
+    return absl::ErrnoToStatus(errno, absl::StrCat("setpriority(", nice, ")"));
   }
   return absl::OkStatus();
 }

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -98,38 +97,35 @@ absl::StatusOr<RawConnection> RawConnection::Connect(uint16_t port) {
 
 absl::StatusOr<RawConnection> RawConnection::Connect(
     uint16_t port, const std::string& source_address) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(strerror(errno));
+  FileDescriptor socket_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket_fd.valid()) return absl::ErrnoToStatus(errno, "socket");
   if (!source_address.empty()) {
     sockaddr_in source{};
     source.sin_family = AF_INET;
-    if (inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
-        bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
-      const int error = errno;
-      close(fd);
-      return absl::UnavailableError(
-          absl::StrCat("bind ", source_address, ": ", strerror(error)));
+    if (inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not an IPv4 address: ", source_address));
+    }
+    if (bind(socket_fd.get(), reinterpret_cast<sockaddr*>(&source),
+             sizeof source) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("bind ", source_address));
     }
   }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::UnavailableError(strerror(error));
+  if (connect(socket_fd.get(), reinterpret_cast<sockaddr*>(&address),
+              sizeof address) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("connect to port ", port));
   }
-  return RawConnection(fd);
-}
-
-RawConnection::~RawConnection() {
-  if (fd_ >= 0) close(fd_);
+  return RawConnection(std::move(socket_fd));
 }
 
 bool RawConnection::Send(absl::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t written = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t written =
+        send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (written < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -145,7 +141,7 @@ size_t RawConnection::Flood(absl::string_view prefix, absl::string_view filler,
   size_t position = 0;  // In prefix, then in filler (cyclically).
   const absl::Time deadline = absl::Now() + timeout;
   while (sent < max_bytes && absl::Now() < deadline) {
-    pollfd poll_fd{fd_, POLLIN | POLLOUT, 0};
+    pollfd poll_fd{fd_.get(), POLLIN | POLLOUT, 0};
     if (poll(&poll_fd, 1, 100) <= 0) continue;
     if (poll_fd.revents & (POLLIN | POLLERR | POLLHUP)) break;
     absl::string_view next;
@@ -157,7 +153,7 @@ size_t RawConnection::Flood(absl::string_view prefix, absl::string_view filler,
     }
     next = next.substr(0, max_bytes - sent);
     const ssize_t written =
-        send(fd_, next.data(), next.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        send(fd_.get(), next.data(), next.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (written < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       break;
@@ -182,19 +178,19 @@ bool RawConnection::WaitForClose(absl::Duration timeout,
               received != nullptr ? received : &discarded);
 }
 
-void RawConnection::ShutdownWrite() { shutdown(fd_, SHUT_WR); }
+void RawConnection::ShutdownWrite() { shutdown(fd_.get(), SHUT_WR); }
 
 bool RawConnection::Read(absl::Time deadline, absl::string_view stop_after,
                          std::string* received) {
   while (stop_after.empty() || !absl::StrContains(*received, stop_after)) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
-    pollfd poll_fd{fd_, POLLIN, 0};
+    pollfd poll_fd{fd_.get(), POLLIN, 0};
     const int ready = poll(
         &poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
     if (ready <= 0) continue;
     char chunk[16384];
-    const ssize_t bytes = recv(fd_, chunk, sizeof chunk, 0);
+    const ssize_t bytes = recv(fd_.get(), chunk, sizeof chunk, 0);
     if (bytes <= 0) return true;  // EOF or reset.
     received->append(chunk, static_cast<size_t>(bytes));
   }

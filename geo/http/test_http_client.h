@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "geo/common/file_descriptor.h"
 
 namespace geo::http {
 
@@ -55,10 +56,8 @@ class RawConnection {
   // loopback), so a test can be several peers.
   static absl::StatusOr<RawConnection> Connect(
       uint16_t port, const std::string& source_address);
-  RawConnection(RawConnection&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)) {}
+  RawConnection(RawConnection&& other) noexcept = default;
   RawConnection& operator=(RawConnection&&) = delete;
-  ~RawConnection();
 
   // False when the peer has closed or reset the connection.
   bool Send(absl::string_view bytes);
@@ -79,13 +78,13 @@ class RawConnection {
   void ShutdownWrite();
 
  private:
-  explicit RawConnection(int fd) : fd_(fd) {}
+  explicit RawConnection(FileDescriptor fd) : fd_(std::move(fd)) {}
   // Appends what arrives to `received` until `stop_after` appears in it
   // (when non-empty), the peer closes or resets the connection (true), or
   // `deadline` passes.
   bool Read(absl::Time deadline, absl::string_view stop_after,
             std::string* received);
-  int fd_;
+  FileDescriptor fd_;
 };
 
 }  // namespace geo::http

@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<ServerTls>> ServerTls::Create(
   server_tls->http_allowed_ = *std::move(http_allowed);
 
   absl::StatusOr<std::unique_ptr<tls::GrpcCertificateStage>> stage =
-      tls::GrpcCertificateStage::Create();
+      tls::GrpcCertificateStage::Create(/*parent=*/"", clock);
   if (!stage.ok()) return stage.status();
   server_tls->stage_ = *std::move(stage);
   tls::GrpcCertificateStage* raw_stage = server_tls->stage_.get();

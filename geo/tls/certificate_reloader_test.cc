@@ -444,7 +444,7 @@ TEST_F(CertificateReloaderTest, GrpcStageHoldsOnlyTheLatestVerifiedSet) {
 // reads instead of pairing a key with another generation's chain.
 TEST_F(CertificateReloaderTest, GrpcStageGivesEachGenerationASecondOfItsOwn) {
   absl::StatusOr<std::unique_ptr<GrpcCertificateStage>> stage =
-      GrpcCertificateStage::Create(*root_);
+      GrpcCertificateStage::Create(*root_, &clock_);
   ASSERT_TRUE(stage.ok()) << stage.status();
   absl::StatusOr<CertificateFiles> renewed = testing::IssueServerCertificate(
       certificates_->ca, certificates_->directory, "stamped");
@@ -463,16 +463,21 @@ TEST_F(CertificateReloaderTest, GrpcStageGivesEachGenerationASecondOfItsOwn) {
         absl::StrCat((*stage)->directory(), "/current/", file);
     return stat(path.c_str(), &info) == 0 ? info.st_mtime : time_t{-1};
   };
-  // Three writes in a row, well within one second of each other.
-  time_t previous = 0;
-  for (const TlsSnapshot& set : sets) {
-    ASSERT_TRUE((*stage)->Write(set).ok());
+  auto write_and_check = [&](const TlsSnapshot& set) {
+    EXPECT_TRUE((*stage)->Write(set).ok());
     const time_t key = modified_seconds("key.pem");
-    EXPECT_GT(key, previous);
     EXPECT_EQ(modified_seconds("chain.pem"), key);
     EXPECT_EQ(modified_seconds("client_ca.pem"), key);
-    previous = key;
+    return key;
+  };
+  const time_t now = absl::ToUnixSeconds(clock_.Now());
+  // Three writes while the clock stands still: a second each.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(write_and_check(sets[i]), now + i);
   }
+  // Once the clock has passed them, generations are dated by the clock.
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(write_and_check(sets[0]), now + 10);
 }
 
 }  // namespace

@@ -8,11 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "geo/common/file_descriptor.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -27,9 +26,10 @@ constexpr char kKeyFile[] = "key.pem";
 constexpr char kChainFile[] = "chain.pem";
 constexpr char kClientCaFile[] = "client_ca.pem";
 
+// The status of the system call that just failed, naming what it did to
+// `path` (absl::ErrnoToStatus appends strerror).
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path));
 }
 
 // Writes `content` to a new file at `path` whose modification time is
@@ -60,7 +60,7 @@ absl::Status WriteFile(const std::string& path, const std::string& content,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcCertificateStage>>
-GrpcCertificateStage::Create(const std::string& parent) {
+GrpcCertificateStage::Create(const std::string& parent, Clock* clock) {
   std::string base = parent;
   if (base.empty()) {
     const char* tmpdir = getenv("TMPDIR");
@@ -70,8 +70,8 @@ GrpcCertificateStage::Create(const std::string& parent) {
   if (mkdtemp(pattern.data()) == nullptr) {
     return ErrnoError("cannot create the gRPC certificate stage in", base);
   }
-  return std::unique_ptr<GrpcCertificateStage>(
-      new GrpcCertificateStage(std::move(pattern)));
+  return std::unique_ptr<GrpcCertificateStage>(new GrpcCertificateStage(
+      std::move(pattern), clock != nullptr ? clock : Clock::Real()));
 }
 
 GrpcCertificateStage::~GrpcCertificateStage() {
@@ -86,7 +86,7 @@ absl::Status GrpcCertificateStage::Write(const TlsSnapshot& snapshot) {
   const std::string path = absl::StrCat(directory_, "/", name);
   if (mkdir(path.c_str(), 0700) != 0) return ErrnoError("cannot create", path);
   const int64_t modified_seconds =
-      std::max(absl::ToUnixSeconds(absl::Now()), last_modified_seconds_ + 1);
+      std::max(absl::ToUnixSeconds(clock_->Now()), last_modified_seconds_ + 1);
   absl::Status status = WriteFile(absl::StrCat(path, "/", kKeyFile),
                                   snapshot.pair->key_pem(), modified_seconds);
   if (status.ok()) {

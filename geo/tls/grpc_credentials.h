@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "geo/common/clock.h"
 #include "geo/tls/certificate_reloader.h"
 #include "geo/tls/tls_options.h"
 #include "grpcpp/security/server_credentials.h"
@@ -25,8 +26,9 @@ namespace geo::tls {
 class GrpcCertificateStage {
  public:
   // Makes a fresh directory under `parent` (TMPDIR, else /tmp, when empty).
+  // `clock` (not owned; Clock::Real() when null) dates the generations.
   static absl::StatusOr<std::unique_ptr<GrpcCertificateStage>> Create(
-      const std::string& parent = "");
+      const std::string& parent = "", Clock* clock = nullptr);
   ~GrpcCertificateStage();
 
   GrpcCertificateStage(const GrpcCertificateStage&) = delete;
@@ -56,10 +58,11 @@ class GrpcCertificateStage {
   const std::string& directory() const { return directory_; }
 
  private:
-  explicit GrpcCertificateStage(std::string directory)
-      : directory_(std::move(directory)) {}
+  GrpcCertificateStage(std::string directory, Clock* clock)
+      : directory_(std::move(directory)), clock_(clock) {}
 
   const std::string directory_;
+  Clock* const clock_;
   absl::Mutex mu_;
   int generation_ ABSL_GUARDED_BY(mu_) = 0;
   // The modification time (Unix seconds) of the latest generation's files.

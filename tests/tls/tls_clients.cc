@@ -27,6 +27,11 @@ std::string Slurp(const std::string& path) {
   return text.ok() ? *text : "";
 }
 
+// A test-relative time or a length of time, to the millisecond ("1.234s").
+std::string Millis(absl::Duration duration) {
+  return absl::FormatDuration(absl::Trunc(duration, absl::Milliseconds(1)));
+}
+
 }  // namespace
 
 std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target,
@@ -178,12 +183,8 @@ void CallLoad::Finish() {
 
 std::string CallLoad::Describe(const CallRecord& call) {
   return absl::StrCat(
-      "thread ", call.thread, ", call from +",
-      absl::FormatDuration(absl::Trunc(call.began, absl::Milliseconds(1))),
-      " to +",
-      absl::FormatDuration(
-          absl::Trunc(call.began + call.took, absl::Milliseconds(1))),
-      ": ",
+      "thread ", call.thread, ", call from +", Millis(call.began), " to +",
+      Millis(call.began + call.took), ": ",
       call.status.ok()
           ? "OK"
           : absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(
@@ -211,10 +212,9 @@ std::string CallLoad::slowest_call() const {
 }
 
 void Timeline::Note(absl::string_view event) {
-  const absl::Duration at =
-      absl::Trunc(absl::Now() - origin_, absl::Milliseconds(1));
+  const absl::Duration at = absl::Now() - origin_;
   absl::MutexLock lock(&mu_);
-  events_.push_back(absl::StrCat("+", absl::FormatDuration(at), " ", event));
+  events_.push_back(absl::StrCat("+", Millis(at), " ", event));
 }
 
 std::string Timeline::ToString() const {
@@ -245,11 +245,8 @@ SchedulingGaps::~SchedulingGaps() {
 
 std::string SchedulingGaps::Longest() const {
   absl::MutexLock lock(&mu_);
-  return absl::StrCat(
-      "longest gap ",
-      absl::FormatDuration(absl::Trunc(longest_, absl::Milliseconds(1))),
-      ", from +",
-      absl::FormatDuration(absl::Trunc(longest_from_, absl::Milliseconds(1))));
+  return absl::StrCat("longest gap ", Millis(longest_), ", from +",
+                      Millis(longest_from_));
 }
 
 }  // namespace geo::tls::testing
