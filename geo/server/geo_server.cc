@@ -115,10 +115,10 @@ absl::Status GeoServer::Init() {
   GEO_RETURN_IF_ERROR(StartHealthListener());
   StartWatching();
   Log(LogLevel::kInfo, "Serving",
-      {{"grpc_port", grpc_port_},
-       {"http_port", http_port_},
-       {"metrics_port", metrics_port_},
-       {"health_port", health_port_},
+      {{"grpc_port", ports_.grpc},
+       {"http_port", ports_.http},
+       {"metrics_port", ports_.metrics},
+       {"health_port", ports_.health},
        {"listen_address", options_.listen_address},
        {"ready", ready()}});
   return absl::OkStatus();
@@ -280,10 +280,10 @@ absl::Status GeoServer::StartGrpcListener() {
       HostPort(options_.listen_address, options_.grpc_port),
       tls_ != nullptr ? tls_->GrpcCredentials()
                       : grpc::InsecureServerCredentials(),
-      &grpc_port_);
+      &ports_.grpc);
   builder.RegisterService(grpc_service_.get());
   grpc_server_ = builder.BuildAndStart();
-  if (grpc_server_ == nullptr || grpc_port_ == 0) {
+  if (grpc_server_ == nullptr || ports_.grpc == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ",
                      HostPort(options_.listen_address, options_.grpc_port)));
@@ -327,7 +327,7 @@ absl::Status GeoServer::StartHttpListener() {
   }
   GEO_ASSIGN_OR_RETURN(http_server_, http::HttpServer::Start(
                                          http_options, router_->AsHandler()));
-  http_port_ = http_server_->port();
+  ports_.http = http_server_->port();
   return absl::OkStatus();
 }
 
@@ -358,7 +358,7 @@ absl::Status GeoServer::StartMetricsListener() {
   GEO_ASSIGN_OR_RETURN(
       metrics_server_,
       http::HttpServer::Start(metrics_options, metrics_router_->AsHandler()));
-  metrics_port_ = metrics_server_->port();
+  ports_.metrics = metrics_server_->port();
   return absl::OkStatus();
 }
 
@@ -403,7 +403,7 @@ absl::Status GeoServer::StartHealthListener() {
       http::HttpServer::Start(health_options, health_router_->AsHandler());
   if (!health_server.ok()) return health_server.status();
   health_server_ = *std::move(health_server);
-  health_port_ = health_server_->port();
+  ports_.health = health_server_->port();
   return absl::OkStatus();
 }
 

@@ -20,6 +20,7 @@
 #include "geo/server/lookup_service.h"
 #include "geo/server/server_metrics.h"
 #include "geo/server/server_options.h"
+#include "geo/server/server_ports.h"
 #include "geo/server/server_tls.h"
 #include "grpcpp/server.h"
 #include "prometheus/collectable.h"
@@ -41,11 +42,6 @@ class GeoServer {
 
   GeoServer(const GeoServer&) = delete;
   GeoServer& operator=(const GeoServer&) = delete;
-
-  int grpc_port() const { return grpc_port_; }
-  int http_port() const { return http_port_; }
-  int metrics_port() const { return metrics_port_; }
-  int health_port() const { return health_port_; }
 
   // Ready: every database loaded and not shutting down.
   bool ready() const;
@@ -124,10 +120,8 @@ class GeoServer {
   std::unique_ptr<http::HttpServer> metrics_server_;
   std::unique_ptr<http::Router> health_router_;
   std::unique_ptr<http::HttpServer> health_server_;
-  int grpc_port_ = 0;
-  int http_port_ = 0;
-  int metrics_port_ = 0;
-  int health_port_ = 0;
+  // What the listeners bound, for the "Serving" log line.
+  ServerPorts ports_;
 };
 
 }  // namespace geo

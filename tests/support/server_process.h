@@ -12,23 +12,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "geo/server/server_ports.h"
 #include "tests/support/child_process.h"
 #include "tests/support/test_files.h"  // GeoServerBinary
 
 namespace geo::testing {
-
-// The loopback ports the server bound, as its "Serving" log line reports
-// them; 0 for a listener it does not run.
-struct ServerPorts {
-  // geo.v1.GeoService, grpc.health.v1 and reflection (--grpc_port).
-  int grpc = 0;
-  // The HTTP/JSON API and forward auth (--http_port).
-  int http = 0;
-  // Prometheus /metrics (--metrics_port).
-  int metrics = 0;
-  // /healthz and /readyz for the kubelet (--health_port).
-  int health = 0;
-};
 
 // Move-only. Not thread-safe, except Log() and the URL accessors.
 class ServerProcess {
