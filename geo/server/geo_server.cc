@@ -1,6 +1,8 @@
 #include "geo/server/geo_server.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <thread>
 #include <utility>
@@ -276,6 +278,11 @@ absl::Status GeoServer::StartGrpcListener() {
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              kGrpcMaxConcurrentStreams);
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(options_.grpc_handshake_timeout),
+          std::numeric_limits<int>::max())));
   builder.AddListeningPort(
       HostPort(options_.listen_address, options_.grpc_port),
       tls_ != nullptr ? tls_->GrpcCredentials()

@@ -142,6 +142,12 @@ const settings::SettingsTable<ServerOptions>& ServerSettings() {
               .Default("10s")
               .Help("time from a request's first byte to its last; slower: "
                     "408"),
+          Setting<O>("grpc_handshake_timeout",
+                     settings::PositiveDuration(&O::grpc_handshake_timeout))
+              .Env({"GEO_GRPC_HANDSHAKE_TIMEOUT"})
+              .Default("10s")
+              .Help("time a new gRPC connection has for its TLS handshake "
+                    "and HTTP/2 preface; slower: closed"),
           Setting<O>("health_port", settings::Port(&O::health_port))
               .Env({"GEO_HEALTH_PORT"})
               .Default("8081")

@@ -59,6 +59,10 @@ struct ServerOptions {
   int http_max_connections{};
   absl::Duration http_idle_timeout;
   absl::Duration http_request_timeout;
+  // A gRPC connection that has not finished its TLS handshake and sent the
+  // HTTP/2 preface and SETTINGS within this is closed (gRPC's default, 120 s,
+  // lets idle connections hold descriptors for two minutes each).
+  absl::Duration grpc_handshake_timeout;
   // Liveness and readiness (/healthz, /readyz) on a listener of their own,
   // with a per-peer connection cap, so lookup traffic cannot make the kubelet
   // restart a healthy pod by filling the HTTP port's connection slots.

@@ -29,11 +29,12 @@ int JsonInt(absl::string_view line, const std::string& key) {
 
 absl::StatusOr<ServerProcess> ServerProcess::Start(
     const std::string& binary, std::vector<std::string> args,
-    absl::Duration timeout) {
+    absl::Duration timeout, const std::vector<std::string>& launcher) {
   ChildOptions options;
-  options.argv = {
-      binary,          "--listen_address=127.0.0.1", "--grpc_port=0",
-      "--http_port=0", "--metrics_port=0",           "--health_port=0"};
+  options.argv = launcher;
+  options.argv.insert(options.argv.end(),
+                      {binary, "--listen_address=127.0.0.1", "--grpc_port=0",
+                       "--http_port=0", "--metrics_port=0", "--health_port=0"});
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.stop_grace = absl::ZeroDuration();
   absl::StatusOr<ChildProcess> child = ChildProcess::Start(std::move(options));

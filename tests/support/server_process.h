@@ -22,10 +22,14 @@ namespace geo::testing {
 class ServerProcess {
  public:
   // Starts `binary` with `args` plus loopback/port-0 listener flags and waits
-  // (up to `timeout`) for its "Serving" log line.
+  // (up to `timeout`) for its "Serving" log line. `launcher`, when given,
+  // comes first: a program that sets something up and then executes the
+  // rest of its command line, keeping its pid (e.g. `prlimit --nofile=N:N`;
+  // its argv[0] is a path, as FindProgram returns it).
   static absl::StatusOr<ServerProcess> Start(
       const std::string& binary, std::vector<std::string> args,
-      absl::Duration timeout = absl::Seconds(60));
+      absl::Duration timeout = absl::Seconds(60),
+      const std::vector<std::string>& launcher = {});
   ServerProcess(ServerProcess&& other) noexcept = default;
   ServerProcess& operator=(ServerProcess&&) = delete;
   // Kills the process (SIGKILL) if it still runs: a test that means to check

@@ -1,0 +1,120 @@
+// Idle TCP connections to the gRPC port against the real geo_server.
+// Descriptors are one table for the whole process: when it is full, every
+// listener's accept fails, the health listener's included, and the kubelet
+// restarts a pod that is serving. Two bounds hold it:
+// - the server raises its soft open-file limit to the hard limit at start
+//   (launchers often leave 1024 under a far higher hard limit);
+// - a gRPC connection that has not finished its handshake and sent the
+//   HTTP/2 preface within --grpc_handshake_timeout is closed (gRPC's own
+//   default keeps it for 120 s).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "geo/http/test_http_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_files.h"
+
+namespace geo::testing {
+namespace {
+
+using ::geo::http::CurlClient;
+using ::geo::http::RawConnection;
+using ::testing::HasSubstr;
+
+// The server's descriptor table in these tests, and the idle connections
+// opened against it: well past the table, so a server that kept them all
+// would have no descriptor left for anything else.
+constexpr int kTableSize = 128;
+constexpr int kIdleConnections = 200;
+
+// The launcher that gives the server `soft` and `hard` open-file limits.
+std::vector<std::string> WithOpenFileLimit(int soft, int hard) {
+  absl::StatusOr<std::string> prlimit = FindProgram("prlimit");
+  if (!prlimit.ok()) return {};
+  return {*prlimit, absl::StrCat("--nofile=", soft, ":", hard), "--"};
+}
+
+// Opens `count` TCP connections to `port` that never send a byte.
+std::vector<RawConnection> OpenIdleConnections(int port, int count) {
+  std::vector<RawConnection> connections;
+  connections.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    absl::StatusOr<RawConnection> connection =
+        RawConnection::Connect(static_cast<uint16_t>(port));
+    if (!connection.ok()) {
+      ADD_FAILURE() << "connection " << i << ": " << connection.status();
+      break;
+    }
+    connections.push_back(*std::move(connection));
+  }
+  return connections;
+}
+
+// The status of GET /healthz on a fresh connection; 0 when it got no answer
+// (curl gives up after 10 s).
+long Liveness(const ServerProcess& server) {
+  CurlClient client;
+  absl::StatusOr<http::CurlResponse> response =
+      client.Get(server.health_url("/healthz"));
+  return response.ok() ? response->status : 0;
+}
+
+std::string GeoServer() { return GeoServerBinary(); }
+std::string CityDatabase() {
+  return absl::StrCat("--db=", MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
+}
+
+TEST(DescriptorFloodTest, ASoftLimitLeftLowIsRaisedToTheHardLimit) {
+  const std::vector<std::string> launcher = WithOpenFileLimit(kTableSize, 4096);
+  ASSERT_FALSE(launcher.empty()) << "prlimit (util-linux) is not installed";
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start(
+      GeoServer(), {CityDatabase(), "--grpc_handshake_timeout=120s"},
+      absl::Seconds(60), launcher);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT(server->Log(), HasSubstr("\"msg\":\"Open-file limit\","
+                                       "\"soft\":4096,\"hard\":4096,"
+                                       "\"was\":128"));
+
+  std::vector<RawConnection> idle =
+      OpenIdleConnections(server->ports().grpc, kIdleConnections);
+  ASSERT_EQ(idle.size(), static_cast<size_t>(kIdleConnections));
+  // Every idle connection holds a descriptor (120 s to finish its
+  // handshake), and the health listener still has one for the probe.
+  EXPECT_EQ(Liveness(*server), 200) << server->Log();
+}
+
+TEST(DescriptorFloodTest, IdleGrpcConnectionsAreClosedAfterTheHandshakeTime) {
+  // Soft and hard alike: nothing to raise, the table stays this small.
+  const std::vector<std::string> launcher =
+      WithOpenFileLimit(kTableSize, kTableSize);
+  ASSERT_FALSE(launcher.empty()) << "prlimit (util-linux) is not installed";
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start(
+      GeoServer(), {CityDatabase(), "--grpc_handshake_timeout=1s"},
+      absl::Seconds(60), launcher);
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  std::vector<RawConnection> idle =
+      OpenIdleConnections(server->ports().grpc, kIdleConnections);
+  ASSERT_EQ(idle.size(), static_cast<size_t>(kIdleConnections));
+  // The first connections filled the table; the server closes each a second
+  // after accepting it, then accepts the next ones from the backlog.
+  EXPECT_TRUE(idle.front().WaitForClose(absl::Seconds(10)))
+      << "an idle gRPC connection was still open after 10 s";
+  // Liveness answers again well within gRPC's default of 120 s.
+  const absl::Time deadline = absl::Now() + absl::Seconds(40);
+  long status = 0;
+  while (status != 200 && absl::Now() < deadline) {
+    status = Liveness(*server);
+  }
+  EXPECT_EQ(status, 200) << server->Log();
+}
+
+}  // namespace
+}  // namespace geo::testing
