@@ -15,8 +15,8 @@
 #include "absl/time/time.h"
 #include "geo/common/clock.h"
 #include "updater/http_client.h"
-#include "updater/installer.h"
 #include "updater/retry.h"
+#include "updater/temp_file.h"
 
 namespace geo::updater {
 
