@@ -278,10 +278,11 @@ absl::Status GeoServer::StartGrpcListener() {
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              kGrpcMaxConcurrentStreams);
+  // Whole milliseconds, at least one (the setting is any positive duration).
   builder.AddChannelArgument(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
-      static_cast<int>(std::min<int64_t>(
-          absl::ToInt64Milliseconds(options_.grpc_handshake_timeout),
+      static_cast<int>(std::clamp<int64_t>(
+          absl::ToInt64Milliseconds(options_.grpc_handshake_timeout), 1,
           std::numeric_limits<int>::max())));
   builder.AddListeningPort(
       HostPort(options_.listen_address, options_.grpc_port),
