@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "geo/common/process_metrics.h"
 #include "prometheus/metric_family.h"
 
 namespace geo {
@@ -72,7 +73,12 @@ class ScrapeCollectable final : public prometheus::Collectable {
   explicit ScrapeCollectable(ServerMetrics* metrics) : metrics_(metrics) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     metrics_->UpdateDatabaseAges();
-    return metrics_->registry()->Collect();
+    std::vector<prometheus::MetricFamily> families =
+        metrics_->registry()->Collect();
+    std::vector<prometheus::MetricFamily> process = CollectProcessMetrics();
+    families.insert(families.end(), std::make_move_iterator(process.begin()),
+                    std::make_move_iterator(process.end()));
+    return families;
   }
 
  private:

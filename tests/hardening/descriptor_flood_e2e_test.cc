@@ -7,6 +7,8 @@
 // - a gRPC connection that has not finished its handshake and sent the
 //   HTTP/2 preface within --grpc_handshake_timeout is closed (gRPC's own
 //   default keeps it for 120 s).
+// /metrics shows both through the standard process_open_fds and
+// process_max_fds.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "geo/http/test_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 
@@ -66,6 +69,15 @@ long Liveness(const ServerProcess& server) {
   return response.ok() ? response->status : 0;
 }
 
+// A sample of the server's /metrics; -1 when it has none (or no answer).
+double Scraped(const ServerProcess& server, const std::string& series) {
+  CurlClient client;
+  absl::StatusOr<http::CurlResponse> response =
+      client.Get(server.metrics_url());
+  if (!response.ok() || response->status != 200) return -1;
+  return MetricSample(response->body, series);
+}
+
 std::string GeoServer() { return GeoServerBinary(); }
 std::string CityDatabase() {
   return absl::StrCat("--db=", MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
@@ -82,12 +94,26 @@ TEST(DescriptorFloodTest, ASoftLimitLeftLowIsRaisedToTheHardLimit) {
                                        "\"soft\":4096,\"hard\":4096,"
                                        "\"was\":128"));
 
+  // The standard process metrics show the limit and what is used of it.
+  EXPECT_EQ(Scraped(*server, "process_max_fds"), 4096);
+  const double open_before = Scraped(*server, "process_open_fds");
+  EXPECT_GT(open_before, 0);
+
   std::vector<RawConnection> idle =
       OpenIdleConnections(server->ports().grpc, kIdleConnections);
   ASSERT_EQ(idle.size(), static_cast<size_t>(kIdleConnections));
   // Every idle connection holds a descriptor (120 s to finish its
   // handshake), and the health listener still has one for the probe.
   EXPECT_EQ(Liveness(*server), 200) << server->Log();
+  // gRPC accepts them from the backlog as it gets to them.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  double open_after = 0;
+  while (open_after < open_before + kIdleConnections &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    open_after = Scraped(*server, "process_open_fds");
+  }
+  EXPECT_GE(open_after, open_before + kIdleConnections);
 }
 
 TEST(DescriptorFloodTest, IdleGrpcConnectionsAreClosedAfterTheHandshakeTime) {

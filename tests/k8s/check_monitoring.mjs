@@ -6,8 +6,9 @@
 // - every alert has a severity, a summary and a runbook_url that is
 //   MAINTENANCE.md#<alert name in lower case>;
 // - every alert has a promtool case where it fires and one where it is silent;
-// - every geo metric named in an expression (alerts and dashboard) is
-//   registered in the metrics sources (server_metrics.cc: a quoted literal) or
+// - every geo metric named in an expression (alerts and dashboard), and every
+//   process_* metric, is registered in the metrics sources
+//   (server_metrics.cc, process_metrics.cc: a quoted literal) or
 //   binaries (the updater: a NUL-terminated string), and every gRPC status named
 //   in a status matcher is one the server emits.
 import fs from "node:fs";
@@ -22,7 +23,7 @@ const known = (name) => sourceText.includes(`"${name}"`) || sourceText.includes(
 
 
 function checkExpression(where, expr) {
-  for (const [name] of expr.matchAll(/\b(?:geofence|geo_updater)_[a-z_]+\b/g)) {
+  for (const [name] of expr.matchAll(/\b(?:geofence|geo_updater|process)_[a-z_]+\b/g)) {
     const base = name.replace(/_(bucket|sum|count)$/, "");
     check(known(base), `${where}: metric ${name} is not registered in ${sources.join(", ")}`);
   }
