@@ -376,19 +376,32 @@ void GeoServer::StartWatching() {
 }
 
 absl::Status GeoServer::StartHealthListener() {
+  // A gRPC listener that stopped accepting (accept_stall_check.h) comes back
+  // only with a new process: liveness fails so that the kubelet restarts
+  // the pod, and readiness so that traffic leaves it meanwhile.
+  AcceptStallCheck::Options stall_options;
+  stall_options.name = "gRPC";
+  stall_options.port = ports_.grpc;
+  stall_options.clock = clock_;
+  grpc_accept_check_ = std::make_unique<AcceptStallCheck>(stall_options);
   health_router_ = std::make_unique<http::Router>();
   absl::Status routed = health_router_->Add(
       "GET", "/healthz",
-      [](const http::HttpRequest&, const http::PathVariables&,
-         http::HttpResponse* response) {
-        response->SetJson(200, "{\"status\":\"ok\"}");
+      [this](const http::HttpRequest&, const http::PathVariables&,
+             http::HttpResponse* response) {
+        if (grpc_accept_check_->Stalled()) {
+          response->SetJson(503,
+                            "{\"status\":\"gRPC listener stopped accepting\"}");
+        } else {
+          response->SetJson(200, "{\"status\":\"ok\"}");
+        }
       });
   if (!routed.ok()) return routed;
   routed = health_router_->Add(
       "GET", "/readyz",
       [this](const http::HttpRequest&, const http::PathVariables&,
              http::HttpResponse* response) {
-        if (ready()) {
+        if (ready() && !grpc_accept_check_->Stalled()) {
           response->SetJson(200, "{\"status\":\"ready\"}");
         } else {
           response->SetJson(503, "{\"status\":\"not ready\"}");

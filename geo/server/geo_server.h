@@ -15,6 +15,7 @@
 #include "geo/http/http_server.h"
 #include "geo/http/router.h"
 #include "geo/policy/policy_store.h"
+#include "geo/server/accept_stall_check.h"
 #include "geo/server/caller_address.h"
 #include "geo/server/grpc_service.h"
 #include "geo/server/lookup_service.h"
@@ -118,6 +119,8 @@ class GeoServer {
   std::shared_ptr<prometheus::Collectable> scrape_target_;
   std::unique_ptr<http::Router> metrics_router_;
   std::unique_ptr<http::HttpServer> metrics_server_;
+  // Whether the gRPC listener still accepts; the health routes ask it.
+  std::unique_ptr<AcceptStallCheck> grpc_accept_check_;
   std::unique_ptr<http::Router> health_router_;
   std::unique_ptr<http::HttpServer> health_server_;
   // What the listeners bound, for the "Serving" log line.

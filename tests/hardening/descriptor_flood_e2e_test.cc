@@ -63,14 +63,27 @@ std::vector<RawConnection> OpenIdleConnections(int port, int count) {
   return connections;
 }
 
-// The status of GET /healthz on a fresh connection; 0 when it got no answer
-// (curl gives up after 10 s).
-long Liveness(const ServerProcess& server) {
+// The status of GET `path` on the health port, on a fresh connection; 0 when
+// it got no answer (curl gives up after 10 s).
+long Probe(const ServerProcess& server, const std::string& path = "/healthz") {
   CurlClient client;
   absl::StatusOr<http::CurlResponse> response =
-      client.Get(server.health_url("/healthz"));
+      client.Get(server.health_url(path));
   return response.ok() ? response->status : 0;
 }
+long Liveness(const ServerProcess& server) { return Probe(server); }
+
+// Whether this test, and so the server it starts, is built with a sanitizer.
+constexpr bool kSanitized =
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
 
 // A sample of the server's /metrics; -1 when it has none (or no answer).
 double Scraped(const ServerProcess& server, const std::string& series) {
@@ -141,7 +154,55 @@ TEST(DescriptorFloodTest, IdleGrpcConnectionsAreClosedAfterTheHandshakeTime) {
     EXPECT_TRUE(connection->WaitForClose(absl::Seconds(10)))
         << "an idle gRPC connection was still open after 10 s";
   }
-  EXPECT_EQ(Liveness(*server), 200) << server->Log();
+  // A listener that accepted them all is no stalled listener: the health
+  // routes sample its accept queue (three samples a second apart) and stay
+  // up.
+  const absl::Time until = absl::Now() + absl::Seconds(4);
+  while (absl::Now() < until) {
+    ASSERT_EQ(Liveness(*server), 200) << server->Log();
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
+// This gRPC stops accepting on a port for good after one accept(2) fails
+// with EMFILE (accept_stall_check.h). The server notices from the listener's
+// accept queue and fails liveness and readiness, so that the kubelet
+// restarts it instead of leaving a pod that answers probes and never takes
+// another gRPC connection.
+TEST(DescriptorFloodTest, AGrpcListenerThatStopsAcceptingFailsLiveness) {
+  if (kSanitized) {
+    GTEST_SKIP() << "fills the descriptor table, where the sanitizers' own "
+                    "runtimes fail (UBSan's vptr check opens a pipe)";
+  }
+  const std::vector<std::string> launcher =
+      WithOpenFileLimit(kTableSize, kTableSize);
+  ASSERT_FALSE(launcher.empty()) << "prlimit (util-linux) is not installed";
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start(
+      GeoServer(), {CityDatabase(), "--grpc_handshake_timeout=1s"},
+      absl::Seconds(60), launcher);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_EQ(Liveness(*server), 200);
+  {
+    // More than the table holds: gRPC's accept fails once with EMFILE.
+    std::vector<RawConnection> idle =
+        OpenIdleConnections(server->ports().grpc, kIdleConnections);
+    ASSERT_TRUE(server->WaitForLog("Failed accept4", absl::Seconds(20)))
+        << server->Log();
+  }
+  // The idle connections are gone (the server closed the ones it took after
+  // a second, the test the rest): descriptors are free again, gRPC still
+  // takes none, and the probes say so.
+  const absl::Time deadline = absl::Now() + absl::Seconds(40);
+  long status = 0;
+  while (status != 503 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    status = Liveness(*server);
+  }
+  EXPECT_EQ(status, 503) << server->Log();
+  EXPECT_EQ(Probe(*server, "/readyz"), 503);
+  EXPECT_TRUE(server->WaitForLog("Listener stopped accepting connections",
+                                 absl::Seconds(1)))
+      << server->Log();
 }
 
 }  // namespace
