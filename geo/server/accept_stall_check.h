@@ -4,11 +4,12 @@
 // The Debian gRPC this server links (1.51) stops accepting on a port for good
 // after one accept(2) fails with anything but EAGAIN or ECONNABORTED, e.g.
 // EMFILE when the descriptor table was full for a moment (CVE-2023-4785,
-// grpc/grpc#20418; fixed upstream from the 1.53.2 patch releases on). Nothing in gRPC reports it: the port
-// still listens, the kernel still completes handshakes and queues the
-// connections, and nobody takes them. A listener whose accept queue holds
-// connections every time it is looked at, over seconds, is in that state;
-// a working one empties its queue within microseconds.
+// grpc/grpc#20418; fixed upstream from the 1.53.2 patch releases on). Nothing
+// in gRPC reports it: the port still listens, the kernel still completes
+// handshakes and queues the connections, and nobody takes them. A listener
+// whose accept queue holds connections every time it is looked at, over
+// seconds, is in that state; a working one empties its queue within
+// microseconds.
 #ifndef GEO_SERVER_ACCEPT_STALL_CHECK_H_
 #define GEO_SERVER_ACCEPT_STALL_CHECK_H_
 
