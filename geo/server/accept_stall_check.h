@@ -4,7 +4,7 @@
 // The Debian gRPC this server links (1.51) stops accepting on a port for good
 // after one accept(2) fails with anything but EAGAIN or ECONNABORTED, e.g.
 // EMFILE when the descriptor table was full for a moment (CVE-2023-4785,
-// grpc/grpc#20418; fixed upstream from the 1.53.2 patch releases on). Nothing
+// fixed upstream from the 1.53.2 patch releases on; ADR 0032). Nothing
 // in gRPC reports it: the port still listens, the kernel still completes
 // handshakes and queues the connections, and nobody takes them. A listener
 // whose accept queue holds connections every time it is looked at, over
