@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "geo/common/clock.h"
 #include "geo/common/logging.h"
+#include "geo/common/open_file_limit.h"
 #include "geo/common/polling_watcher.h"
 #include "geo/common/settings.h"
 #include "geo/common/status_macros.h"
@@ -153,6 +154,19 @@ class UpdaterProcess {
   // Passes until cancelled, serving /healthz and /metrics unless the status
   // port is -1, and with --serve what the passes installed.
   int RunLoop() {
+    // A long-lived server: its connections (up to --serve_max_connections
+    // with --serve) must not run into a soft open-file limit a launcher left
+    // low; raised to the hard limit as geo_server does.
+    absl::StatusOr<OpenFileLimit> files = RaiseOpenFileLimit();
+    if (files.ok()) {
+      Log(LogLevel::kInfo, "Open-file limit",
+          {{"soft", files->soft},
+           {"hard", files->hard},
+           {"was", files->before}});
+    } else {
+      Log(LogLevel::kWarn, "Cannot raise the open-file limit",
+          {{"error", files.status()}});
+    }
     std::unique_ptr<http::HttpServer> status_server;
     if (options_.status_port >= 0) {
       absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
