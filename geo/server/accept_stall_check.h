@@ -28,6 +28,9 @@ namespace geo {
 // `port` (IPv4 and IPv6, any address), from `proc_net`/tcp and tcp6 (the
 // network namespace of the reading process); nullopt when no socket listens
 // on `port` or neither file can be read.
+// Reading them costs time in proportion to every TCP socket of the network
+// namespace (tens of milliseconds at 100,000): AcceptStallCheck does it at
+// most once a second.
 std::optional<int64_t> ListenAcceptQueue(
     int port, const std::string& proc_net = "/proc/net");
 
