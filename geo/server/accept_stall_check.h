@@ -29,8 +29,7 @@ namespace geo {
 // network namespace of the reading process); nullopt when no socket listens
 // on `port` or neither file can be read.
 // Reading them costs time in proportion to every TCP socket of the network
-// namespace (tens of milliseconds at 100,000): AcceptStallCheck does it at
-// most once a second.
+// namespace: AcceptStallCheck does it at most once a second.
 std::optional<int64_t> ListenAcceptQueue(
     int port, const std::string& proc_net = "/proc/net");
 
