@@ -117,7 +117,24 @@ absl::StatusOr<RawConnection> RawConnection::Connect(
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(socket_fd.get(), reinterpret_cast<sockaddr*>(&address),
               sizeof address) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("connect to port ", port));
+    int error = errno;
+    // A signal (a fuzzer's timer, say) interrupted the wait, not the
+    // connection, which goes on: wait for it to finish and read its result.
+    if (error == EINTR) {
+      pollfd poll_fd{socket_fd.get(), POLLOUT, 0};
+      int ready;
+      do {
+        ready = poll(&poll_fd, 1, /*timeout_ms=*/10000);
+      } while (ready < 0 && errno == EINTR);
+      socklen_t length = sizeof error;
+      if (ready != 1 || getsockopt(socket_fd.get(), SOL_SOCKET, SO_ERROR,
+                                   &error, &length) != 0) {
+        error = ready == 0 ? ETIMEDOUT : errno;
+      }
+    }
+    if (error != 0) {
+      return absl::ErrnoToStatus(error, absl::StrCat("connect to port ", port));
+    }
   }
   return RawConnection(std::move(socket_fd));
 }
