@@ -7,7 +7,9 @@
 // - a gRPC connection that has not finished its handshake and sent the
 //   HTTP/2 preface within --grpc_handshake_timeout is closed (gRPC's own
 //   default keeps it for 120 s).
-// /metrics shows both through the standard process_open_fds and
+// And if the table fills anyway, this gRPC stops accepting for good: the
+// health routes notice from the listener's accept queue and fail liveness.
+// /metrics shows the table through the standard process_open_fds and
 // process_max_fds.
 #include <sys/resource.h>
 
