@@ -34,22 +34,15 @@ int main(int argc, char** argv) {
   // Connections are descriptors: with the soft limit a launcher left (often
   // 1024), idle connections on one port could fill the table and refuse the
   // kubelet's probes on another.
-  absl::StatusOr<geo::OpenFileLimit> files = geo::RaiseOpenFileLimit();
-  if (!files.ok()) {
-    geo::Log(geo::LogLevel::kWarn, "Cannot raise the open-file limit",
-             {{"error", files.status()}});
-  } else {
-    geo::Log(
-        geo::LogLevel::kInfo, "Open-file limit",
-        {{"soft", files->soft}, {"hard", files->hard}, {"was", files->before}});
-    if (static_cast<uint64_t>(options.http_max_connections) >= files->soft) {
-      geo::Log(geo::LogLevel::kWarn,
-               "The open-file limit is below --http_max_connections: HTTP "
-               "connections can use every descriptor before the cap refuses "
-               "them",
-               {{"limit", files->soft},
-                {"http_max_connections", options.http_max_connections}});
-    }
+  absl::StatusOr<geo::OpenFileLimit> files = geo::RaiseAndLogOpenFileLimit();
+  if (files.ok() &&
+      static_cast<uint64_t>(options.http_max_connections) >= files->soft) {
+    geo::Log(geo::LogLevel::kWarn,
+             "The open-file limit is below --http_max_connections: HTTP "
+             "connections can use every descriptor before the cap refuses "
+             "them",
+             {{"limit", files->soft},
+              {"http_max_connections", options.http_max_connections}});
   }
 
   // Signals are taken synchronously by this thread: blocked before any other

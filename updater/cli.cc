@@ -157,16 +157,7 @@ class UpdaterProcess {
     // A long-lived server: its connections (up to --serve_max_connections
     // with --serve) must not run into a soft open-file limit a launcher left
     // low; raised to the hard limit as geo_server does.
-    absl::StatusOr<OpenFileLimit> files = RaiseOpenFileLimit();
-    if (files.ok()) {
-      Log(LogLevel::kInfo, "Open-file limit",
-          {{"soft", files->soft},
-           {"hard", files->hard},
-           {"was", files->before}});
-    } else {
-      Log(LogLevel::kWarn, "Cannot raise the open-file limit",
-          {{"error", files.status()}});
-    }
+    (void)RaiseAndLogOpenFileLimit();
     std::unique_ptr<http::HttpServer> status_server;
     if (options_.status_port >= 0) {
       absl::StatusOr<std::unique_ptr<http::HttpServer>> started =

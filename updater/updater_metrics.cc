@@ -1,11 +1,9 @@
 #include "updater/updater_metrics.h"
 
-#include <iterator>
 #include <utility>
 #include <vector>
 
 #include "geo/common/metric_families.h"
-#include "geo/common/process_metrics.h"
 #include "prometheus/text_serializer.h"
 
 namespace geo::updater {
@@ -107,9 +105,7 @@ void UpdaterMetrics::SetDatabaseBuildTime(const std::string& edition,
 
 std::string UpdaterMetrics::Serialize() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  std::vector<prometheus::MetricFamily> process = CollectProcessMetrics();
-  families.insert(families.end(), std::make_move_iterator(process.begin()),
-                  std::make_move_iterator(process.end()));
+  process_.AppendTo(&families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "geo/common/process_metrics.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -55,6 +56,8 @@ class UpdaterMetrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::map<std::string, PerEdition> editions_;
   prometheus::Gauge* last_success_ = nullptr;
+  // The standard process_* families, appended by Serialize.
+  const ProcessCollector process_;
 };
 
 }  // namespace geo::updater

@@ -4,9 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,17 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "geo/common/small_file.h"
 
 namespace geo {
 namespace {
-
-std::optional<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return std::nullopt;
-  std::ostringstream content;
-  content << file.rdbuf();
-  return content.str();
-}
 
 // The directory `path` inside the hierarchy and each ancestor up to the
 // hierarchy's root, innermost first. "/" gives just the root.

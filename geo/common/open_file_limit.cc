@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "absl/status/status.h"
+#include "geo/common/logging.h"
 
 namespace geo {
 namespace {
@@ -39,6 +40,18 @@ absl::StatusOr<OpenFileLimit> RaiseOpenFileLimit(const char* nr_open_path) {
   }
   result.soft = limit.rlim_cur;
   return result;
+}
+
+absl::StatusOr<OpenFileLimit> RaiseAndLogOpenFileLimit() {
+  absl::StatusOr<OpenFileLimit> files = RaiseOpenFileLimit();
+  if (files.ok()) {
+    Log(LogLevel::kInfo, "Open-file limit",
+        {{"soft", files->soft}, {"hard", files->hard}, {"was", files->before}});
+  } else {
+    Log(LogLevel::kWarn, "Cannot raise the open-file limit",
+        {{"error", files.status()}});
+  }
+  return files;
 }
 
 }  // namespace geo

@@ -30,6 +30,11 @@ struct OpenFileLimit {
 absl::StatusOr<OpenFileLimit> RaiseOpenFileLimit(
     const char* nr_open_path = "/proc/sys/fs/nr_open");
 
+// RaiseOpenFileLimit for a server's start: logs "Open-file limit" with the
+// soft and hard limits and the one found (`was`), or a warning when the limit
+// could not be raised, which does not stop the server.
+absl::StatusOr<OpenFileLimit> RaiseAndLogOpenFileLimit();
+
 }  // namespace geo
 
 #endif  // GEO_COMMON_OPEN_FILE_LIMIT_H_

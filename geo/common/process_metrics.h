@@ -7,8 +7,8 @@
 #ifndef GEO_COMMON_PROCESS_METRICS_H_
 #define GEO_COMMON_PROCESS_METRICS_H_
 
+#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "prometheus/collectable.h"
@@ -27,23 +27,25 @@ struct ProcessMetricsSources {
   long page_size = 0;
 };
 
-// The families that could be read; a source that cannot be read (or an
-// unlimited descriptor limit) leaves its families out rather than failing
-// the scrape.
-std::vector<prometheus::MetricFamily> CollectProcessMetrics(
-    const ProcessMetricsSources& sources = ProcessMetricsSources());
-
-// CollectProcessMetrics as a Collectable, for a serializer's input.
+// Thread-safe: Collect only reads files. A source that cannot
+// be read (or an unlimited descriptor limit) leaves its families out rather
+// than failing the scrape.
 class ProcessCollector final : public prometheus::Collectable {
  public:
-  explicit ProcessCollector(ProcessMetricsSources sources = {})
-      : sources_(std::move(sources)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    return CollectProcessMetrics(sources_);
-  }
+  // Reads the start time once: it never changes, and /proc/stat, which holds
+  // the boot time, is kilobytes of counters per CPU and interrupt.
+  explicit ProcessCollector(ProcessMetricsSources sources = {});
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+  // The same families, appended to what a registry collected.
+  void AppendTo(std::vector<prometheus::MetricFamily>* families) const;
 
  private:
   const ProcessMetricsSources sources_;
+  const double clock_ticks_per_second_;
+  const double page_size_;
+  // process_start_time_seconds; nullopt when it could not be read.
+  const std::optional<double> start_time_seconds_;
 };
 
 }  // namespace geo

@@ -96,13 +96,14 @@ TEST(ProcessMetricsTest, UnreadableSourcesLeaveTheirFamiliesOut) {
   ProcessMetricsSources sources;
   sources.process_dir = "/nonexistent/self";
   sources.system_stat = "/nonexistent/stat";
-  EXPECT_TRUE(CollectProcessMetrics(sources).empty());
+  EXPECT_TRUE(ProcessCollector(sources).Collect().empty());
 }
 
 TEST(ProcessMetricsTest, ThisProcessMatchesItsOwnLimitAndDescriptors) {
   rlimit limit{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
-  auto values = ByName(CollectProcessMetrics());
+  const ProcessCollector collector;
+  auto values = ByName(collector.Collect());
   ASSERT_EQ(values.count("process_max_fds"), 1u);
   EXPECT_EQ(values["process_max_fds"].second,
             static_cast<double>(limit.rlim_cur));
@@ -114,7 +115,7 @@ TEST(ProcessMetricsTest, ThisProcessMatchesItsOwnLimitAndDescriptors) {
     ASSERT_EQ(pipe(ends), 0);
     pipes.insert(pipes.end(), {ends[0], ends[1]});
   }
-  values = ByName(CollectProcessMetrics());
+  values = ByName(collector.Collect());
   for (int fd : pipes) close(fd);
   EXPECT_EQ(values["process_open_fds"].second, before + 10);
   EXPECT_GT(values["process_resident_memory_bytes"].second, 0);

@@ -75,14 +75,13 @@ class ScrapeCollectable final : public prometheus::Collectable {
     metrics_->UpdateDatabaseAges();
     std::vector<prometheus::MetricFamily> families =
         metrics_->registry()->Collect();
-    std::vector<prometheus::MetricFamily> process = CollectProcessMetrics();
-    families.insert(families.end(), std::make_move_iterator(process.begin()),
-                    std::make_move_iterator(process.end()));
+    process_.AppendTo(&families);
     return families;
   }
 
  private:
   ServerMetrics* metrics_;
+  const ProcessCollector process_;
 };
 
 }  // namespace

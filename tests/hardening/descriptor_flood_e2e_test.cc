@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/metrics_text.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 
@@ -73,19 +74,6 @@ long Probe(const ServerProcess& server, const std::string& path = "/healthz") {
       client.Get(server.health_url(path));
   return response.ok() ? response->status : 0;
 }
-long Liveness(const ServerProcess& server) { return Probe(server); }
-
-// Whether this test, and so the server it starts, is built with a sanitizer.
-constexpr bool kSanitized =
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
 
 // A sample of the server's /metrics; -1 when it has none (or no answer).
 double Scraped(const ServerProcess& server, const std::string& series) {
@@ -96,7 +84,6 @@ double Scraped(const ServerProcess& server, const std::string& series) {
   return MetricSample(response->body, series);
 }
 
-std::string GeoServer() { return GeoServerBinary(); }
 std::string CityDatabase() {
   return absl::StrCat("--db=", MaxmindTestDataFile("GeoIP2-City-Test.mmdb"));
 }
@@ -110,7 +97,7 @@ TEST(DescriptorFloodTest, ASoftLimitLeftLowIsRaisedToTheHardLimit) {
   const std::vector<std::string> launcher = WithOpenFileLimit(kTableSize, hard);
   ASSERT_FALSE(launcher.empty()) << "prlimit (util-linux) is not installed";
   absl::StatusOr<ServerProcess> server = ServerProcess::Start(
-      GeoServer(), {CityDatabase(), "--grpc_handshake_timeout=120s"},
+      GeoServerBinary(), {CityDatabase(), "--grpc_handshake_timeout=120s"},
       absl::Seconds(60), launcher);
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_THAT(server->Log(), HasSubstr(absl::StrCat(
@@ -127,7 +114,7 @@ TEST(DescriptorFloodTest, ASoftLimitLeftLowIsRaisedToTheHardLimit) {
   ASSERT_EQ(idle.size(), static_cast<size_t>(kIdleConnections));
   // Every idle connection holds a descriptor (120 s to finish its
   // handshake), and the health listener still has one for the probe.
-  EXPECT_EQ(Liveness(*server), 200) << server->Log();
+  EXPECT_EQ(Probe(*server), 200) << server->Log();
   // gRPC accepts them from the backlog as it gets to them.
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   double open_after = 0;
@@ -145,7 +132,7 @@ TEST(DescriptorFloodTest, IdleGrpcConnectionsAreClosedAfterTheHandshakeTime) {
   // a full table makes an instrumented server fail in them. What matters is
   // that the connections go, which frees the table whatever its size.
   absl::StatusOr<ServerProcess> server = ServerProcess::Start(
-      GeoServer(), {CityDatabase(), "--grpc_handshake_timeout=1s"});
+      GeoServerBinary(), {CityDatabase(), "--grpc_handshake_timeout=1s"});
   ASSERT_TRUE(server.ok()) << server.status();
 
   std::vector<RawConnection> idle =
@@ -161,7 +148,7 @@ TEST(DescriptorFloodTest, IdleGrpcConnectionsAreClosedAfterTheHandshakeTime) {
   // up.
   const absl::Time until = absl::Now() + absl::Seconds(4);
   while (absl::Now() < until) {
-    ASSERT_EQ(Liveness(*server), 200) << server->Log();
+    ASSERT_EQ(Probe(*server), 200) << server->Log();
     absl::SleepFor(absl::Milliseconds(200));
   }
 }
@@ -180,10 +167,10 @@ TEST(DescriptorFloodTest, AGrpcListenerThatStopsAcceptingFailsLiveness) {
       WithOpenFileLimit(kTableSize, kTableSize);
   ASSERT_FALSE(launcher.empty()) << "prlimit (util-linux) is not installed";
   absl::StatusOr<ServerProcess> server = ServerProcess::Start(
-      GeoServer(), {CityDatabase(), "--grpc_handshake_timeout=1s"},
+      GeoServerBinary(), {CityDatabase(), "--grpc_handshake_timeout=1s"},
       absl::Seconds(60), launcher);
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_EQ(Liveness(*server), 200);
+  ASSERT_EQ(Probe(*server), 200);
   {
     // More than the table holds: gRPC's accept fails once with EMFILE.
     std::vector<RawConnection> idle =
@@ -198,7 +185,7 @@ TEST(DescriptorFloodTest, AGrpcListenerThatStopsAcceptingFailsLiveness) {
   long status = 0;
   while (status != 503 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(200));
-    status = Liveness(*server);
+    status = Probe(*server);
   }
   EXPECT_EQ(status, 503) << server->Log();
   EXPECT_EQ(Probe(*server, "/readyz"), 503);

@@ -32,35 +32,23 @@
 #include "gtest/gtest.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/process_stats.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_files.h"
 
 namespace geo::testing {
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GEO_SOAK_SANITIZED 1
-#endif
-#endif
-#ifdef GEO_SOAK_SANITIZED
 // ASan's quarantine and TSan's shadow memory grow with allocations by design.
-constexpr int64_t kRssToleranceKb = 256 * 1024;
-#else
-constexpr int64_t kRssToleranceKb = 32 * 1024;
-#endif
+constexpr int64_t kRssToleranceKb = (kSanitized ? 256 : 32) * 1024;
 
 constexpr char kProbe[] = "81.2.69.160";  // In GeoIP2-City-Test.
 
 absl::Duration SoakDuration() {
   const char* text = std::getenv("SOAK_SECONDS");
-#ifdef GEO_SOAK_SANITIZED
   // Under TSan/ASan the soak is about races and leaks, not drift: half the
   // time keeps `make test` short.
-  constexpr int kDefaultSeconds = 30;
-#else
-  constexpr int kDefaultSeconds = 60;
-#endif
+  constexpr int kDefaultSeconds = kSanitized ? 30 : 60;
   int seconds = kDefaultSeconds;
   if (text != nullptr && !absl::SimpleAtoi(text, &seconds)) {
     seconds = kDefaultSeconds;

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/test_files.h"
 #include "tests/updater/fake_maxmind_server.h"
 #include "tests/updater/forward_proxy.h"
@@ -283,12 +284,10 @@ TEST_F(UpdaterCliTest, TruncatedBodyFailsWithoutPartialFile) {
 // afterwards is copied out before the namespace goes away.
 TEST_F(UpdaterCliTest, FullDiskKeepsTheOldFile) {
   if (std::system("unshare -m true >/dev/null 2>&1") != 0) {
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-    GTEST_SKIP() << "no mount namespaces, and TSan cannot run under "
-                    "RLIMIT_FSIZE";
-#endif
-#endif
+    if (::geo::testing::kThreadSanitizer) {
+      GTEST_SKIP() << "no mount namespaces, and TSan cannot run under "
+                      "RLIMIT_FSIZE";
+    }
     // Fallback: the file size limit stands in for a full disk.
     const std::string old = std::string(64 * 1024, 'o');
     WriteFileOrDie(final_path_, old);
