@@ -179,6 +179,11 @@ absl::Status Database::ValidateAfterOpen() {
     if (description_.empty() || english) description_ = entry->description;
   }
 
+  absl::StatusOr<Ipv4PrefixIndex> index =
+      Ipv4PrefixIndex::Build(SearchTreeView::Of(mmdb_));
+  if (!index.ok()) return absl::DataLossError(index.status().message());
+  ipv4_index_ = *std::move(index);
+
   for (const char* text : kProbeAddresses) {
     absl::StatusOr<IpAddress> probe = IpAddress::Parse(text);
     if (!probe.ok()) return probe.status();
@@ -233,28 +238,41 @@ absl::StatusOr<std::optional<RecordLocation>> Database::Locate(
         absl::StrCat("cannot look up IPv6 address ", ip.ToString(),
                      " in IPv4-only database ", path_));
   }
-  int mmdb_error = MMDB_SUCCESS;
-  MMDB_lookup_result_s result =
-      MMDB_lookup_sockaddr(&mmdb_, address.as_sockaddr(), &mmdb_error);
-  if (mmdb_error != MMDB_SUCCESS) {
-    return absl::DataLossError(
-        absl::StrCat("lookup of ", ip.ToString(), " in ", path_,
-                     " failed: ", MMDB_strerror(mmdb_error)));
+  uint32_t offset = 0;
+  int prefix = 0;
+  if (address.is_v4()) {
+    const uint8_t* bytes = address.bytes();
+    absl::StatusOr<Ipv4TreeResult> walked = ipv4_index_->Find(
+        (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) |
+        (uint32_t{bytes[2]} << 8) | bytes[3]);
+    if (!walked.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("lookup of ", ip.ToString(), " in ", path_,
+                       " failed: ", walked.status().message()));
+    }
+    if (!walked->found) return std::nullopt;
+    offset = walked->offset;
+    prefix = walked->prefix_length;
+  } else {
+    int mmdb_error = MMDB_SUCCESS;
+    MMDB_lookup_result_s result =
+        MMDB_lookup_sockaddr(&mmdb_, address.as_sockaddr(), &mmdb_error);
+    if (mmdb_error != MMDB_SUCCESS) {
+      return absl::DataLossError(
+          absl::StrCat("lookup of ", ip.ToString(), " in ", path_,
+                       " failed: ", MMDB_strerror(mmdb_error)));
+    }
+    if (!result.found_entry) return std::nullopt;
+    offset = result.entry.offset;
+    prefix = result.netmask;
   }
-  if (!result.found_entry) return std::nullopt;
-  // For an IPv4 address in an IPv6 tree libmaxminddb counts the 96 bits of
-  // the ::/96 prefix above the IPv4 subtree; a record above that subtree
-  // (netmask < 96) covers all of IPv4.
-  int prefix = result.netmask;
-  if (address.is_v4() && ip_version_ == 6)
-    prefix = prefix >= 96 ? prefix - 96 : 0;
   absl::StatusOr<IpNetwork> network = IpNetwork::FromAddress(address, prefix);
   if (!network.ok()) {
     return absl::DataLossError(absl::StrCat("lookup of ", ip.ToString(), " in ",
-                                            path_, " returned netmask ",
-                                            result.netmask));
+                                            path_, " returned prefix length ",
+                                            prefix));
   }
-  return RecordLocation{result.entry.offset, network->ToString()};
+  return RecordLocation{offset, network->ToString()};
 }
 
 absl::Status Database::Decode(uint32_t offset, absl::string_view language,

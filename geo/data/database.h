@@ -23,6 +23,7 @@
 #include "geo/common/clock.h"
 #include "geo/common/ip_address.h"
 #include "geo/data/decoded_record.h"
+#include "geo/data/ipv4_prefix_index.h"
 #include "geo/data/lookup_answer.h"
 #include "geo/data/maxmind_decoder.h"
 
@@ -146,6 +147,8 @@ class Database {
   int ip_version_ = 0;
   std::vector<std::string> languages_;
   MaxmindDecoder decoder_;
+  // IPv4 lookups start from it; IPv6 ones walk from the root in libmaxminddb.
+  std::optional<Ipv4PrefixIndex> ipv4_index_;
   std::string description_;
   absl::Time loaded_at_;
 };

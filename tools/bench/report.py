@@ -307,6 +307,8 @@ def values(result):
     rows = []
     for label, bench in (
             ("raw tree walk (`MMDB_lookup_sockaddr`)", "RawTreeWalk"),
+            ("geo's tree walk (`Database::Locate`: IPv4 from a /16 table, and the network's text)",
+             "Locate"),
             ("raw full decode (+ `MMDB_get_entry_data_list`)", "RawFullDecode"),
             ("GeoStore, cache disabled", "GeoStoreUncached"),
             ("GeoStore, cold cache (first pass after a load)", "GeoStoreColdCache"),
