@@ -153,8 +153,10 @@ def cpu_section(comparison, roles, capacities):
     if bound:
         bound_text = ("; ".join("%s: server CPU busy %.0f%%" % (labels[role], busy_share * 100)
                                 for role, busy_share in bound) +
-                      ": the load generator bound these runs, so their req/s ratios describe "
-                      "it more than the servers; the CPU cost ratios still hold.")
+                      ": the load generator bound these runs, so their req/s and p99 ratios "
+                      "describe it more than the servers (wrk times a request from its write, "
+                      "so the time a connection waits in a saturated wrk is not counted, while "
+                      "a saturated server's queue is); the CPU cost ratios still hold.")
     else:
         bound_text = ("Every server was at least %.0f%% busy: the servers bound these runs, "
                       "and the req/s and CPU cost ratios should tell the same story." %
